@@ -133,7 +133,7 @@ export class Builder {
   }
   /** Dropout in training mode: [y, mask]. */
   dropout(x: Tensor, ratio: number, seed?: number) {
-    const attrs = seed === undefined ? {} : { seed };
+    const attrs: Record<string, number> = seed === undefined ? {} : { seed };
     return this.g.add('Dropout', [x, this.scalar(ratio, x), this.g.constant('bool', [], [1])], attrs, { outputs: 2 });
   }
   /** Softmax cross-entropy over class axis 1, mean over labels != ignoreIndex: [loss, logProb]. */
