@@ -32,6 +32,8 @@ export function stateSlots(cfg: OptimizerConfig): string[] {
 export interface StepScalars {
   lr: Tensor; // scalar
   step: Tensor; // scalar, 1-based step number (float)
+  /** Scalar every gradient is multiplied by first (the clipping coefficient), if any. */
+  gradScale?: Tensor;
 }
 
 export interface ParamUpdate {
@@ -48,45 +50,62 @@ export function optimizerUpdate(b: Builder, cfg: OptimizerConfig, p: Tensor, gra
 }
 
 /** Scalars shared by every parameter in one step (built once per step, not once per parameter). */
-const adamCache = new WeakMap<Tensor, { stepSize: Tensor; bc2Sqrt: Tensor; decayFactor: Map<number, Tensor> }>();
+interface AdamScalars {
+  c1: Tensor; // (1 - beta1) * gradScale
+  c2: Tensor; // (1 - beta2) * gradScale^2
+  epsHat: Tensor; // eps * sqrt(bias_correction2)
+  stepHat: Tensor; // lr / bias_correction1 * sqrt(bias_correction2)
+  decay: Map<number, Tensor>; // 1 - lr * weight_decay
+}
+const adamCache = new WeakMap<Tensor, AdamScalars>();
 
+/**
+ * AdamW as torch.optim.AdamW computes it, rearranged so that every scalar factor is applied to a
+ * scalar rather than to a whole tensor (the update is memory-bound: each full-size pass counts):
+ *   p <- p (1 - lr wd)                                     decoupled weight decay
+ *   m <- beta1 m + (1 - beta1) g,   v <- beta2 v + (1 - beta2) g^2
+ *   p <- p - lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps)
+ *      = p - [lr / bc1 * sqrt(bc2)] * m / (sqrt(v) + eps sqrt(bc2))
+ * with g = gradScale * grad when clipping (the clip coefficient is folded into the scalars).
+ */
 function adamw(b: Builder, cfg: AdamWConfig, p: Tensor, g: Tensor, [m, v]: Tensor[], s: StepScalars, decay: boolean): ParamUpdate {
   const beta1 = cfg.beta1 ?? 0.9;
   const beta2 = cfg.beta2 ?? 0.999;
   const eps = cfg.eps ?? 1e-8;
   const wd = decay ? (cfg.weightDecay ?? 0.01) : 0;
-  let shared = adamCache.get(s.step);
-  if (!shared) {
-    // bias_correction1 = 1 - beta1^t; step_size = lr / bias_correction1; sqrt(1 - beta2^t)
-    const bc1 = b.sub(b.scalar(1, s.lr), b.pow(b.scalar(beta1, s.lr), s.step));
-    const bc2 = b.sub(b.scalar(1, s.lr), b.pow(b.scalar(beta2, s.lr), s.step));
-    shared = { stepSize: b.div(s.lr, bc1), bc2Sqrt: b.sqrt(bc2), decayFactor: new Map() };
-    adamCache.set(s.step, shared);
+  let k = adamCache.get(s.step);
+  if (!k) {
+    const one = b.scalar(1, s.lr);
+    const bc1 = b.sub(one, b.pow(b.scalar(beta1, s.lr), s.step));
+    const bc2Sqrt = b.sqrt(b.sub(one, b.pow(b.scalar(beta2, s.lr), s.step)));
+    const scale = s.gradScale;
+    k = {
+      c1: scale ? b.mulScalar(scale, 1 - beta1) : b.scalar(1 - beta1, s.lr),
+      c2: scale ? b.mulScalar(b.mul(scale, scale), 1 - beta2) : b.scalar(1 - beta2, s.lr),
+      epsHat: b.mulScalar(bc2Sqrt, eps),
+      stepHat: b.mul(b.div(s.lr, bc1), bc2Sqrt),
+      decay: new Map(),
+    };
+    adamCache.set(s.step, k);
   }
-  // param.mul_(1 - lr * weight_decay)   (decoupled weight decay, applied first)
   let p1 = p;
   if (wd !== 0) {
-    let f = shared.decayFactor.get(wd);
-    if (!f) {
-      f = b.sub(b.scalar(1, s.lr), b.mulScalar(s.lr, wd));
-      shared.decayFactor.set(wd, f);
-    }
+    let f = k.decay.get(wd);
+    if (!f) k.decay.set(wd, (f = b.sub(b.scalar(1, s.lr), b.mulScalar(s.lr, wd))));
     p1 = b.mul(p, f);
   }
-  // exp_avg.lerp_(grad, 1 - beta1);  exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2)
-  const m1 = b.add(b.mulScalar(m, beta1), b.mulScalar(g, 1 - beta1));
-  const v1 = b.add(b.mulScalar(v, beta2), b.mulScalar(b.mul(g, g), 1 - beta2));
-  // denom = exp_avg_sq.sqrt() / bias_correction2_sqrt + eps;  param -= step_size * exp_avg / denom
-  const denom = b.addScalar(b.div(b.sqrt(v1), shared.bc2Sqrt), eps);
-  const p2 = b.sub(p1, b.mul(b.div(m1, denom), shared.stepSize));
-  return { param: p2, state: [m1, v1] };
+  const m1 = b.add(b.mulScalar(m, beta1), b.mul(g, k.c1));
+  const v1 = b.add(b.mulScalar(v, beta2), b.mul(b.mul(g, g), k.c2));
+  const ratio = b.div(m1, b.add(b.sqrt(v1), k.epsHat));
+  return { param: b.sub(p1, b.mul(ratio, k.stepHat)), state: [m1, v1] };
 }
 
 function sgd(b: Builder, cfg: SGDConfig, p: Tensor, grad: Tensor, state: Tensor[], s: StepScalars, decay: boolean): ParamUpdate {
   const momentum = cfg.momentum ?? 0;
   const dampening = cfg.dampening ?? 0;
   const wd = decay ? (cfg.weightDecay ?? 0) : 0;
-  let g = wd !== 0 ? b.add(grad, b.mulScalar(p, wd)) : grad;
+  const clipped = s.gradScale ? b.mul(grad, s.gradScale) : grad;
+  let g = wd !== 0 ? b.add(clipped, b.mulScalar(p, wd)) : clipped;
   const newState: Tensor[] = [];
   if (momentum !== 0) {
     // first step: buf = g; later: buf = momentum * buf + (1 - dampening) * g
@@ -101,13 +120,13 @@ function sgd(b: Builder, cfg: SGDConfig, p: Tensor, grad: Tensor, state: Tensor[
 
 /**
  * torch.nn.utils.clip_grad_norm_: total = ||(||g_1||, ..., ||g_n||)||_2;
- * coef = min(maxNorm / (total + 1e-6), 1); every gradient is multiplied by coef.
- * Returns the clipped gradients and the total norm before clipping.
+ * coef = min(maxNorm / (total + 1e-6), 1); every gradient is to be multiplied by coef.
+ * Returns the coefficient (the optimizer folds it into its scalars) and the norm before clipping.
  */
-export function clipByGlobalNorm(b: Builder, grads: Tensor[], maxNorm: number): { grads: Tensor[]; norm: Tensor } {
+export function clipCoefficient(b: Builder, grads: Tensor[], maxNorm: number): { coef: Tensor; norm: Tensor } {
   const norm = globalNorm(b, grads);
   const coef = b.min(b.div(b.scalar(maxNorm, norm), b.addScalar(norm, 1e-6)), b.scalar(1, norm));
-  return { grads: grads.map((g) => b.mul(g, coef)), norm };
+  return { coef, norm };
 }
 
 export function globalNorm(b: Builder, grads: Tensor[]): Tensor {

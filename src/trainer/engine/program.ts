@@ -8,7 +8,7 @@ import { Builder } from './builder';
 import type { DType, Graph, Tensor, TypedData } from './ir';
 import { Graph as G, GraphError, fmtShape, isFloat, numel } from './ir';
 import { serializeModel } from './onnx';
-import { clipByGlobalNorm, globalNorm, optimizerUpdate, stateSlots, type OptimizerConfig } from './optim';
+import { clipCoefficient, globalNorm, optimizerUpdate, stateSlots, type OptimizerConfig } from './optim';
 import { Session, type DeviceChoice, type HostTensor, type SessionOptions } from './session';
 
 export interface ParamDef {
@@ -65,14 +65,15 @@ export function emitStep(b: Builder, spec: ProgramSpec, io: StepIO): StepOut {
   }
   const trained = spec.params.map((p) => io.params.get(p.name)!);
   const gmap = gradients(b.g, loss, trained);
-  let grads = trained.map((t) => gmap.get(t.name)!);
+  const grads = trained.map((t) => gmap.get(t.name)!);
   let gradNorm: Tensor;
-  if (spec.clipNorm !== undefined) ({ grads, norm: gradNorm } = clipByGlobalNorm(b, grads, spec.clipNorm));
+  let gradScale: Tensor | undefined;
+  if (spec.clipNorm !== undefined) ({ coef: gradScale, norm: gradNorm } = clipCoefficient(b, grads, spec.clipNorm));
   else gradNorm = globalNorm(b, grads);
   const params = new Map<string, Tensor>();
   const states = new Map<string, Tensor[]>();
   spec.params.forEach((p, i) => {
-    const u = optimizerUpdate(b, spec.optimizer, trained[i], grads[i], io.states.get(p.name)!, { lr: io.lr, step: io.step }, p.decay ?? true);
+    const u = optimizerUpdate(b, spec.optimizer, trained[i], grads[i], io.states.get(p.name)!, { lr: io.lr, step: io.step, gradScale }, p.decay ?? true);
     params.set(p.name, u.param);
     states.set(p.name, u.state);
   });
@@ -306,6 +307,11 @@ export class TrainProgram {
     } finally {
       await session.release();
     }
+  }
+
+  /** Ends ORT profiling (when the session was created with profilePrefix); returns the file. */
+  endProfiling(): string | undefined {
+    return this.session.endProfiling();
   }
 
   async release(): Promise<void> {
