@@ -1,0 +1,10 @@
+"""Benchmark model sizes (mirrored in bench/engine.ts; the bench checks they agree)."""
+CONFIGS = {
+    "mlp": {"sizes": [784, 1024, 1024, 10], "batch": 64},
+    "encoder": {
+        "batch": 16, "seq": 128,
+        "model": {"vocabSize": 30522, "hidden": 256, "layers": 4, "heads": 4, "intermediate": 1024,
+                  "maxPositions": 512, "typeVocabSize": 2, "layerNormEps": 1e-12,
+                  "hiddenDropout": 0.0, "attentionDropout": 0.0, "numLabels": 9},
+    },
+}
