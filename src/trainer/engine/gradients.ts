@@ -28,7 +28,7 @@ export const NON_DIFFERENTIABLE = new Set([
 
 const RULES = new Map<string, GradRule>();
 
-function register(op: string, rule: GradRule) {
+export function registerGradient(op: string, rule: GradRule): void {
   if (RULES.has(op)) throw new Error(`gradient rule for ${op} registered twice`);
   if (NON_DIFFERENTIABLE.has(op)) throw new Error(`${op} is declared non-differentiable`);
   RULES.set(op, rule);
@@ -65,19 +65,19 @@ function dy0(c: GradContext): Tensor {
 }
 
 // ---- arithmetic (broadcasting is reduced by the engine) --------------------------------------
-register('Add', (c) => [dy0(c), dy0(c)]);
-register('Sub', (c) => [dy0(c), c.needs(1) ? c.b.neg(dy0(c)) : null]);
-register('Mul', (c) => {
+registerGradient('Add', (c) => [dy0(c), dy0(c)]);
+registerGradient('Sub', (c) => [dy0(c), c.needs(1) ? c.b.neg(dy0(c)) : null]);
+registerGradient('Mul', (c) => {
   const { b, x } = c;
   return [c.needs(0) ? b.mul(dy0(c), x[1]) : null, c.needs(1) ? b.mul(dy0(c), x[0]) : null];
 });
-register('Div', (c) => {
+registerGradient('Div', (c) => {
   // y = a / b:  da = dy / b,  db = -dy * y / b
   const { b, x, y } = c;
   return [c.needs(0) ? b.div(dy0(c), x[1]) : null, c.needs(1) ? b.neg(b.div(b.mul(dy0(c), y[0]), x[1])) : null];
 });
-register('Neg', (c) => [c.b.neg(dy0(c))]);
-register('Pow', (c) => {
+registerGradient('Neg', (c) => [c.b.neg(dy0(c))]);
+registerGradient('Pow', (c) => {
   // y = a ^ e:  da = dy * e * a^(e-1),  de = dy * y * ln(a)
   const { b, x, y } = c;
   const e = c.b.g.constValue(x[1].name);
@@ -94,33 +94,33 @@ register('Pow', (c) => {
   const de = c.needs(1) ? b.mul(b.mul(dy0(c), y[0]), b.log(x[0])) : null;
   return [da, de];
 });
-register('Sum', (c) => c.x.map(() => dy0(c)));
-register('Identity', (c) => [dy0(c)]);
-register('Expand', (c) => [dy0(c), null]);
-register('Abs', (c) => [c.b.mul(dy0(c), c.b.cast(c.b.g.op('Sign', [c.x[0]]), c.x[0].dtype))]);
-register('Reciprocal', (c) => [c.b.neg(c.b.mul(dy0(c), c.b.mul(c.y[0], c.y[0])))]);
+registerGradient('Sum', (c) => c.x.map(() => dy0(c)));
+registerGradient('Identity', (c) => [dy0(c)]);
+registerGradient('Expand', (c) => [dy0(c), null]);
+registerGradient('Abs', (c) => [c.b.mul(dy0(c), c.b.cast(c.b.g.op('Sign', [c.x[0]]), c.x[0].dtype))]);
+registerGradient('Reciprocal', (c) => [c.b.neg(c.b.mul(dy0(c), c.b.mul(c.y[0], c.y[0])))]);
 
 // ---- elementwise functions -------------------------------------------------------------------
-register('Sqrt', (c) => [c.b.div(c.b.mulScalar(dy0(c), 0.5), c.y[0])]);
-register('Exp', (c) => [c.b.mul(dy0(c), c.y[0])]);
-register('Log', (c) => [c.b.div(dy0(c), c.x[0])]);
-register('Tanh', (c) => {
+registerGradient('Sqrt', (c) => [c.b.div(c.b.mulScalar(dy0(c), 0.5), c.y[0])]);
+registerGradient('Exp', (c) => [c.b.mul(dy0(c), c.y[0])]);
+registerGradient('Log', (c) => [c.b.div(dy0(c), c.x[0])]);
+registerGradient('Tanh', (c) => {
   const { b, y } = c; // dy * (1 - y^2)
   return [b.mul(dy0(c), b.sub(b.scalar(1, y[0]), b.mul(y[0], y[0])))];
 });
-register('Sigmoid', (c) => {
+registerGradient('Sigmoid', (c) => {
   const { b, y } = c; // dy * y * (1 - y)
   return [b.mul(b.mul(dy0(c), y[0]), b.sub(b.scalar(1, y[0]), y[0]))];
 });
-register('Erf', (c) => {
+registerGradient('Erf', (c) => {
   const { b, x } = c; // dy * 2/sqrt(pi) * exp(-x^2)
   return [b.mulScalar(b.mul(dy0(c), b.exp(b.neg(b.mul(x[0], x[0])))), 2 / Math.sqrt(Math.PI))];
 });
-register('Relu', (c) => {
+registerGradient('Relu', (c) => {
   const { b, x } = c;
   return [b.where(b.greater(x[0], b.scalar(0, x[0])), dy0(c), b.scalar(0, x[0]))];
 });
-register('Gelu', (c) => {
+registerGradient('Gelu', (c) => {
   const { b, x } = c;
   const v = x[0];
   if (strAttr(c.node, 'approximate', 'none') === 'tanh') {
@@ -140,13 +140,13 @@ register('Gelu', (c) => {
   const pdf = b.mulScalar(b.exp(b.mulScalar(b.mul(v, v), -0.5)), 1 / Math.sqrt(2 * Math.PI));
   return [b.mul(dy0(c), b.add(cdf, b.mul(v, pdf)))];
 });
-register('Softmax', (c) => {
+registerGradient('Softmax', (c) => {
   const { b, y } = c; // y * (dy - sum(dy * y, axis))
   const axis = intAttr(c.node, 'axis', -1);
   const s = b.reduceSum(b.mul(dy0(c), y[0]), [axis], true);
   return [b.mul(y[0], b.sub(dy0(c), s))];
 });
-register('LogSoftmax', (c) => {
+registerGradient('LogSoftmax', (c) => {
   const { b, y } = c; // dy - exp(y) * sum(dy, axis)
   const axis = intAttr(c.node, 'axis', -1);
   return [b.sub(dy0(c), b.mul(b.exp(y[0]), b.reduceSum(dy0(c), [axis], true)))];
@@ -169,8 +169,8 @@ function spreadBack(c: GradContext, scale: number): Tensor {
   if (!intAttr(c.node, 'keepdims', 1) && axes.length) g = b.unsqueeze(g, axes);
   return b.expandLike(b.mulScalar(g, scale), x[0]);
 }
-register('ReduceSum', (c) => [spreadBack(c, 1), null]);
-register('ReduceMean', (c) => {
+registerGradient('ReduceSum', (c) => [spreadBack(c, 1), null]);
+registerGradient('ReduceMean', (c) => {
   const shape = c.x[0].shape;
   let n = 1;
   for (const a of reductionAxes(c)) {
@@ -180,7 +180,7 @@ register('ReduceMean', (c) => {
   }
   return [spreadBack(c, 1 / n), null];
 });
-register('ReduceSumSquare', (c) => {
+registerGradient('ReduceSumSquare', (c) => {
   const { b, x } = c; // 2 x dy
   const axes = reductionAxes(c);
   let g = dy0(c);
@@ -189,29 +189,29 @@ register('ReduceSumSquare', (c) => {
 });
 
 // ---- shape ops -------------------------------------------------------------------------------
-register('Reshape', (c) => [c.b.reshapeLike(dy0(c), c.x[0]), null]);
-register('Transpose', (c) => {
+registerGradient('Reshape', (c) => [c.b.reshapeLike(dy0(c), c.x[0]), null]);
+registerGradient('Transpose', (c) => {
   const r = c.x[0].shape.length;
   const perm = (c.node.attrs.perm?.v as number[] | undefined) ?? c.x[0].shape.map((_, i) => r - 1 - i);
   const inv = new Array<number>(r);
   perm.forEach((p, i) => (inv[p] = i));
   return [c.b.transpose(dy0(c), inv)];
 });
-register('Unsqueeze', (c) => [c.b.reshapeLike(dy0(c), c.x[0]), null]);
-register('Squeeze', (c) => [c.b.reshapeLike(dy0(c), c.x[0]), null]);
-register('Concat', (c) => {
+registerGradient('Unsqueeze', (c) => [c.b.reshapeLike(dy0(c), c.x[0]), null]);
+registerGradient('Squeeze', (c) => [c.b.reshapeLike(dy0(c), c.x[0]), null]);
+registerGradient('Concat', (c) => {
   const axis = normAxis(intAttr(c.node, 'axis', 0), c.x[0].shape.length);
   const sizes = c.x.map((t) => t.shape[axis]);
   if (!sizes.every((s) => typeof s === 'number')) throw new GraphError('Concat over a symbolic axis', c.node.name, c.node.op);
   return c.b.split(dy0(c), sizes as number[], axis);
 });
-register('Split', (c) => {
+registerGradient('Split', (c) => {
   const { b, y } = c;
   const axis = normAxis(intAttr(c.node, 'axis', 0), c.x[0].shape.length);
   const parts = c.dy.map((g, i) => g ?? b.full(y[i].shape, 0, y[i].dtype));
   return [b.concat(parts, axis), null];
 });
-register('Slice', (c) => {
+registerGradient('Slice', (c) => {
   // Scatter the slice back into zeros: Pad with (start, dim - end) on each sliced axis.
   const x = c.x[0];
   const axes = c.node.inputs[3] ? constInts(c, 3) : undefined;
@@ -231,7 +231,7 @@ register('Slice', (c) => {
 });
 
 // ---- indexing --------------------------------------------------------------------------------
-register('Gather', (c) => {
+registerGradient('Gather', (c) => {
   // Embedding lookup: scatter-add the rows back into a zero table of the data's shape.
   const { b, x } = c;
   if (normAxis(intAttr(c.node, 'axis', 0), x[0].shape.length) !== 0) {
@@ -241,15 +241,15 @@ register('Gather', (c) => {
   const zeros = b.full(x[0].shape, 0, x[0].dtype);
   return [b.scatterNDAdd(zeros, b.unsqueeze(idx, [-1]), dy0(c)), null];
 });
-register('Where', (c) => {
+registerGradient('Where', (c) => {
   const { b, x } = c;
   const zero = b.scalar(0, x[1]);
   return [null, c.needs(1) ? b.where(x[0], dy0(c), zero) : null, c.needs(2) ? b.where(x[0], zero, dy0(c)) : null];
 });
-register('Cast', (c) => [c.b.cast(dy0(c), c.x[0].dtype)]);
+registerGradient('Cast', (c) => [c.b.cast(dy0(c), c.x[0].dtype)]);
 
 // ---- layers ----------------------------------------------------------------------------------
-register('Dropout', (c) => {
+registerGradient('Dropout', (c) => {
   // The mask of the forward pass is reused: dx = dy * mask / (1 - ratio).
   const { b, node, y } = c;
   const trainingInput = node.inputs[2] ? b.g.constInts(node.inputs[2]) : [0];
@@ -260,7 +260,7 @@ register('Dropout', (c) => {
   const scaled = b.mulScalar(dy0(c), ratio >= 1 ? 0 : 1 / (1 - ratio));
   return [b.where(y[1], scaled, b.scalar(0, y[0])), null, null];
 });
-register('LayerNormalization', (c) => {
+registerGradient('LayerNormalization', (c) => {
   // xhat = (x - mean) * inv;  g = dy * scale
   // dx = inv * (g - mean(g) - xhat * mean(g * xhat));  dscale = dy * xhat;  dbias = dy
   const { b, x, y, node } = c;
@@ -289,7 +289,7 @@ register('LayerNormalization', (c) => {
   if (c.dy[1] || c.dy[2]) throw new GraphError('gradients through Mean/InvStdDev outputs are not supported', node.name, node.op);
   return out;
 });
-register('SoftmaxCrossEntropyLoss', (c) => {
+registerGradient('SoftmaxCrossEntropyLoss', (c) => {
   // d logits = (softmax - onehot(label)) * valid / count * dloss, class axis 1.
   const { b, x, y, node } = c;
   if (node.inputs[2]) throw new GraphError('class weights are not supported', node.name, node.op);
@@ -325,7 +325,7 @@ register('SoftmaxCrossEntropyLoss', (c) => {
   }
   return [grad, null];
 });
-register('Gemm', (c) => {
+registerGradient('Gemm', (c) => {
   // Y = alpha op(A) op(B) + beta C
   const { b, x, node } = c;
   const tA = !!intAttr(node, 'transA', 0);
@@ -343,7 +343,7 @@ register('Gemm', (c) => {
   const dC = x[2] && c.needs(2) ? b.mulScalar(g, beta) : null;
   return [dA, dB, dC];
 });
-register('MatMul', (c) => {
+registerGradient('MatMul', (c) => {
   // Y = A @ B:  dA = dY @ B^T,  dB = A^T @ dY (batch broadcast reduced by the engine).
   const { b, x } = c;
   const [A, B] = x;
