@@ -1,0 +1,24 @@
+// One esbuild build, three bundles:
+//   dist/extension.js  the VS Code extension (CommonJS, `vscode` external)
+//   dist/trainer.js    the trainer, a Node program and the `finetune` CLI (`onnxruntime-node` external)
+//   dist/webview.js    the dashboard webview (browser)
+// Usage: node scripts/build.mjs [--watch] [--production]
+import * as esbuild from 'esbuild';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', legalComments: 'none' };
+
+const builds = [
+  { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node18', external: ['vscode'] },
+  { ...common, entryPoints: ['src/trainer/cli.ts'], outfile: 'dist/trainer.js', platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-node'], banner: { js: '#!/usr/bin/env node' } },
+  { ...common, entryPoints: ['src/webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'es2022' },
+];
+
+if (watch) {
+  for (const b of builds) await (await esbuild.context(b)).watch();
+  console.log('watching src/ for changes');
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+}

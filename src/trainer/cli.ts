@@ -1,0 +1,111 @@
+// The `finetune` command-line program (dist/trainer.js). The extension forks this same program.
+
+import { isGraphError } from './engine/errors';
+import type { TrainerEvent } from '../shared/protocol';
+import { runCheck } from './check';
+import type { Device } from './engine/session';
+
+const USAGE = `usage: finetune <command> [options]
+
+commands:
+  check     train a small model on generated data with the ONNX engine and evaluate it
+            (shows the install works and which device is used)
+
+options:
+  --device auto|cpu|cuda   execution provider (default auto: CUDA when available)
+  --threads N              intra-op threads (default: number of CPU cores)
+  --steps N                optimizer steps (check: default 400)
+  --steps-per-run K        optimizer steps per ONNX Runtime call (default 8)
+  --json                   print events as JSON lines
+  --help                   this text
+`;
+
+function parseArgs(argv: string[]) {
+  const flags: Record<string, string | boolean> = {};
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--json' || a === '--help' || a === '-h') flags[a.replace(/^-+/, '')] = true;
+    else if (a.startsWith('--')) {
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith('--')) throw new Error(`option ${a} needs a value`);
+      flags[a.slice(2)] = v;
+      i++;
+    } else positional.push(a);
+  }
+  return { flags, positional };
+}
+
+function intFlag(flags: Record<string, string | boolean>, name: string, dflt: number, min: number): number {
+  const v = flags[name];
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${v}'`);
+  return n;
+}
+
+function printer(json: boolean): (e: TrainerEvent) => void {
+  if (json) return (e) => process.stdout.write(JSON.stringify(e) + '\n');
+  return (e) => {
+    switch (e.type) {
+      case 'started':
+        console.log(`device: ${e.device.used}${e.device.reason ? ` (${e.device.reason})` : ''}; ${e.device.threads} threads; onnxruntime ${e.device.onnxruntime}; ${e.params} parameters`);
+        break;
+      case 'train':
+        console.log(`step ${String(e.step).padStart(5)}  loss ${e.loss.toFixed(4)}  lr ${e.lr.toExponential(2)}  grad-norm ${e.gradNorm.toFixed(3)}  ${e.stepsPerSec.toFixed(0)} steps/s`);
+        break;
+      case 'eval':
+        console.log(`eval at step ${e.step}: ${JSON.stringify(e.metrics)}`);
+        break;
+      case 'completed':
+        console.log(`done in ${e.seconds.toFixed(1)} s: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`);
+        break;
+      case 'log':
+        (e.level === 'info' ? console.log : console.error)(e.message);
+        break;
+      case 'failed':
+        console.error(`failed: ${e.error}`);
+        break;
+    }
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs(argv);
+  } catch (e) {
+    console.error(`finetune: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { flags, positional } = parsed;
+  if (flags.help || positional.length === 0) {
+    process.stdout.write(USAGE);
+    return flags.help ? 0 : 2;
+  }
+  const emit = printer(!!flags.json);
+  try {
+    const device = (flags.device ?? 'auto') as Device;
+    if (!['auto', 'cpu', 'cuda'].includes(device)) throw new Error(`--device must be auto, cpu or cuda, got '${device}'`);
+    const threads = intFlag(flags, 'threads', (await import('node:os')).availableParallelism(), 1);
+    const stepsPerRun = intFlag(flags, 'steps-per-run', 8, 1);
+    switch (positional[0]) {
+      case 'check': {
+        const res = await runCheck({ device, threads, stepsPerRun, steps: intFlag(flags, 'steps', 400, 1), emit });
+        return res.accuracy >= 0.9 ? 0 : 1;
+      }
+      default:
+        console.error(`finetune: unknown command '${positional[0]}'\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    const err = e as Error;
+    const g = isGraphError(err) ? err : undefined;
+    emit({ type: 'failed', error: err.message, node: g?.node, op: g?.op, step: (err as { step?: number }).step });
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+}
