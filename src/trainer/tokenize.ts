@@ -1,0 +1,562 @@
+// Tokenization for BERT-family fine-tuning, through @huggingface/tokenizers.
+//
+// The library does all of the text processing (normalization, pre-tokenization, WordPiece/BPE,
+// decoding). This module only
+//   - loads a local Hugging Face tokenizer folder, building the equivalent tokenizer.json object in
+//     memory when the folder only has a BERT vocab.txt,
+//   - builds a WordPiece vocabulary from training words (for from-scratch models),
+//   - turns NER sentences (words + IOB2 tag ids) and classification texts into model inputs:
+//     word <-> sub-token alignment, truncation and windowing. Nothing is padded here.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+
+export interface TokenizerInfo {
+  kind: 'wordpiece' | 'bpe' | 'other';
+  vocabSize: number;
+  clsId: number;
+  sepId: number;
+  padId: number;
+  unkId: number;
+  lowercase: boolean;
+  /** file it came from ('(in memory)' for tokenizerFromVocab) */
+  source: string;
+}
+
+export interface Tok {
+  info: TokenizerInfo;
+  /** Sub-token ids of one word (no special tokens). An empty result for a non-empty word maps to [unkId]. */
+  encodeWord(word: string): number[];
+  /** Sub-token ids of a text (no special tokens). */
+  encodeText(text: string): number[];
+  /** Text of the ids (special tokens are kept; filter ids first to drop them). */
+  decode(ids: number[]): string;
+  /** The tokenizer.json object (for export next to an ONNX model). */
+  toJSON(): object;
+}
+
+/** The loss ignores positions labelled with this. */
+export const IGNORE_LABEL = -100;
+
+// ---------------------------------------------------------------------------------------------
+// tokenizer.json / tokenizer_config.json shapes (only the fields read here)
+
+type Json = Record<string, unknown>;
+
+interface SpecialNames {
+  cls: string;
+  sep: string;
+  pad: string;
+  unk: string;
+  mask: string;
+}
+
+const BERT_SPECIALS: SpecialNames = { cls: '[CLS]', sep: '[SEP]', pad: '[PAD]', unk: '[UNK]', mask: '[MASK]' };
+/** Special-token names tried, in order, when tokenizer_config.json does not name them. */
+const FALLBACK_NAMES: Record<keyof SpecialNames, string[]> = {
+  cls: ['[CLS]', '<s>', '<cls>'],
+  sep: ['[SEP]', '</s>', '<sep>'],
+  pad: ['[PAD]', '<pad>'],
+  unk: ['[UNK]', '<unk>'],
+  mask: ['[MASK]', '<mask>'],
+};
+
+interface TokInternals {
+  json: Json;
+  config: Json;
+  lib: Tokenizer;
+  specials: SpecialNames;
+}
+
+/** Internals of the Tok objects made here (for writeTokenizerFolder). */
+const internals = new WeakMap<Tok, TokInternals>();
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A special token in tokenizer_config.json is a string or an AddedToken dict ({ content }). */
+function configTokenName(config: Json, key: string): string | undefined {
+  const v = config[`${key}_token`];
+  if (typeof v === 'string') return v;
+  if (isObject(v) && typeof v.content === 'string') return v.content;
+  return undefined;
+}
+
+function readJson(file: string): Json {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!isObject(value)) throw new Error(`${file} does not hold a JSON object`);
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building a BERT tokenizer.json from a WordPiece vocabulary
+
+function addedToken(id: number, content: string) {
+  return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
+}
+
+/**
+ * The tokenizer.json object of a BERT WordPiece tokenizer with this vocabulary (id = index):
+ * BertNormalizer, BertPreTokenizer, WordPiece model ('##', unk), TemplateProcessing [CLS] $A [SEP]
+ * (pair: [CLS] $A [SEP] $B:1 [SEP]:1), WordPiece decoder. The special tokens present in the
+ * vocabulary become added tokens, as the `tokenizers` library writes them.
+ */
+function bertTokenizerJson(vocab: string[], lowercase: boolean, names: SpecialNames, where: string): Json {
+  const ids: Record<string, number> = {};
+  vocab.forEach((token, id) => {
+    // vocab.txt lines are ids; a repeated line keeps its first id (the later id is left unused)
+    if (!Object.hasOwn(ids, token)) ids[token] = id;
+  });
+  const missing = (['unk', 'cls', 'sep', 'pad'] as const).filter((k) => !Object.hasOwn(ids, names[k]));
+  if (missing.length > 0) {
+    throw new Error(`${where}: the vocabulary has no ${missing.map((k) => names[k]).join(', ')} token${missing.length > 1 ? 's' : ''}`);
+  }
+  const specialOrder = [names.pad, names.unk, names.cls, names.sep, names.mask].filter((t, i, a) => Object.hasOwn(ids, t) && a.indexOf(t) === i);
+  const added = specialOrder.map((t) => addedToken(ids[t], t)).sort((a, b) => a.id - b.id);
+  const special = (t: string) => ({ id: t, ids: [ids[t]], tokens: [t] });
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: added,
+    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase },
+    pre_tokenizer: { type: 'BertPreTokenizer' },
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [{ SpecialToken: { id: names.cls, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: names.sep, type_id: 0 } }],
+      pair: [
+        { SpecialToken: { id: names.cls, type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: names.sep, type_id: 0 } },
+        { Sequence: { id: 'B', type_id: 1 } },
+        { SpecialToken: { id: names.sep, type_id: 1 } },
+      ],
+      special_tokens: { [names.cls]: special(names.cls), [names.sep]: special(names.sep) },
+    },
+    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+    model: { type: 'WordPiece', unk_token: names.unk, continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: ids },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tok
+
+function modelKind(json: Json): TokenizerInfo['kind'] {
+  const model = isObject(json.model) ? json.model : {};
+  if (model.type === 'WordPiece') return 'wordpiece';
+  if (model.type === 'BPE') return 'bpe';
+  if (model.type === undefined && isObject(model.vocab) && 'continuing_subword_prefix' in model && 'unk_token' in model) {
+    return 'merges' in model ? 'bpe' : 'wordpiece'; // the library's own guess for untyped models
+  }
+  return 'other';
+}
+
+/** Whether the normalizer lowercases (BertNormalizer with lowercase, or a Lowercase step). */
+function normalizerLowercases(n: unknown): boolean {
+  if (!isObject(n)) return false;
+  if (n.type === 'BertNormalizer') return n.lowercase === true;
+  if (n.type === 'Lowercase') return true;
+  if (n.type === 'Sequence' && Array.isArray(n.normalizers)) return n.normalizers.some(normalizerLowercases);
+  return false;
+}
+
+/** Whether words need a leading space to be encoded as they are mid-sentence (byte-level BPE). */
+function usesByteLevel(p: unknown): boolean {
+  if (!isObject(p)) return false;
+  if (p.type === 'ByteLevel') return true;
+  if (p.type === 'Sequence' && Array.isArray(p.pretokenizers)) return p.pretokenizers.some(usesByteLevel);
+  return false;
+}
+
+function makeTok(json: Json, config: Json, source: string, where: string, specialsHint?: SpecialNames): Tok {
+  let lib: Tokenizer;
+  try {
+    lib = new Tokenizer({ normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, added_tokens: [], ...json }, config);
+  } catch (e) {
+    throw new Error(`${where}: cannot build the tokenizer from ${path.basename(source)}: ${(e as Error).message}`);
+  }
+  const idOf = (t: string) => lib.token_to_id(t);
+
+  const specials = {} as SpecialNames;
+  const missing: string[] = [];
+  for (const key of ['cls', 'sep', 'pad', 'unk', 'mask'] as const) {
+    const named = specialsHint?.[key] ?? configTokenName(config, key);
+    const candidates = named !== undefined ? [named] : FALLBACK_NAMES[key];
+    const found = candidates.find((t) => idOf(t) !== undefined);
+    if (found !== undefined) specials[key] = found;
+    else if (key === 'mask') specials.mask = candidates[0];
+    else missing.push(`${key} (${candidates.join(' / ')})`);
+  }
+  if (missing.length > 0) throw new Error(`${where}: ${path.basename(source)} has no special token for ${missing.join(', ')}`);
+
+  let vocabSize = 0;
+  for (const id of lib.get_vocab(true).values()) vocabSize = Math.max(vocabSize, id + 1);
+
+  const info: TokenizerInfo = {
+    kind: modelKind(json),
+    vocabSize,
+    clsId: idOf(specials.cls)!,
+    sepId: idOf(specials.sep)!,
+    padId: idOf(specials.pad)!,
+    unkId: idOf(specials.unk)!,
+    lowercase: normalizerLowercases(json.normalizer) || config.do_lowercase_and_remove_accent === true,
+    source,
+  };
+
+  const clean = (ids: number[]) => ids.map((id) => (Number.isInteger(id) ? id : info.unkId));
+  const encodeText = (text: string): number[] => (text.length === 0 ? [] : clean(lib.encode(text, { add_special_tokens: false }).ids));
+  const wordPrefix = info.kind === 'bpe' && usesByteLevel(json.pre_tokenizer) ? ' ' : '';
+  // Words repeat a lot in NER data: cache their ids (bounded).
+  const cache = new Map<string, number[]>();
+  const encodeWord = (word: string): number[] => {
+    const hit = cache.get(word);
+    if (hit) return hit.slice();
+    let ids = encodeText(wordPrefix + word);
+    if (ids.length === 0 && word.length > 0) ids = [info.unkId];
+    if (cache.size >= 200_000) cache.clear();
+    cache.set(word, ids);
+    return ids.slice();
+  };
+  const tok: Tok = {
+    info,
+    encodeWord,
+    encodeText,
+    decode: (ids) => (ids.length === 0 ? '' : lib.decode(ids)),
+    toJSON: () => structuredClone(json),
+  };
+  internals.set(tok, { json, config, lib, specials });
+  return tok;
+}
+
+/**
+ * From a local Hugging Face folder: tokenizer.json if present (with tokenizer_config.json when
+ * present), else vocab.txt (BERT WordPiece), for which the equivalent tokenizer.json object is built
+ * in memory. Lowercasing of a vocab.txt folder: opts.lowercase, else tokenizer_config.json
+ * do_lower_case, else true. opts.lowercase does not change a tokenizer.json, whose normalizer rules.
+ * Special tokens: named by tokenizer_config.json (cls_token, ...) or found among [CLS]/<s>,
+ * [SEP]/</s>, [PAD]/<pad>, [UNK]/<unk>; a missing one is an error.
+ */
+export function loadTokenizer(dir: string, opts: { lowercase?: boolean } = {}): Tok {
+  const where = `tokenizer folder ${dir}`;
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`${where} does not exist or is not a folder`);
+  const configFile = path.join(dir, 'tokenizer_config.json');
+  const config = fs.existsSync(configFile) ? readJson(configFile) : {};
+  const jsonFile = path.join(dir, 'tokenizer.json');
+  if (fs.existsSync(jsonFile)) {
+    const json = readJson(jsonFile);
+    if (!isObject(json.model)) throw new Error(`${where}: ${jsonFile} has no "model" object`);
+    return makeTok(json, config, jsonFile, where);
+  }
+  const vocabFile = path.join(dir, 'vocab.txt');
+  if (!fs.existsSync(vocabFile)) {
+    throw new Error(`${where} has neither tokenizer.json nor vocab.txt (a Hugging Face tokenizer folder needs one of them)`);
+  }
+  const lines = fs.readFileSync(vocabFile, 'utf8').split(/\r?\n/);
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  if (lines.length === 0) throw new Error(`${where}: ${vocabFile} is empty`);
+  const lowercase = opts.lowercase ?? (typeof config.do_lower_case === 'boolean' ? config.do_lower_case : true);
+  const names: SpecialNames = {
+    cls: configTokenName(config, 'cls') ?? BERT_SPECIALS.cls,
+    sep: configTokenName(config, 'sep') ?? BERT_SPECIALS.sep,
+    pad: configTokenName(config, 'pad') ?? BERT_SPECIALS.pad,
+    unk: configTokenName(config, 'unk') ?? BERT_SPECIALS.unk,
+    mask: configTokenName(config, 'mask') ?? BERT_SPECIALS.mask,
+  };
+  const json = bertTokenizerJson(lines, lowercase, names, `${where} (${path.basename(vocabFile)})`);
+  // The config may ask for lowercase-and-strip-accents handling of its own; the normalizer does it here.
+  const { do_lowercase_and_remove_accent: _ignored, ...rest } = config;
+  return makeTok(json, rest, vocabFile, where, names);
+}
+
+/** A BERT WordPiece tokenizer over this vocabulary (id = index; needs [UNK], [CLS], [SEP], [PAD]). */
+export function tokenizerFromVocab(vocab: string[], opts: { lowercase: boolean }): Tok {
+  const json = bertTokenizerJson(vocab, opts.lowercase, BERT_SPECIALS, 'tokenizerFromVocab');
+  return makeTok(json, { do_lower_case: opts.lowercase }, '(in memory)', 'tokenizerFromVocab', BERT_SPECIALS);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Vocabulary from training words
+
+const SPECIALS_IN_ORDER = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
+
+/** Lexicographic by UTF-16 code units (deterministic, locale-free). */
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * A WordPiece vocabulary from training words for from-scratch models: [PAD]=0, [UNK]=1, [CLS]=2,
+ * [SEP]=3, [MASK]=4, then whole words with count >= minFrequency (most frequent first, ties
+ * alphabetical), then the single characters seen (most frequent first, ties alphabetical), each
+ * followed by its '##' continuation form, so that unseen words split into characters.
+ *
+ * Words are first normalized and pre-tokenized by the library exactly as the resulting tokenizer
+ * will (BertNormalizer with `lowercase`, BertPreTokenizer): "Don't" counts as "don", "'", "t".
+ * A '##' form is left out for characters the pre-tokenizer always splits off (punctuation, CJK),
+ * and a character already present as a whole word is not repeated.
+ *
+ * maxSize caps the total. Characters take precedence over whole words under the cap (the least
+ * frequent words are left out first), since a missing character turns every word holding it into
+ * [UNK]; only when the characters alone do not fit are the least frequent characters left out.
+ */
+export function buildWordPieceVocab(words: Iterable<string>, opts: { minFrequency: number; lowercase: boolean; maxSize?: number }): string[] {
+  const maxSize = opts.maxSize ?? Infinity;
+  if (maxSize < SPECIALS_IN_ORDER.length) throw new Error(`buildWordPieceVocab: maxSize ${maxSize} is smaller than the ${SPECIALS_IN_ORDER.length} special tokens`);
+  const minFrequency = Math.max(1, opts.minFrequency);
+  // The library's normalizer and pre-tokenizer, from a tokenizer of the same structure.
+  const pipeline = new Tokenizer(bertTokenizerJson(SPECIALS_IN_ORDER, opts.lowercase, BERT_SPECIALS, 'buildWordPieceVocab'), {});
+  const normalize = (s: string) => (pipeline.normalizer ? pipeline.normalizer(s) : s);
+  const preTokenize = (s: string) => (pipeline.pre_tokenizer ? pipeline.pre_tokenizer(s) : s.split(/\s+/).filter(Boolean));
+
+  const wordCounts = new Map<string, number>();
+  const charCounts = new Map<string, number>();
+  for (const word of words) {
+    for (const piece of preTokenize(normalize(word))) {
+      if (SPECIALS_IN_ORDER.includes(piece)) continue;
+      wordCounts.set(piece, (wordCounts.get(piece) ?? 0) + 1);
+      for (const ch of piece) charCounts.set(ch, (charCounts.get(ch) ?? 0) + 1);
+    }
+  }
+  const byCount = (counts: Map<string, number>) => (a: string, b: string) => counts.get(b)! - counts.get(a)! || byText(a, b);
+
+  const wordList = [...wordCounts.keys()].filter((w) => wordCounts.get(w)! >= minFrequency).sort(byCount(wordCounts));
+  const wordSet = new Set(wordList);
+  const charEntries: string[] = [];
+  for (const ch of [...charCounts.keys()].sort(byCount(charCounts))) {
+    charEntries.push(ch);
+    // a continuation form only for characters that can sit inside a word
+    if (preTokenize(normalize(`a${ch}a`)).length === 1) charEntries.push(`##${ch}`);
+  }
+
+  // Under the cap: drop the least frequent words first (a dropped single-character word moves back to
+  // the character section), then the least frequent characters.
+  const budget = maxSize - SPECIALS_IN_ORDER.length;
+  let keptWords = wordList.length;
+  const charSet = new Set(charEntries);
+  let charsAlsoWords = charEntries.filter((c) => wordSet.has(c)).length;
+  while (keptWords > 0 && keptWords + charEntries.length - charsAlsoWords > budget) {
+    keptWords--;
+    if (charSet.has(wordList[keptWords])) charsAlsoWords--;
+  }
+  const keep = wordList.slice(0, keptWords);
+  const inWords = new Set(keep);
+  const chars = charEntries.filter((c) => !inWords.has(c)).slice(0, Math.max(0, budget - keep.length));
+  return [...SPECIALS_IN_ORDER, ...keep, ...chars];
+}
+
+/** tokenizer.json, tokenizer_config.json and, for WordPiece, vocab.txt, in `dir` (created if needed). */
+export function writeTokenizerFolder(dir: string, tok: Tok): void {
+  const inner = internals.get(tok);
+  const json = inner?.json ?? (tok.toJSON() as Json);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(json, null, 2) + '\n');
+
+  const config: Json = { ...(inner?.config ?? {}) };
+  const specials = inner?.specials;
+  if (specials) {
+    for (const key of ['cls', 'sep', 'pad', 'unk', 'mask'] as const) {
+      if (key !== 'mask' || inner.lib.token_to_id(specials.mask) !== undefined) config[`${key}_token`] = specials[key];
+    }
+  }
+  config.do_lower_case = tok.info.lowercase;
+  if (tok.info.kind === 'wordpiece' && config.tokenizer_class === undefined) config.tokenizer_class = 'BertTokenizer';
+  fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify(config, null, 2) + '\n');
+
+  if (tok.info.kind === 'wordpiece' && inner) {
+    const lines = new Array<string>(tok.info.vocabSize);
+    for (const [token, id] of inner.lib.get_vocab(true)) lines[id] = token;
+    // an id without a token (a repeated vocab.txt line) gets a placeholder so line numbers stay ids
+    for (let i = 0; i < lines.length; i++) if (lines[i] === undefined) lines[i] = `[unused_id_${i}]`;
+    fs.writeFileSync(path.join(dir, 'vocab.txt'), lines.join('\n') + '\n');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// NER features
+
+/** NER features: sentence words and IOB2 tag ids → model inputs. */
+export interface TokenFeature {
+  inputIds: number[];
+  attentionMask: number[];
+  /** The word's tag id on the first sub-token of each word this window labels; -100 elsewhere. */
+  labels: number[];
+  /** per position: index of the word in the sentence, null for specials/padding */
+  wordIds: (number | null)[];
+  sentence: number;
+  /** index of the window within its sentence (0 when the sentence fits) */
+  window: number;
+}
+
+export interface EncodeStats {
+  sentences: number;
+  /** features produced */
+  windows: number;
+  /** sentences that lost sub-tokens: words dropped ('truncate') or a word longer than maxLength-2 cut */
+  truncatedSentences: number;
+  /** words left out entirely ('truncate') */
+  droppedWords: number;
+  /** sentences whose sub-tokens + [CLS] + [SEP] exceed maxLength */
+  overlongSentences: number;
+}
+
+/**
+ * NER features: [CLS] sub-tokens [SEP], not padded (attentionMask all 1s).
+ * The first sub-token of a word carries its label; its other sub-tokens, [CLS] and [SEP] get -100.
+ * A word that encodes to nothing gets [UNK]; a word longer than maxLength-2 sub-tokens is cut to its
+ * first maxLength-2.
+ *
+ * overflow 'truncate': the words that do not fit are dropped.
+ * overflow 'window': an over-long sentence becomes windows of whole words, each as long as fits;
+ * the next window starts early enough to repeat the last words of the previous one, as many as fit
+ * in `stride` sub-tokens (and always leaving room for the first new word). Labelling rule: a word in
+ * several windows is labelled in the window where it has the most context, i.e. where
+ * min(sub-tokens before it, sub-tokens after it) within the window is largest (the earlier window
+ * on ties); other windows give it -100. So every word is labelled in exactly one feature, and at
+ * prediction time (pass any label, e.g. 0) the positions whose label is not -100 are the ones to read.
+ */
+export function encodeTokenSentences(
+  tok: Tok,
+  sentences: { words: string[]; labels: number[] }[],
+  opts: { maxLength: number; overflow: 'window' | 'truncate'; stride: number },
+): { features: TokenFeature[]; stats: EncodeStats } {
+  const { maxLength, overflow } = opts;
+  if (!Number.isInteger(maxLength) || maxLength < 3) throw new Error(`encodeTokenSentences: maxLength must be an integer >= 3 (got ${maxLength})`);
+  const budget = maxLength - 2;
+  const stride = Math.max(0, Math.floor(opts.stride));
+  const { clsId, sepId, unkId } = tok.info;
+  const features: TokenFeature[] = [];
+  const stats: EncodeStats = { sentences: 0, windows: 0, truncatedSentences: 0, droppedWords: 0, overlongSentences: 0 };
+
+  const feature = (sentence: number, window: number, pieces: number[][], labels: number[], from: number, to: number, labelled: (w: number) => boolean): TokenFeature => {
+    const f: TokenFeature = { inputIds: [clsId], attentionMask: [], labels: [IGNORE_LABEL], wordIds: [null], sentence, window };
+    for (let w = from; w < to; w++) {
+      pieces[w].forEach((id, k) => {
+        f.inputIds.push(id);
+        f.labels.push(k === 0 && labelled(w) ? labels[w] : IGNORE_LABEL);
+        f.wordIds.push(w);
+      });
+    }
+    f.inputIds.push(sepId);
+    f.labels.push(IGNORE_LABEL);
+    f.wordIds.push(null);
+    f.attentionMask = new Array<number>(f.inputIds.length).fill(1);
+    return f;
+  };
+
+  sentences.forEach((s, si) => {
+    if (s.words.length !== s.labels.length) {
+      throw new Error(`encodeTokenSentences: sentence ${si} has ${s.words.length} words but ${s.labels.length} labels`);
+    }
+    stats.sentences++;
+    let cut = false;
+    let fullLength = 0;
+    const pieces = s.words.map((w) => {
+      let ids = tok.encodeWord(w);
+      if (ids.length === 0) ids = [unkId];
+      fullLength += ids.length;
+      if (ids.length > budget) {
+        cut = true;
+        ids = ids.slice(0, budget);
+      }
+      return ids;
+    });
+    const lengths = pieces.map((p) => p.length);
+    const total = lengths.reduce((a, b) => a + b, 0);
+    const n = s.words.length;
+    if (fullLength > budget) stats.overlongSentences++;
+
+    if (total <= budget) {
+      features.push(feature(si, 0, pieces, s.labels, 0, n, () => true));
+      if (cut) stats.truncatedSentences++;
+      return;
+    }
+
+    if (overflow === 'truncate') {
+      let end = 0;
+      let used = 0;
+      while (end < n && used + lengths[end] <= budget) used += lengths[end++];
+      features.push(feature(si, 0, pieces, s.labels, 0, end, () => true));
+      stats.truncatedSentences++;
+      stats.droppedWords += n - end;
+      return;
+    }
+
+    // windows [start, end) of whole words
+    const windows: [number, number][] = [];
+    let start = 0;
+    for (;;) {
+      let end = start;
+      let used = 0;
+      while (end < n && used + lengths[end] <= budget) used += lengths[end++];
+      windows.push([start, end]);
+      if (end >= n) break;
+      let next = end;
+      let overlap = 0;
+      while (next - 1 > start && overlap + lengths[next - 1] <= stride && overlap + lengths[next - 1] + lengths[end] <= budget) {
+        overlap += lengths[--next];
+      }
+      start = next;
+    }
+    // owner window of each word: the most context (min of sub-tokens before/after it in the window)
+    const owner = new Array<number>(n).fill(-1);
+    const bestContext = new Array<number>(n).fill(-1);
+    windows.forEach(([from, to], wi) => {
+      const windowLength = lengths.slice(from, to).reduce((a, b) => a + b, 0);
+      let before = 0;
+      for (let w = from; w < to; w++) {
+        const context = Math.min(before, windowLength - before - lengths[w]);
+        if (context > bestContext[w]) {
+          bestContext[w] = context;
+          owner[w] = wi;
+        }
+        before += lengths[w];
+      }
+    });
+    windows.forEach(([from, to], wi) => features.push(feature(si, wi, pieces, s.labels, from, to, (w) => owner[w] === wi)));
+    if (cut) stats.truncatedSentences++;
+  });
+  stats.windows = features.length;
+  return { features, stats };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text classification features
+
+export interface TextFeature {
+  inputIds: number[];
+  attentionMask: number[];
+  label: number;
+  /** index of the text in the input */
+  index: number;
+}
+
+/** [CLS] text [SEP], the text's sub-tokens truncated to maxLength-2 (counted in stats.truncated); not padded. */
+export function encodeTexts(
+  tok: Tok,
+  texts: { text: string; label: number }[],
+  opts: { maxLength: number },
+): { features: TextFeature[]; stats: { texts: number; truncated: number } } {
+  const { maxLength } = opts;
+  if (!Number.isInteger(maxLength) || maxLength < 3) throw new Error(`encodeTexts: maxLength must be an integer >= 3 (got ${maxLength})`);
+  const { clsId, sepId } = tok.info;
+  let truncated = 0;
+  const features = texts.map(({ text, label }, index): TextFeature => {
+    let ids = tok.encodeText(text);
+    if (ids.length > maxLength - 2) {
+      ids = ids.slice(0, maxLength - 2);
+      truncated++;
+    }
+    const inputIds = [clsId, ...ids, sepId];
+    return { inputIds, attentionMask: new Array<number>(inputIds.length).fill(1), label, index };
+  });
+  return { features, stats: { texts: texts.length, truncated } };
+}
