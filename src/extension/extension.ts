@@ -20,7 +20,9 @@ function describe(e: TrainerEvent): string {
     case 'log': return e.message;
     case 'train': return `step ${e.step} loss ${e.loss.toFixed(4)} lr ${e.lr.toExponential(2)}`;
     case 'eval': return `eval at step ${e.step}: ${JSON.stringify(e.metrics)}`;
+    case 'checkpoint': return `checkpoint at step ${e.step}${e.best ? ' (best)' : ''}`;
     case 'completed': return `completed in ${e.seconds.toFixed(1)} s: ${JSON.stringify(e.metrics)}`;
+    case 'stopped': return `stopped at step ${e.step}`;
     case 'failed': return `failed: ${e.error}`;
   }
 }

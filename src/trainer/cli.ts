@@ -60,6 +60,11 @@ function printer(json: boolean): (e: TrainerEvent) => void {
       case 'completed':
         console.log(`done in ${e.seconds.toFixed(1)} s: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`);
         break;
+      case 'checkpoint':
+        break;
+      case 'stopped':
+        console.log(`stopped at step ${e.step}${e.checkpoint ? `; resume from ${e.checkpoint}` : ''}`);
+        break;
       case 'log':
         (e.level === 'info' ? console.log : console.error)(e.message);
         break;
