@@ -58,7 +58,7 @@ function programFor(name: Name, K: number): { spec: ProgramSpec; batches: Record
     params,
     batch: ['input_ids', 'attention_mask', 'labels'].map((n) => ({ name: n, dtype: 'int64' as const, shape: [B, T] })),
     loss: (b, P, batch) => tokenClassificationLoss(b, P, c,
-      { inputIds: batch.get('input_ids')!, attentionMask: batch.get('attention_mask')! }, batch.get('labels')!, false).loss,
+      { inputIds: batch.get('input_ids')!, attentionMask: batch.get('attention_mask')! }, batch.get('labels')!, { training: false }).loss,
     optimizer: { kind: 'adamw', weightDecay: 0.01 },
     clipNorm: 1,
   };

@@ -51,7 +51,7 @@ export function specOf(c: Case): { spec: ProgramSpec; batches: Record<string, Ty
   } else {
     const cfg = c.config!;
     loss = (b, P, batch) => tokenClassificationLoss(b, P, cfg,
-      { inputIds: batch.get('input_ids')!, attentionMask: batch.get('attention_mask')! }, batch.get('labels')!, false).loss;
+      { inputIds: batch.get('input_ids')!, attentionMask: batch.get('attention_mask')! }, batch.get('labels')!, { training: false }).loss;
   }
   const spec: ProgramSpec = { params: paramsOf(c), batch: feeds, loss, optimizer: c.optimizer, clipNorm: c.clipNorm ?? undefined };
   return { spec, batches, steps };

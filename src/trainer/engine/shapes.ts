@@ -324,9 +324,8 @@ reg(['ConstantOfShape'], (node, ins, g) => {
 
 reg(['Range'], (node, ins, g) => {
   const [s] = need(node, ins, 3);
-  const [a] = constInts(node, ins, g, 0, 'start');
-  const [b] = constInts(node, ins, g, 1, 'limit');
-  const [d] = constInts(node, ins, g, 2, 'delta');
+  const [a, b, d] = [0, 1, 2].map((i) => (node.inputs[i] ? g.constInts(node.inputs[i])?.[0] : undefined));
+  if (a === undefined || b === undefined || d === undefined) return [{ dtype: s.dtype, shape: [`${node.name}_len`] }];
   return [{ dtype: s.dtype, shape: [Math.max(0, Math.ceil((b - a) / d))] }];
 });
 

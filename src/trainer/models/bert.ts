@@ -81,19 +81,51 @@ export interface BertInputs {
   tokenTypeIds?: Tensor; // (B, T) int64
 }
 
-/** Dropout when training with a ratio > 0; identity otherwise. */
-function dropout(b: Builder, x: Tensor, ratio: number, training: boolean): Tensor {
-  return training && ratio > 0 ? b.dropout(x, ratio)[0] : x;
+/**
+ * Random bytes for dropout masks, one uniform uint8 tensor of the given shape per call, fed from
+ * outside so that masks depend only on (seed, step, site): the same seed gives the same numbers,
+ * and a resumed run draws the same masks as one never stopped.
+ */
+export type RandomSource = (shape: number[]) => Tensor;
+
+export interface EmitOptions {
+  training: boolean;
+  random?: RandomSource;
+  /** LoRA scaling alpha/rank, applied where a `<linear>.lora_A.weight` parameter exists. */
+  loraScale?: number;
 }
 
-/** y = x W^T + bias for x (N, in) and a Hugging Face Linear weight (out, in). */
-export function linear(b: Builder, P: Map<string, Tensor>, prefix: string, x: Tensor): Tensor {
-  return b.gemm(x, P.get(`${prefix}.weight`)!, P.get(`${prefix}.bias`)!, { transB: true });
+/** Inverted dropout with a mask from the random source: keep where byte >= round(256 p). */
+export function dropout(b: Builder, x: Tensor, ratio: number, o: EmitOptions): Tensor {
+  if (!o.training || ratio <= 0) return x;
+  if (!o.random) return b.dropout(x, ratio)[0];
+  if (!x.shape.every((d) => typeof d === 'number')) throw new Error('dropout masks need static shapes');
+  const threshold = Math.min(255, Math.round(ratio * 256));
+  const keep = b.g.op('GreaterOrEqual', [o.random(x.shape as number[]), b.g.constant('uint8', [], [threshold])]);
+  return b.where(keep, b.mulScalar(x, 256 / (256 - threshold)), b.scalar(0, x));
 }
 
-/** The encoder's last hidden state, flattened to (B*T, H). */
-export function emitBertEncoder(b: Builder, P: Map<string, Tensor>, c: BertConfig, inp: BertInputs, training: boolean): Tensor {
-  const [B, T] = inp.inputIds.shape as number[];
+/**
+ * y = x W^T + bias for x (..., in) and a Hugging Face Linear weight (out, in); 2-D inputs use one
+ * Gemm. With LoRA parameters A (r, in) and B (out, r): y += scale * (x A^T) B^T.
+ */
+export function linear(b: Builder, P: Map<string, Tensor>, prefix: string, x: Tensor, o?: EmitOptions): Tensor {
+  const w = P.get(`${prefix}.weight`)!;
+  const bias = P.get(`${prefix}.bias`)!;
+  const mm = (t: Tensor, m: Tensor, c: Tensor | null) =>
+    t.shape.length === 2 ? b.gemm(t, m, c, { transB: true }) : (c ? b.add(b.matmul(t, b.transpose(m, [1, 0])), c) : b.matmul(t, b.transpose(m, [1, 0])));
+  const y = mm(x, w, bias);
+  const loraA = P.get(`${prefix}.lora_A.weight`);
+  const loraB = P.get(`${prefix}.lora_B.weight`);
+  if (!loraA || !loraB) return y;
+  return b.add(y, b.mulScalar(mm(mm(x, loraA, null), loraB, null), o?.loraScale ?? 1));
+}
+
+/**
+ * The encoder's last hidden state (B, T, H). Batch and sequence sizes may be symbolic (the
+ * exported inference model takes any batch and length up to maxPositions).
+ */
+export function emitBertEncoder(b: Builder, P: Map<string, Tensor>, c: BertConfig, inp: BertInputs, o: EmitOptions): Tensor {
   const H = c.hidden;
   const nh = c.heads;
   const d = H / nh;
@@ -101,44 +133,58 @@ export function emitBertEncoder(b: Builder, P: Map<string, Tensor>, c: BertConfi
   const ln = (x: Tensor, prefix: string) => b.layerNorm(x, p(`${prefix}.weight`), p(`${prefix}.bias`), c.layerNormEps)[0];
 
   // Embeddings: word + position + token type, LayerNorm, dropout.
-  const positions = b.g.constant('int64', [T], Array.from({ length: T }, (_, i) => i));
+  const T = inp.inputIds.shape[1];
+  const positions = typeof T === 'number'
+    ? b.g.constant('int64', [T], Array.from({ length: T }, (_, i) => i))
+    : b.g.op('Range', [b.g.constant('int64', [], [0]), b.gather(b.shapeOf(inp.inputIds), b.g.constant('int64', [], [1])), b.g.constant('int64', [], [1])]);
   let x = b.gather(p('bert.embeddings.word_embeddings.weight'), inp.inputIds); // (B, T, H)
   x = b.add(x, b.gather(p('bert.embeddings.position_embeddings.weight'), positions)); // + (T, H)
   const types = inp.tokenTypeIds
     ? b.gather(p('bert.embeddings.token_type_embeddings.weight'), inp.tokenTypeIds) // (B, T, H)
     : b.gather(p('bert.embeddings.token_type_embeddings.weight'), b.g.constant('int64', [], [0])); // (H)
-  x = b.add(x, types);
-  x = b.reshape(x, [B * T, H]); // (B*T, H)
-  x = dropout(b, ln(x, 'bert.embeddings.LayerNorm'), c.hiddenDropout, training);
+  x = dropout(b, ln(b.add(x, types), 'bert.embeddings.LayerNorm'), c.hiddenDropout, o); // (B, T, H)
 
   // Additive mask: 0 for tokens, -10000 for padding, broadcast over heads and query positions.
   const maskF = b.cast(inp.attentionMask, 'float32');
-  const maskBias = b.reshape(b.mulScalar(b.sub(b.scalar(1, maskF), maskF), -10000), [B, 1, 1, T]); // (B, 1, 1, T)
+  const maskBias = b.unsqueeze(b.mulScalar(b.sub(b.scalar(1, maskF), maskF), -10000), [1, 2]); // (B, 1, 1, T)
 
   for (let i = 0; i < c.layers; i++) {
     const L = `bert.encoder.layer.${i}`;
     // Self-attention. Scale q by 1/sqrt(d) before the product: (B, nh, T, d) is smaller than (B, nh, T, T).
-    const q = b.transpose(b.reshape(b.mulScalar(linear(b, P, `${L}.attention.self.query`, x), 1 / Math.sqrt(d)), [B, T, nh, d]), [0, 2, 1, 3]); // (B, nh, T, d)
-    const k = b.transpose(b.reshape(linear(b, P, `${L}.attention.self.key`, x), [B, T, nh, d]), [0, 2, 3, 1]); // (B, nh, d, T)
-    const v = b.transpose(b.reshape(linear(b, P, `${L}.attention.self.value`, x), [B, T, nh, d]), [0, 2, 1, 3]); // (B, nh, T, d)
+    const heads = (t: Tensor) => b.reshape(t, [0, 0, nh, d]); // (B, T, H) -> (B, T, nh, d)
+    const q = b.transpose(heads(b.mulScalar(linear(b, P, `${L}.attention.self.query`, x, o), 1 / Math.sqrt(d))), [0, 2, 1, 3]); // (B, nh, T, d)
+    const k = b.transpose(heads(linear(b, P, `${L}.attention.self.key`, x, o)), [0, 2, 3, 1]); // (B, nh, d, T)
+    const v = b.transpose(heads(linear(b, P, `${L}.attention.self.value`, x, o)), [0, 2, 1, 3]); // (B, nh, T, d)
     const scores = b.add(b.matmul(q, k), maskBias); // (B, nh, T, T)
-    const probs = dropout(b, b.softmax(scores, -1), c.attentionDropout, training);
-    const ctx = b.reshape(b.transpose(b.matmul(probs, v), [0, 2, 1, 3]), [B * T, H]); // (B, nh, T, d) -> (B*T, H)
-    const attnOut = dropout(b, linear(b, P, `${L}.attention.output.dense`, ctx), c.hiddenDropout, training);
-    x = ln(b.add(attnOut, x), `${L}.attention.output.LayerNorm`); // (B*T, H)
+    const probs = dropout(b, b.softmax(scores, -1), c.attentionDropout, o);
+    const ctx = b.reshape(b.transpose(b.matmul(probs, v), [0, 2, 1, 3]), [0, 0, H]); // (B, nh, T, d) -> (B, T, H)
+    const attnOut = dropout(b, linear(b, P, `${L}.attention.output.dense`, ctx, o), c.hiddenDropout, o);
+    x = ln(b.add(attnOut, x), `${L}.attention.output.LayerNorm`); // (B, T, H)
     // Feed-forward.
-    const h = b.gelu(linear(b, P, `${L}.intermediate.dense`, x)); // (B*T, I)
-    const ffOut = dropout(b, linear(b, P, `${L}.output.dense`, h), c.hiddenDropout, training);
-    x = ln(b.add(ffOut, x), `${L}.output.LayerNorm`); // (B*T, H)
+    const h = b.gelu(linear(b, P, `${L}.intermediate.dense`, x, o)); // (B, T, I)
+    const ffOut = dropout(b, linear(b, P, `${L}.output.dense`, h, o), c.hiddenDropout, o);
+    x = ln(b.add(ffOut, x), `${L}.output.LayerNorm`); // (B, T, H)
   }
   return x;
 }
 
-/** Token-classification logits (B*T, C) and the mean cross-entropy over labels != -100. */
-export function tokenClassificationLoss(b: Builder, P: Map<string, Tensor>, c: BertConfig, inp: BertInputs, labels: Tensor, training: boolean): { logits: Tensor; loss: Tensor } {
-  const [B, T] = inp.inputIds.shape as number[];
-  const hidden = dropout(b, emitBertEncoder(b, P, c, inp, training), c.hiddenDropout, training);
-  const logits = linear(b, P, 'classifier', hidden); // (B*T, C)
-  const loss = b.softmaxCrossEntropy(logits, b.reshape(labels, [B * T]), -100)[0];
+/** Token-classification logits (B, T, C) and the mean cross-entropy over labels != -100. */
+export function tokenClassificationLoss(b: Builder, P: Map<string, Tensor>, c: BertConfig, inp: BertInputs, labels: Tensor, o: EmitOptions): { logits: Tensor; loss: Tensor } {
+  const logits = tokenClassificationLogits(b, P, c, inp, o);
+  // Cross-entropy takes classes on axis 1: (B, C, T) against labels (B, T).
+  const loss = b.softmaxCrossEntropy(b.transpose(logits, [0, 2, 1]), labels, -100)[0];
   return { logits, loss };
+}
+
+export function tokenClassificationLogits(b: Builder, P: Map<string, Tensor>, c: BertConfig, inp: BertInputs, o: EmitOptions): Tensor {
+  const hidden = dropout(b, emitBertEncoder(b, P, c, inp, o), c.hiddenDropout, o);
+  return linear(b, P, 'classifier', hidden, o); // (B, T, C)
+}
+
+/** Sequence-classification logits (B, C): pooler tanh(W h_[CLS] + b), dropout, classifier. */
+export function sequenceClassificationLogits(b: Builder, P: Map<string, Tensor>, c: BertConfig, inp: BertInputs, o: EmitOptions): Tensor {
+  const hidden = emitBertEncoder(b, P, c, inp, o); // (B, T, H)
+  const cls = b.squeeze(b.slice(hidden, [0], [1], [1]), [1]); // (B, H)
+  const pooled = b.tanh(linear(b, P, 'bert.pooler.dense', cls, o));
+  return linear(b, P, 'classifier', dropout(b, pooled, c.hiddenDropout, o), o); // (B, C)
 }
