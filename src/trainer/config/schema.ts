@@ -1,0 +1,290 @@
+// The run configuration's JSON Schema (draft-07): the single source of truth for validation
+// (config.ts compiles it with Ajv), for the defaults filled into the resolved config, and for the
+// editor (the extension contributes it for `*.finetune.yaml|yml|json`).
+//
+// Keys are snake_case as users write them. `additionalProperties: false` everywhere, so typos are
+// errors. Every property has a `description`; every property with a fixed default has `default`.
+// Cross-field rules (format vs task, pretrained vs from_scratch, hidden % heads, metrics per task,
+// sweep keys, ...) are semantic checks in config.ts, not schema keywords, so their messages can
+// name both sides.
+
+/** The subset of JSON Schema draft-07 this schema uses (plus VS Code's annotation keywords). */
+export interface JsonSchema {
+  $schema?: string;
+  $id?: string;
+  title?: string;
+  description: string;
+  markdownDescription?: string;
+  type?: 'object' | 'array' | 'string' | 'number' | 'integer' | 'boolean' | 'null' | Array<'string' | 'number' | 'integer' | 'null'>;
+  properties?: Record<string, JsonSchema>;
+  additionalProperties?: boolean | JsonSchema;
+  required?: string[];
+  items?: JsonSchema | { type: string; description?: string; minLength?: number };
+  minItems?: number;
+  uniqueItems?: boolean;
+  enum?: unknown[];
+  enumDescriptions?: string[];
+  const?: unknown;
+  anyOf?: JsonSchema[];
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  minLength?: number;
+  pattern?: string;
+  patternErrorMessage?: string;
+  default?: unknown;
+  examples?: unknown[];
+}
+
+/** Metrics each task's evaluation produces (what `evaluation.metric` and `early_stopping.metric` may name). */
+export const TASK_METRICS = {
+  'token-classification': ['f1', 'precision', 'recall', 'accuracy', 'loss', 'token_f1'],
+  'sequence-classification': ['accuracy', 'f1', 'precision', 'recall', 'loss'],
+} as const;
+
+const ALL_METRICS = ['f1', 'precision', 'recall', 'accuracy', 'loss', 'token_f1'];
+const METRIC_DESCRIPTIONS = [
+  'F1 score: entity-level (seqeval, micro) for token classification, macro-averaged over classes for sequence classification.',
+  'Precision: entity-level (micro) for token classification, macro-averaged for sequence classification.',
+  'Recall: entity-level (micro) for token classification, macro-averaged for sequence classification.',
+  'Accuracy: tokens (token classification) or examples (sequence classification) predicted correctly.',
+  'Mean cross-entropy loss on the evaluation data (lower is better).',
+  'Token-level micro F1 over non-O tags (token classification only).',
+];
+
+const dropout = (what: string, dflt: number): JsonSchema => ({
+  description: `${what} probability, in [0, 1).`,
+  type: 'number',
+  minimum: 0,
+  exclusiveMaximum: 1,
+  default: dflt,
+});
+
+const pathString = (description: string): JsonSchema => ({ description, type: 'string', minLength: 1 });
+
+export const CONFIG_SCHEMA: JsonSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'Fine-tune run configuration',
+  description:
+    'A Fine-tune run: the task, the model (a local Hugging Face folder or a BERT-style encoder trained from scratch), the data, training and evaluation settings, and an optional hyperparameter sweep. Relative paths resolve against the folder of this file.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['task', 'model', 'data'],
+  properties: {
+    name: {
+      description: 'Name of the run, shown in the sidebar and run history. Default: the config file name without `.finetune.yaml`, `.finetune.yml` or `.finetune.json`.',
+      type: 'string',
+      minLength: 1,
+      pattern: '^[^/\\\\]+$',
+      patternErrorMessage: 'must not contain / or \\',
+    },
+    task: {
+      description: 'What the model learns: a label per token (named-entity recognition, CoNLL data) or a label per text (text classification, JSONL or CSV data).',
+      type: 'string',
+      enum: ['token-classification', 'sequence-classification'],
+      enumDescriptions: ['One label per token (NER, tagging); data.format must be conll.', 'One label per text (topic, sentiment); data.format must be jsonl or csv.'],
+    },
+    model: {
+      description: 'The encoder: exactly one of `pretrained` (a local Hugging Face folder) or `from_scratch` (a new BERT-style encoder with a vocabulary built from the training data).',
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        pretrained: pathString(
+          'Path to a local Hugging Face model folder (BERT family) with config.json, model.safetensors and tokenizer.json or vocab.txt. Relative to this file. Exclusive with from_scratch.',
+        ),
+        from_scratch: {
+          description: 'Train a new BERT-style encoder from random weights, with a WordPiece-like vocabulary built from the training data. Exclusive with pretrained.',
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            layers: { description: 'Number of transformer layers.', type: 'integer', minimum: 1, default: 4 },
+            hidden: { description: 'Hidden size (embedding width); must be divisible by heads.', type: 'integer', minimum: 8, default: 256 },
+            heads: { description: 'Attention heads per layer; hidden must be divisible by it.', type: 'integer', minimum: 1, default: 4 },
+            intermediate: { description: 'Feed-forward inner size. Default: 4 × hidden.', type: 'integer', minimum: 1 },
+            max_positions: { description: 'Number of position embeddings: the longest sequence the model can read (data.max_length must not exceed it).', type: 'integer', minimum: 8, maximum: 8192, default: 512 },
+            min_frequency: { description: 'Words seen fewer times than this in the training data are left out of the vocabulary (1: every word of the training data).', type: 'integer', minimum: 1, default: 1 },
+            lowercase: { description: 'Lowercase text before building the vocabulary and tokenizing.', type: 'boolean', default: false },
+          },
+        },
+        dropout: dropout('Hidden-layer dropout', 0.1),
+        attention_dropout: dropout('Attention-probability dropout', 0.1),
+        peft: {
+          description: "Which weights train: 'none' (all of them), 'head-only' (only the classification head; the encoder is frozen) or `{ lora: {...} }` (low-rank adapters on the attention projections plus the head).",
+          default: 'none',
+          anyOf: [
+            {
+              description: "'none': full fine-tuning; 'head-only': train only the classification head.",
+              type: 'string',
+              enum: ['none', 'head-only'],
+              enumDescriptions: ['Train all weights.', 'Freeze the encoder; train only the classification head.'],
+            },
+            {
+              description: 'Parameter-efficient fine-tuning with LoRA adapters.',
+              type: 'object',
+              additionalProperties: false,
+              required: ['lora'],
+              properties: {
+                lora: {
+                  description: 'Low-rank adapters (W + alpha/rank · B·A) on the named linear layers; the original weights stay frozen.',
+                  type: 'object',
+                  additionalProperties: false,
+                  properties: {
+                    rank: { description: 'Rank r of the adapter matrices.', type: 'integer', minimum: 1, default: 8 },
+                    alpha: { description: 'Scaling numerator: the adapter output is multiplied by alpha / rank.', type: 'number', exclusiveMinimum: 0, default: 16 },
+                    dropout: dropout('Dropout on the adapter input', 0),
+                    targets: {
+                      description: "Suffixes of the linear layers that get adapters (Hugging Face names, e.g. 'query', 'key', 'value', 'attention.output.dense').",
+                      type: 'array',
+                      items: { type: 'string', minLength: 1, description: 'A linear-layer name suffix.' },
+                      minItems: 1,
+                      default: ['query', 'value'],
+                    },
+                  },
+                  default: {},
+                },
+              },
+            },
+          ],
+        },
+      },
+    },
+    data: {
+      description: 'Training, validation and test data. Relative paths resolve against the folder of this file.',
+      type: 'object',
+      additionalProperties: false,
+      required: ['format', 'train'],
+      properties: {
+        format: {
+          description: "File format: 'conll' (token classification: one token per line with its tag, blank line between sentences), 'jsonl' or 'csv' (sequence classification: a text and a label per record).",
+          type: 'string',
+          enum: ['conll', 'jsonl', 'csv'],
+          enumDescriptions: ['Token per line, tag in tag_column, blank lines between sentences.', 'One JSON object per line with text_field and label_field.', 'Comma- (or delimiter-) separated values with a header row naming text_field and label_field.'],
+        },
+        train: pathString('Training data file.'),
+        validation: pathString('Validation data file, evaluated during training to pick the best checkpoint.'),
+        test: pathString('Test data file, evaluated once with the best checkpoint after training.'),
+        validation_split: {
+          description: 'Fraction of the training data held out for validation when no validation file is given, in (0, 1). Default: none.',
+          type: 'number',
+          exclusiveMinimum: 0,
+          exclusiveMaximum: 1,
+        },
+        tag_column: { description: 'CoNLL: the column holding the tag (0-based; negative counts from the end, -1 = last).', type: 'integer', default: -1 },
+        scheme: {
+          description: "CoNLL: the tagging scheme; 'auto' detects it from the training tags.",
+          type: 'string',
+          enum: ['auto', 'IOB1', 'IOB2', 'BIOES'],
+          default: 'auto',
+        },
+        text_field: { description: 'JSONL/CSV: the field (column) holding the text.', type: 'string', minLength: 1, default: 'text' },
+        label_field: { description: 'JSONL/CSV: the field (column) holding the label.', type: 'string', minLength: 1, default: 'label' },
+        delimiter: { description: 'CSV: the field delimiter.', type: 'string', minLength: 1, default: ',' },
+        max_length: { description: 'Maximum sequence length in tokens, special tokens included (8 to 4096).', type: 'integer', minimum: 8, maximum: 4096, default: 128 },
+        overflow: {
+          description: "What happens to sequences longer than max_length: 'window' splits them into overlapping windows (every token gets a prediction), 'truncate' cuts them.",
+          type: 'string',
+          enum: ['window', 'truncate'],
+          default: 'window',
+        },
+        stride: { description: "Tokens of overlap between consecutive windows (overflow: 'window'); must be less than max_length - 2. Default 32, or (max_length - 2) / 2 when that is smaller.", type: 'integer', minimum: 0, default: 32 },
+      },
+    },
+    training: {
+      description: 'Optimization settings.',
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        epochs: { description: 'Passes over the training data.', type: 'integer', minimum: 1, default: 3 },
+        max_steps: { description: 'Stop after this many optimizer steps (overrides epochs when reached first). Default: none.', type: 'integer', minimum: 1 },
+        batch_size: { description: 'Examples per forward/backward pass.', type: 'integer', minimum: 1, default: 16 },
+        gradient_accumulation: { description: 'Batches whose gradients are summed per optimizer step (effective batch = batch_size × gradient_accumulation).', type: 'integer', minimum: 1, default: 1 },
+        optimizer: { description: "Optimizer: 'adamw' (decoupled weight decay) or 'sgd' (with momentum).", type: 'string', enum: ['adamw', 'sgd'], default: 'adamw' },
+        lr: { description: 'Peak learning rate.', type: 'number', exclusiveMinimum: 0, default: 5e-5 },
+        weight_decay: { description: 'Weight decay (decoupled for adamw, L2 for sgd); not applied to parameters matching no_decay.', type: 'number', minimum: 0, default: 0.01 },
+        adam_beta1: { description: 'AdamW: exponential decay rate of the first moment, in [0, 1).', type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.9 },
+        adam_beta2: { description: 'AdamW: exponential decay rate of the second moment, in [0, 1).', type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.999 },
+        adam_eps: { description: 'AdamW: term added to the denominator for numerical stability.', type: 'number', exclusiveMinimum: 0, default: 1e-8 },
+        momentum: { description: 'SGD momentum, in [0, 1) (sgd only).', type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.9 },
+        no_decay: {
+          description: 'Parameter-name suffixes excluded from weight decay.',
+          type: 'array',
+          items: { type: 'string', minLength: 1, description: 'A parameter-name suffix.' },
+          default: ['bias', 'LayerNorm.weight'],
+        },
+        warmup_ratio: { description: 'Fraction of the total optimizer steps spent warming the learning rate up linearly from 0, in [0, 1). Exclusive with warmup_steps.', type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0 },
+        warmup_steps: { description: 'Optimizer steps spent warming the learning rate up linearly from 0. Exclusive with warmup_ratio. Default: none.', type: 'integer', minimum: 0 },
+        schedule: {
+          description: 'Learning-rate schedule after warmup.',
+          type: 'string',
+          enum: ['linear', 'cosine', 'constant'],
+          enumDescriptions: ['Linear decay to 0 at the last step.', 'Cosine decay to 0 at the last step.', 'Constant learning rate.'],
+          default: 'linear',
+        },
+        grad_clip: { description: 'Clip the global gradient norm to this value; null disables clipping.', type: ['number', 'null'], exclusiveMinimum: 0, default: 1.0 },
+        steps_per_run: {
+          description: "Optimizer steps per ONNX Runtime call (a K-step Loop graph): 'auto' picks it from the evaluation and logging intervals, or an integer >= 1.",
+          default: 'auto',
+          anyOf: [
+            { description: 'Pick K automatically.', type: 'string', const: 'auto' },
+            { description: 'A fixed number of steps per call.', type: 'integer', minimum: 1 },
+          ],
+        },
+        early_stopping: {
+          description: 'Stop when the metric has not improved for `patience` evaluations. Needs validation data (data.validation or data.validation_split). Default: off.',
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            metric: { description: 'The validation metric to watch (one the task produces).', type: 'string', enum: ALL_METRICS, enumDescriptions: METRIC_DESCRIPTIONS, default: 'f1' },
+            mode: { description: "'max': higher is better; 'min': lower is better (e.g. loss).", type: 'string', enum: ['max', 'min'], default: 'max' },
+            patience: { description: 'Evaluations without improvement before stopping.', type: 'integer', minimum: 1, default: 2 },
+            min_delta: { description: 'Smallest change that counts as an improvement.', type: 'number', minimum: 0, default: 0 },
+          },
+        },
+      },
+      default: {},
+    },
+    evaluation: {
+      description: 'When and how the validation data is evaluated.',
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        every: {
+          description: "Evaluate after every epoch ('epoch') or every N optimizer steps.",
+          default: 'epoch',
+          anyOf: [
+            { description: 'Evaluate at the end of every epoch.', type: 'string', const: 'epoch' },
+            { description: 'Evaluate every N optimizer steps.', type: 'integer', minimum: 1 },
+          ],
+        },
+        metric: { description: 'The metric that picks the best checkpoint (one the task produces).', type: 'string', enum: ALL_METRICS, enumDescriptions: METRIC_DESCRIPTIONS, default: 'f1' },
+        mode: {
+          description: "seqeval mode for entity scores (token classification): 'default' (conlleval-compatible, lenient about broken I- sequences) or 'strict' (entities must follow the scheme exactly).",
+          type: 'string',
+          enum: ['default', 'strict'],
+          default: 'default',
+        },
+        max_misclassified: { description: 'Most misclassified examples kept per evaluation for the error view.', type: 'integer', minimum: 0, default: 200 },
+      },
+      default: {},
+    },
+    device: {
+      description: "Where training runs: 'auto' (CUDA when available, otherwise CPU), 'cpu' or 'cuda'.",
+      type: 'string',
+      enum: ['auto', 'cpu', 'cuda'],
+      default: 'auto',
+    },
+    threads: { description: 'CPU threads for ONNX Runtime (0: all cores).', type: 'integer', minimum: 0, default: 0 },
+    seed: { description: 'Random seed (initialization, shuffling, dropout, validation split).', type: 'integer', minimum: 0, maximum: 4294967295, default: 42 },
+    sweep: {
+      description: 'Hyperparameter sweep: maps a dotted config key (e.g. "training.lr") to the values to try; one run per combination (the grid).',
+      type: 'object',
+      additionalProperties: {
+        description: 'Values to try for this key.',
+        type: 'array',
+        minItems: 1,
+      },
+      examples: [{ 'training.lr': [3e-5, 5e-5], 'training.batch_size': [16, 32] }],
+    },
+  },
+};
