@@ -8,8 +8,14 @@ import type { Device } from './engine/session';
 const USAGE = `usage: finetune <command> [options]
 
 commands:
-  check     train a small model on generated data with the ONNX engine and evaluate it
-            (shows the install works and which device is used)
+  train <config>         fine-tune as the config says; writes a run folder
+      --run-dir DIR      use this run folder (default <config dir>/.finetune/runs/<id>)
+      --resume RUN_DIR   continue a stopped or interrupted run from its last checkpoint
+      --set KEY=VALUE    override a config value (dotted key, e.g. training.lr=3e-5); repeatable
+  eval <run-dir>         evaluate a run's exported model on its test (or --split validation) data
+  predict <run-dir> TEXT run a run's exported model.onnx on text and print entities or the label
+  check                  train a small model on generated data with the ONNX engine and evaluate it
+                         (shows the install works and which device is used)
 
 options:
   --device auto|cpu|cuda   execution provider (default auto: CUDA when available)
@@ -22,18 +28,37 @@ options:
 
 function parseArgs(argv: string[]) {
   const flags: Record<string, string | boolean> = {};
+  const sets: string[] = [];
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--json' || a === '--help' || a === '-h') flags[a.replace(/^-+/, '')] = true;
+    if (a === '--json' || a === '--help' || a === '-h' || a === '--no-progress') flags[a.replace(/^-+/, '')] = true;
     else if (a.startsWith('--')) {
       const v = argv[i + 1];
       if (v === undefined || v.startsWith('--')) throw new Error(`option ${a} needs a value`);
-      flags[a.slice(2)] = v;
+      if (a === '--set') sets.push(v);
+      else flags[a.slice(2)] = v;
       i++;
     } else positional.push(a);
   }
-  return { flags, positional };
+  return { flags, positional, sets };
+}
+
+function parseSets(sets: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new Error(`--set needs KEY=VALUE, got '${s}'`);
+    const raw = s.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // a plain string
+    }
+    out[s.slice(0, eq)] = value;
+  }
+  return out;
 }
 
 function intFlag(flags: Record<string, string | boolean>, name: string, dflt: number, min: number): number {
@@ -83,7 +108,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`finetune: ${(e as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  const { flags, positional } = parsed;
+  const { flags, positional, sets } = parsed;
   if (flags.help || positional.length === 0) {
     process.stdout.write(USAGE);
     return flags.help ? 0 : 2;
@@ -95,6 +120,19 @@ export async function main(argv: string[]): Promise<number> {
     const threads = intFlag(flags, 'threads', (await import('node:os')).availableParallelism(), 1);
     const stepsPerRun = intFlag(flags, 'steps-per-run', 8, 1);
     switch (positional[0]) {
+      case 'train': {
+        const { runTrain } = await import('./commands');
+        return await runTrain({ configPath: positional[1], runDir: flags['run-dir'] as string | undefined, resume: flags.resume as string | undefined,
+          overrides: parseSets(sets), json: !!flags.json, device: flags.device as Device | undefined, threads: flags.threads ? threads : undefined, emit });
+      }
+      case 'eval': {
+        const { runEval } = await import('./commands');
+        return await runEval({ runDir: positional[1], split: (flags.split as 'test' | 'validation' | undefined) ?? 'test', json: !!flags.json, emit });
+      }
+      case 'predict': {
+        const { runPredict } = await import('./commands');
+        return await runPredict({ runDir: positional[1], text: positional.slice(2).join(' '), json: !!flags.json });
+      }
       case 'check': {
         const res = await runCheck({ device, threads, stepsPerRun, steps: intFlag(flags, 'steps', 400, 1), emit });
         return res.accuracy >= 0.9 ? 0 : 1;

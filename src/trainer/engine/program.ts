@@ -26,8 +26,14 @@ export interface FeedDef {
   shape: number[];
 }
 
+/**
+ * Uniform random bytes of a given shape for one micro-batch (dropout masks). The program feeds
+ * them from a generator keyed by (seed, step, site), so runs are reproducible and resumable.
+ */
+export type RandomSource = (shape: number[]) => Tensor;
+
 /** Builds the scalar training loss of one micro-batch from parameters (trained and frozen) and the batch. */
-export type LossFn = (b: Builder, params: Map<string, Tensor>, batch: Map<string, Tensor>) => Tensor;
+export type LossFn = (b: Builder, params: Map<string, Tensor>, batch: Map<string, Tensor>, random: RandomSource) => Tensor;
 
 export interface ProgramSpec {
   params: ParamDef[];
@@ -38,6 +44,10 @@ export interface ProgramSpec {
   optimizer: OptimizerConfig;
   /** Clip gradients to this global L2 norm (PyTorch clip_grad_norm_); omit for none. */
   clipNorm?: number;
+  /** Micro-batches per optimizer step (gradient accumulation; default 1). Feeds get an [A] axis after [K]. */
+  accumulation?: number;
+  /** Seed of the random bytes behind dropout masks. */
+  seed?: number;
 }
 
 export interface StepIO {
@@ -45,7 +55,10 @@ export interface StepIO {
   states: Map<string, Tensor[]>;
   lr: Tensor;
   step: Tensor;
+  /** One micro-batch, or with accumulation A > 1 the A micro-batches stacked ([A, ...]). */
   batch: Map<string, Tensor>;
+  /** Random bytes for this step: declares a feed and returns this step's slice ([A, ...shape] with accumulation). */
+  random: RandomSource;
 }
 
 export interface StepOut {
@@ -55,17 +68,53 @@ export interface StepOut {
   gradNorm: Tensor;
 }
 
+function checkLoss(loss: Tensor) {
+  if (loss.shape.length !== 0 || !isFloat(loss.dtype)) {
+    throw new GraphError(`the loss must be a float scalar, got ${loss.dtype}${fmtShape(loss.shape)}`);
+  }
+}
+
+/**
+ * Loss and gradients over A micro-batches: an inner Loop accumulates the sum of each micro-batch's
+ * loss and gradients; the mean is returned (as the Hugging Face Trainer averages micro-batch losses).
+ */
+function accumulate(b: Builder, spec: ProgramSpec, all: Map<string, Tensor>, trained: Tensor[], io: StepIO, A: number): { loss: Tensor; grads: Tensor[] } {
+  const inner = b.g.subgraph('accumulate');
+  const ib = b.into(inner);
+  const j = inner.input('micro', 'int64', []);
+  const cond = inner.input('acc_cond', 'bool', []);
+  const accLoss = inner.input('acc_loss', 'float32', []);
+  const accGrads = trained.map((t) => inner.input(`acc_grad.${t.name}`, 'float32', t.shape));
+  const micro = new Map([...io.batch].map(([n, t]) => [n, ib.gather(t, j, 0)] as const));
+  const random: RandomSource = (shape) => ib.gather(io.random(shape), j, 0);
+  const loss = spec.loss(ib, all, micro, random);
+  checkLoss(loss);
+  const gmap = gradients(inner, loss, trained);
+  inner.output(cond);
+  inner.output(ib.add(accLoss, loss), 'acc_loss_next');
+  trained.forEach((t, k) => inner.output(ib.add(accGrads[k], gmap.get(t.name)!), `acc_grad_next.${t.name}`));
+  const zeros = trained.map((t) => b.full(t.shape, 0, 'float32'));
+  const outs = b.g.add('Loop', [b.g.constant('int64', [], [A]), b.g.constant('bool', [], [1]), b.scalar(0, 'float32'), ...zeros],
+    { body: inner }, { outputs: 1 + trained.length });
+  const inv = 1 / A;
+  return { loss: b.mulScalar(outs[0], inv), grads: outs.slice(1).map((g) => b.mulScalar(g, inv)) };
+}
+
 /** Emits one whole training step into the builder's graph. */
 export function emitStep(b: Builder, spec: ProgramSpec, io: StepIO): StepOut {
   const all = new Map(io.params);
   for (const f of spec.frozen ?? []) all.set(f.name, b.g.info(f.name));
-  const loss = spec.loss(b, all, io.batch);
-  if (loss.shape.length !== 0 || !isFloat(loss.dtype)) {
-    throw new GraphError(`the loss must be a float scalar, got ${loss.dtype}${fmtShape(loss.shape)}`);
-  }
   const trained = spec.params.map((p) => io.params.get(p.name)!);
-  const gmap = gradients(b.g, loss, trained);
-  const grads = trained.map((t) => gmap.get(t.name)!);
+  const A = spec.accumulation ?? 1;
+  let loss: Tensor;
+  let grads: Tensor[];
+  if (A > 1) ({ loss, grads } = accumulate(b, spec, all, trained, io, A));
+  else {
+    loss = spec.loss(b, all, io.batch, io.random);
+    checkLoss(loss);
+    const gmap = gradients(b.g, loss, trained);
+    grads = trained.map((t) => gmap.get(t.name)!);
+  }
   let gradNorm: Tensor;
   let gradScale: Tensor | undefined;
   if (spec.clipNorm !== undefined) ({ coef: gradScale, norm: gradNorm } = clipCoefficient(b, grads, spec.clipNorm));
@@ -81,6 +130,7 @@ export function emitStep(b: Builder, spec: ProgramSpec, io: StepIO): StepOut {
 }
 
 const PARAM = (n: string) => `param.${n}`;
+const RANDOM = (i: number) => `random.${i}`;
 const STATE = (slot: string, n: string) => `${slot}.${n}`;
 const BATCH = (n: string) => `batch.${n}`;
 const OUT = (n: string) => `next.${n}`;
@@ -101,7 +151,9 @@ export function buildProgramGraph(spec: ProgramSpec): Graph {
   const carriedOuter: Tensor[] = [];
   for (const p of spec.params) carriedOuter.push(g.input(PARAM(p.name), 'float32', p.shape));
   for (const slot of slots) for (const p of spec.params) carriedOuter.push(g.input(STATE(slot, p.name), 'float32', p.shape));
-  const batchOuter = spec.batch.map((f) => g.input(BATCH(f.name), f.dtype, ['K', ...f.shape]));
+  const A = spec.accumulation ?? 1;
+  const micro = A > 1 ? [A] : [];
+  const batchOuter = spec.batch.map((f) => g.input(BATCH(f.name), f.dtype, ['K', ...micro, ...f.shape]));
 
   const body = g.subgraph('train_step');
   const bb = b.into(body);
@@ -112,7 +164,9 @@ export function buildProgramGraph(spec: ProgramSpec): Graph {
   for (const p of spec.params) params.set(p.name, body.input(`cur.${p.name}`, 'float32', p.shape));
   for (const slot of slots) for (const p of spec.params) states.get(p.name)!.push(body.input(`cur.${slot}.${p.name}`, 'float32', p.shape));
   const batch = new Map(spec.batch.map((f, i) => [f.name, bb.gather(batchOuter[i], iter, 0)] as const));
-  const out = emitStep(bb, spec, { params, states, lr: bb.gather(lrs, iter, 0), step: bb.gather(stepNums, iter, 0), batch });
+  let sites = 0;
+  const random: RandomSource = (shape) => bb.gather(g.input(RANDOM(sites++), 'uint8', ['K', ...micro, ...shape]), iter, 0);
+  const out = emitStep(bb, spec, { params, states, lr: bb.gather(lrs, iter, 0), step: bb.gather(stepNums, iter, 0), batch, random });
 
   body.output(cond);
   for (const p of spec.params) body.output(out.params.get(p.name)!, `upd.${p.name}`);
@@ -139,7 +193,8 @@ export function buildGradientGraph(spec: ProgramSpec): Graph {
   const batch = new Map(spec.batch.map((f) => [f.name, g.input(BATCH(f.name), f.dtype, f.shape)] as const));
   const all = new Map(params);
   for (const f of spec.frozen ?? []) all.set(f.name, g.info(f.name));
-  const loss = spec.loss(b, all, batch);
+  let sites = 0;
+  const loss = spec.loss(b, all, batch, (shape) => g.input(RANDOM(sites++), 'uint8', shape));
   const grads = gradients(g, loss, [...params.values()]);
   g.output(loss, 'loss');
   for (const p of spec.params) g.output(grads.get(PARAM(p.name))!, `grad.${p.name}`);
@@ -157,8 +212,11 @@ export function buildDebugStepGraph(spec: ProgramSpec): { g: Graph; out: StepOut
   for (const slot of slots) for (const p of spec.params) states.get(p.name)!.push(g.input(STATE(slot, p.name), 'float32', p.shape));
   const lr = g.input('lr', 'float32', []);
   const step = g.input('step', 'float32', []);
-  const batch = new Map(spec.batch.map((f) => [f.name, g.input(BATCH(f.name), f.dtype, f.shape)] as const));
-  const out = emitStep(b, spec, { params, states, lr, step, batch });
+  const micro = (spec.accumulation ?? 1) > 1 ? [spec.accumulation!] : [];
+  const batch = new Map(spec.batch.map((f) => [f.name, g.input(BATCH(f.name), f.dtype, [...micro, ...f.shape])] as const));
+  let sites = 0;
+  const random: RandomSource = (shape) => g.input(RANDOM(sites++), 'uint8', [...micro, ...shape]);
+  const out = emitStep(b, spec, { params, states, lr, step, batch, random });
   const seen = new Set<string>();
   for (const n of g.nodes) {
     for (const o of n.outputs) {
@@ -180,6 +238,39 @@ export class NonFiniteError extends GraphError {
   }
 }
 
+/**
+ * Uniform random bytes for (seed, step, site): a splitmix64-seeded xorshift128 stream, so the
+ * bytes of a step do not depend on how steps were grouped into runs or whether the run resumed.
+ */
+export function randomBytes(seed: number, step: number, site: number, n: number, out?: Uint8Array): Uint8Array {
+  const bytes = out ?? new Uint8Array(n);
+  let z = BigInt.asUintN(64, (BigInt(seed) << 40n) ^ (BigInt(step) << 12n) ^ BigInt(site) ^ 0x9e3779b97f4a7c15n);
+  const next64 = () => {
+    z = BigInt.asUintN(64, z + 0x9e3779b97f4a7c15n);
+    let x = z;
+    x = BigInt.asUintN(64, (x ^ (x >> 30n)) * 0xbf58476d1ce4e5b9n);
+    x = BigInt.asUintN(64, (x ^ (x >> 27n)) * 0x94d049bb133111ebn);
+    return x ^ (x >> 31n);
+  };
+  const a = next64(), b = next64();
+  let x = Number(a & 0xffffffffn) | 1, y = Number(a >> 32n) | 0, zz = Number(b & 0xffffffffn) | 0, w = Number(b >> 32n) | 0;
+  const words = Math.floor(n / 4);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < words; i++) {
+    const t = x ^ (x << 11);
+    x = y; y = zz; zz = w;
+    w = (w ^ (w >>> 19) ^ (t ^ (t >>> 8))) | 0;
+    view.setInt32(i * 4, w, true);
+  }
+  for (let i = words * 4; i < n; i++) {
+    const t = x ^ (x << 11);
+    x = y; y = zz; zz = w;
+    w = (w ^ (w >>> 19) ^ (t ^ (t >>> 8))) | 0;
+    bytes[i] = w & 0xff;
+  }
+  return bytes;
+}
+
 function allFinite(d: TypedData): boolean {
   for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i] as number)) return false;
   return true;
@@ -199,7 +290,9 @@ export class TrainProgram {
   readonly state = new Map<string, Float32Array[]>();
   private readonly slots: string[];
 
-  private constructor(readonly spec: ProgramSpec, private readonly session: Session, private readonly sessionOpts: SessionOptions) {
+  private constructor(readonly spec: ProgramSpec, private readonly session: Session, private readonly sessionOpts: SessionOptions,
+    /** Per random site: the shape of one step's bytes. */
+    private readonly randomShapes: number[][]) {
     this.slots = stateSlots(spec.optimizer);
     for (const p of spec.params) {
       this.params.set(p.name, p.data);
@@ -217,8 +310,9 @@ export class TrainProgram {
       }
     }
     const g = buildProgramGraph(spec);
+    const randomShapes = g.inputs.filter((t) => t.name.startsWith('random.')).map((t) => t.shape.slice(1) as number[]);
     const session = await Session.create(serializeModel(g), g.inputs, opts, 'training program');
-    return new TrainProgram(spec, session, opts);
+    return new TrainProgram(spec, session, opts, randomShapes);
   }
 
   get device(): DeviceChoice {
@@ -248,11 +342,13 @@ export class TrainProgram {
     feeds.steps = { dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(k)) };
     feeds.lr = { dtype: 'float32', shape: [k], data: Float32Array.from(lrs) };
     feeds.step = { dtype: 'float32', shape: [k], data: Float32Array.from({ length: k }, (_, i) => this.step + i + 1) };
+    const micro = (this.spec.accumulation ?? 1) > 1 ? [this.spec.accumulation!] : [];
     for (const f of this.spec.batch) {
       const data = batches[f.name];
       if (!data) throw new GraphError(`batch feed '${f.name}' is missing`);
-      feeds[BATCH(f.name)] = { dtype: f.dtype, shape: [k, ...f.shape], data };
+      feeds[BATCH(f.name)] = { dtype: f.dtype, shape: [k, ...micro, ...f.shape], data };
     }
+    Object.assign(feeds, this.randomFeeds(k, this.step, true));
     const out = await this.session.run(feeds);
     const losses = out.losses.data as Float32Array;
     const gradNorms = out.grad_norms.data as Float32Array;
@@ -263,6 +359,18 @@ export class TrainProgram {
     }
     this.step += k;
     return { losses, gradNorms };
+  }
+
+  /** The random bytes of steps [from+1, from+k] for every site, stacked ([k, ...]) or for one step. */
+  private randomFeeds(k: number, from: number, stacked: boolean): Record<string, HostTensor> {
+    const feeds: Record<string, HostTensor> = {};
+    this.randomShapes.forEach((shape, site) => {
+      const n = numel(shape);
+      const data = new Uint8Array(k * n);
+      for (let i = 0; i < k; i++) randomBytes(this.spec.seed ?? 0, from + i + 1, site, n, data.subarray(i * n, (i + 1) * n));
+      feeds[RANDOM(site)] = { dtype: 'uint8', shape: stacked ? [k, ...shape] : [...shape], data };
+    });
+    return feeds;
   }
 
   /** Replays the block step by step on a graph exposing every value; throws naming the first bad node. */
@@ -279,12 +387,15 @@ export class TrainProgram {
           feeds[PARAM(p.name)] = { dtype: 'float32', shape: p.shape, data: params.get(p.name)! };
           this.slots.forEach((slot, s) => (feeds[STATE(slot, p.name)] = { dtype: 'float32', shape: p.shape, data: state.get(p.name)![s] }));
         }
+        Object.assign(feeds, this.randomFeeds(1, this.step + i, false));
         feeds.lr = { dtype: 'float32', shape: [], data: Float32Array.of(lrs[i]) };
         feeds.step = { dtype: 'float32', shape: [], data: Float32Array.of(this.step + i + 1) };
+        const micro = (this.spec.accumulation ?? 1) > 1 ? [this.spec.accumulation!] : [];
         for (const f of this.spec.batch) {
-          const n = numel(f.shape);
+          const shape = [...micro, ...f.shape];
+          const n = numel(shape);
           const all = batches[f.name];
-          feeds[BATCH(f.name)] = { dtype: f.dtype, shape: f.shape, data: all.subarray(i * n, (i + 1) * n) as TypedData };
+          feeds[BATCH(f.name)] = { dtype: f.dtype, shape, data: all.subarray(i * n, (i + 1) * n) as TypedData };
         }
         const vals = await session.run(feeds);
         for (const node of g.nodes) {

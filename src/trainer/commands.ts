@@ -1,0 +1,178 @@
+// The `finetune train | eval | predict` commands: wiring between the CLI, the trainer, run
+// folders and the exported model.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { EvalRecord, TrainerCommand, TrainerEvent } from '../shared/protocol';
+import { ConfigValidationError, loadConfigWithWarnings, formatConfigError, type ResolvedConfig } from './config/config';
+import { Session, type Device } from './engine/session';
+import { extractEntities } from './metrics/seqeval';
+import { readRunInfo } from './run/rundir';
+import { encodeTexts, encodeTokenSentences, loadTokenizer } from './tokenize';
+import { loadRunData } from './train/dataset';
+import { Evaluator } from './train/evaluate';
+import { train } from './train/trainer';
+
+type Emit = (e: TrainerEvent) => void;
+
+function fmt(x: number): string {
+  return Number.isFinite(x) ? x.toFixed(4) : 'nan';
+}
+
+/** A per-class table of an evaluation record (entity types for NER, classes for classification). */
+export function formatEvalRecord(r: EvalRecord): string {
+  const rows = Object.entries(r.perClass ?? {});
+  const w = Math.max(12, ...rows.map(([k]) => k.length));
+  const lines = [`${''.padStart(w)}  precision     recall   f1-score    support`];
+  for (const [k, v] of rows) lines.push(`${k.padStart(w)}  ${fmt(v.precision).padStart(9)}  ${fmt(v.recall).padStart(9)}  ${fmt(v.f1).padStart(9)}  ${String(v.support).padStart(9)}`);
+  lines.push('', Object.entries(r.metrics).map(([k, v]) => `${k} ${fmt(v)}`).join('   '));
+  return lines.join('\n');
+}
+
+/** A one-line progress bar on a terminal; plain lines otherwise. */
+function progress(total: () => number | undefined): (e: TrainerEvent) => boolean {
+  const tty = process.stderr.isTTY;
+  const t0 = Date.now();
+  let lastPlain = 0;
+  return (e) => {
+    if (e.type !== 'train') {
+      if (tty) process.stderr.write('\r\x1b[K');
+      return false;
+    }
+    const n = total() ?? 0;
+    const frac = n ? e.step / n : 0;
+    const eta = frac > 0 ? ((Date.now() - t0) / 1000) * (1 - frac) / frac : 0;
+    const text = `step ${e.step}/${n} ${(100 * frac).toFixed(0)}% loss ${e.loss.toFixed(4)} lr ${e.lr.toExponential(1)} ${e.stepsPerSec.toFixed(1)} steps/s ETA ${Math.round(eta)}s`;
+    if (tty) {
+      const width = 24;
+      const filled = Math.round(width * frac);
+      process.stderr.write(`\r\x1b[K[${'='.repeat(filled)}${' '.repeat(width - filled)}] ${text}`);
+    } else if (Date.now() - lastPlain > 5000 || e.step === n) {
+      lastPlain = Date.now();
+      console.log(text);
+    }
+    return true;
+  };
+}
+
+export async function runTrain(o: { configPath?: string; runDir?: string; resume?: string; overrides: Record<string, unknown>; json: boolean; device?: Device; threads?: number; emit: Emit }): Promise<number> {
+  let config: ResolvedConfig;
+  if (o.resume) {
+    config = readRunInfo(path.resolve(o.resume)).config as ResolvedConfig;
+  } else {
+    if (!o.configPath) throw new Error('train needs a config file: finetune train <config>');
+    try {
+      const loaded = loadConfigWithWarnings(o.configPath, o.overrides);
+      config = loaded.config;
+      for (const w of loaded.warnings) o.emit({ type: 'log', level: 'warn', message: formatConfigError(w) });
+    } catch (e) {
+      if (e instanceof ConfigValidationError) {
+        for (const err of e.errors) console.error(formatConfigError(err));
+        return 2;
+      }
+      throw e;
+    }
+  }
+  if (o.device) config = { ...config, device: o.device };
+  if (o.threads) config = { ...config, threads: o.threads };
+
+  // Stop requests: Ctrl-C / SIGTERM on a terminal or a scheduler, {type:'stop'} over IPC when forked.
+  let stop = false;
+  const requestStop = () => {
+    if (stop) process.exit(130);
+    stop = true;
+    o.emit({ type: 'log', level: 'info', message: 'stopping after the current block (again to abort)…' });
+  };
+  process.on('SIGINT', requestStop);
+  process.on('SIGTERM', requestStop);
+  process.on('message', (m: TrainerCommand) => { if (m?.type === 'stop') requestStop(); });
+  let total: number | undefined;
+  const bar = o.json ? undefined : progress(() => total);
+  const send = process.send ? (e: TrainerEvent) => process.send!(e) : undefined;
+  const emit: Emit = (e) => {
+    if (e.type === 'started') total = e.totalSteps;
+    send?.(e);
+    if (bar?.(e)) return;
+    if (!o.json && e.type === 'eval') {
+      console.log(`${e.split} at step ${e.step}: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${fmt(v)}`).join('  ')}`);
+      if (e.split === 'test') console.log(formatEvalRecord(e));
+      return;
+    }
+    if (!o.json && e.type === 'started') console.log(`run ${e.runDir}\ndevice: ${e.device.used}; ${e.params} parameters (${e.trainable} trained); ${e.totalSteps} steps`);
+    else o.emit(e);
+  };
+  try {
+    const res = await train({ config, runDir: o.runDir, resume: o.resume, emit, shouldStop: () => stop });
+    return res.status === 'completed' || res.status === 'stopped' ? 0 : 1;
+  } finally {
+    process.off('SIGINT', requestStop);
+    process.off('SIGTERM', requestStop);
+  }
+}
+
+function exported(runDir: string) {
+  const dir = path.resolve(runDir);
+  const model = path.join(dir, 'model.onnx');
+  if (!fs.existsSync(model)) throw new Error(`${dir} has no exported model.onnx (the run did not complete)`);
+  const labels = JSON.parse(fs.readFileSync(path.join(dir, 'labels.json'), 'utf8')) as { task: string; labels: string[] };
+  return { dir, model, labels, tokenizer: loadTokenizer(path.join(dir, 'tokenizer')) };
+}
+
+export async function runEval(o: { runDir: string; split: 'test' | 'validation'; json: boolean; emit: Emit }): Promise<number> {
+  if (!o.runDir) throw new Error('eval needs a run folder: finetune eval <run-dir>');
+  const x = exported(o.runDir);
+  const config = readRunInfo(x.dir).config as ResolvedConfig;
+  const data = await loadRunData(config, path.join(x.dir, 'tokenizer'));
+  const bytes = fs.readFileSync(x.model);
+  const session = await Session.create(bytes, [
+    { name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] }, { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] },
+  ], { device: config.device }, x.model);
+  const ev = new Evaluator(session, { head: config.task === 'token-classification' ? 'token' : 'sequence', numLabels: x.labels.labels.length });
+  const { record } = await ev.evaluate(data, o.split, undefined, { step: 0, epoch: 0, mode: config.evaluation.mode, maxMisclassified: 0 });
+  await ev.release();
+  if (o.json) console.log(JSON.stringify(record));
+  else console.log(formatEvalRecord(record));
+  return 0;
+}
+
+export async function runPredict(o: { runDir: string; text: string; json: boolean }): Promise<number> {
+  if (!o.runDir || !o.text) throw new Error('predict needs a run folder and text: finetune predict <run-dir> "some text"');
+  const x = exported(o.runDir);
+  const session = await Session.create(fs.readFileSync(x.model), [
+    { name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] }, { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] },
+  ], {}, x.model);
+  const run = async (ids: number[]) => (await session.run({
+    input_ids: { dtype: 'int64', shape: [1, ids.length], data: BigInt64Array.from(ids.map(BigInt)) },
+    attention_mask: { dtype: 'int64', shape: [1, ids.length], data: new BigInt64Array(ids.length).fill(1n) },
+  })).logits.data as Float32Array;
+  const L = x.labels.labels;
+  const argmax = (l: Float32Array, off: number) => {
+    let b = 0;
+    for (let c = 1; c < L.length; c++) if (l[off + c] > l[off + b]) b = c;
+    return b;
+  };
+  if (x.labels.task === 'token-classification') {
+    const words = o.text.match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)?|[^\s\p{L}\p{N}]/gu) ?? [];
+    const { features } = encodeTokenSentences(x.tokenizer, [{ words, labels: words.map(() => 0) }], { maxLength: 512, overflow: 'window', stride: 32 });
+    const tags = words.map(() => 'O');
+    for (const f of features) {
+      const logits = await run(f.inputIds);
+      f.labels.forEach((lab, p) => { if (lab >= 0) tags[f.wordIds[p]!] = L[argmax(logits, p * L.length)]; });
+    }
+    const entities = extractEntities([tags]).map((e) => ({ type: e.type, text: words.slice(e.start, e.end).join(' '), start: e.start, end: e.end }));
+    if (o.json) console.log(JSON.stringify({ words, tags, entities }));
+    else if (entities.length === 0) console.log('no entities');
+    else for (const e of entities) console.log(`${e.type.padEnd(6)} ${e.text}`);
+  } else {
+    const { features } = encodeTexts(x.tokenizer, [{ text: o.text, label: 0 }], { maxLength: 512 });
+    const logits = await run(features[0].inputIds);
+    const max = Math.max(...logits);
+    const exp = Array.from(logits, (v) => Math.exp(v - max));
+    const z = exp.reduce((a, b) => a + b, 0);
+    const probs = Object.fromEntries(L.map((l, i) => [l, exp[i] / z]));
+    if (o.json) console.log(JSON.stringify({ label: L[argmax(logits, 0)], probs }));
+    else console.log(`${L[argmax(logits, 0)]}  (${L.map((l) => `${l} ${probs[l].toFixed(3)}`).join(', ')})`);
+  }
+  await session.release();
+  return 0;
+}

@@ -1,0 +1,92 @@
+// Checkpoints: a Hugging Face folder (config.json + model.safetensors with BERT names, tokenizer
+// files) that Transformers loads, plus what exact resume needs: optimizer state, LoRA adapters and
+// the trainer state. A checkpoint folder is written beside its final name and swapped in, so a
+// crash never leaves a half-written checkpoint under the final name.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { readSafetensors, toFloat32, writeSafetensors } from '../io/safetensors';
+import { loadHfModel, saveHfModel } from '../models/hf';
+import { writeJsonAtomic } from '../run/rundir';
+import { writeTokenizerFolder, type Tok } from '../tokenize';
+import { mergeLora, type ModelSetup } from './model';
+
+export interface TrainerState {
+  version: 1;
+  /** Optimizer steps taken. */
+  step: number;
+  epoch: number;
+  /** Steps of `epoch` already taken (the epoch plan is replayed from here on resume). */
+  stepInEpoch: number;
+  totalSteps: number;
+  best?: { metric: string; value: number; step: number };
+  /** Evaluations since the best one (early stopping). */
+  badEvals: number;
+  labels: string[];
+}
+
+function swapIn(tmp: string, dir: string) {
+  const old = `${dir}.old-${process.pid}`;
+  if (fs.existsSync(dir)) fs.renameSync(dir, old);
+  fs.renameSync(tmp, dir);
+  fs.rmSync(old, { recursive: true, force: true });
+}
+
+export function saveCheckpoint(dir: string, m: ModelSetup, slots: string[], optimizer: Map<string, Float32Array[]>, state: TrainerState, tok: Tok): void {
+  const tmp = `${dir}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  const merged = mergeLora(m);
+  saveHfModel(tmp, 'bert', m.config, merged, state.labels, m.head);
+  writeTokenizerFolder(tmp, tok);
+  const opt: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+  for (const [name, arrays] of optimizer) {
+    slots.forEach((slot, k) => (opt[`${name}.${slot}`] = { dtype: 'F32', shape: m.shapes.get(name)!, data: arrays[k] }));
+  }
+  writeSafetensors(path.join(tmp, 'optimizer.safetensors'), opt, { slots: slots.join(',') });
+  const adapters = [...m.params].filter(([n]) => n.includes('.lora_'));
+  if (adapters.length) {
+    writeSafetensors(path.join(tmp, 'adapter.safetensors'),
+      Object.fromEntries(adapters.map(([n, d]) => [n, { dtype: 'F32' as const, shape: m.shapes.get(n)!, data: d }])),
+      { lora_scale: String(m.loraScale ?? 1) });
+  }
+  writeJsonAtomic(path.join(tmp, 'trainer_state.json'), state);
+  swapIn(tmp, dir);
+}
+
+/**
+ * Restores trained parameters (into `m.params`) and returns the optimizer state and trainer state.
+ * With LoRA the frozen base comes from the run's own source and only head and adapters are read.
+ */
+export function loadCheckpoint(dir: string, m: ModelSetup, slots: string[]): { state: TrainerState; optimizer: Map<string, Float32Array[]> } {
+  const statePath = path.join(dir, 'trainer_state.json');
+  if (!fs.existsSync(statePath)) throw new Error(`${dir} is not a checkpoint (no trainer_state.json)`);
+  const state = JSON.parse(fs.readFileSync(statePath, 'utf8')) as TrainerState;
+  const hf = loadHfModel(dir, { numLabels: m.config.numLabels, head: m.head });
+  const lora = [...m.params.keys()].some((n) => n.includes('.lora_'));
+  for (const name of m.trained) {
+    if (name.includes('.lora_')) continue;
+    const v = hf.params.get(name);
+    if (!v) throw new Error(`${dir}/model.safetensors lacks ${name}`);
+    m.params.set(name, v);
+  }
+  if (!lora) for (const name of m.frozen) { const v = hf.params.get(name); if (v) m.params.set(name, v); }
+  if (lora) {
+    const { tensors } = readSafetensors(path.join(dir, 'adapter.safetensors'));
+    for (const name of m.trained.filter((n) => n.includes('.lora_'))) {
+      const t = tensors.get(name);
+      if (!t) throw new Error(`${dir}/adapter.safetensors lacks ${name}`);
+      m.params.set(name, toFloat32(t, name));
+    }
+  }
+  const optimizer = new Map<string, Float32Array[]>();
+  const { tensors } = readSafetensors(path.join(dir, 'optimizer.safetensors'));
+  for (const name of m.trained) {
+    optimizer.set(name, slots.map((slot) => {
+      const t = tensors.get(`${name}.${slot}`);
+      if (!t) throw new Error(`${dir}/optimizer.safetensors lacks ${name}.${slot}`);
+      return toFloat32(t, `${name}.${slot}`);
+    }));
+  }
+  return { state, optimizer };
+}

@@ -1,0 +1,111 @@
+// Reading a run's data and turning it into model inputs: CoNLL sentences or labelled texts, the
+// label set, the tokenizer (a pretrained folder's, or a vocabulary built from the training data),
+// and tokenized features. Over-long inputs are windowed or truncated and always counted.
+
+import type { ResolvedConfig } from '../config/config';
+import { readConll, type TagScheme, type TokenSentence } from '../data/conll';
+import { DataError } from '../data/errors';
+import { checkLabelsKnown, discoverLabels, splitBySeed } from '../data/split';
+import { readCsv, readJsonl, type TextExample } from '../data/textcls';
+import {
+  buildWordPieceVocab, encodeTexts, encodeTokenSentences, loadTokenizer, tokenizerFromVocab,
+  type Tok, type TokenFeature, type TextFeature,
+} from '../tokenize';
+
+export interface Split<E, F> {
+  examples: E[];
+  features: F[];
+}
+
+interface Common {
+  labels: string[];
+  tokenizer: Tok;
+  log: string[];
+}
+
+export interface TokenData extends Common {
+  task: 'token-classification';
+  scheme: TagScheme;
+  train: Split<TokenSentence, TokenFeature>;
+  validation?: Split<TokenSentence, TokenFeature>;
+  test?: Split<TokenSentence, TokenFeature>;
+}
+
+export interface TextData extends Common {
+  task: 'sequence-classification';
+  train: Split<TextExample, TextFeature>;
+  validation?: Split<TextExample, TextFeature>;
+  test?: Split<TextExample, TextFeature>;
+}
+
+export type RunData = TokenData | TextData;
+
+/** The tokenizer of the run: a pretrained folder's, the one saved in a checkpoint, or built from training words. */
+function makeTokenizer(cfg: ResolvedConfig, words: () => Iterable<string>, saved?: string): { tok: Tok; how: string } {
+  if (saved) return { tok: loadTokenizer(saved), how: `tokenizer from ${saved}` };
+  if (cfg.model.pretrained) return { tok: loadTokenizer(cfg.model.pretrained), how: `tokenizer from ${cfg.model.pretrained}` };
+  const s = cfg.model.fromScratch!;
+  const vocab = buildWordPieceVocab(words(), { minFrequency: s.minFrequency, lowercase: s.lowercase, maxSize: 30522 });
+  return { tok: tokenizerFromVocab(vocab, { lowercase: s.lowercase }), how: `WordPiece vocabulary of ${vocab.length} built from the training data` };
+}
+
+export async function loadRunData(cfg: ResolvedConfig, savedTokenizer?: string): Promise<RunData> {
+  const d = cfg.data;
+  const log: string[] = [];
+  if (cfg.task === 'token-classification') {
+    const opts = { tagColumn: d.tagColumn, scheme: d.scheme };
+    const train = await readConll(d.train, opts);
+    let trainS = train.sentences;
+    let valS = d.validation ? (await readConll(d.validation, opts)).sentences : undefined;
+    if (!valS && d.validationSplit) ({ train: trainS, validation: valS } = splitBySeed(trainS, d.validationSplit, cfg.seed));
+    const testS = d.test ? (await readConll(d.test, opts)).sentences : undefined;
+    const labels = discoverLabels(trainS.flatMap((s) => s.tags));
+    const known = new Set(labels);
+    for (const split of [valS, testS]) {
+      if (split) checkLabelsKnown(known, split.flatMap((s) => s.tags.map((label, i) => ({ label, file: s.file, line: s.tokenLines[i] }))));
+    }
+    log.push(`data: ${trainS.length} training sentences (${train.tokens} tokens, scheme ${train.scheme} → IOB2)` +
+      `${valS ? `, ${valS.length} validation` : ''}${testS ? `, ${testS.length} test` : ''}; labels: ${labels.join(' ')}`);
+    const { tok, how } = makeTokenizer(cfg, () => trainS.flatMap((s) => s.words), savedTokenizer);
+    log.push(how);
+    const index = new Map(labels.map((l, i) => [l, i]));
+    const encode = (name: string, sentences: TokenSentence[]) => {
+      const { features, stats } = encodeTokenSentences(tok, sentences.map((s) => ({ words: s.words, labels: s.tags.map((t) => index.get(t)!) })),
+        { maxLength: d.maxLength, overflow: d.overflow, stride: d.stride });
+      if (stats.overlongSentences) {
+        log.push(d.overflow === 'window'
+          ? `${name}: ${stats.overlongSentences} sentences longer than ${d.maxLength} sub-tokens were split into ${stats.windows - stats.sentences + stats.overlongSentences} windows`
+          : `${name}: ${stats.truncatedSentences} sentences truncated to ${d.maxLength} sub-tokens (${stats.droppedWords} words dropped and scored as 'O')`);
+      }
+      return { examples: sentences, features };
+    };
+    return {
+      task: 'token-classification', scheme: train.scheme, labels, tokenizer: tok, log,
+      train: encode('training', trainS), validation: valS && encode('validation', valS), test: testS && encode('test', testS),
+    };
+  }
+  const read = (file: string) => (d.format === 'csv'
+    ? readCsv(file, { textField: d.textField, labelField: d.labelField, delimiter: d.delimiter })
+    : d.format === 'jsonl' ? readJsonl(file, { textField: d.textField, labelField: d.labelField })
+    : Promise.reject(new DataError(`format '${d.format}' does not fit sequence-classification (use jsonl or csv)`, file)));
+  let trainE = await read(d.train);
+  let valE = d.validation ? await read(d.validation) : undefined;
+  if (!valE && d.validationSplit) ({ train: trainE, validation: valE } = splitBySeed(trainE, d.validationSplit, cfg.seed));
+  const testE = d.test ? await read(d.test) : undefined;
+  const labels = discoverLabels(trainE.map((e) => e.label));
+  const known = new Set(labels);
+  for (const split of [valE, testE]) if (split) checkLabelsKnown(known, split);
+  log.push(`data: ${trainE.length} training texts${valE ? `, ${valE.length} validation` : ''}${testE ? `, ${testE.length} test` : ''}; labels: ${labels.join(' ')}`);
+  const { tok, how } = makeTokenizer(cfg, () => trainE.flatMap((e) => e.text.split(/\s+/)), savedTokenizer);
+  log.push(how);
+  const index = new Map(labels.map((l, i) => [l, i]));
+  const encode = (name: string, examples: TextExample[]) => {
+    const { features, stats } = encodeTexts(tok, examples.map((e) => ({ text: e.text, label: index.get(e.label)! })), { maxLength: d.maxLength });
+    if (stats.truncated) log.push(`${name}: ${stats.truncated} texts truncated to ${d.maxLength} sub-tokens`);
+    return { examples, features };
+  };
+  return {
+    task: 'sequence-classification', labels, tokenizer: tok, log,
+    train: encode('training', trainE), validation: valE && encode('validation', valE), test: testE && encode('test', testE),
+  };
+}

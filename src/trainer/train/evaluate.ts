@@ -1,0 +1,170 @@
+// Evaluation: the forward-only graph over a split, predictions per word (NER: the first sub-token
+// of each word decides) or per text, and the reports: seqeval entity scores, scikit-learn's token
+// report, the confusion matrix, accuracy, loss, and the misclassified examples.
+
+import type { EvalRecord, PrfJson } from '../../shared/protocol';
+import { serializeModel } from '../engine/onnx';
+import { Session, type HostTensor, type SessionOptions } from '../engine/session';
+import { accuracy, classificationReport, confusionMatrix } from '../metrics/report';
+import { entityReport, type Mode, type PRF } from '../metrics/seqeval';
+import type { RunData } from './dataset';
+import { inferenceGraph, type ModelSetup } from './model';
+
+export interface Misclassified {
+  file: string;
+  line: number;
+  /** NER: the sentence and the word's position in it; classification: the text. */
+  words?: string[];
+  position?: number;
+  text?: string;
+  gold: string;
+  pred: string;
+}
+
+interface Encoded {
+  inputIds: number[];
+  attentionMask: number[];
+}
+
+const EVAL_BATCH = 32;
+
+function prf(p: PRF): PrfJson {
+  const clean = (x: number) => (Number.isFinite(x) ? x : 0);
+  return { precision: clean(p.precision), recall: clean(p.recall), f1: clean(p.f1), support: p.support };
+}
+
+export interface EvalModel {
+  head: 'token' | 'sequence';
+  numLabels: number;
+  /** Parameter shapes when weights are fed as inputs. */
+  shapes?: Map<string, number[]>;
+}
+
+export class Evaluator {
+  constructor(private readonly session: Session, private readonly m: EvalModel) {}
+
+  /** Evaluation during training: the inference graph with the weights as inputs. */
+  static async create(m: ModelSetup, opts: SessionOptions): Promise<Evaluator> {
+    const g = inferenceGraph(m, true);
+    const session = await Session.create(serializeModel(g), g.inputs, opts, 'evaluation graph');
+    return new Evaluator(session, { head: m.head, numLabels: m.config.numLabels, shapes: m.shapes });
+  }
+
+  /** Logits of each feature: (length, C) for tokens, (C) for sequences, in input order. */
+  async logits(features: Encoded[], params?: Map<string, Float32Array>): Promise<Float32Array[]> {
+    const C = this.m.numLabels;
+    const order = features.map((_, i) => i).sort((a, b) => features[a].inputIds.length - features[b].inputIds.length);
+    const out: Float32Array[] = new Array(features.length);
+    const weights: Record<string, HostTensor> = {};
+    for (const [name, data] of params ?? []) weights[name] = { dtype: 'float32', shape: this.m.shapes!.get(name)!, data };
+    for (let s = 0; s < order.length; s += EVAL_BATCH) {
+      const ids = order.slice(s, s + EVAL_BATCH);
+      const T = Math.max(...ids.map((i) => features[i].inputIds.length));
+      const B = ids.length;
+      const inputIds = new BigInt64Array(B * T);
+      const mask = new BigInt64Array(B * T);
+      ids.forEach((i, r) => {
+        const f = features[i];
+        for (let t = 0; t < f.inputIds.length; t++) {
+          inputIds[r * T + t] = BigInt(f.inputIds[t]);
+          mask[r * T + t] = BigInt(f.attentionMask[t]);
+        }
+      });
+      const res = await this.session.run({
+        ...weights,
+        input_ids: { dtype: 'int64', shape: [B, T], data: inputIds },
+        attention_mask: { dtype: 'int64', shape: [B, T], data: mask },
+      });
+      const logits = res.logits.data as Float32Array;
+      const per = this.m.head === 'token' ? T * C : C;
+      ids.forEach((i, r) => {
+        const len = this.m.head === 'token' ? features[i].inputIds.length * C : C;
+        out[i] = logits.slice(r * per, r * per + len);
+      });
+    }
+    return out;
+  }
+
+  async evaluate(data: RunData, split: 'validation' | 'test', params: Map<string, Float32Array> | undefined, o: { step: number; epoch: number; mode: Mode; maxMisclassified: number }):
+  Promise<{ record: EvalRecord; misclassified: Misclassified[] }> {
+    const part = data[split];
+    if (!part) throw new Error(`no ${split} data`);
+    const C = data.labels.length;
+    const logits = await this.logits(part.features, params);
+    let lossSum = 0;
+    let lossCount = 0;
+    const argmaxAndLoss = (l: Float32Array, off: number, gold: number) => {
+      let best = 0;
+      let max = -Infinity;
+      for (let c = 0; c < C; c++) if (l[off + c] > max) { max = l[off + c]; best = c; }
+      let z = 0;
+      for (let c = 0; c < C; c++) z += Math.exp(l[off + c] - max);
+      lossSum += Math.log(z) - (l[off + gold] - max);
+      lossCount++;
+      return best;
+    };
+    const misclassified: Misclassified[] = [];
+    const time = Date.now();
+    if (data.task === 'token-classification') {
+      const sentences = data[split]!.examples;
+      const pred: string[][] = sentences.map((s) => s.words.map(() => 'O'));
+      data[split]!.features.forEach((f, i) => {
+        f.labels.forEach((lab, p) => {
+          if (lab < 0) return;
+          pred[f.sentence][f.wordIds[p]!] = data.labels[argmaxAndLoss(logits[i], p * C, lab)];
+        });
+      });
+      const gold = sentences.map((s) => s.tags);
+      const ents = entityReport(gold, pred, { mode: o.mode, scheme: 'IOB2' });
+      const goldFlat = gold.flat();
+      const predFlat = pred.flat();
+      const tokenReport = classificationReport(goldFlat, predFlat, { labels: data.labels });
+      const nonO = classificationReport(goldFlat, predFlat, { labels: data.labels.filter((l) => l !== 'O') });
+      sentences.forEach((s, si) => s.words.forEach((_, w) => {
+        if (misclassified.length < o.maxMisclassified && gold[si][w] !== pred[si][w]) {
+          misclassified.push({ file: s.file, line: s.tokenLines[w], words: s.words, position: w, gold: gold[si][w], pred: pred[si][w] });
+        }
+      }));
+      const metrics = {
+        loss: lossSum / Math.max(1, lossCount), f1: prf(ents.micro).f1, precision: prf(ents.micro).precision, recall: prf(ents.micro).recall,
+        accuracy: accuracy(goldFlat, predFlat), token_f1: prf(nonO.micro).f1,
+      };
+      return {
+        record: {
+          type: 'eval', split, step: o.step, epoch: o.epoch, metrics, time,
+          perClass: Object.fromEntries(Object.entries(ents.perType).map(([k, v]) => [k, prf(v)])),
+          tokenReport: Object.fromEntries(Object.entries(tokenReport.perClass).map(([k, v]) => [k, prf(v)])),
+          confusion: { labels: data.labels, matrix: confusionMatrix(goldFlat, predFlat, data.labels) },
+        },
+        misclassified,
+      };
+    }
+    const examples = data[split]!.examples;
+    const features = data[split]!.features;
+    const goldL = features.map((f) => data.labels[f.label]);
+    const predL = features.map((f, i) => data.labels[argmaxAndLoss(logits[i], 0, f.label)]);
+    const report = classificationReport(goldL, predL, { labels: data.labels });
+    features.forEach((f, i) => {
+      const e = examples[f.index];
+      if (misclassified.length < o.maxMisclassified && goldL[i] !== predL[i]) {
+        misclassified.push({ file: e.file, line: e.line, text: e.text, gold: goldL[i], pred: predL[i] });
+      }
+    });
+    return {
+      record: {
+        type: 'eval', split, step: o.step, epoch: o.epoch, time,
+        metrics: {
+          loss: lossSum / Math.max(1, lossCount), accuracy: report.accuracy,
+          f1: prf(report.macro).f1, precision: prf(report.macro).precision, recall: prf(report.macro).recall,
+        },
+        perClass: Object.fromEntries(Object.entries(report.perClass).map(([k, v]) => [k, prf(v)])),
+        confusion: { labels: data.labels, matrix: confusionMatrix(goldL, predL, data.labels) },
+      },
+      misclassified,
+    };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,185 @@
+// The model of a run: BERT config and parameters (from scratch or a Hugging Face folder), which
+// parameters train (full, head-only, LoRA), the training loss, and the inference graph used for
+// evaluation and export.
+
+import { Builder } from '../engine/builder';
+import { Graph, type Tensor } from '../engine/ir';
+import type { FeedDef, LossFn, ParamDef } from '../engine/program';
+import {
+  bertParamShapes, initParams, sequenceClassificationLogits, tokenClassificationLogits, tokenClassificationLoss,
+  type BertConfig, type EmitOptions, type ParamShape,
+} from '../models/bert';
+import { loadHfModel } from '../models/hf';
+import type { ResolvedConfig } from '../config/config';
+
+export type Head = 'token' | 'sequence';
+
+export interface ModelSetup {
+  config: BertConfig;
+  head: Head;
+  /** Every parameter, canonical names (LoRA adapters included). */
+  params: Map<string, Float32Array>;
+  shapes: Map<string, number[]>;
+  trained: string[];
+  frozen: string[];
+  decay: Map<string, boolean>;
+  loraScale?: number;
+  /** What loading a pretrained folder reported (initialized head, filled tables, ignored tensors). */
+  notes: string[];
+}
+
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const LORA_TARGETS: Record<string, string> = {
+  query: 'attention.self.query', key: 'attention.self.key', value: 'attention.self.value',
+  'attention.output': 'attention.output.dense', dense: 'attention.output.dense',
+  intermediate: 'intermediate.dense', output: 'output.dense',
+};
+
+export function setupModel(cfg: ResolvedConfig, vocabSize: number, numLabels: number): ModelSetup {
+  const head: Head = cfg.task === 'token-classification' ? 'token' : 'sequence';
+  const r = rng(cfg.seed);
+  const notes: string[] = [];
+  let config: BertConfig;
+  const params = new Map<string, Float32Array>();
+  const shapes = new Map<string, number[]>();
+  let all: ParamShape[];
+  if (cfg.model.pretrained) {
+    const hf = loadHfModel(cfg.model.pretrained, { numLabels, head });
+    config = { ...hf.config, hiddenDropout: cfg.model.dropout, attentionDropout: cfg.model.attentionDropout };
+    all = bertParamShapes(config, head);
+    for (const [k, v] of hf.params) params.set(k, v);
+    const fresh = initParams(all.filter((p) => !params.has(p.name)), r);
+    for (const p of fresh) params.set(p.name, p.data);
+    if (hf.initializedHead.length) notes.push(`initialized the classification head: ${hf.initializedHead.join(', ')}`);
+    if (hf.filled.length) notes.push(`filled with zeros (not in the checkpoint): ${hf.filled.join(', ')}`);
+    if (hf.unexpected.length) notes.push(`ignored checkpoint tensors: ${hf.unexpected.length} (${hf.unexpected.slice(0, 4).join(', ')}${hf.unexpected.length > 4 ? ', …' : ''})`);
+  } else {
+    const s = cfg.model.fromScratch!;
+    config = {
+      vocabSize, hidden: s.hidden, layers: s.layers, heads: s.heads, intermediate: s.intermediate, maxPositions: s.maxPositions,
+      typeVocabSize: 2, layerNormEps: 1e-12, hiddenDropout: cfg.model.dropout, attentionDropout: cfg.model.attentionDropout, numLabels,
+    };
+    all = bertParamShapes(config, head);
+    for (const p of initParams(all, r)) params.set(p.name, p.data);
+  }
+  for (const p of all) shapes.set(p.name, p.shape);
+  const decay = new Map<string, boolean>();
+  const decays = (name: string) => !cfg.training.noDecay.some((suffix) => name.endsWith(suffix));
+  for (const p of all) decay.set(p.name, decays(p.name));
+
+  const isHead = (n: string) => n.startsWith('classifier.') || n.startsWith('bert.pooler.');
+  let trained = all.map((p) => p.name);
+  let frozen: string[] = [];
+  let loraScale: number | undefined;
+  const peft = cfg.model.peft;
+  if (peft.kind === 'head-only') {
+    trained = all.map((p) => p.name).filter(isHead);
+    frozen = all.map((p) => p.name).filter((n) => !isHead(n));
+  } else if (peft.kind === 'lora') {
+    frozen = all.map((p) => p.name).filter((n) => !isHead(n));
+    trained = all.map((p) => p.name).filter(isHead);
+    loraScale = peft.alpha / peft.rank;
+    for (let i = 0; i < config.layers; i++) {
+      for (const t of peft.targets) {
+        const module = LORA_TARGETS[t];
+        if (!module) throw new Error(`model.peft.lora.targets: unknown target '${t}' (known: ${Object.keys(LORA_TARGETS).join(', ')})`);
+        const prefix = `bert.encoder.layer.${i}.${module}`;
+        const [out, inp] = shapes.get(`${prefix}.weight`)!;
+        // As PEFT initializes: A ~ U(-1/sqrt(in), 1/sqrt(in)), B = 0, so training starts at the base model.
+        const a = new Float32Array(peft.rank * inp).map(() => (r() * 2 - 1) / Math.sqrt(inp));
+        const names = [[`${prefix}.lora_A.weight`, [peft.rank, inp], a], [`${prefix}.lora_B.weight`, [out, peft.rank], new Float32Array(out * peft.rank)]] as const;
+        for (const [n, shape, data] of names) {
+          params.set(n, data);
+          shapes.set(n, [...shape]);
+          decay.set(n, decays(n));
+          trained.push(n);
+        }
+      }
+    }
+  }
+  return { config, head, params, shapes, trained, frozen, decay, loraScale, notes };
+}
+
+export function paramDefs(m: ModelSetup, names: string[]): ParamDef[] {
+  return names.map((name) => ({ name, shape: m.shapes.get(name)!, data: m.params.get(name)!, decay: m.decay.get(name) }));
+}
+
+/** Batch feeds of one micro-batch of B sequences of length T. */
+export function batchFeeds(m: ModelSetup, B: number, T: number): FeedDef[] {
+  return [
+    { name: 'input_ids', dtype: 'int64', shape: [B, T] },
+    { name: 'attention_mask', dtype: 'int64', shape: [B, T] },
+    { name: 'labels', dtype: 'int64', shape: m.head === 'token' ? [B, T] : [B] },
+  ];
+}
+
+export function lossFn(m: ModelSetup): LossFn {
+  return (b, P, batch, random) => {
+    const o: EmitOptions = { training: true, random, loraScale: m.loraScale };
+    const inp = { inputIds: batch.get('input_ids')!, attentionMask: batch.get('attention_mask')! };
+    if (m.head === 'token') return tokenClassificationLoss(b, P, m.config, inp, batch.get('labels')!, o).loss;
+    return b.softmaxCrossEntropy(sequenceClassificationLogits(b, P, m.config, inp, o), batch.get('labels')!, -100)[0];
+  };
+}
+
+/**
+ * Forward-only graph: inputs input_ids and attention_mask [batch, sequence] (any sizes), output
+ * logits ([batch, sequence, labels] or [batch, labels]). With `weightsAsInputs` every parameter is
+ * an input (evaluation during training feeds the current weights); otherwise they are initializers
+ * (the exported model), with LoRA adapters merged into the base weights.
+ */
+export function inferenceGraph(m: ModelSetup, weightsAsInputs: boolean): Graph {
+  const g = new Graph('inference');
+  const b = new Builder(g);
+  const inputIds = g.input('input_ids', 'int64', ['batch', 'sequence']);
+  const attentionMask = g.input('attention_mask', 'int64', ['batch', 'sequence']);
+  const P = new Map<string, Tensor>();
+  const merged = weightsAsInputs ? m.params : mergeLora(m);
+  for (const [name, data] of merged) {
+    if (!weightsAsInputs && name.includes('.lora_')) continue;
+    const shape = m.shapes.get(name)!;
+    P.set(name, weightsAsInputs ? g.input(name, 'float32', shape) : g.initializer(name, 'float32', shape, data));
+  }
+  const o: EmitOptions = { training: false, loraScale: m.loraScale };
+  const inp = { inputIds, attentionMask };
+  const logits = m.head === 'token' ? tokenClassificationLogits(b, P, m.config, inp, o) : sequenceClassificationLogits(b, P, m.config, inp, o);
+  g.output(logits, 'logits');
+  return g;
+}
+
+/** Parameters with LoRA adapters folded in: W + scale * B A (what a plain BERT loads). */
+export function mergeLora(m: ModelSetup): Map<string, Float32Array> {
+  const out = new Map(m.params);
+  for (const name of m.params.keys()) {
+    if (!name.endsWith('.lora_A.weight')) continue;
+    const prefix = name.slice(0, -'.lora_A.weight'.length);
+    const A = m.params.get(name)!;
+    const B = m.params.get(`${prefix}.lora_B.weight`)!;
+    const W = m.params.get(`${prefix}.weight`)!;
+    const [out_, in_] = m.shapes.get(`${prefix}.weight`)!;
+    const r = A.length / in_;
+    const merged = W.slice();
+    const scale = m.loraScale ?? 1;
+    for (let o = 0; o < out_; o++) {
+      for (let k = 0; k < r; k++) {
+        const bk = B[o * r + k] * scale;
+        if (bk === 0) continue;
+        for (let i = 0; i < in_; i++) merged[o * in_ + i] += bk * A[k * in_ + i];
+      }
+    }
+    out.set(`${prefix}.weight`, merged);
+    out.delete(name);
+    out.delete(`${prefix}.lora_B.weight`);
+  }
+  return out;
+}
