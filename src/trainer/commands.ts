@@ -4,14 +4,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EvalRecord, TrainerCommand, TrainerEvent } from '../shared/protocol';
-import { ConfigValidationError, loadConfigWithWarnings, formatConfigError, type ResolvedConfig } from './config/config';
+import * as os from 'node:os';
+import { ConfigValidationError, defaultRunName, loadConfigWithWarnings, formatConfigError, type ResolvedConfig } from './config/config';
 import { Session, type Device } from './engine/session';
 import { extractEntities } from './metrics/seqeval';
-import { readRunInfo } from './run/rundir';
+import { createRunDir, readRunInfo, writeJsonAtomic, type RunInfo } from './run/rundir';
 import { encodeTexts, encodeTokenSentences, loadTokenizer } from './tokenize';
 import { loadRunData } from './train/dataset';
 import { Evaluator } from './train/evaluate';
-import { train } from './train/trainer';
+import { VERSION, train } from './train/trainer';
 
 type Emit = (e: TrainerEvent) => void;
 
@@ -68,6 +69,7 @@ export async function runTrain(o: { configPath?: string; runDir?: string; resume
     } catch (e) {
       if (e instanceof ConfigValidationError) {
         for (const err of e.errors) console.error(formatConfigError(err));
+        recordConfigFailure(o.configPath, o.runDir, e);
         return 2;
       }
       throw e;
@@ -108,6 +110,25 @@ export async function runTrain(o: { configPath?: string; runDir?: string; resume
     process.off('SIGINT', requestStop);
     process.off('SIGTERM', requestStop);
   }
+}
+
+/** A config that does not validate still leaves a run folder saying why (status failed). */
+function recordConfigFailure(configPath: string, runDir: string | undefined, e: ConfigValidationError) {
+  const abs = path.resolve(configPath);
+  const name = defaultRunName(abs);
+  let dir = runDir ? path.resolve(runDir) : undefined;
+  let id: string;
+  if (dir) {
+    fs.mkdirSync(dir, { recursive: true });
+    id = path.basename(dir);
+  } else ({ id, dir } = createRunDir(path.join(path.dirname(abs), '.finetune', 'runs'), name));
+  const now = new Date().toISOString();
+  const info: RunInfo = {
+    id, name, configPath: abs, configHash: '', config: null, status: 'failed', createdAt: now, endedAt: now, host: os.hostname(),
+    versions: { finetune: VERSION, node: process.version }, step: 0, epoch: 0,
+    error: { message: e.errors.filter((x) => x.severity === 'error').map(formatConfigError).join('\n') },
+  };
+  writeJsonAtomic(path.join(dir, 'run.json'), info);
 }
 
 function exported(runDir: string) {

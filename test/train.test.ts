@@ -1,0 +1,160 @@
+// The headless trainer end to end on tiny data: reproducibility, exact resume, the run folder,
+// the exported model, and bad input that fails clearly and leaves a run folder saying why.
+
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import type { TrainerEvent } from '../src/shared/protocol';
+import { loadConfig } from '../src/trainer/config/config';
+import { readSafetensors } from '../src/trainer/io/safetensors';
+import { readMetrics, readRunInfo } from '../src/trainer/run/rundir';
+import { runTrain } from '../src/trainer/commands';
+import { train } from '../src/trainer/train/trainer';
+import { tinyWorkspace } from './helpers/tinyrun';
+
+const quiet = (_e: TrainerEvent) => {};
+const trainLosses = (dir: string) => readMetrics(dir).filter((r) => r.type === 'train').map((r) => [r.step, (r as { loss: number }).loss]);
+
+async function failedRun(extraYaml: string, mutate?: (dir: string) => void): Promise<{ error: Error; runDir: string }> {
+  const ws = tinyWorkspace(extraYaml);
+  mutate?.(ws.dir);
+  const runDir = path.join(ws.dir, 'run');
+  const error = await train({ config: loadConfig(ws.config), runDir, emit: quiet }).then(() => new Error('no error'), (e: Error) => e);
+  return { error, runDir };
+}
+
+describe('trainer', () => {
+  it('same seed, same numbers; the run folder holds run.json, metrics, checkpoints, TensorBoard and model.onnx', async () => {
+    const ws = tinyWorkspace();
+    const cfg = loadConfig(ws.config);
+    const a = await train({ config: cfg, runDir: path.join(ws.dir, 'a'), emit: quiet });
+    const b = await train({ config: cfg, runDir: path.join(ws.dir, 'b'), emit: quiet });
+    assert.equal(a.status, 'completed');
+    assert.deepEqual(trainLosses(a.runDir), trainLosses(b.runDir));
+    const info = readRunInfo(a.runDir);
+    assert.equal(info.status, 'completed');
+    assert.equal(info.device?.used, 'cpu');
+    assert.ok(info.final && 'test_f1' in info.final);
+    for (const f of ['model.onnx', 'labels.json', 'tokenizer/tokenizer.json', 'checkpoints/best/model.safetensors', 'checkpoints/best/config.json',
+      'checkpoints/last/optimizer.safetensors', 'checkpoints/last/trainer_state.json', 'misclassified-validation.json']) {
+      assert.ok(fs.existsSync(path.join(a.runDir, f)), `${f} exists`);
+    }
+    assert.ok(fs.readdirSync(path.join(a.runDir, 'tensorboard')).some((f) => f.startsWith('events.out.tfevents.')));
+    const evals = readMetrics(a.runDir).filter((r) => r.type === 'eval');
+    assert.ok(evals.some((e) => e.type === 'eval' && e.split === 'validation' && e.confusion && e.perClass && e.tokenReport));
+    const hfConfig = JSON.parse(fs.readFileSync(path.join(a.runDir, 'checkpoints/best/config.json'), 'utf8'));
+    assert.deepEqual(hfConfig.architectures, ['BertForTokenClassification']);
+    assert.ok(readSafetensors(path.join(a.runDir, 'checkpoints/best/model.safetensors')).tensors.has('bert.encoder.layer.0.attention.self.query.weight'));
+  });
+
+  it('a run stopped midway and resumed produces the same later losses as one never stopped', async () => {
+    const ws = tinyWorkspace();
+    const cfg = loadConfig(ws.config);
+    const whole = await train({ config: cfg, runDir: path.join(ws.dir, 'whole'), emit: quiet });
+    let step = 0;
+    const events: TrainerEvent[] = [];
+    const stopped = await train({
+      config: cfg, runDir: path.join(ws.dir, 'split'), shouldStop: () => step >= 12,
+      emit: (e) => { events.push(e); if (e.type === 'train') step = e.step; },
+    });
+    assert.equal(stopped.status, 'stopped');
+    assert.equal(readRunInfo(stopped.runDir).status, 'stopped');
+    assert.ok(events.some((e) => e.type === 'stopped'));
+    const resumed = await train({ config: cfg, resume: stopped.runDir, emit: quiet });
+    assert.equal(resumed.status, 'completed');
+    const full = trainLosses(whole.runDir);
+    const split = trainLosses(resumed.runDir);
+    const byStep = new Map(full.map(([s, l]) => [s, l]));
+    const after = split.filter(([s]) => s > 12);
+    assert.ok(after.length > 3);
+    // Blocks may be grouped differently after the resume, so compare the steps both runs report.
+    let compared = 0;
+    for (const [s, l] of after) if (byStep.has(s)) { assert.equal(l, byStep.get(s), `loss at step ${s}`); compared++; }
+    assert.ok(compared >= 2, `compared ${compared} steps`);
+    const pa = readSafetensors(path.join(whole.runDir, 'checkpoints/last/model.safetensors')).tensors;
+    const pb = readSafetensors(path.join(resumed.runDir, 'checkpoints/last/model.safetensors')).tensors;
+    for (const [name, t] of pa) assert.deepEqual(pb.get(name)!.data, t.data, `${name} after resume`);
+    assert.deepEqual(readRunInfo(whole.runDir).final, readRunInfo(resumed.runDir).final);
+  });
+
+  it('sequence classification trains on the bundled JSONL example config', async () => {
+    const cfg = loadConfig(path.resolve(path.dirname(__filename), '../examples/textcls/textcls.finetune.yaml'),
+      { 'training.epochs': 2, 'training.max_steps': 60, threads: 1 });
+    const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'finetune-cls-'));
+    const res = await train({ config: cfg, runDir: dir, emit: quiet });
+    assert.equal(res.status, 'completed');
+    assert.ok(res.final && res.final.test_accuracy > 0.5, JSON.stringify(res.final));
+  });
+});
+
+describe('bad input fails clearly and the run folder records it', () => {
+  const expectFailure = (title: string, extraYaml: string, mutate: ((dir: string) => void) | undefined, pattern: RegExp) =>
+    it(title, async () => {
+      const { error, runDir } = await failedRun(extraYaml, mutate);
+      assert.match(error.message, pattern);
+      const info = readRunInfo(runDir);
+      assert.equal(info.status, 'failed');
+      assert.match(info.error!.message, pattern);
+    });
+
+  expectFailure('an empty training file', '', (d) => fs.writeFileSync(path.join(d, 'data', 'train.txt'), ''), /train\.txt.*(empty|no sentences)/);
+  expectFailure('an unknown tag scheme', '', (d) => fs.appendFileSync(path.join(d, 'data', 'train.txt'), '\nBerlin\tX-LOC\n'), /train\.txt:\d+.*X-LOC/);
+  expectFailure('inconsistent column counts', '', (d) => fs.appendFileSync(path.join(d, 'data', 'train.txt'), '\nBerlin B-LOC extra\n'), /train\.txt:\d+.*column/);
+  expectFailure('non-UTF-8 text', '', (d) => fs.appendFileSync(path.join(d, 'data', 'train.txt'), Buffer.from([0x0a, 0x42, 0xff, 0x09, 0x4f, 0x0a])), /train\.txt:\d+.*UTF-8/);
+  expectFailure('a validation label training never saw', '', (d) => fs.appendFileSync(path.join(d, 'data', 'dev.txt'), '\nOlympics\tB-EVENT\n'),
+    /dev\.txt:\d+: label 'B-EVENT' never appears in the training data/);
+  expectFailure('a pretrained checkpoint with wrong names and shapes', '', (d) => {
+    const cfgPath = path.join(d, 'tiny.finetune.yaml');
+    const pre = path.join(d, 'bert');
+    fs.mkdirSync(pre);
+    fs.writeFileSync(path.join(pre, 'config.json'), JSON.stringify({ model_type: 'bert', hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 64, vocab_size: 50, max_position_embeddings: 64 }));
+    fs.writeFileSync(path.join(pre, 'vocab.txt'), ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'the'].join('\n'));
+    const { writeSafetensors } = require('../src/trainer/io/safetensors');
+    writeSafetensors(path.join(pre, 'model.safetensors'), {
+      'bert.embeddings.word_embeddings.weight': { dtype: 'F32', shape: [50, 16], data: new Float32Array(800) },
+      'bert.unknown.weight': { dtype: 'F32', shape: [2], data: new Float32Array(2) },
+    });
+    fs.writeFileSync(cfgPath, fs.readFileSync(cfgPath, 'utf8').replace(/from_scratch: .*/, 'pretrained: bert'));
+  }, /missing: .*unexpected: .*bert\.unknown\.weight.*mis-shaped: .*word_embeddings.*\[50, ?32\].*\[50, ?16\]/s);
+
+  it('NaN or infinite loss stops the run, names the node and keeps the last good checkpoint', async () => {
+    const { error, runDir } = await failedRun('', (d) => {
+      const cfgPath = path.join(d, 'tiny.finetune.yaml');
+      fs.writeFileSync(cfgPath, fs.readFileSync(cfgPath, 'utf8').replace('lr: 2.0e-3', 'lr: 1.0e+36').replace('warmup_ratio: 0.1', 'warmup_ratio: 0'));
+    });
+    assert.match(error.message, /non-finite value .* at step \d+/);
+    const info = readRunInfo(runDir);
+    assert.equal(info.status, 'failed');
+    assert.ok(info.error?.node && info.error.op, JSON.stringify(info.error));
+    const last = readSafetensors(path.join(runDir, 'checkpoints/last/model.safetensors')).tensors;
+    for (const [name, t] of last) {
+      const f = new Float32Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.byteLength));
+      assert.ok(f.every(Number.isFinite), `${name} is finite in the last checkpoint`);
+    }
+  });
+
+  for (const [title, key, value, pattern] of [
+    ['lr <= 0', 'training.lr', 0, /training\.lr must be > 0, got 0/],
+    ['batch size 0', 'training.batch_size', 0, /training\.batch_size must be >= 1, got 0/],
+  ] as const) {
+    it(`a config value out of range: ${title}`, async () => {
+      const ws = tinyWorkspace();
+      const runDir = path.join(ws.dir, 'run');
+      const errors: string[] = [];
+      const origError = console.error;
+      console.error = (s: string) => errors.push(s);
+      try {
+        const code = await runTrain({ configPath: ws.config, runDir, overrides: { [key]: value }, json: true, emit: quiet });
+        assert.equal(code, 2);
+      } finally {
+        console.error = origError;
+      }
+      assert.match(errors.join('\n'), pattern);
+      assert.match(errors.join('\n'), /tiny\.finetune\.yaml:\d+:\d+/);
+      const info = readRunInfo(runDir);
+      assert.equal(info.status, 'failed');
+      assert.match(info.error!.message, pattern);
+    });
+  }
+});
