@@ -435,10 +435,12 @@ describe('Hugging Face folders', () => {
     );
   });
 
-  it('a classifier with another label count is an error; a partial head is initialized', () => {
+  it('a classifier for another label count is replaced (as ignore_mismatched_sizes); a partial head is initialized', () => {
     const dir = tmpDir();
     saveHfModel(dir, 'bert', TINY, randomParams(TINY, 'token'), ['a', 'b', 'c'], 'token');
-    assert.throws(() => loadHfModel(dir, { numLabels: 5, head: 'token' }), /mis-shaped: \[classifier\.weight expected \[5, 8\] found \[3, 8\] \(the checkpoint's classifier has 3 labels, the data 5/);
+    const other = loadHfModel(dir, { numLabels: 5, head: 'token' });
+    assert.deepEqual(other.initializedHead, ['classifier.weight', 'classifier.bias']);
+    assert.ok(!other.params.has('classifier.weight'));
 
     const { tensors } = readSafetensors(path.join(dir, 'model.safetensors'));
     const rest = Object.fromEntries([...tensors].filter(([n]) => n !== 'classifier.bias').map(([n, t]) => [n, { dtype: 'F32' as const, shape: t.shape, data: toFloat32(t) }]));

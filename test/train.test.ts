@@ -98,6 +98,11 @@ describe('bad input fails clearly and the run folder records it', () => {
       assert.match(info.error!.message, pattern);
     });
 
+  it('a missing data file is a config error pointing at its line', async () => {
+    const ws = tinyWorkspace();
+    fs.rmSync(path.join(ws.dir, 'data', 'test.txt'));
+    assert.throws(() => loadConfig(ws.config), /tiny\.finetune\.yaml:\d+:\d+: .*test\.txt/);
+  });
   expectFailure('an empty training file', '', (d) => fs.writeFileSync(path.join(d, 'data', 'train.txt'), ''), /train\.txt.*(empty|no sentences)/);
   expectFailure('an unknown tag scheme', '', (d) => fs.appendFileSync(path.join(d, 'data', 'train.txt'), '\nBerlin\tX-LOC\n'), /train\.txt:\d+.*X-LOC/);
   expectFailure('inconsistent column counts', '', (d) => fs.appendFileSync(path.join(d, 'data', 'train.txt'), '\nBerlin B-LOC extra\n'), /train\.txt:\d+.*column/);
@@ -157,4 +162,47 @@ describe('bad input fails clearly and the run folder records it', () => {
       assert.match(info.error!.message, pattern);
     });
   }
+});
+
+describe('parameter-efficient fine-tuning from a Hugging Face folder', () => {
+  const FOLDER = path.resolve(path.dirname(__filename), 'fixtures/hf-tiny-bert');
+  for (const [title, peft] of [['head-only', 'head-only'], ['LoRA on query and value', '{ lora: { rank: 4, alpha: 8, targets: [query, value] } }']] as const) {
+    it(`${title}: frozen weights stay, trained ones move, the export loads`, async () => {
+      const ws = tinyWorkspace();
+      const text = fs.readFileSync(ws.config, 'utf8')
+        .replace(/from_scratch: .*/, `pretrained: ${FOLDER}\n  peft: ${peft}`).replace('epochs: 2', 'epochs: 1').replace('max_length: 48', 'max_length: 32');
+      fs.writeFileSync(ws.config, text);
+      const events: TrainerEvent[] = [];
+      const res = await train({ config: loadConfig(ws.config), runDir: path.join(ws.dir, 'run'), emit: (e) => events.push(e) });
+      assert.equal(res.status, 'completed');
+      const started = events.find((e) => e.type === 'started');
+      assert.ok(started && started.type === 'started' && started.trainable! < started.params / 2, 'only a small part trains');
+      const before = readSafetensors(path.join(FOLDER, 'model.safetensors')).tensors;
+      const after = readSafetensors(path.join(res.runDir, 'checkpoints/last/model.safetensors')).tensors;
+      assert.deepEqual(after.get('bert.embeddings.word_embeddings.weight')!.data, before.get('bert.embeddings.word_embeddings.weight')!.data);
+      const changed = (n: string) => !Buffer.from(after.get(n)!.data).equals(Buffer.from(before.get(n)!.data));
+      assert.ok(changed('classifier.weight') || peft !== 'head-only');
+      // LoRA is merged into the saved weights: query changes, key (not a target) does not.
+      if (peft.includes('lora')) {
+        assert.ok(changed('bert.encoder.layer.0.attention.self.query.weight'));
+        assert.ok(!changed('bert.encoder.layer.0.attention.self.key.weight'));
+        assert.ok(fs.existsSync(path.join(res.runDir, 'checkpoints/last/adapter.safetensors')));
+      } else assert.ok(!changed('bert.encoder.layer.0.attention.self.query.weight'));
+      assert.ok(fs.existsSync(path.join(res.runDir, 'model.onnx')));
+    });
+  }
+});
+
+describe('gradient accumulation', () => {
+  it('two micro-batches of 4 train like batches of 8 and stay reproducible', async () => {
+    const ws = tinyWorkspace('', { train: 64 });
+    const cfg = loadConfig(ws.config, { 'training.gradient_accumulation': 2, 'training.batch_size': 4, 'training.epochs': 1 });
+    const a = await train({ config: cfg, runDir: path.join(ws.dir, 'a'), emit: quiet });
+    const b = await train({ config: cfg, runDir: path.join(ws.dir, 'b'), emit: quiet });
+    const whole = await train({ config: loadConfig(ws.config, { 'training.batch_size': 8, 'training.epochs': 1 }), runDir: path.join(ws.dir, 'c'), emit: quiet });
+    assert.equal(a.status, 'completed');
+    assert.equal(readRunInfo(a.runDir).totalSteps, readRunInfo(whole.runDir).totalSteps);
+    assert.deepEqual(trainLosses(a.runDir), trainLosses(b.runDir));
+    assert.ok(trainLosses(a.runDir).every(([, l]) => Number.isFinite(l)));
+  });
 });

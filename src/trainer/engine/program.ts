@@ -75,8 +75,10 @@ function checkLoss(loss: Tensor) {
 }
 
 /**
- * Loss and gradients over A micro-batches: an inner Loop accumulates the sum of each micro-batch's
- * loss and gradients; the mean is returned (as the Hugging Face Trainer averages micro-batch losses).
+ * Loss and gradients over A micro-batches: an inner Loop accumulates each micro-batch's loss and
+ * gradients; their mean over the micro-batches that hold any labelled example is returned (as the
+ * Hugging Face Trainer averages micro-batch losses). A micro-batch of padding only (the end of an
+ * epoch) has an undefined mean loss and a zero gradient; it is left out of both means.
  */
 function accumulate(b: Builder, spec: ProgramSpec, all: Map<string, Tensor>, trained: Tensor[], io: StepIO, A: number): { loss: Tensor; grads: Tensor[] } {
   const inner = b.g.subgraph('accumulate');
@@ -84,20 +86,24 @@ function accumulate(b: Builder, spec: ProgramSpec, all: Map<string, Tensor>, tra
   const j = inner.input('micro', 'int64', []);
   const cond = inner.input('acc_cond', 'bool', []);
   const accLoss = inner.input('acc_loss', 'float32', []);
+  const accCount = inner.input('acc_count', 'float32', []);
   const accGrads = trained.map((t) => inner.input(`acc_grad.${t.name}`, 'float32', t.shape));
   const micro = new Map([...io.batch].map(([n, t]) => [n, ib.gather(t, j, 0)] as const));
   const random: RandomSource = (shape) => ib.gather(io.random(shape), j, 0);
   const loss = spec.loss(ib, all, micro, random);
   checkLoss(loss);
   const gmap = gradients(inner, loss, trained);
+  const empty = inner.op('IsNaN', [loss]);
   inner.output(cond);
-  inner.output(ib.add(accLoss, loss), 'acc_loss_next');
+  inner.output(ib.add(accLoss, ib.where(empty, ib.scalar(0, loss), loss)), 'acc_loss_next');
+  inner.output(ib.add(accCount, ib.where(empty, ib.scalar(0, loss), ib.scalar(1, loss))), 'acc_count_next');
   trained.forEach((t, k) => inner.output(ib.add(accGrads[k], gmap.get(t.name)!), `acc_grad_next.${t.name}`));
   const zeros = trained.map((t) => b.full(t.shape, 0, 'float32'));
-  const outs = b.g.add('Loop', [b.g.constant('int64', [], [A]), b.g.constant('bool', [], [1]), b.scalar(0, 'float32'), ...zeros],
-    { body: inner }, { outputs: 1 + trained.length });
-  const inv = 1 / A;
-  return { loss: b.mulScalar(outs[0], inv), grads: outs.slice(1).map((g) => b.mulScalar(g, inv)) };
+  const zero = b.scalar(0, 'float32');
+  const outs = b.g.add('Loop', [b.g.constant('int64', [], [A]), b.g.constant('bool', [], [1]), zero, zero, ...zeros],
+    { body: inner }, { outputs: 2 + trained.length });
+  const inv = b.div(b.scalar(1, 'float32'), b.max(outs[1], b.scalar(1, 'float32')));
+  return { loss: b.mul(outs[0], inv), grads: outs.slice(2).map((g) => b.mul(g, inv)) };
 }
 
 /** Emits one whole training step into the builder's graph. */

@@ -264,7 +264,10 @@ export function checkBertState(
   for (const prefix of head === 'sequence' ? ['bert.pooler.dense', 'classifier'] : ['classifier']) {
     const w = `${prefix}.weight`;
     const b = `${prefix}.bias`;
-    if (!found.has(w) || !found.has(b)) {
+    // A classifier for another label set (a checkpoint fine-tuned on other data) is replaced, as
+    // Transformers does with ignore_mismatched_sizes; the caller reports it.
+    const otherLabels = prefix === 'classifier' && found.has(w) && found.get(w)![0] !== config.numLabels && found.get(w)![1] === config.hidden;
+    if (!found.has(w) || !found.has(b) || otherLabels) {
       found.delete(w);
       found.delete(b);
       initializedHead.push(w, b);
