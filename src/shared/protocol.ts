@@ -60,15 +60,89 @@ export interface DeviceInfo {
   onnxruntime: string;
 }
 
+/** What the dashboard and the run history show of a run (from its run.json). */
+export interface RunSummary {
+  id: string;
+  name: string;
+  dir: string;
+  status: RunStatus;
+  configPath: string;
+  task?: 'token-classification' | 'sequence-classification';
+  step: number;
+  totalSteps?: number;
+  epoch?: number;
+  startedAt?: string;
+  endedAt?: string;
+  device?: DeviceInfo;
+  best?: { metric: string; value: number; step: number };
+  final?: Record<string, number>;
+  error?: { message: string; node?: string; op?: string; step?: number };
+  /** The resolved config (snake_case keys as written are not kept; camelCase as resolved). */
+  config?: unknown;
+  notes?: string;
+  tags?: string[];
+}
+
+/** An example the model got wrong (misclassified-<split>.json in the run folder). */
+export interface MisclassifiedExample {
+  file: string;
+  line: number;
+  /** NER: the sentence and the word's position; classification: the text. */
+  words?: string[];
+  position?: number;
+  text?: string;
+  gold: string;
+  pred: string;
+}
+
+export type MetricsRecord = TrainRecord | EvalRecord;
+
 /** Messages from the extension host to the dashboard webview. */
 export type HostToWebview =
-  | { type: 'init'; runId: string; title: string }
-  | { type: 'events'; runId: string; events: TrainerEvent[] };
+  /** First message after `ready`: which runs this panel shows (one: a run view; several: compare). */
+  | { type: 'init'; mode: 'run' | 'compare'; runs: RunSummary[] }
+  /** A run's recorded metrics, sent in chunks after `init`; `done` marks the last chunk. */
+  | { type: 'history'; runId: string; records: MetricsRecord[]; done: boolean }
+  /** New metrics lines of a live run. */
+  | { type: 'append'; runId: string; records: MetricsRecord[] }
+  /** A run's status changed (progress, completion, failure). */
+  | { type: 'status'; run: RunSummary; etaSeconds?: number }
+  /** Misclassified examples of a run's latest evaluation of a split. */
+  | { type: 'misclassified'; runId: string; split: 'validation' | 'test'; examples: MisclassifiedExample[] };
 
 /** Messages from the dashboard webview to the extension host. */
 export type WebviewToHost =
   | { type: 'ready' }
-  | { type: 'stop'; runId: string };
+  | { type: 'stop'; runId: string }
+  /** Open a data file at a line in the editor (a misclassified example). */
+  | { type: 'openFile'; file: string; line: number }
+  | { type: 'requestMisclassified'; runId: string; split: 'validation' | 'test' }
+  /** Save an export; `data` is text (CSV, SVG) or base64 (PNG). */
+  | { type: 'export'; format: 'csv' | 'png' | 'svg'; suggestedName: string; data: string; base64?: boolean }
+  | { type: 'error'; message: string };
+
+const HOST_TO_WEBVIEW = new Set(['init', 'history', 'append', 'status', 'misclassified']);
+const WEBVIEW_TO_HOST = new Set(['ready', 'stop', 'openFile', 'requestMisclassified', 'export', 'error']);
+
+/** Shallow validation of a message from the host (the webview trusts nothing it receives). */
+export function isHostToWebview(x: unknown): x is HostToWebview {
+  return typeof x === 'object' && x !== null && HOST_TO_WEBVIEW.has((x as { type?: string }).type ?? '');
+}
+
+/** Shallow validation of a message from the webview (the host trusts nothing it receives). */
+export function isWebviewToHost(x: unknown): x is WebviewToHost {
+  if (typeof x !== 'object' || x === null) return false;
+  const m = x as Record<string, unknown>;
+  if (!WEBVIEW_TO_HOST.has(String(m.type))) return false;
+  switch (m.type) {
+    case 'stop': return typeof m.runId === 'string';
+    case 'openFile': return typeof m.file === 'string' && Number.isInteger(m.line);
+    case 'requestMisclassified': return typeof m.runId === 'string' && (m.split === 'validation' || m.split === 'test');
+    case 'export': return ['csv', 'png', 'svg'].includes(String(m.format)) && typeof m.suggestedName === 'string' && typeof m.data === 'string';
+    case 'error': return typeof m.message === 'string';
+    default: return true;
+  }
+}
 
 export function isTrainerEvent(x: unknown): x is TrainerEvent {
   if (typeof x !== 'object' || x === null) return false;

@@ -1,7 +1,7 @@
-// Dashboard webview entry (browser bundle). It announces itself with `ready` and shows the run's
-// events as they arrive; the charts, confusion matrix and reports build on this.
+// Dashboard webview entry (browser bundle). Placeholder until the dashboard lands: it announces
+// itself with `ready` and shows run titles as text.
 
-import type { HostToWebview, WebviewToHost } from '../shared/protocol';
+import { isHostToWebview, type WebviewToHost } from '../shared/protocol';
 
 interface VsCodeApi { postMessage(msg: WebviewToHost): void }
 declare function acquireVsCodeApi(): VsCodeApi;
@@ -12,19 +12,10 @@ const status = document.createElement('p');
 status.textContent = 'Waiting for a run…';
 root.append(status);
 
-window.addEventListener('message', (ev: MessageEvent<HostToWebview>) => {
+window.addEventListener('message', (ev: MessageEvent<unknown>) => {
   const msg = ev.data;
-  switch (msg.type) {
-    case 'init':
-      status.textContent = msg.title; // text, never HTML
-      break;
-    case 'events':
-      for (const e of msg.events) {
-        if (e.type === 'train') status.textContent = `step ${e.step}: loss ${e.loss.toFixed(4)}`;
-        else if (e.type === 'completed') status.textContent = `completed: ${JSON.stringify(e.metrics)}`;
-      }
-      break;
-  }
+  if (!isHostToWebview(msg)) return;
+  if (msg.type === 'init') status.textContent = msg.runs.map((r) => r.name).join(', '); // text, never HTML
 });
 
 vscode.postMessage({ type: 'ready' });
