@@ -5,6 +5,6 @@ CONFIGS = {
         "batch": 16, "seq": 128,
         "model": {"vocabSize": 30522, "hidden": 256, "layers": 4, "heads": 4, "intermediate": 1024,
                   "maxPositions": 512, "typeVocabSize": 2, "layerNormEps": 1e-12,
-                  "hiddenDropout": 0.0, "attentionDropout": 0.0, "numLabels": 9},
+                  "hiddenDropout": 0.1, "attentionDropout": 0.1, "numLabels": 9},
     },
 }

@@ -20,7 +20,7 @@ const CONFIGS = {
   encoder: {
     batch: 16, seq: 128,
     model: { vocabSize: 30522, hidden: 256, layers: 4, heads: 4, intermediate: 1024, maxPositions: 512,
-      typeVocabSize: 2, layerNormEps: 1e-12, hiddenDropout: 0, attentionDropout: 0, numLabels: 9 } as BertConfig,
+      typeVocabSize: 2, layerNormEps: 1e-12, hiddenDropout: 0.1, attentionDropout: 0.1, numLabels: 9 } as BertConfig,
   },
 };
 type Name = keyof typeof CONFIGS;
@@ -57,12 +57,19 @@ function programFor(name: Name, K: number): { spec: ProgramSpec; batches: Record
   const spec: ProgramSpec = {
     params,
     batch: ['input_ids', 'attention_mask', 'labels'].map((n) => ({ name: n, dtype: 'int64' as const, shape: [B, T] })),
-    loss: (b, P, batch) => tokenClassificationLoss(b, P, c,
-      { inputIds: batch.get('input_ids')!, attentionMask: batch.get('attention_mask')! }, batch.get('labels')!, { training: false }).loss,
+    loss: (b, P, batch, random) => tokenClassificationLoss(b, P, c,
+      { inputIds: batch.get('input_ids')!, attentionMask: batch.get('attention_mask')! }, batch.get('labels')!, { training: true, random }).loss,
     optimizer: { kind: 'adamw', weightDecay: 0.01 },
     clipNorm: 1,
   };
   return { spec, batches: { input_ids: ids, attention_mask: mask, labels } };
+}
+
+/** Real (unpadded) tokens per encoder step: every row of 128 but half the rows padded from 3/4. */
+function tokensPerStep(name: Name): number {
+  if (name !== 'encoder') return 0;
+  const { batch: B, seq: T } = CONFIGS.encoder;
+  return (B / 2) * T + (B / 2) * ((T * 3) / 4);
 }
 
 function median(xs: number[]): number {
@@ -109,7 +116,8 @@ function main() {
   const pyCfg = run('/usr/bin/python3', ['-c', `import sys,json; sys.path.insert(0,'bench'); from bench_configs import CONFIGS; print(json.dumps(CONFIGS))`]);
   if (JSON.stringify(pyCfg) !== JSON.stringify(CONFIGS)) throw new Error('bench/bench_configs.py and bench/engine.ts disagree on model sizes');
   const rows: string[][] = [];
-  const targets: Record<Name, number> = { mlp: 0.6, encoder: 0.8 };
+  // Issue targets at K=8: MLP <= 0.6x PyTorch; the encoder (BERT-mini) <= 0.7x (0.8x for the engine alone).
+  const targets: Record<Name, number> = { mlp: 0.6, encoder: 0.7 };
   const rounds = Number(opt('rounds', '3'));
   // The torch side runs without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE overrides, which some machines
   // set for old OpenBLAS builds and which would slow it down (an unfair comparison).
@@ -132,16 +140,19 @@ function main() {
       const ms = med(`k${K}`, 'ms_per_step');
       const rss = med(`k${K}`, 'peak_rss_mb');
       const ratio = ms / torchMs;
+      const steps = 1000 / ms;
       rows.push([name, String(K), ms.toFixed(1), torchMs.toFixed(1), ratio.toFixed(2),
         K === 8 ? (ratio <= targets[name] ? `<= ${targets[name]} met` : `> ${targets[name]} MISSED`) : '',
+        steps.toFixed(2), (1000 / torchMs).toFixed(2), tokensPerStep(name) ? (steps * tokensPerStep(name)).toFixed(0) : '-',
+        tokensPerStep(name) ? ((1000 / torchMs) * tokensPerStep(name)).toFixed(0) : '-',
         rss.toFixed(0), torchRss.toFixed(0), (rss / torchRss).toFixed(2)]);
     }
   }
-  const head = ['model', 'K', 'ours ms/step', 'torch ms/step', 'ratio', 'target', 'ours RSS MB', 'torch RSS MB', 'RSS ratio'];
+  const head = ['model', 'K', 'ours ms/step', 'torch ms/step', 'ratio', 'target', 'ours steps/s', 'torch steps/s', 'ours tokens/s', 'torch tokens/s', 'ours RSS MB', 'torch RSS MB', 'RSS ratio'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => c.padStart(widths[i])).join('  ');
   console.log(`engine benchmark: ${threads} threads, ${rounds} interleaved rounds; median ms per optimizer step (AdamW + clipping) and median peak RSS per process`);
-  console.log(`mlp: ${CONFIGS.mlp.sizes.join('-')} batch ${CONFIGS.mlp.batch}; encoder: ${CONFIGS.encoder.model.layers} layers, hidden ${CONFIGS.encoder.model.hidden}, ${CONFIGS.encoder.model.heads} heads, seq ${CONFIGS.encoder.seq}, batch ${CONFIGS.encoder.batch}, vocab ${CONFIGS.encoder.model.vocabSize}`);
+  console.log(`mlp: ${CONFIGS.mlp.sizes.join('-')} batch ${CONFIGS.mlp.batch}; encoder: ${CONFIGS.encoder.model.layers} layers, hidden ${CONFIGS.encoder.model.hidden}, ${CONFIGS.encoder.model.heads} heads, seq ${CONFIGS.encoder.seq}, batch ${CONFIGS.encoder.batch}, vocab ${CONFIGS.encoder.model.vocabSize}, dropout ${CONFIGS.encoder.model.hiddenDropout}`);
   console.log(line(head));
   for (const r of rows) console.log(line(r));
 }

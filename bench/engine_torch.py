@@ -41,7 +41,7 @@ def main():
         mask = torch.ones(B, T, dtype=torch.long)
         mask[::2, T * 3 // 4:] = 0
         labels = torch.where(mask.bool(), torch.randint(0, c["numLabels"], (B, T)), torch.full((B, T), -100))
-        loss_fn = lambda P: F.cross_entropy(bert_token_logits(P, c, ids, mask), labels.reshape(-1), ignore_index=-100)
+        loss_fn = lambda P: F.cross_entropy(bert_token_logits(P, c, ids, mask, training=True), labels.reshape(-1), ignore_index=-100)
     P = {k: v.clone().requires_grad_(True) for k, v in params.items()}
     decay = [v for k, v in P.items() if k.endswith(".weight") and "LayerNorm" not in k]
     rest = [v for k, v in P.items() if not (k.endswith(".weight") and "LayerNorm" not in k)]

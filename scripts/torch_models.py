@@ -55,7 +55,7 @@ def bert_params(c):
     return P
 
 
-def bert_token_logits(P, c, ids, mask):
+def bert_token_logits(P, c, ids, mask, training=False):
     B, T = ids.shape
     H, nh = c["hidden"], c["heads"]
     d = H // nh
@@ -64,7 +64,9 @@ def bert_token_logits(P, c, ids, mask):
     x = (P["bert.embeddings.word_embeddings.weight"][ids]
          + P["bert.embeddings.position_embeddings.weight"][torch.arange(T)]
          + P["bert.embeddings.token_type_embeddings.weight"][0])
-    x = ln(x.reshape(B * T, H), "bert.embeddings.LayerNorm")
+    hd = lambda t: F.dropout(t, c["hiddenDropout"], training) if training and c["hiddenDropout"] > 0 else t
+    ad = lambda t: F.dropout(t, c["attentionDropout"], training) if training and c["attentionDropout"] > 0 else t
+    x = hd(ln(x.reshape(B * T, H), "bert.embeddings.LayerNorm"))
     bias = ((1.0 - mask.float()) * -10000.0).reshape(B, 1, 1, T)
     for i in range(c["layers"]):
         L = f"bert.encoder.layer.{i}"
@@ -72,11 +74,11 @@ def bert_token_logits(P, c, ids, mask):
         q = (lin(x, "attention.self.query") / math.sqrt(d)).reshape(B, T, nh, d).permute(0, 2, 1, 3)
         k = lin(x, "attention.self.key").reshape(B, T, nh, d).permute(0, 2, 3, 1)
         v = lin(x, "attention.self.value").reshape(B, T, nh, d).permute(0, 2, 1, 3)
-        probs = torch.softmax(q @ k + bias, dim=-1)
+        probs = ad(torch.softmax(q @ k + bias, dim=-1))
         ctx = (probs @ v).permute(0, 2, 1, 3).reshape(B * T, H)
-        x = ln(lin(ctx, "attention.output.dense") + x, f"{L}.attention.output.LayerNorm")
+        x = ln(hd(lin(ctx, "attention.output.dense")) + x, f"{L}.attention.output.LayerNorm")
         h = F.gelu(lin(x, "intermediate.dense"))
-        x = ln(lin(h, "output.dense") + x, f"{L}.output.LayerNorm")
-    return F.linear(x, P["classifier.weight"], P["classifier.bias"])
+        x = ln(hd(lin(h, "output.dense")) + x, f"{L}.output.LayerNorm")
+    return F.linear(hd(x), P["classifier.weight"], P["classifier.bias"])
 
 
