@@ -38,7 +38,9 @@ export interface EvalRecord {
   metrics: Record<string, number>;
   /** Entity-level (NER) or per-class (classification) report. */
   perClass?: Record<string, PrfJson>;
-  /** Token-level report for NER (sklearn classification_report over tags, 'O' excluded). */
+  /** Averages of perClass: micro, macro and weighted (seqeval's for NER, scikit-learn's otherwise). */
+  averages?: { micro: PrfJson; macro: PrfJson; weighted: PrfJson };
+  /** Token-level report for NER: scikit-learn's classification_report over every tag. */
   tokenReport?: Record<string, PrfJson>;
   confusion?: { labels: string[]; matrix: number[][] };
   time?: number;

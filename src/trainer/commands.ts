@@ -25,7 +25,13 @@ export function formatEvalRecord(r: EvalRecord): string {
   const rows = Object.entries(r.perClass ?? {});
   const w = Math.max(12, ...rows.map(([k]) => k.length));
   const lines = [`${''.padStart(w)}  precision     recall   f1-score    support`];
-  for (const [k, v] of rows) lines.push(`${k.padStart(w)}  ${fmt(v.precision).padStart(9)}  ${fmt(v.recall).padStart(9)}  ${fmt(v.f1).padStart(9)}  ${String(v.support).padStart(9)}`);
+  const row = (k: string, v: { precision: number; recall: number; f1: number; support: number }) =>
+    `${k.padStart(w)}  ${fmt(v.precision).padStart(9)}  ${fmt(v.recall).padStart(9)}  ${fmt(v.f1).padStart(9)}  ${String(v.support).padStart(9)}`;
+  for (const [k, v] of rows) lines.push(row(k, v));
+  if (r.averages) {
+    lines.push('');
+    for (const [k, v] of Object.entries(r.averages)) lines.push(row(`${k} avg`, v));
+  }
   lines.push('', Object.entries(r.metrics).map(([k, v]) => `${k} ${fmt(v)}`).join('   '));
   return lines.join('\n');
 }

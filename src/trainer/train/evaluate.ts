@@ -133,6 +133,7 @@ export class Evaluator {
         record: {
           type: 'eval', split, step: o.step, epoch: o.epoch, metrics, time,
           perClass: Object.fromEntries(Object.entries(ents.perType).map(([k, v]) => [k, prf(v)])),
+          averages: { micro: prf(ents.micro), macro: prf(ents.macro), weighted: prf(ents.weighted) },
           tokenReport: Object.fromEntries(Object.entries(tokenReport.perClass).map(([k, v]) => [k, prf(v)])),
           confusion: { labels: data.labels, matrix: confusionMatrix(goldFlat, predFlat, data.labels) },
         },
@@ -158,6 +159,7 @@ export class Evaluator {
           f1: prf(report.macro).f1, precision: prf(report.macro).precision, recall: prf(report.macro).recall,
         },
         perClass: Object.fromEntries(Object.entries(report.perClass).map(([k, v]) => [k, prf(v)])),
+        averages: { micro: prf(report.micro), macro: prf(report.macro), weighted: prf(report.weighted) },
         confusion: { labels: data.labels, matrix: confusionMatrix(goldL, predL, data.labels) },
       },
       misclassified,
