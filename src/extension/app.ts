@@ -1,0 +1,105 @@
+// The extension's parts, created on activation and disposed with it. Activation stays cheap:
+// registrations only; the first scan of run folders and the config search run afterwards.
+
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { registerCommands } from './commands';
+import { LiveRuns } from './core/live';
+import { runsFolderFor } from './core/runs';
+import { RunStore } from './core/store';
+import { RunsWatcher } from './core/watcher';
+import { Dashboards } from './dashboard';
+import { ConfigEditorFeatures } from './editor';
+import { Launcher } from './launcher';
+import { RunTreeProvider } from './tree';
+
+export class FineTune implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly store = new RunStore();
+  private readonly live = new LiveRuns();
+  private readonly watcher = new RunsWatcher();
+  private readonly output = vscode.window.createOutputChannel('Fine-tune');
+  private readonly launcher: Launcher;
+  private readonly dashboards: Dashboards;
+  private readonly editor: ConfigEditorFeatures;
+  private readonly scanned: Promise<void>;
+
+  constructor(context: vscode.ExtensionContext) {
+    const d = this.disposables;
+    let doneScanning!: () => void;
+    this.scanned = new Promise((r) => (doneScanning = r));
+    this.launcher = new Launcher({ context, store: this.store, live: this.live, output: this.output, watchFolder: (dir) => this.watchFolder(dir) });
+    this.dashboards = new Dashboards(context, { store: this.store, eta: (dir) => this.eta(dir), stop: (dir) => this.launcher.stop(dir), log: (m) => this.output.appendLine(m), scanned: this.scanned });
+    this.editor = new ConfigEditorFeatures(this.store);
+    const tree = new RunTreeProvider(this.store);
+    const view = vscode.window.createTreeView('finetune.runs', { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
+    d.push(this.output, this.launcher, this.dashboards, this.editor, tree, view);
+    d.push(...registerCommands({ store: this.store, launcher: this.launcher, dashboards: this.dashboards, output: this.output, view, refresh: () => this.refresh() }));
+
+    // Files: run folders through chokidar; config files through VS Code's own watcher (shared, recursive, honours files.watcherExclude).
+    this.watcher.on('run', (dir) => {
+      this.store.refresh(dir);
+      this.live.sync(this.store.all());
+    });
+    this.watcher.on('metrics', (dir) => {
+      this.live.metrics(dir);
+      this.dashboards.metricsChanged(dir);
+      this.launcher.updateStatusSoon();
+    });
+    this.watcher.on('removed', (dir) => this.store.remove(dir));
+    this.watcher.on('folder', () => {
+      this.store.rescan(); // a runs folder appeared (first run of a config, e.g. from a terminal)
+      this.live.sync(this.store.all());
+    });
+    this.watcher.on('error', (e) => this.output.appendLine(`watcher: ${e.message}`));
+    d.push({ dispose: () => void this.watcher.close() });
+    const configs = vscode.workspace.createFileSystemWatcher('**/*.finetune.{yaml,yml,json}');
+    configs.onDidCreate((u) => {
+      this.watchFolder(path.join(path.dirname(u.fsPath), '.finetune', 'runs'));
+      this.editor.revalidateAll();
+    });
+    configs.onDidChange(() => this.editor.revalidateAll());
+    configs.onDidDelete(() => this.editor.refreshLensesSoon());
+    d.push(configs);
+    d.push(vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('finetune.runsFolder')) void this.discover();
+    }));
+    d.push(vscode.workspace.onDidChangeWorkspaceFolders(() => void this.discover()));
+
+    setImmediate(() => void this.discover().finally(doneScanning));
+  }
+
+  private eta(dir: string): number | undefined {
+    const r = this.store.get(dir);
+    return r ? this.live.eta(dir, r.info.totalSteps, r.info.step) : undefined;
+  }
+
+  watchFolder(dir: string): void {
+    this.store.addFolder(dir);
+    this.watcher.add(dir);
+  }
+
+  /** Finds the runs folders: the setting's (or <workspace>/.finetune/runs) and the one beside each config (where the CLI writes). */
+  private async discover(): Promise<void> {
+    const setting = vscode.workspace.getConfiguration('finetune').get<string>('runsFolder', '');
+    for (const f of vscode.workspace.workspaceFolders ?? []) this.watchFolder(runsFolderFor({ setting, workspaceFolder: f.uri.fsPath }));
+    try {
+      const found = await vscode.workspace.findFiles('**/*.finetune.{yaml,yml,json}', '**/node_modules/**', 1000);
+      for (const u of found) this.watchFolder(path.join(path.dirname(u.fsPath), '.finetune', 'runs'));
+    } catch (e) {
+      this.output.appendLine(`config search failed: ${(e as Error).message}`);
+    }
+    this.launcher.reattach();
+  }
+
+  private async refresh(): Promise<void> {
+    await this.discover();
+    this.store.rescan();
+    this.live.sync(this.store.all());
+    this.editor.refreshLensesSoon();
+  }
+
+  dispose(): void {
+    for (const x of this.disposables.reverse()) x.dispose();
+  }
+}

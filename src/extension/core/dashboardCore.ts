@@ -1,0 +1,147 @@
+// The host side of one dashboard panel, without VS Code: nothing is posted before the webview's
+// `ready`; then `init`, each run's recorded metrics in `history` chunks, and from then on `append`
+// as metrics.jsonl grows and `status` when run.json changes. Every message from the webview is
+// validated and handled by one exhaustive switch.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isWebviewToHost, type HostToWebview, type MetricsRecord, type MisclassifiedExample, type WebviewToHost } from '../../shared/protocol';
+import { MetricsTail } from './metricsTail';
+import { toRunSummary, type RunRecord } from './runs';
+
+export const HISTORY_CHUNK = 5000;
+
+export function chunk<T>(items: T[], size = HISTORY_CHUNK): T[][] {
+  if (!items.length) return [[]];
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export interface DashboardHost {
+  post(message: HostToWebview): unknown;
+  getRun(dir: string): RunRecord | undefined;
+  eta(dir: string): number | undefined;
+  stop(dir: string): void;
+  openFile(file: string, line: number): void;
+  save(format: 'csv' | 'png' | 'svg', suggestedName: string, data: string | Uint8Array): Promise<void> | void;
+  log(message: string): void;
+}
+
+export class DashboardSession {
+  private ready = false;
+  private readonly tails = new Map<string, MetricsTail>();
+
+  readonly runDirs: string[];
+
+  constructor(runDirs: string[], private readonly host: DashboardHost) {
+    this.runDirs = [...new Set(runDirs.map((d) => path.resolve(d)))];
+  }
+
+  get mode(): 'run' | 'compare' {
+    return this.runDirs.length > 1 ? 'compare' : 'run';
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  /** The state a restored panel needs (run folders; run ids are looked up again). */
+  state(): { runDirs: string[]; runIds: string[] } {
+    return { runDirs: this.runDirs, runIds: this.runDirs.map((d) => this.host.getRun(d)?.info.id ?? path.basename(d)) };
+  }
+
+  shows(dir: string): boolean {
+    return this.runDirs.includes(path.resolve(dir));
+  }
+
+  /** A message from the webview. */
+  async receive(raw: unknown): Promise<void> {
+    if (!isWebviewToHost(raw)) {
+      this.host.log(`dashboard: ignored an invalid message ${JSON.stringify(raw)?.slice(0, 200)}`);
+      return;
+    }
+    const m: WebviewToHost = raw;
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        this.sendAll();
+        return;
+      case 'stop': {
+        const dir = this.dirOf(m.runId);
+        if (dir) this.host.stop(dir);
+        return;
+      }
+      case 'openFile':
+        this.host.openFile(m.file, m.line);
+        return;
+      case 'requestMisclassified': {
+        const dir = this.dirOf(m.runId);
+        if (!dir) return;
+        this.host.post({ type: 'misclassified', runId: m.runId, split: m.split, examples: readMisclassified(dir, m.split) });
+        return;
+      }
+      case 'export':
+        await this.host.save(m.format, m.suggestedName, m.base64 ? Buffer.from(m.data, 'base64') : m.data);
+        return;
+      case 'error':
+        this.host.log(`dashboard: ${m.message}`);
+        return;
+      default: {
+        const never: never = m;
+        void never;
+      }
+    }
+  }
+
+  /** metrics.jsonl of a run grew (or was replaced: then its history is sent again). */
+  metricsChanged(dir: string): void {
+    const d = path.resolve(dir);
+    if (!this.ready || !this.shows(d)) return;
+    const tail = this.tails.get(d);
+    const run = this.host.getRun(d);
+    if (!tail || !run) return;
+    const { records, reset } = tail.read();
+    if (reset) this.sendHistory(run.info.id, records);
+    else if (records.length) this.host.post({ type: 'append', runId: run.info.id, records });
+  }
+
+  /** run.json of a run changed. */
+  runChanged(dir: string): void {
+    const d = path.resolve(dir);
+    if (!this.ready || !this.shows(d)) return;
+    const run = this.host.getRun(d);
+    if (!run) return;
+    this.host.post({ type: 'status', run: toRunSummary(run), etaSeconds: run.info.status === 'running' ? this.host.eta(d) : undefined });
+  }
+
+  private dirOf(runId: string): string | undefined {
+    return this.runDirs.find((d) => (this.host.getRun(d)?.info.id ?? path.basename(d)) === runId);
+  }
+
+  private sendAll(): void {
+    const runs = this.runDirs.map((d) => this.host.getRun(d)).filter((r): r is RunRecord => !!r);
+    this.host.post({ type: 'init', mode: this.mode, runs: runs.map(toRunSummary) });
+    for (const r of runs) {
+      const tail = new MetricsTail(path.join(r.dir, 'metrics.jsonl'));
+      this.tails.set(r.dir, tail);
+      this.sendHistory(r.info.id, tail.read().records);
+      if (r.info.status === 'running') this.runChanged(r.dir);
+    }
+  }
+
+  private sendHistory(runId: string, records: MetricsRecord[]): void {
+    const parts = chunk(records);
+    parts.forEach((p, i) => this.host.post({ type: 'history', runId, records: p, done: i === parts.length - 1 }));
+  }
+}
+
+/** misclassified-<split>.json of a run ([] when absent or unreadable). */
+export function readMisclassified(dir: string, split: 'validation' | 'test'): MisclassifiedExample[] {
+  try {
+    const j = JSON.parse(fs.readFileSync(path.join(dir, `misclassified-${split}.json`), 'utf8')) as { examples?: MisclassifiedExample[] };
+    return Array.isArray(j.examples) ? j.examples : [];
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,133 @@
+// What past runs say about a config: the hover table for one key (values tried, metrics they gave,
+// which runs, when) and the CodeLens line over a config (start, last result, compare).
+
+import * as path from 'node:path';
+import { byNewest, formatAgo, formatMetric, keyMetric, metricName, progressPercent, type RunRecord } from './runs';
+import { displayValue, resolvedValue } from './configKeys';
+
+interface Group {
+  value: string;
+  runs: RunRecord[];
+  best?: number;
+  test?: number;
+  top?: RunRecord;
+  /** The metric the numbers are of (a run of another config may select by another one). */
+  metric?: string;
+}
+
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+function lowerIsBetter(metric: string): boolean {
+  return metric === 'loss' || metric.endsWith('_loss');
+}
+
+function groupValues(key: string, runs: RunRecord[], metric: string): Group[] {
+  const groups = new Map<string, Group>();
+  for (const r of runs) {
+    const c = r.info.config as { baseDir?: string } | null | undefined;
+    if (!c) continue;
+    const value = displayValue(resolvedValue(c, key), c.baseDir);
+    let g = groups.get(value);
+    if (!g) groups.set(value, (g = { value, runs: [] }));
+    g.runs.push(r);
+    const has = (m: string) => (r.info.best?.metric === m) || r.info.final?.[`best_${m}`] !== undefined || r.info.final?.[`test_${m}`] !== undefined;
+    const m = has(metric) ? metric : metricName(r.info);
+    const best = r.info.best && r.info.best.metric === m ? r.info.best.value : r.info.final?.[`best_${m}`];
+    const test = r.info.final?.[`test_${m}`];
+    const score = best ?? test;
+    const better = (a: number, b: number | undefined) => b === undefined || (lowerIsBetter(metric) ? a < b : a > b);
+    if (score !== undefined && Number.isFinite(score) && better(score, g.best ?? g.test)) {
+      g.best = best;
+      g.test = test;
+      g.top = r;
+      g.metric = m;
+    }
+  }
+  const out = [...groups.values()];
+  for (const g of out) g.runs.sort(byNewest);
+  const score = (g: Group) => g.best ?? g.test;
+  return out.sort((a, b) => {
+    const sa = score(a);
+    const sb = score(b);
+    if (sa === undefined || sb === undefined) return sa === undefined ? (sb === undefined ? byNewest(a.runs[0], b.runs[0]) : 1) : -1;
+    return lowerIsBetter(metric) ? sa - sb : sb - sa;
+  });
+}
+
+function table(groups: Group[], metric: string, current: string | undefined, now: number, maxRows: number, withConfig: boolean): string[] {
+  const head = `| value | best ${metric} | test ${metric} | runs | last |${withConfig ? ' config |' : ''}`;
+  const sep = `|---|---:|---:|---|---|${withConfig ? '---|' : ''}`;
+  const rows = groups.slice(0, maxRows).map((g) => {
+    const names = g.runs.map((r) => r.info.name);
+    const top = g.top ?? g.runs[0];
+    const shown = [top.info.name, ...names.filter((n) => n !== top.info.name)];
+    const runsText = shown.length > 2 ? `${shown.slice(0, 2).join(', ')} +${shown.length - 2}` : shown.join(', ');
+    const when = formatAgo(g.runs[0].info.endedAt ?? g.runs[0].info.startedAt ?? g.runs[0].info.createdAt, now);
+    const cfgs = [...new Set(g.runs.map((r) => path.basename(r.info.configPath ?? '')))].join(', ');
+    const mark = current !== undefined && g.value === current ? ' ◀' : '';
+    const other = g.metric && g.metric !== metric ? ` (${g.metric})` : '';
+    return `| \`${cell(g.value)}\`${mark} | ${g.best !== undefined ? formatMetric(g.best) + other : '–'} | ${g.test !== undefined ? formatMetric(g.test) + other : '–'} | ${cell(runsText)} | ${when} |${withConfig ? ` ${cell(cfgs)} |` : ''}`;
+  });
+  if (groups.length > maxRows) rows.push(`| … ${groups.length - maxRows} more | | | | |${withConfig ? ' |' : ''}`);
+  return [head, sep, ...rows];
+}
+
+/**
+ * The hover for one key: a Markdown table of the values tried in past runs of this config, then
+ * of other configs, each with the best validation and the test value of the selection metric.
+ * Undefined when no run has a resolved config.
+ */
+export function hoverTable(o: { key: string; configPath: string; runs: RunRecord[]; current?: unknown; now?: number; maxRows?: number }): string | undefined {
+  const now = o.now ?? Date.now();
+  const maxRows = o.maxRows ?? 8;
+  const cfg = path.resolve(o.configPath);
+  const withConfig = o.runs.filter((r) => r.info.config);
+  if (!withConfig.length) return undefined;
+  const mine = withConfig.filter((r) => r.info.configPath && path.resolve(r.info.configPath) === cfg);
+  const others = withConfig.filter((r) => !mine.includes(r));
+  const metric = mine.length ? metricName(mine.sort(byNewest)[0].info) : metricName(others.sort(byNewest)[0].info);
+  const current = o.current === undefined ? undefined : displayValue(o.current, path.dirname(cfg));
+  const lines = [`**${o.key}** in past runs (selection metric: ${metric})`, ''];
+  if (mine.length) lines.push(...table(groupValues(o.key, mine, metric), metric, current, now, maxRows, false));
+  else lines.push('_No runs of this config yet._');
+  if (others.length) {
+    lines.push('', `Other configs (${others.length} run${others.length === 1 ? '' : 's'}):`, '');
+    lines.push(...table(groupValues(o.key, others, metric), metric, current, now, Math.min(5, maxRows), true));
+  }
+  return lines.join('\n');
+}
+
+export interface LensItem {
+  title: string;
+  command: string;
+  arguments: unknown[];
+  tooltip?: string;
+}
+
+/** The CodeLens over a config: running runs (stop), start, the last result, compare. */
+export function configLens(o: { configPath: string; runs: RunRecord[]; sweepSize?: number; now?: number }): LensItem[] {
+  const now = o.now ?? Date.now();
+  const cfg = path.resolve(o.configPath);
+  const mine = o.runs.filter((r) => r.info.configPath && path.resolve(r.info.configPath) === cfg).sort(byNewest);
+  const out: LensItem[] = [];
+  const running = mine.filter((r) => r.info.status === 'running');
+  const queued = mine.filter((r) => r.info.status === 'queued');
+  for (const r of running.slice(0, 2)) {
+    const pct = progressPercent(r.info);
+    out.push({ title: `$(sync~spin) ${r.info.name} ${pct !== undefined ? `${pct}%` : 'running'}`, command: 'finetune.openDashboard', arguments: [r.dir], tooltip: 'Open the dashboard of this run' });
+    out.push({ title: '$(debug-stop) Stop', command: 'finetune.stop', arguments: [r.dir], tooltip: 'Stop after the current block (a checkpoint is kept)' });
+  }
+  if (queued.length) out.push({ title: `$(clock) ${queued.length} queued`, command: 'finetune.runs.focus', arguments: [] });
+  const n = o.sweepSize ?? 1;
+  out.push({ title: n > 1 ? `▶ Start sweep (${n} runs)` : '▶ Start', command: 'finetune.start', arguments: [o.configPath], tooltip: 'Start training with this config' });
+  const last = mine.find((r) => r.info.status !== 'running' && r.info.status !== 'queued');
+  if (last) {
+    const km = keyMetric(last.info);
+    const when = formatAgo(last.info.endedAt ?? last.info.startedAt ?? last.info.createdAt, now);
+    const what = last.info.status === 'completed' && km ? `${km.name} ${formatMetric(km.value)}` : last.info.status === 'completed' ? 'completed' : `${last.info.status}${km ? ` (${km.name} ${formatMetric(km.value)})` : ''}`;
+    out.push({ title: `last: ${what}${when ? ` · ${when}` : ''}`, command: 'finetune.openDashboard', arguments: [last.dir], tooltip: `Open the dashboard of ${last.info.name}` });
+  }
+  const done = mine.filter((r) => r.info.status !== 'queued');
+  if (done.length >= 2) out.push({ title: `Compare (${Math.min(done.length, 8)})`, command: 'finetune.compareRuns', arguments: [done.slice(0, 8).map((r) => r.dir)], tooltip: 'Compare the latest runs of this config' });
+  return out;
+}

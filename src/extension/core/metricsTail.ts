@@ -1,0 +1,77 @@
+// Incremental reader of a run's metrics.jsonl: reads only the bytes appended since the last call,
+// holds back a torn last line until its newline arrives, and starts over when the file shrank
+// (truncated) or was replaced (rotated: another inode).
+
+import * as fs from 'node:fs';
+import type { MetricsRecord } from '../../shared/protocol';
+
+export interface TailRead {
+  records: MetricsRecord[];
+  /** The file was truncated, replaced or removed: `records` start from its beginning (drop what you had). */
+  reset: boolean;
+  /** Complete lines that were not valid JSON records (skipped). */
+  skipped: number;
+}
+
+export class MetricsTail {
+  /** Bytes consumed (up to and including the last complete line). */
+  offset = 0;
+  private ino: number | undefined;
+
+  constructor(readonly file: string, private readonly chunkBytes = 1 << 20) {}
+
+  /** The records appended since the last call. */
+  read(): TailRead {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(this.file);
+    } catch {
+      const reset = this.offset > 0;
+      this.offset = 0;
+      this.ino = undefined;
+      return { records: [], reset, skipped: 0 };
+    }
+    let reset = false;
+    if ((this.ino !== undefined && st.ino !== this.ino) || st.size < this.offset) {
+      reset = this.offset > 0 || this.ino !== undefined;
+      this.offset = 0;
+    }
+    this.ino = st.ino;
+    const records: MetricsRecord[] = [];
+    let skipped = 0;
+    if (st.size <= this.offset) return { records, reset, skipped };
+    const fd = fs.openSync(this.file, 'r');
+    try {
+      let carry = Buffer.alloc(0);
+      let pos = this.offset;
+      while (pos < st.size) {
+        const buf = Buffer.allocUnsafe(Math.min(this.chunkBytes, st.size - pos));
+        const n = fs.readSync(fd, buf, 0, buf.length, pos);
+        if (n <= 0) break;
+        const dataStart = pos - carry.length;
+        pos += n;
+        const data = carry.length ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n);
+        const last = data.lastIndexOf(0x0a);
+        if (last < 0) {
+          carry = Buffer.from(data);
+          continue;
+        }
+        for (const line of data.subarray(0, last).toString('utf8').split('\n')) {
+          if (!line.trim()) continue;
+          try {
+            const rec = JSON.parse(line) as MetricsRecord;
+            if (rec && (rec.type === 'train' || rec.type === 'eval')) records.push(rec);
+            else skipped++;
+          } catch {
+            skipped++;
+          }
+        }
+        this.offset = dataStart + last + 1;
+        carry = Buffer.from(data.subarray(last + 1));
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    return { records, reset, skipped };
+  }
+}

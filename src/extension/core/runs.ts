@@ -1,0 +1,295 @@
+// Run folders as the extension sees them: reading run.json, grouping by config, the words and
+// numbers the run history, hovers and CodeLens show. No `vscode` here, so node:test covers it.
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { RunStatus, RunSummary } from '../../shared/protocol';
+import { writeJsonAtomic, type RunInfo } from '../../trainer/run/rundir';
+
+export type { RunInfo };
+
+/** A run folder and its parsed run.json. */
+export interface RunRecord {
+  dir: string;
+  info: RunInfo;
+}
+
+export const TERMINAL: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'stopped']);
+
+/** run.json of a folder, or undefined when it is missing or not (yet) valid JSON. */
+export function readRun(dir: string): RunRecord | undefined {
+  try {
+    const info = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as RunInfo;
+    if (!info || typeof info !== 'object' || typeof info.status !== 'string') return undefined;
+    return { dir, info: { ...info, id: info.id || path.basename(dir), name: info.name || path.basename(dir) } };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every run folder (a child folder with a run.json) of a runs folder; a missing folder has none. */
+export function scanRunsFolder(runsDir: string): RunRecord[] {
+  let names: fs.Dirent[];
+  try {
+    names = fs.readdirSync(runsDir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const out: RunRecord[] = [];
+  for (const d of names) {
+    if (!d.isDirectory()) continue;
+    const r = readRun(path.join(runsDir, d.name));
+    if (r) out.push(r);
+  }
+  return out;
+}
+
+/** The runs folder: the setting (absolute, or relative to the workspace folder), else <workspace>/.finetune/runs, else next to the config. */
+export function runsFolderFor(o: { setting?: string; workspaceFolder?: string; configPath?: string }): string {
+  const s = o.setting?.trim();
+  const base = o.workspaceFolder ?? (o.configPath ? path.dirname(o.configPath) : process.cwd());
+  if (s) return path.resolve(base, s.replace(/^~(?=$|\/)/, os.homedir()));
+  return path.join(base, '.finetune', 'runs');
+}
+
+const time = (s?: string) => (s ? Date.parse(s) || 0 : 0);
+
+/** Newest first (created, then started). */
+export function byNewest(a: RunRecord, b: RunRecord): number {
+  return time(b.info.createdAt ?? b.info.startedAt) - time(a.info.createdAt ?? a.info.startedAt) || b.info.id.localeCompare(a.info.id);
+}
+
+export interface ConfigGroup {
+  configPath: string;
+  /** Display name: the config file's base name. */
+  label: string;
+  runs: RunRecord[];
+}
+
+/** Runs grouped by their config file, newest run first in each group, groups with the newest run first. */
+export function groupByConfig(runs: RunRecord[]): ConfigGroup[] {
+  const groups = new Map<string, RunRecord[]>();
+  for (const r of runs) {
+    const key = r.info.configPath ? path.resolve(r.info.configPath) : '';
+    const g = groups.get(key);
+    if (g) g.push(r);
+    else groups.set(key, [r]);
+  }
+  const out = [...groups].map(([configPath, rs]) => ({ configPath, label: configPath ? path.basename(configPath) : '(no config)', runs: rs.sort(byNewest) }));
+  return out.sort((a, b) => byNewest(a.runs[0], b.runs[0]) || a.label.localeCompare(b.label));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Words and numbers
+
+/** "just now", "5 min ago", "2 h ago", "3 d ago". */
+export function formatAgo(iso: string | undefined, now = Date.now()): string {
+  const t = time(iso);
+  if (!t) return '';
+  const s = Math.max(0, (now - t) / 1000);
+  if (s < 45) return 'just now';
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  if (s < 86400 * 60) return `${Math.round(s / 86400)} d ago`;
+  return new Date(t).toISOString().slice(0, 10);
+}
+
+/** "42 s", "3 min 05 s", "1 h 02 min". */
+export function formatDuration(seconds: number | undefined): string {
+  if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
+}
+
+/** How long a run ran (to now while it runs). */
+export function runSeconds(info: RunInfo, now = Date.now()): number | undefined {
+  const a = time(info.startedAt);
+  if (!a) return undefined;
+  const b = info.status === 'running' ? now : time(info.endedAt);
+  return b ? (b - a) / 1000 : undefined;
+}
+
+/** The metric a config selects by (evaluation.metric), else the best record's, else 'f1'. */
+export function metricName(info: RunInfo): string {
+  const c = info.config as { evaluation?: { metric?: string } } | null | undefined;
+  return c?.evaluation?.metric ?? info.best?.metric ?? 'f1';
+}
+
+/** A run's headline number: the test value of its metric, else the best validation value. */
+export function keyMetric(info: RunInfo): { name: string; value: number; source: 'test' | 'best' } | undefined {
+  const name = metricName(info);
+  const test = info.final?.[`test_${name}`];
+  if (typeof test === 'number' && Number.isFinite(test)) return { name, value: test, source: 'test' };
+  if (info.best && Number.isFinite(info.best.value)) return { name: info.best.metric, value: info.best.value, source: 'best' };
+  const b = info.final?.[`best_${name}`];
+  if (typeof b === 'number' && Number.isFinite(b)) return { name, value: b, source: 'best' };
+  return undefined;
+}
+
+export function formatMetric(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  return Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(3);
+}
+
+/** Progress of a run in percent (0–100), when its total is known. */
+export function progressPercent(info: RunInfo): number | undefined {
+  if (!info.totalSteps) return undefined;
+  return Math.max(0, Math.min(100, Math.floor((100 * info.step) / info.totalSteps)));
+}
+
+/** The run history item's context value: `run-<status>` plus `-resumable` when it has a checkpoint to continue from. */
+export function contextValue(r: RunRecord): string {
+  const resumable = (r.info.status === 'stopped' || r.info.status === 'failed') && fs.existsSync(path.join(r.dir, 'checkpoints', 'last'));
+  const model = r.info.status === 'completed' && fs.existsSync(path.join(r.dir, 'model.onnx'));
+  return `run-${r.info.status}${resumable ? '-resumable' : ''}${model ? '-model' : ''}`;
+}
+
+/** The RunSummary the dashboard receives. */
+export function toRunSummary(r: RunRecord): RunSummary {
+  const i = r.info;
+  const c = i.config as { task?: RunSummary['task'] } | null;
+  return {
+    id: i.id, name: i.name, dir: r.dir, status: i.status, configPath: i.configPath, task: c?.task, step: i.step ?? 0, totalSteps: i.totalSteps, epoch: i.epoch,
+    startedAt: i.startedAt, endedAt: i.endedAt, device: i.device, best: i.best ? { metric: i.best.metric, value: i.best.value, step: i.best.step } : undefined,
+    final: i.final, error: i.error, config: i.config ?? undefined, notes: i.notes, tags: i.tags,
+  };
+}
+
+interface Hyper { task?: string; model?: { pretrained?: string; fromScratch?: { layers: number; hidden: number; heads: number }; peft?: { kind: string } }; data?: { maxLength?: number };
+  training?: { epochs?: number; batchSize?: number; lr?: number; weightDecay?: number; warmupRatio?: number; schedule?: string; optimizer?: string }; seed?: number; device?: string }
+
+/** The main hyper-parameters of a resolved config as [label, value] pairs. */
+export function mainHyperParameters(config: unknown): [string, string][] {
+  const c = (config ?? {}) as Hyper;
+  const out: [string, string][] = [];
+  const add = (k: string, v: unknown) => v !== undefined && v !== null && out.push([k, String(v)]);
+  add('task', c.task);
+  const m = c.model;
+  if (m?.pretrained) add('model', path.basename(m.pretrained));
+  else if (m?.fromScratch) add('model', `from scratch ${m.fromScratch.layers}×${m.fromScratch.hidden}, ${m.fromScratch.heads} heads`);
+  if (m?.peft && m.peft.kind !== 'none') add('peft', m.peft.kind);
+  const t = c.training;
+  add('epochs', t?.epochs);
+  add('batch size', t?.batchSize);
+  add('lr', t?.lr);
+  add('optimizer', t?.optimizer);
+  add('weight decay', t?.weightDecay);
+  add('warmup', t?.warmupRatio);
+  add('schedule', t?.schedule);
+  add('max length', c.data?.maxLength);
+  add('seed', c.seed);
+  return out;
+}
+
+const mdEscape = (s: string) => s.replace(/[\\`*_{}[\]()#+!|<>]/g, (ch) => `\\${ch}`);
+
+/** The run history item: label, description and a Markdown tooltip. */
+export function describeRun(r: RunRecord, now = Date.now()): { label: string; description: string; tooltip: string } {
+  const i = r.info;
+  const parts: string[] = [];
+  const pct = progressPercent(i);
+  if (i.status === 'running') parts.push(pct !== undefined ? `${pct}%` : 'running');
+  if (i.status === 'queued') parts.push('queued');
+  const km = keyMetric(i);
+  if (km) parts.push(`${km.name} ${formatMetric(km.value)}`);
+  const secs = runSeconds(i, now);
+  if (secs !== undefined) parts.push(formatDuration(secs));
+  if (i.status === 'failed') parts.push('failed');
+  if (i.status === 'stopped') parts.push('stopped');
+  const lines = [`**${mdEscape(i.name)}** — ${i.status}${pct !== undefined && i.status === 'running' ? ` (${i.step}/${i.totalSteps})` : ''}`, ''];
+  const rows: [string, string][] = [...mainHyperParameters(i.config)];
+  if (i.device) rows.push(['device', `${i.device.used}${i.device.threads ? `, ${i.device.threads} threads` : ''}`]);
+  if (km) rows.push([km.source === 'test' ? `test ${km.name}` : `best ${km.name}`, formatMetric(km.value)]);
+  if (i.startedAt) rows.push(['started', `${formatAgo(i.startedAt, now)}`]);
+  if (secs !== undefined) rows.push(['duration', formatDuration(secs)]);
+  if (i.tags?.length) rows.push(['tags', i.tags.join(', ')]);
+  if (rows.length) lines.push('| | |', '|---|---|', ...rows.map(([k, v]) => `| ${mdEscape(k)} | ${mdEscape(v)} |`));
+  if (i.error?.message) lines.push('', `**Error:** ${mdEscape(i.error.message.split('\n')[0])}`);
+  if (i.notes) lines.push('', mdEscape(i.notes));
+  lines.push('', `\`${i.id}\``);
+  return { label: i.name, description: parts.join(' · '), tooltip: lines.join('\n') };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+/** Whether a process id is alive on this machine (EPERM: alive, owned by someone else). */
+export function isPidAlive(pid: number | undefined): boolean {
+  if (!pid || !Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Runs that say `running`, on this host: those whose process is alive (to follow) and those whose process is gone (stale). */
+export function classifyRunning(runs: RunRecord[], alive = isPidAlive, host = os.hostname()): { live: RunRecord[]; stale: RunRecord[] } {
+  const live: RunRecord[] = [];
+  const stale: RunRecord[] = [];
+  for (const r of runs) {
+    if (r.info.status !== 'running') continue;
+    if (r.info.host && r.info.host !== host) continue; // another machine's run: not ours to judge
+    (alive(r.info.pid) ? live : stale).push(r);
+  }
+  return { live, stale };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Edits to a run folder
+
+/** Merges fields into run.json (atomically) and returns the new info; refuses while the trainer owns the file. */
+export function updateRunInfo(dir: string, fields: Partial<Pick<RunInfo, 'name' | 'notes' | 'tags' | 'status' | 'endedAt' | 'error'>>): RunInfo {
+  const r = readRun(dir);
+  if (!r) throw new Error(`${dir} has no readable run.json`);
+  const info = { ...r.info, ...fields };
+  for (const k of Object.keys(info) as (keyof RunInfo)[]) if (info[k] === undefined) delete info[k];
+  writeJsonAtomic(path.join(dir, 'run.json'), info);
+  return info;
+}
+
+/** Comma/space separated tags → a clean unique list. */
+export function parseTags(text: string): string[] {
+  return [...new Set(text.split(/[,\s]+/).map((t) => t.trim()).filter(Boolean))];
+}
+
+/** Deletes one run folder, after checking it really is one (a run.json naming it). */
+export function deleteRunFolder(dir: string): void {
+  const r = readRun(dir);
+  if (!r) throw new Error(`${dir} is not a run folder (no run.json)`);
+  if (path.resolve(dir) === path.parse(path.resolve(dir)).root) throw new Error(`refusing to delete ${dir}`);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** Copies a completed run's inference model (model.onnx, labels.json, tokenizer/) to a folder; returns the copied paths. */
+export function exportModel(runDir: string, dest: string, overwrite = false): string[] {
+  const items = ['model.onnx', 'labels.json', 'tokenizer'];
+  if (!fs.existsSync(path.join(runDir, 'model.onnx'))) throw new Error(`${runDir} has no model.onnx (the run did not complete)`);
+  fs.mkdirSync(dest, { recursive: true });
+  if (!overwrite) {
+    const clash = items.filter((n) => fs.existsSync(path.join(runDir, n)) && fs.existsSync(path.join(dest, n)));
+    if (clash.length) throw Object.assign(new Error(`${dest} already has ${clash.join(', ')}`), { code: 'EEXIST' });
+  }
+  const out: string[] = [];
+  for (const n of items) {
+    const from = path.join(runDir, n);
+    if (!fs.existsSync(from)) continue;
+    fs.cpSync(from, path.join(dest, n), { recursive: true, force: true });
+    out.push(path.join(dest, n));
+  }
+  return out;
+}
+
+/** A JSON text with sorted keys (stable for diffs). */
+export function sortedJsonText(v: unknown): string {
+  const sort = (x: unknown): unknown => {
+    if (Array.isArray(x)) return x.map(sort);
+    if (x && typeof x === 'object') return Object.fromEntries(Object.keys(x).sort().map((k) => [k, sort((x as Record<string, unknown>)[k])]));
+    return x;
+  };
+  return JSON.stringify(sort(v), null, 2) + '\n';
+}

@@ -1,0 +1,66 @@
+// The commented config that "Fine-tune: New Config" writes: every key a first run needs, with
+// its default and what it does, so the file doubles as documentation.
+
+export type TemplateTask = 'token-classification' | 'sequence-classification';
+
+export function newConfigText(task: TemplateTask, name = task === 'token-classification' ? 'ner' : 'textcls'): string {
+  const ner = task === 'token-classification';
+  return `# Fine-tune run configuration. Run "Fine-tune: Start" (or the ▶ Start lens above) to train.
+# Hover a key to see the values past runs tried and what they gave. Relative paths resolve
+# against this file's folder. Omitted keys take their defaults.
+
+name: ${name}
+task: ${task}${ner ? '      # a label per token (CoNLL data)' : '   # a label per text (JSONL or CSV data)'}
+
+model:
+  # Exactly one of \`pretrained\` (a local Hugging Face folder with config.json,
+  # model.safetensors and tokenizer.json or vocab.txt) or \`from_scratch\`.
+  # pretrained: ./models/bert-base-cased
+  from_scratch:
+    layers: 2                     # transformer layers (default 4)
+    hidden: 128                   # hidden size, divisible by heads (default 256)
+    heads: 4                      # attention heads (default 4)
+    max_positions: 128            # >= data.max_length (default 512)
+  dropout: 0.1
+  peft: none                      # none | head-only | { lora: { rank: 8, alpha: 16 } } (pretrained models)
+
+data:
+${ner
+    ? `  format: conll                   # word ... TAB tag per line, blank line between sentences
+  train: data/train.txt           # required
+  validation: data/dev.txt        # evaluated during training; picks the best checkpoint
+  test: data/test.txt             # evaluated once at the end with the best checkpoint
+  max_length: 64                  # tokens per sequence, [CLS] and [SEP] included
+  overflow: window                # longer sentences are split into overlapping windows`
+    : `  format: jsonl                   # jsonl | csv
+  train: data/train.jsonl         # required
+  validation: data/dev.jsonl      # evaluated during training; picks the best checkpoint
+  test: data/test.jsonl           # evaluated once at the end with the best checkpoint
+  text_field: text
+  label_field: label
+  max_length: 64
+  overflow: truncate`}
+
+training:
+  epochs: 3
+  batch_size: 32
+  optimizer: adamw                # adamw | sgd
+  lr: 1.0e-3                      # from scratch; fine-tuning a pretrained model: 2e-5..5e-5
+  weight_decay: 0.01
+  warmup_ratio: 0.1               # fraction of steps that warm the learning rate up
+  schedule: linear                # linear | cosine | constant
+  grad_clip: 1.0                  # global gradient-norm clipping (null disables)
+  # early_stopping: { metric: ${ner ? 'f1' : 'accuracy'}, patience: 2 }
+
+evaluation:
+  every: epoch                    # or a number of optimizer steps
+  metric: ${ner ? 'f1                      # entity-level F1 (seqeval)' : 'accuracy'}
+
+device: auto                      # auto | cpu | cuda
+seed: 42
+
+# A sweep queues one run per combination:
+# sweep:
+#   training.lr: [5.0e-4, 1.0e-3]
+`;
+}

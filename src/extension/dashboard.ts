@@ -1,0 +1,160 @@
+// Dashboard panels: one WebviewPanel per run (and one per compared set), each driven by a
+// DashboardSession (core/dashboardCore.ts). Panels come back after a window reload through a
+// serializer; the run folders of open panels are kept in workspaceState (keyed by panel title)
+// for webviews whose state does not carry run ids.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { dashboardHtml, makeNonce } from '../webview/html';
+import { DashboardSession, type DashboardHost } from './core/dashboardCore';
+import type { RunStore } from './core/store';
+
+export const DASHBOARD_VIEW = 'finetune.dashboard';
+const OPEN_KEY = 'finetune.openDashboards';
+
+export interface DashboardDeps {
+  store: RunStore;
+  eta(dir: string): number | undefined;
+  stop(dir: string): void;
+  log(message: string): void;
+  /** Resolves once the first scan of the runs folders is done (restored panels wait for it). */
+  scanned: Promise<void>;
+}
+
+interface Open { panel: vscode.WebviewPanel; session: DashboardSession; key: string }
+
+export class Dashboards implements vscode.Disposable {
+  private readonly open = new Map<string, Open>();
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(private readonly context: vscode.ExtensionContext, private readonly deps: DashboardDeps) {
+    this.disposables.push(vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW, {
+      deserializeWebviewPanel: async (panel, state) => this.restore(panel, state),
+    }));
+    const onChange = (dirs: string[]) => { for (const o of this.open.values()) for (const d of dirs) o.session.runChanged(d); };
+    deps.store.on('change', onChange);
+    this.disposables.push({ dispose: () => deps.store.off('change', onChange) });
+  }
+
+  /** metrics.jsonl of a run grew. */
+  metricsChanged(dir: string): void {
+    for (const o of this.open.values()) o.session.metricsChanged(dir);
+  }
+
+  show(runDirs: string[]): void {
+    const dirs = [...new Set(runDirs.map((d) => path.resolve(d)))];
+    if (!dirs.length) return;
+    const key = [...dirs].sort().join('|');
+    const existing = this.open.get(key);
+    if (existing) {
+      existing.panel.reveal();
+      return;
+    }
+    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW, this.title(dirs), vscode.ViewColumn.Active, this.options());
+    this.attach(panel, dirs);
+  }
+
+  private title(dirs: string[]): string {
+    const names = dirs.map((d) => this.deps.store.get(d)?.info.name ?? path.basename(d));
+    return dirs.length === 1 ? `Fine-tune: ${names[0]}` : `Compare: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` +${names.length - 3}` : ''}`;
+  }
+
+  private options(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+    const root = this.context.extensionUri;
+    return { enableScripts: true, enableFindWidget: true, localResourceRoots: [vscode.Uri.joinPath(root, 'dist'), vscode.Uri.joinPath(root, 'media')] };
+  }
+
+  private async restore(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
+    await this.deps.scanned;
+    const s = (state ?? {}) as { runDirs?: unknown; runIds?: unknown };
+    let dirs: string[] = [];
+    if (Array.isArray(s.runDirs)) dirs = s.runDirs.filter((d): d is string => typeof d === 'string');
+    else if (Array.isArray(s.runIds)) dirs = s.runIds.map((id) => (typeof id === 'string' ? this.deps.store.byId(id)?.dir : undefined)).filter((d): d is string => !!d);
+    if (!dirs.length) {
+      const saved = this.context.workspaceState.get<{ title: string; runDirs: string[] }[]>(OPEN_KEY, []);
+      const used = new Set([...this.open.values()].map((o) => o.key));
+      dirs = saved.find((x) => x.title === panel.title && !used.has([...x.runDirs].sort().join('|')))?.runDirs ?? [];
+    }
+    dirs = dirs.filter((d) => this.deps.store.get(d) || fs.existsSync(path.join(d, 'run.json')));
+    if (!dirs.length) {
+      panel.dispose();
+      return;
+    }
+    panel.webview.options = this.options();
+    this.attach(panel, dirs.map((d) => path.resolve(d)));
+  }
+
+  private attach(panel: vscode.WebviewPanel, dirs: string[]): void {
+    const key = [...dirs].sort().join('|');
+    const webview = panel.webview;
+    const host: DashboardHost = {
+      post: (m) => webview.postMessage(m),
+      getRun: (d) => this.deps.store.get(d),
+      eta: (d) => this.deps.eta(d),
+      stop: (d) => this.deps.stop(d),
+      openFile: (file, line) => void openAt(file, line),
+      save: (format, name, data) => saveExport(format, name, data, this.deps.store.get(dirs[0])?.info.configPath),
+      log: (m) => this.deps.log(m),
+    };
+    const session = new DashboardSession(dirs, host);
+    const entry: Open = { panel, session, key };
+    this.open.set(key, entry);
+    panel.iconPath = vscode.Uri.joinPath(this.context.extensionUri, 'media', 'icon.svg');
+    const subs = [
+      webview.onDidReceiveMessage((m) => session.receive(m).catch((e: Error) => this.deps.log(`dashboard: ${e.message}`))),
+      panel.onDidDispose(() => {
+        this.open.delete(key);
+        for (const s of subs) s.dispose();
+        void this.remember();
+      }),
+    ];
+    webview.html = this.html(webview, panel.title);
+    void this.remember();
+  }
+
+  private html(webview: vscode.Webview, title: string): string {
+    const root = this.context.extensionUri;
+    const styles = [['media', 'dashboard.css'], ['dist', 'webview.css']]
+      .filter((p) => fs.existsSync(path.join(root.fsPath, ...p)))
+      .map((p) => webview.asWebviewUri(vscode.Uri.joinPath(root, ...p)).toString());
+    return dashboardHtml({
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(root, 'dist', 'webview.js')).toString(),
+      styleUris: styles, cspSource: webview.cspSource, nonce: makeNonce(), title,
+    });
+  }
+
+  private remember(): Thenable<void> {
+    const list = [...this.open.values()].map((o) => ({ title: o.panel.title, runDirs: o.session.runDirs }));
+    return this.context.workspaceState.update(OPEN_KEY, list);
+  }
+
+  dispose(): void {
+    for (const o of this.open.values()) o.panel.dispose();
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+async function openAt(file: string, line: number): Promise<void> {
+  const uri = vscode.Uri.file(file);
+  try {
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const l = Math.max(0, Math.min(doc.lineCount - 1, line - 1));
+    const range = doc.lineAt(l).range;
+    await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, selection: range, preserveFocus: false });
+  } catch (e) {
+    void vscode.window.showErrorMessage(`Fine-tune: cannot open ${file}: ${(e as Error).message}`);
+  }
+}
+
+const FILTERS: Record<string, Record<string, string[]>> = { csv: { CSV: ['csv'] }, png: { 'PNG image': ['png'] }, svg: { 'SVG image': ['svg'] } };
+
+async function saveExport(format: 'csv' | 'png' | 'svg', suggestedName: string, data: string | Uint8Array, configPath?: string): Promise<void> {
+  const safe = path.basename(suggestedName).replace(/[\\/:*?"<>|]/g, '_') || `export.${format}`;
+  const base = vscode.workspace.workspaceFolders?.[0]?.uri ?? (configPath ? vscode.Uri.file(path.dirname(configPath)) : undefined);
+  const target = await vscode.window.showSaveDialog({ defaultUri: base ? vscode.Uri.joinPath(base, safe) : undefined, filters: FILTERS[format], saveLabel: 'Export' });
+  if (!target) return;
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  await vscode.workspace.fs.writeFile(target, bytes);
+  void vscode.window.showInformationMessage(`Fine-tune: saved ${vscode.workspace.asRelativePath(target)}`);
+}

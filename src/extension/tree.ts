@@ -1,0 +1,84 @@
+// The run history view: runs grouped by config, newest first; status icon, name, key metric and
+// duration; a tooltip with the main hyper-parameters; context values drive the menus.
+
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { contextValue, describeRun, groupByConfig, type ConfigGroup, type RunRecord } from './core/runs';
+import type { RunStore } from './core/store';
+
+export type RunNode = { kind: 'group'; group: ConfigGroup } | { kind: 'run'; run: RunRecord };
+
+const ICONS: Record<string, [string, string?]> = {
+  queued: ['clock', 'disabledForeground'],
+  running: ['sync~spin', 'progressBar.background'],
+  completed: ['pass', 'testing.iconPassed'],
+  failed: ['error', 'testing.iconFailed'],
+  stopped: ['debug-stop', 'testing.iconSkipped'],
+};
+
+export class RunTreeProvider implements vscode.TreeDataProvider<RunNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<RunNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly listener = () => this.refreshSoon();
+
+  constructor(private readonly store: RunStore) {
+    store.on('change', this.listener);
+  }
+
+  /** Coalesces store changes (run.json is rewritten every block while training). */
+  refreshSoon(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.changed.fire(undefined);
+    }, 300);
+  }
+
+  getChildren(node?: RunNode): RunNode[] {
+    if (!node) return groupByConfig(this.store.all()).map((group) => ({ kind: 'group', group }));
+    if (node.kind === 'group') return node.group.runs.map((run) => ({ kind: 'run', run }));
+    return [];
+  }
+
+  getParent(node: RunNode): RunNode | undefined {
+    if (node.kind === 'group') return undefined;
+    const g = groupByConfig(this.store.all()).find((x) => x.runs.some((r) => r.dir === node.run.dir));
+    return g ? { kind: 'group', group: g } : undefined;
+  }
+
+  getTreeItem(node: RunNode): vscode.TreeItem {
+    if (node.kind === 'group') {
+      const g = node.group;
+      const item = new vscode.TreeItem(g.label, vscode.TreeItemCollapsibleState.Expanded);
+      item.id = `config:${g.configPath}`;
+      const rel = g.configPath ? vscode.workspace.asRelativePath(path.dirname(g.configPath)) : '';
+      const running = g.runs.filter((r) => r.info.status === 'running').length;
+      item.description = `${g.runs.length} run${g.runs.length === 1 ? '' : 's'}${running ? `, ${running} running` : ''}${rel && rel !== path.dirname(g.configPath) ? ` · ${rel}` : ''}`;
+      item.tooltip = g.configPath;
+      item.iconPath = new vscode.ThemeIcon('settings-gear');
+      if (g.configPath) item.resourceUri = vscode.Uri.file(g.configPath);
+      item.contextValue = 'config';
+      return item;
+    }
+    const r = node.run;
+    const d = describeRun(r);
+    const item = new vscode.TreeItem(d.label, vscode.TreeItemCollapsibleState.None);
+    item.id = `run:${r.dir}`;
+    item.description = d.description;
+    const md = new vscode.MarkdownString(d.tooltip);
+    md.supportThemeIcons = true;
+    item.tooltip = md;
+    const [icon, color] = ICONS[r.info.status] ?? ['circle-outline'];
+    item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
+    item.contextValue = contextValue(r);
+    item.command = { command: 'finetune.openDashboard', title: 'Open Dashboard', arguments: [r.dir] };
+    return item;
+  }
+
+  dispose(): void {
+    this.store.off('change', this.listener);
+    if (this.timer) clearTimeout(this.timer);
+    this.changed.dispose();
+  }
+}
