@@ -96,7 +96,12 @@ export async function runTrain(o: { configPath?: string; runDir?: string; resume
   process.on('message', (m: TrainerCommand) => { if (m?.type === 'stop') requestStop(); });
   let total: number | undefined;
   const bar = o.json ? undefined : progress(() => total);
-  const send = process.send ? (e: TrainerEvent) => process.send!(e) : undefined;
+  // The extension that forked this process may reload and go away: send only while connected, and
+  // never let a closed channel or pipe (EPIPE) end the run.
+  const send = process.send ? (e: TrainerEvent) => { if (process.connected) process.send!(e, undefined, undefined, () => {}); } : undefined;
+  process.on('disconnect', () => o.emit({ type: 'log', level: 'info', message: 'the extension disconnected; training continues' }));
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
   const emit: Emit = (e) => {
     if (e.type === 'started') total = e.totalSteps;
     send?.(e);

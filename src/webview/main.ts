@@ -31,6 +31,8 @@ type Tab = (typeof TABS)[number];
 interface UiState {
   smoothing: number; logScale: boolean; tab: Tab; normalize: boolean; sorts: SortMap; onlyDiff: boolean;
   configOpen: boolean; selectedRun?: string; split: 'validation' | 'test'; cell?: CellSel; compareMetric: string;
+  /** The runs shown, so the host can restore the panel after a window reload. */
+  runIds?: string[]; runDirs?: string[];
 }
 const DEFAULTS: UiState = {
   smoothing: 0.6, logScale: false, tab: 'curves', normalize: false, sorts: {}, onlyDiff: true, configOpen: false,
@@ -50,6 +52,8 @@ function restore(x: unknown): UiState {
   if (typeof o.selectedRun === 'string') s.selectedRun = o.selectedRun;
   if (o.split === 'validation' || o.split === 'test') s.split = o.split;
   if (typeof o.compareMetric === 'string') s.compareMetric = o.compareMetric;
+  if (Array.isArray(o.runIds) && o.runIds.every((x) => typeof x === 'string')) s.runIds = o.runIds as string[];
+  if (Array.isArray(o.runDirs) && o.runDirs.every((x) => typeof x === 'string')) s.runDirs = o.runDirs as string[];
   const c = o.cell as Record<string, unknown> | undefined;
   if (c && typeof c.gold === 'string' && typeof c.pred === 'string') s.cell = { gold: c.gold, pred: c.pred };
   if (typeof o.sorts === 'object' && o.sorts !== null) {
@@ -277,6 +281,9 @@ function onMessage(msg: HostToWebview): void {
       misclassified.clear();
       requested.clear();
       if (!byId.has(ui.selectedRun ?? '')) ui.selectedRun = runs[0]?.summary.id;
+      ui.runIds = runs.map((r) => r.summary.id);
+      ui.runDirs = runs.map((r) => r.summary.dir);
+      save();
       document.body.dataset.mode = mode;
       clear(root);
       root.append(header, panels);

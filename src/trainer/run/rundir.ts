@@ -91,8 +91,17 @@ export class RunDir {
     return os.hostname();
   }
 
-  /** Merges fields into run.json and writes it atomically. */
+  /**
+   * Merges fields into run.json and writes it atomically. The user's own fields (name, notes,
+   * tags), which the editor may change while the run is going, are taken from the file first.
+   */
   update(fields: Partial<RunInfo>): void {
+    try {
+      const onDisk = JSON.parse(fs.readFileSync(this.runFile, 'utf8')) as Partial<RunInfo>;
+      for (const k of ['name', 'notes', 'tags'] as const) if (onDisk[k] !== undefined) (this.info as unknown as Record<string, unknown>)[k] = onDisk[k];
+    } catch {
+      // not written yet, or unreadable: keep what we have
+    }
     this.info = { ...this.info, ...fields };
     writeJsonAtomic(this.runFile, this.info);
   }
