@@ -32,8 +32,23 @@ function swapIn(tmp: string, dir: string) {
   fs.rmSync(old, { recursive: true, force: true });
 }
 
+/**
+ * Writes a checkpoint folder beside `dir` and swaps it in. On any failure (a full disk) the
+ * half-written folder is removed and the previous checkpoint under `dir` is left as it was.
+ */
 export function saveCheckpoint(dir: string, m: ModelSetup, slots: string[], optimizer: Map<string, Float32Array[]>, state: TrainerState, tok: Tok): void {
   const tmp = `${dir}.tmp-${process.pid}`;
+  try {
+    writeCheckpoint(tmp, m, slots, optimizer, state, tok);
+    swapIn(tmp, dir);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    const err = e as NodeJS.ErrnoException;
+    throw new Error(`could not write the checkpoint ${dir}${err.code === 'ENOSPC' ? ' (the disk is full)' : ''}: ${err.message}; the previous checkpoint is kept`);
+  }
+}
+
+function writeCheckpoint(tmp: string, m: ModelSetup, slots: string[], optimizer: Map<string, Float32Array[]>, state: TrainerState, tok: Tok): void {
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
   const merged = mergeLora(m);
@@ -51,7 +66,6 @@ export function saveCheckpoint(dir: string, m: ModelSetup, slots: string[], opti
       { lora_scale: String(m.loraScale ?? 1) });
   }
   writeJsonAtomic(path.join(tmp, 'trainer_state.json'), state);
-  swapIn(tmp, dir);
 }
 
 /**

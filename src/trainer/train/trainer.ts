@@ -14,7 +14,7 @@ import { stateSlots, type OptimizerConfig } from '../engine/optim';
 import { NonFiniteError, TrainProgram } from '../engine/program';
 import { ortVersion, type SessionOptions } from '../engine/session';
 import { TensorBoardWriter } from '../run/tensorboard';
-import { RunDir, createRunDir, readRunInfo, writeFileAtomic, writeJsonAtomic, type RunInfo } from '../run/rundir';
+import { RunDir, createRunDir, readMetrics, readRunInfo, writeFileAtomic, writeJsonAtomic, type RunInfo } from '../run/rundir';
 import { writeTokenizerFolder } from '../tokenize';
 import { loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint';
 import { loadRunData, type RunData } from './dataset';
@@ -24,6 +24,15 @@ import { planEpoch, stepsPerEpoch, type PlannedStep } from './plan';
 import { lrAt, warmupSteps, type Schedule } from './schedule';
 
 export const VERSION = '0.1.0';
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 export interface TrainOptions {
   config: ResolvedConfig;
@@ -97,6 +106,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   if (o.resume) {
     const dir = path.resolve(o.resume);
     const info = readRunInfo(dir);
+    if (info.status === 'running' && info.pid && info.pid !== process.pid && info.host === os.hostname() && processAlive(info.pid)) {
+      throw new Error(`${dir} is still running (pid ${info.pid}); stop it before resuming`);
+    }
     resumeFrom = path.join(dir, 'checkpoints', 'last');
     if (!fs.existsSync(resumeFrom)) throw new Error(`${dir} has no checkpoint to resume from (checkpoints/last is missing)`);
     run = new RunDir(dir, info);
@@ -144,6 +156,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const restored = loadCheckpoint(resumeFrom, m, slots);
       Object.assign(state, restored.state);
       optimizer = restored.optimizer;
+      // Steps after the checkpoint (a run killed mid-block) are done again: drop their records so
+      // the history has each step once; every evaluation up to the checkpoint stays.
+      const kept = readMetrics(run.dir).filter((r) => r.step <= state.step);
+      writeFileAtomic(run.metricsFile, kept.map((r) => JSON.stringify(r) + '\n').join(''));
       emitLogged({ type: 'log', level: 'info', message: `resumed from ${resumeFrom} at step ${state.step} (epoch ${state.epoch + 1}, step ${state.stepInEpoch} of the epoch)` });
     }
 
@@ -302,9 +318,13 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   } catch (e) {
     const err = e as Error;
     const g = err instanceof GraphError ? err : undefined;
-    run.update({ status: 'failed', endedAt: new Date().toISOString(), step: state.step,
-      error: { message: err.message, node: g?.node, op: g?.op, step: (err as NonFiniteError).step } });
-    logLine(`failed: ${err.message}`);
+    try {
+      run.update({ status: 'failed', endedAt: new Date().toISOString(), step: state.step,
+        error: { message: err.message, node: g?.node, op: g?.op, step: (err as NonFiniteError).step } });
+      logLine(`failed: ${err.message}`);
+    } catch {
+      // a full disk may refuse even this; the previous run.json is intact (atomic writes)
+    }
     throw err;
   } finally {
     tb?.close();
