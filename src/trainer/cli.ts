@@ -150,5 +150,10 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+    // Forked by the extension, the IPC channel would keep this process alive after its final
+    // event; close it (queued messages are delivered first) so the process exits.
+    if (process.connected) process.disconnect();
+  });
 }
