@@ -17,32 +17,66 @@ export interface RunRecord {
 
 export const TERMINAL: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'stopped']);
 
-/** run.json of a folder, or undefined when it is missing or not (yet) valid JSON. */
-export function readRun(dir: string): RunRecord | undefined {
-  try {
-    const info = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as RunInfo;
-    if (!info || typeof info !== 'object' || typeof info.status !== 'string') return undefined;
-    return { dir, info: { ...info, id: info.id || path.basename(dir), name: info.name || path.basename(dir) } };
-  } catch {
-    return undefined;
-  }
+/** A run folder whose run.json is there but cannot be used, and why. */
+export interface UnreadableRun {
+  dir: string;
+  reason: string;
 }
 
-/** Every run folder (a child folder with a run.json) of a runs folder; a missing folder has none. */
-export function scanRunsFolder(runsDir: string): RunRecord[] {
+/** run.json of a folder; `{ dir, reason }` when it exists but cannot be used; undefined when the folder has none. */
+export function inspectRun(dir: string): RunRecord | UnreadableRun | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(dir, 'run.json'), 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    if (code === 'EISDIR') return { dir, reason: 'run.json is a folder, not a file' };
+    if (code === 'EACCES' || code === 'EPERM') return { dir, reason: 'run.json cannot be read: permission denied' };
+    return { dir, reason: `run.json cannot be read: ${(e as Error).message}` };
+  }
+  if (!text.trim()) return { dir, reason: 'run.json is empty' };
+  let info: RunInfo;
+  try {
+    info = JSON.parse(text) as RunInfo;
+  } catch (e) {
+    return { dir, reason: `run.json is not valid JSON (${(e as Error).message})` };
+  }
+  if (!info || typeof info !== 'object' || Array.isArray(info)) return { dir, reason: 'run.json does not hold a run record (not a JSON object)' };
+  if (typeof info.status !== 'string') return { dir, reason: 'run.json has no run status' };
+  return { dir, info: { ...info, id: info.id || path.basename(dir), name: info.name || path.basename(dir) } };
+}
+
+const isRecord = (r: RunRecord | UnreadableRun | undefined): r is RunRecord => !!r && 'info' in r;
+
+/** run.json of a folder, or undefined when it is missing or not (yet) valid JSON. */
+export function readRun(dir: string): RunRecord | undefined {
+  const r = inspectRun(dir);
+  return isRecord(r) ? r : undefined;
+}
+
+/** The run folders (a child folder with a run.json) of a runs folder, and those whose run.json cannot be used; a missing folder has none. */
+export function scanRunsFolderDetailed(runsDir: string): { runs: RunRecord[]; unreadable: UnreadableRun[] } {
   let names: fs.Dirent[];
   try {
     names = fs.readdirSync(runsDir, { withFileTypes: true });
   } catch {
-    return [];
+    return { runs: [], unreadable: [] };
   }
-  const out: RunRecord[] = [];
+  const runs: RunRecord[] = [];
+  const unreadable: UnreadableRun[] = [];
   for (const d of names) {
     if (!d.isDirectory()) continue;
-    const r = readRun(path.join(runsDir, d.name));
-    if (r) out.push(r);
+    const r = inspectRun(path.join(runsDir, d.name));
+    if (isRecord(r)) runs.push(r);
+    else if (r) unreadable.push(r);
   }
-  return out;
+  return { runs, unreadable };
+}
+
+/** Every run folder (a child folder with a readable run.json) of a runs folder; a missing folder has none. */
+export function scanRunsFolder(runsDir: string): RunRecord[] {
+  return scanRunsFolderDetailed(runsDir).runs;
 }
 
 /** The runs folder: the setting (absolute, or relative to the workspace folder), else <workspace>/.finetune/runs, else next to the config. */
@@ -257,10 +291,9 @@ export function parseTags(text: string): string[] {
   return [...new Set(text.split(/[,\s]+/).map((t) => t.trim()).filter(Boolean))];
 }
 
-/** Deletes one run folder, after checking it really is one (a run.json naming it). */
+/** Deletes one run folder, after checking it really is one (it has a run.json, readable or not: an unreadable run can be deleted too). */
 export function deleteRunFolder(dir: string): void {
-  const r = readRun(dir);
-  if (!r) throw new Error(`${dir} is not a run folder (no run.json)`);
+  if (!inspectRun(dir)) throw new Error(`${dir} is not a run folder (no run.json)`);
   if (path.resolve(dir) === path.parse(path.resolve(dir)).root) throw new Error(`refusing to delete ${dir}`);
   fs.rmSync(dir, { recursive: true, force: true });
 }

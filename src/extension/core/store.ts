@@ -2,12 +2,13 @@
 // with the folders that changed so the tree, CodeLens and dashboards refresh what they show.
 
 import { EventEmitter } from 'node:events';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readRun, scanRunsFolder, type RunRecord } from './runs';
+import { inspectRun, scanRunsFolderDetailed, type RunRecord, type UnreadableRun } from './runs';
 
 export class RunStore extends EventEmitter<{ change: [dirs: string[]] }> {
   private readonly runs = new Map<string, RunRecord>();
+  /** Run folders whose run.json exists but cannot be used (garbage, empty, a folder), with why. */
+  private readonly bad = new Map<string, string>();
   private readonly folders = new Set<string>();
 
   /** The runs folders scanned. */
@@ -26,14 +27,21 @@ export class RunStore extends EventEmitter<{ change: [dirs: string[]] }> {
   /** Re-reads every runs folder (Refresh). */
   rescan(): void {
     const before = new Set(this.runs.keys());
-    const changed: string[] = [];
+    const changed: string[] = [...this.bad.keys()];
     const seen = new Set<string>();
-    for (const f of this.folders)
-      for (const r of scanRunsFolder(f)) {
+    this.bad.clear();
+    for (const f of this.folders) {
+      const { runs, unreadable } = scanRunsFolderDetailed(f);
+      for (const r of runs) {
         seen.add(r.dir);
         this.runs.set(r.dir, r);
         changed.push(r.dir);
       }
+      for (const u of unreadable) {
+        this.bad.set(u.dir, u.reason);
+        changed.push(u.dir);
+      }
+    }
     for (const d of before) if (!seen.has(d)) {
       this.runs.delete(d);
       changed.push(d);
@@ -43,31 +51,54 @@ export class RunStore extends EventEmitter<{ change: [dirs: string[]] }> {
 
   private scanFolder(f: string): void {
     const changed: string[] = [];
-    for (const r of scanRunsFolder(f)) {
+    const { runs, unreadable } = scanRunsFolderDetailed(f);
+    for (const r of runs) {
       this.runs.set(r.dir, r);
       changed.push(r.dir);
+    }
+    for (const u of unreadable) {
+      this.bad.set(u.dir, u.reason);
+      changed.push(u.dir);
     }
     if (changed.length) this.emit('change', changed);
   }
 
-  /** Re-reads one run.json; a run folder without one (deleted) is dropped. An unreadable file (mid-write) keeps the last good state. */
+  /**
+   * Re-reads one run.json; a run folder without one (deleted) is dropped. An unreadable file keeps
+   * the last good state of a known run (mid-write); a folder never read well is listed as unreadable.
+   */
   refresh(dir: string): RunRecord | undefined {
     const d = path.resolve(dir);
-    const r = readRun(d);
-    if (r) {
+    const r = inspectRun(d);
+    if (r && 'info' in r) {
       this.runs.set(d, r);
+      this.bad.delete(d);
       this.emit('change', [d]);
       return r;
     }
-    if (this.runs.has(d) && !fs.existsSync(path.join(d, 'run.json'))) {
-      this.runs.delete(d);
-      this.emit('change', [d]);
+    if (r && !this.runs.has(d)) {
+      if (this.bad.get(d) !== r.reason) {
+        this.bad.set(d, r.reason);
+        this.emit('change', [d]);
+      }
+      return undefined;
+    }
+    if (!r) {
+      const had = this.runs.delete(d);
+      if (this.bad.delete(d) || had) this.emit('change', [d]);
     }
     return this.runs.get(d);
   }
 
   remove(dir: string): void {
-    if (this.runs.delete(path.resolve(dir))) this.emit('change', [path.resolve(dir)]);
+    const d = path.resolve(dir);
+    const had = this.runs.delete(d);
+    if (this.bad.delete(d) || had) this.emit('change', [d]);
+  }
+
+  /** Run folders whose run.json cannot be read, with the reason (for the run history to show). */
+  unreadable(): UnreadableRun[] {
+    return [...this.bad].map(([dir, reason]) => ({ dir, reason }));
   }
 
   get(dir: string): RunRecord | undefined {

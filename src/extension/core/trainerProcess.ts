@@ -145,7 +145,12 @@ export class TrainerProcess extends EventEmitter<{ event: [TrainerEvent]; line: 
       // 'close' comes after the output streams ended; 'exit' alone (streams held open by a grandchild) settles shortly after.
       child.on('close', (code, signal) => finish(code, signal));
       child.on('exit', (code, signal) => setTimeout(() => finish(code, signal), 300).unref?.());
-      child.on('error', (err) => finish(null, null, err));
+      // 'error' also reports a failed IPC write (EPIPE while the trainer disconnects) or kill on a
+      // live process: only a process that never started (no pid) ends here; the others exit later.
+      child.on('error', (err) => {
+        if (child.pid === undefined) finish(null, null, err);
+        else this.emit('line', `trainer process error: ${err.message}`, 'stderr');
+      });
     });
   }
 
