@@ -24,7 +24,8 @@ export interface CommandDeps {
 
 type Arg = RunNode | string | vscode.Uri | string[] | RunNode[] | undefined;
 
-const isNode = (x: unknown): x is RunNode => !!x && typeof x === 'object' && 'kind' in x && ((x as RunNode).kind === 'run' || (x as RunNode).kind === 'group');
+const isNode = (x: unknown): x is RunNode => !!x && typeof x === 'object' && 'kind' in x
+  && ['run', 'group', 'unreadable', 'unreadableGroup'].includes((x as RunNode).kind);
 
 export function registerCommands(d: CommandDeps): vscode.Disposable[] {
   const { store, launcher, dashboards } = d;
@@ -32,7 +33,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
   /** The runs an invocation is about; asks with a quick pick when none came with it. */
   async function runsOf(arg: Arg, selection: unknown, o: { many: boolean; filter?: (r: RunRecord) => boolean; placeHolder: string }): Promise<RunRecord[]> {
     const pickFrom = (xs: unknown[]): RunRecord[] => xs.flatMap((x) => {
-      if (isNode(x)) return x.kind === 'run' ? [x.run] : x.group.runs;
+      if (isNode(x)) return x.kind === 'run' ? [x.run] : x.kind === 'group' ? x.group.runs : [];
       if (typeof x === 'string') return [store.get(x) ?? store.byId(x)].filter((r): r is RunRecord => !!r);
       if (x instanceof vscode.Uri) {
         if (CONFIG_RE.test(x.fsPath)) return store.all().filter((r) => r.info.configPath && path.resolve(r.info.configPath) === x.fsPath).sort(byNewest);
@@ -140,6 +141,10 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       await vscode.commands.executeCommand('vscode.diff', runConfigUri(a.dir, a.info.name), runConfigUri(b.dir, b.info.name), `${a.info.name} ↔ ${b.info.name} (resolved configs)`);
     }),
     cmd('finetune.revealRun', async (arg: Arg) => {
+      if (isNode(arg) && arg.kind === 'unreadable') {
+        await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(arg.dir));
+        return;
+      }
       const r = await one(arg, 'Run folder to reveal');
       if (r) await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(path.join(r.dir, 'run.json')));
     }),
@@ -193,6 +198,13 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       store.refresh(r.dir);
     }),
     cmd('finetune.deleteRun', async (arg: Arg, selection: unknown) => {
+      if (isNode(arg) && arg.kind === 'unreadable') {
+        const ok = await vscode.window.showWarningMessage(`Delete the unreadable run folder '${path.basename(arg.dir)}'?`, { modal: true, detail: `${arg.dir}\n${arg.reason}` }, 'Delete');
+        if (ok !== 'Delete') return;
+        deleteRunFolder(arg.dir);
+        store.refresh(arg.dir);
+        return;
+      }
       const runs = await runsOf(arg, selection, { many: true, filter: (r) => r.info.status !== 'running' && !launcher.isOwned(r.dir), placeHolder: 'Runs to delete' });
       if (!runs.length) return;
       const what = runs.length === 1 ? `run '${runs[0].info.name}'` : `${runs.length} runs`;

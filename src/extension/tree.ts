@@ -4,9 +4,14 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { contextValue, describeRun, groupByConfig, type ConfigGroup, type RunRecord } from './core/runs';
+import type { UnreadableRun } from './core/runs';
 import type { RunStore } from './core/store';
 
-export type RunNode = { kind: 'group'; group: ConfigGroup } | { kind: 'run'; run: RunRecord };
+export type RunNode =
+  | { kind: 'group'; group: ConfigGroup }
+  | { kind: 'run'; run: RunRecord }
+  | { kind: 'unreadableGroup' }
+  | { kind: 'unreadable'; dir: string; reason: string };
 
 const ICONS: Record<string, [string, string?]> = {
   queued: ['clock', 'disabledForeground'],
@@ -36,13 +41,18 @@ export class RunTreeProvider implements vscode.TreeDataProvider<RunNode>, vscode
   }
 
   getChildren(node?: RunNode): RunNode[] {
-    if (!node) return groupByConfig(this.store.all()).map((group) => ({ kind: 'group', group }));
+    if (!node) {
+      const groups: RunNode[] = groupByConfig(this.store.all()).map((group) => ({ kind: 'group', group }));
+      return this.store.unreadable().length ? [...groups, { kind: 'unreadableGroup' }] : groups;
+    }
     if (node.kind === 'group') return node.group.runs.map((run) => ({ kind: 'run', run }));
+    if (node.kind === 'unreadableGroup') return this.store.unreadable().map((u: UnreadableRun) => ({ kind: 'unreadable', dir: u.dir, reason: u.reason }));
     return [];
   }
 
   getParent(node: RunNode): RunNode | undefined {
-    if (node.kind === 'group') return undefined;
+    if (node.kind === 'unreadable') return { kind: 'unreadableGroup' };
+    if (node.kind !== 'run') return undefined;
     const g = groupByConfig(this.store.all()).find((x) => x.runs.some((r) => r.dir === node.run.dir));
     return g ? { kind: 'group', group: g } : undefined;
   }
@@ -59,6 +69,24 @@ export class RunTreeProvider implements vscode.TreeDataProvider<RunNode>, vscode
       item.iconPath = new vscode.ThemeIcon('settings-gear');
       if (g.configPath) item.resourceUri = vscode.Uri.file(g.configPath);
       item.contextValue = 'config';
+      return item;
+    }
+    if (node.kind === 'unreadableGroup') {
+      const item = new vscode.TreeItem('Unreadable runs', vscode.TreeItemCollapsibleState.Expanded);
+      item.id = 'unreadable';
+      item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+      item.tooltip = 'Run folders whose run.json cannot be read; they can be revealed or deleted.';
+      item.contextValue = 'unreadableGroup';
+      return item;
+    }
+    if (node.kind === 'unreadable') {
+      const item = new vscode.TreeItem(path.basename(node.dir), vscode.TreeItemCollapsibleState.None);
+      item.id = `unreadable:${node.dir}`;
+      item.description = node.reason; // shown as text by VS Code
+      item.tooltip = `${node.dir}\n${node.reason}`;
+      item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+      item.contextValue = 'unreadable';
+      item.resourceUri = vscode.Uri.file(node.dir);
       return item;
     }
     const r = node.run;
