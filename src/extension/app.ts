@@ -7,6 +7,7 @@ import { registerCommands } from './commands';
 import { LiveRuns } from './core/live';
 import { runsFolderFor } from './core/runs';
 import { RunStore } from './core/store';
+import { UNTRUSTED_NOTE } from './core/trust';
 import { RunsWatcher } from './core/watcher';
 import { Dashboards } from './dashboard';
 import { ConfigEditorFeatures } from './editor';
@@ -34,6 +35,16 @@ export class FineTune implements vscode.Disposable {
     const tree = new RunTreeProvider(this.store);
     const view = vscode.window.createTreeView('finetune.runs', { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
     d.push(this.output, this.launcher, this.dashboards, this.editor, tree, view);
+    // Workspace trust: the history says why nothing can be started; granting trust lifts it.
+    const trustMessage = () => {
+      view.message = vscode.workspace.isTrusted ? undefined : `${UNTRUSTED_NOTE}. Run history and dashboards work; trust the workspace to train.`;
+    };
+    trustMessage();
+    d.push(vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      trustMessage();
+      tree.refreshSoon();
+      this.editor.refreshLensesSoon();
+    }));
     d.push(...registerCommands({ store: this.store, launcher: this.launcher, dashboards: this.dashboards, output: this.output, view, refresh: () => this.refresh() }));
 
     // Files: run folders through chokidar; config files through VS Code's own watcher (shared, recursive, honours files.watcherExclude).
@@ -58,7 +69,10 @@ export class FineTune implements vscode.Disposable {
       this.watchFolder(path.join(path.dirname(u.fsPath), '.finetune', 'runs'));
       this.editor.revalidateAll();
     });
-    configs.onDidChange(() => this.editor.revalidateAll());
+    configs.onDidChange(() => {
+      this.editor.revalidateAll();
+      tree.refreshSoon(); // "config changed since this run"
+    });
     configs.onDidDelete(() => this.editor.refreshLensesSoon());
     d.push(configs);
     d.push(vscode.workspace.onDidChangeConfiguration((e) => {

@@ -162,7 +162,7 @@ export class ConfigEditorFeatures implements vscode.Disposable {
     const lines = doc.getText().split('\n');
     const first = Math.max(0, lines.findIndex((l) => l.trim() && !l.trim().startsWith('#') && !l.trim().startsWith('//')));
     const range = new vscode.Range(first, 0, first, 0);
-    return configLens({ configPath: doc.fileName, runs: this.store.all(), sweepSize }).map((l) =>
+    return configLens({ configPath: doc.fileName, runs: this.store.all(), sweepSize, trusted: vscode.workspace.isTrusted }).map((l) =>
       new vscode.CodeLens(range, { title: l.title, command: l.command, arguments: l.arguments, tooltip: l.tooltip }));
   }
 

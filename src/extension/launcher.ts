@@ -15,6 +15,7 @@ import type { LiveRuns } from './core/live';
 import { planRerun, planRuns, readLaunch, type PlannedRun } from './core/plan';
 import { RunQueue } from './core/queue';
 import { classifyRunning, isPidAlive, keyMetric, formatMetric, runsFolderFor, updateRunInfo, type RunRecord } from './core/runs';
+import { trainingGate, UNTRUSTED_NOTE, type TrainAction } from './core/trust';
 import type { RunStore } from './core/store';
 import { markRunFailed, trainerArgs, TrainerProcess } from './core/trainerProcess';
 
@@ -74,6 +75,7 @@ export class Launcher implements vscode.Disposable {
 
   /** Plans and queues runs for configs (one per sweep combination). */
   async start(configPaths: string[]): Promise<PlannedRun[]> {
+    if (!this.allowed('start', configPaths.length === 1 ? path.basename(configPaths[0]) : undefined)) return [];
     const all: PlannedRun[] = [];
     for (const file of configPaths) {
       const doc = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === file);
@@ -99,6 +101,7 @@ export class Launcher implements vscode.Disposable {
 
   /** Runs again the way a run was launched (its config, and its sweep values). */
   async rerun(r: RunRecord): Promise<void> {
+    if (!this.allowed('rerun', r.info.name)) return;
     const launch = readLaunch(r.dir, r.info.configPath);
     if (!launch || !fs.existsSync(launch.configPath)) {
       void vscode.window.showErrorMessage(`Fine-tune: the config of ${r.info.name} (${launch?.configPath ?? 'unknown'}) no longer exists.`);
@@ -120,6 +123,7 @@ export class Launcher implements vscode.Disposable {
   }
 
   resume(r: RunRecord): void {
+    if (!this.allowed('resume', r.info.name)) return;
     if (!fs.existsSync(path.join(r.dir, 'checkpoints', 'last'))) {
       void vscode.window.showErrorMessage(`Fine-tune: ${r.info.name} has no checkpoint to resume from.`);
       return;
@@ -132,6 +136,18 @@ export class Launcher implements vscode.Disposable {
       id: p.dir,
       run: () => this.run(p.dir, p.name, trainerArgs({ configPath: p.configPath, runDir: p.dir, overrides: p.overrides, ...this.deviceArgs() })),
     })));
+  }
+
+  /** Workspace trust: no trainer in an untrusted workspace (core/trust.ts decides, the message says why). */
+  private allowed(action: TrainAction, what?: string): boolean {
+    const gate = trainingGate(vscode.workspace.isTrusted, action, what);
+    if (!gate.allowed) {
+      this.deps.output.appendLine(gate.message);
+      void vscode.window.showWarningMessage(gate.message, 'Manage Workspace Trust').then((a) => {
+        if (a) void vscode.commands.executeCommand('workbench.trust.manage');
+      });
+    }
+    return gate.allowed;
   }
 
   private deviceArgs(): { device?: string; threads?: number } {
@@ -152,6 +168,10 @@ export class Launcher implements vscode.Disposable {
 
   /** Forks the trainer for a run and resolves when it exits. */
   private run(dir: string, name: string, args: string[]): Promise<void> {
+    if (!trainingGate(vscode.workspace.isTrusted, 'start').allowed) {
+      this.deps.output.appendLine(`[${name}] not started: ${UNTRUSTED_NOTE}`);
+      return Promise.resolve();
+    }
     const out = this.deps.output;
     const tag = `[${name}]`;
     out.appendLine(`${tag} node ${path.basename(this.trainerPath)} ${args.join(' ')}`);

@@ -6,6 +6,9 @@ import * as vscode from 'vscode';
 import { contextValue, describeRun, groupByConfig, type ConfigGroup, type RunRecord } from './core/runs';
 import type { UnreadableRun } from './core/runs';
 import type { RunStore } from './core/store';
+import { ConfigDriftCache, driftText } from './core/drift';
+import { readLaunch } from './core/plan';
+import { UNTRUSTED_NOTE } from './core/trust';
 
 export type RunNode =
   | { kind: 'group'; group: ConfigGroup }
@@ -26,6 +29,7 @@ export class RunTreeProvider implements vscode.TreeDataProvider<RunNode>, vscode
   readonly onDidChangeTreeData = this.changed.event;
   private timer: NodeJS.Timeout | undefined;
   private readonly listener = () => this.refreshSoon();
+  private readonly drift = new ConfigDriftCache();
 
   constructor(private readonly store: RunStore) {
     store.on('change', this.listener);
@@ -90,7 +94,10 @@ export class RunTreeProvider implements vscode.TreeDataProvider<RunNode>, vscode
       return item;
     }
     const r = node.run;
-    const d = describeRun(r);
+    const configNote = r.info.status === 'running' || r.info.status === 'queued' || r.info.status === 'completed' || r.info.status === 'failed' || r.info.status === 'stopped'
+      ? driftText(this.drift.drift(r.info, readLaunch(r.dir)?.overrides)) : undefined;
+    const trustNote = vscode.workspace.isTrusted ? undefined : UNTRUSTED_NOTE;
+    const d = describeRun(r, Date.now(), { configNote, trustNote });
     const item = new vscode.TreeItem(d.label, vscode.TreeItemCollapsibleState.None);
     item.id = `run:${r.dir}`;
     item.description = d.description;

@@ -82,13 +82,22 @@ function configTokenName(config: Json, key: string): string | undefined {
   return undefined;
 }
 
-function readJson(file: string): Json {
-  let text: string;
+/** The largest tokenizer file (tokenizer.json, tokenizer_config.json, vocab.txt) read; real ones are tens of MB at most. */
+export const MAX_TOKENIZER_FILE_BYTES = 256 * 1024 * 1024;
+
+/** A tokenizer file's text, refusing one over MAX_TOKENIZER_FILE_BYTES before reading it. */
+function readTokenizerText(file: string): string {
   try {
-    text = fs.readFileSync(file, 'utf8');
+    const size = fs.statSync(file).size;
+    if (size > MAX_TOKENIZER_FILE_BYTES) throw new Error(`file is ${size} bytes, over the ${MAX_TOKENIZER_FILE_BYTES}-byte limit for tokenizer files`);
+    return fs.readFileSync(file, 'utf8');
   } catch (e) {
     throw new Error(`cannot read ${file}: ${(e as Error).message}`);
   }
+}
+
+function readJson(file: string): Json {
+  const text = readTokenizerText(file);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -262,7 +271,7 @@ export function loadTokenizer(dir: string, opts: { lowercase?: boolean } = {}): 
   if (!fs.existsSync(vocabFile)) {
     throw new Error(`${where} has neither tokenizer.json nor vocab.txt (a Hugging Face tokenizer folder needs one of them)`);
   }
-  const lines = fs.readFileSync(vocabFile, 'utf8').split(/\r?\n/);
+  const lines = readTokenizerText(vocabFile).split(/\r?\n/);
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   if (lines.length === 0) throw new Error(`${where}: ${vocabFile} is empty`);
   const lowercase = opts.lowercase ?? (typeof config.do_lower_case === 'boolean' ? config.do_lower_case : true);

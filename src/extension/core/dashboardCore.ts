@@ -3,11 +3,14 @@
 // as metrics.jsonl grows and `status` when run.json changes. Every message from the webview is
 // validated and handled by one exhaustive switch.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isWebviewToHost, type HostToWebview, type MetricsRecord, type MisclassifiedExample, type WebviewToHost } from '../../shared/protocol';
 import { MetricsTail } from './metricsTail';
 import { toRunSummary, type RunRecord } from './runs';
+import { checkOpenFile, misclassifiedFiles, readMisclassifiedIn, runDataFiles, safeExportName } from './webviewGuard';
+
+/** Largest export (CSV, SVG text or PNG base64) the host accepts from a webview. */
+export const MAX_EXPORT_CHARS = 256 * 1024 * 1024;
 
 export const HISTORY_CHUNK = 5000;
 
@@ -72,9 +75,12 @@ export class DashboardSession {
         if (dir) this.host.stop(dir);
         return;
       }
-      case 'openFile':
-        this.host.openFile(m.file, m.line);
+      case 'openFile': {
+        const c = checkOpenFile(m.file, m.line, this.allowedFiles());
+        if (c.ok) this.host.openFile(c.file, c.line);
+        else this.host.log(`dashboard: refused ${c.reason}`);
         return;
+      }
       case 'requestMisclassified': {
         const dir = this.dirOf(m.runId);
         if (!dir) return;
@@ -82,7 +88,12 @@ export class DashboardSession {
         return;
       }
       case 'export':
-        await this.host.save(m.format, m.suggestedName, m.base64 ? Buffer.from(m.data, 'base64') : m.data);
+        if (m.data.length > MAX_EXPORT_CHARS) {
+          this.host.log(`dashboard: refused an export of ${m.data.length} characters (limit ${MAX_EXPORT_CHARS})`);
+          return;
+        }
+        // the name is only a suggestion for the save dialog; the user picks where it is written
+        await this.host.save(m.format, safeExportName(m.suggestedName, m.format), m.base64 === true ? Buffer.from(m.data, 'base64') : m.data);
         return;
       case 'error':
         this.host.log(`dashboard: ${m.message}`);
@@ -115,6 +126,17 @@ export class DashboardSession {
     this.host.post({ type: 'status', run: toRunSummary(run), etaSeconds: run.info.status === 'running' ? this.host.eta(d) : undefined });
   }
 
+  /** The files this panel's runs refer to: their configs' data files and the files of their misclassified examples. */
+  allowedFiles(): Set<string> {
+    const out = new Set<string>();
+    for (const d of this.runDirs) {
+      const r = this.host.getRun(d);
+      for (const f of runDataFiles(r?.info.config)) out.add(f);
+      for (const split of ['validation', 'test'] as const) for (const f of misclassifiedFiles(readMisclassifiedIn(d, split))) out.add(f);
+    }
+    return out;
+  }
+
   private dirOf(runId: string): string | undefined {
     return this.runDirs.find((d) => (this.host.getRun(d)?.info.id ?? path.basename(d)) === runId);
   }
@@ -136,12 +158,7 @@ export class DashboardSession {
   }
 }
 
-/** misclassified-<split>.json of a run ([] when absent or unreadable). */
+/** misclassified-<split>.json of a run ([] when absent, unreadable, too large, or a link out of the run folder). */
 export function readMisclassified(dir: string, split: 'validation' | 'test'): MisclassifiedExample[] {
-  try {
-    const j = JSON.parse(fs.readFileSync(path.join(dir, `misclassified-${split}.json`), 'utf8')) as { examples?: MisclassifiedExample[] };
-    return Array.isArray(j.examples) ? j.examples : [];
-  } catch {
-    return [];
-  }
+  return readMisclassifiedIn(dir, split);
 }

@@ -2,8 +2,9 @@
 // which runs, when) and the CodeLens line over a config (start, last result, compare).
 
 import * as path from 'node:path';
-import { byNewest, formatAgo, formatMetric, keyMetric, metricName, progressPercent, type RunRecord } from './runs';
+import { byNewest, formatAgo, formatMetric, keyMetric, mdEscape, metricName, progressPercent, type RunRecord } from './runs';
 import { displayValue, resolvedValue } from './configKeys';
+import { UNTRUSTED_NOTE } from './trust';
 
 interface Group {
   value: string;
@@ -15,7 +16,10 @@ interface Group {
   metric?: string;
 }
 
-const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+/** Text for a table cell: Markdown escaped (run names, config names are user text). */
+const cell = (s: string) => mdEscape(s);
+/** A value as a code span in a table cell; as escaped text when it holds a backtick (it could close the span). */
+const codeCell = (s: string) => (/[`\r\n]/.test(s) ? mdEscape(s) : `\`${s.replace(/\|/g, '\\|')}\``);
 
 function lowerIsBetter(metric: string): boolean {
   return metric === 'loss' || metric.endsWith('_loss');
@@ -55,7 +59,7 @@ function groupValues(key: string, runs: RunRecord[], metric: string): Group[] {
 }
 
 function table(groups: Group[], metric: string, current: string | undefined, now: number, maxRows: number, withConfig: boolean): string[] {
-  const head = `| value | best ${metric} | test ${metric} | runs | last |${withConfig ? ' config |' : ''}`;
+  const head = `| value | best ${mdEscape(metric)} | test ${mdEscape(metric)} | runs | last |${withConfig ? ' config |' : ''}`;
   const sep = `|---|---:|---:|---|---|${withConfig ? '---|' : ''}`;
   const rows = groups.slice(0, maxRows).map((g) => {
     const names = g.runs.map((r) => r.info.name);
@@ -65,8 +69,8 @@ function table(groups: Group[], metric: string, current: string | undefined, now
     const when = formatAgo(g.runs[0].info.endedAt ?? g.runs[0].info.startedAt ?? g.runs[0].info.createdAt, now);
     const cfgs = [...new Set(g.runs.map((r) => path.basename(r.info.configPath ?? '')))].join(', ');
     const mark = current !== undefined && g.value === current ? ' ◀' : '';
-    const other = g.metric && g.metric !== metric ? ` (${g.metric})` : '';
-    return `| \`${cell(g.value)}\`${mark} | ${g.best !== undefined ? formatMetric(g.best) + other : '–'} | ${g.test !== undefined ? formatMetric(g.test) + other : '–'} | ${cell(runsText)} | ${when} |${withConfig ? ` ${cell(cfgs)} |` : ''}`;
+    const other = g.metric && g.metric !== metric ? ` (${mdEscape(g.metric)})` : '';
+    return `| ${codeCell(g.value)}${mark} | ${g.best !== undefined ? formatMetric(g.best) + other : '–'} | ${g.test !== undefined ? formatMetric(g.test) + other : '–'} | ${cell(runsText)} | ${when} |${withConfig ? ` ${cell(cfgs)} |` : ''}`;
   });
   if (groups.length > maxRows) rows.push(`| … ${groups.length - maxRows} more | | | | |${withConfig ? ' |' : ''}`);
   return [head, sep, ...rows];
@@ -105,7 +109,7 @@ export interface LensItem {
 }
 
 /** The CodeLens over a config: running runs (stop), start, the last result, compare. */
-export function configLens(o: { configPath: string; runs: RunRecord[]; sweepSize?: number; now?: number }): LensItem[] {
+export function configLens(o: { configPath: string; runs: RunRecord[]; sweepSize?: number; now?: number; trusted?: boolean }): LensItem[] {
   const now = o.now ?? Date.now();
   const cfg = path.resolve(o.configPath);
   const mine = o.runs.filter((r) => r.info.configPath && path.resolve(r.info.configPath) === cfg).sort(byNewest);
@@ -119,7 +123,8 @@ export function configLens(o: { configPath: string; runs: RunRecord[]; sweepSize
   }
   if (queued.length) out.push({ title: `$(clock) ${queued.length} queued`, command: 'finetune.runs.focus', arguments: [] });
   const n = o.sweepSize ?? 1;
-  out.push({ title: n > 1 ? `▶ Start sweep (${n} runs)` : '▶ Start', command: 'finetune.start', arguments: [o.configPath], tooltip: 'Start training with this config' });
+  if (o.trusted === false) out.push({ title: '$(shield) Training off: untrusted workspace', command: 'workbench.trust.manage', arguments: [], tooltip: `${UNTRUSTED_NOTE}. Trust the workspace to train; history and diagnostics still work.` });
+  else out.push({ title: n > 1 ? `▶ Start sweep (${n} runs)` : '▶ Start', command: 'finetune.start', arguments: [o.configPath], tooltip: 'Start training with this config' });
   const last = mine.find((r) => r.info.status !== 'running' && r.info.status !== 'queued');
   if (last) {
     const km = keyMetric(last.info);

@@ -218,12 +218,28 @@ export function mainHyperParameters(config: unknown): [string, string][] {
   return out;
 }
 
-const mdEscape = (s: string) => s.replace(/[\\`*_{}[\]()#+!|<>]/g, (ch) => `\\${ch}`);
+/**
+ * Text → Markdown that renders as that text: the Markdown-significant punctuation is backslash-escaped
+ * (CommonMark allows it for any ASCII punctuation), and a leading `#`, `-`, `+`, `=` or `1.`, so no link,
+ * image, HTML tag, table pipe, emphasis, list, heading, theme icon (`$(...)`) or entity can come from a run name, note, tag or value; line breaks become spaces
+ * (a table cell or the bold title line cannot be split into new blocks).
+ */
+export function mdEscape(s: string): string {
+  return String(s).replace(/[\r\n\u2028\u2029]+/g, ' ').replace(/[\\`*_{}[\]()!~|<>$&]/g, (ch) => `\\${ch}`)
+    // only at the start of a line do these make a heading, list, rule or quote
+    .replace(/^(\s*)([#+\-=])(?=[\s#+\-=]|$)/, '$1\\$2').replace(/^(\s*\d+)([.)])(?=\s|$)/, '$1\\$2');
+}
+
+/** Multi-line text (notes) → Markdown: each line escaped, line breaks kept as hard breaks. */
+export function mdEscapeLines(s: string): string {
+  return String(s).split(/\r?\n/).map(mdEscape).join('  \n');
+}
 
 /** The run history item: label, description and a Markdown tooltip. */
-export function describeRun(r: RunRecord, now = Date.now()): { label: string; description: string; tooltip: string } {
+export function describeRun(r: RunRecord, now = Date.now(), o: { configNote?: string; trustNote?: string } = {}): { label: string; description: string; tooltip: string } {
   const i = r.info;
   const parts: string[] = [];
+  if (o.configNote) parts.push(o.configNote);
   const pct = progressPercent(i);
   if (i.status === 'running') parts.push(pct !== undefined ? `${pct}%` : 'running');
   if (i.status === 'queued') parts.push('queued');
@@ -242,8 +258,10 @@ export function describeRun(r: RunRecord, now = Date.now()): { label: string; de
   if (i.tags?.length) rows.push(['tags', i.tags.join(', ')]);
   if (rows.length) lines.push('| | |', '|---|---|', ...rows.map(([k, v]) => `| ${mdEscape(k)} | ${mdEscape(v)} |`));
   if (i.error?.message) lines.push('', `**Error:** ${mdEscape(i.error.message.split('\n')[0])}`);
-  if (i.notes) lines.push('', mdEscape(i.notes));
-  lines.push('', `\`${i.id}\``);
+  if (i.notes) lines.push('', mdEscapeLines(i.notes));
+  if (o.configNote) lines.push('', `$(warning) ${mdEscape(o.configNote)}`);
+  if (o.trustNote) lines.push('', `$(shield) ${mdEscape(o.trustNote)}`);
+  lines.push('', mdEscape(i.id));
   return { label: i.name, description: parts.join(' · '), tooltip: lines.join('\n') };
 }
 

@@ -465,7 +465,7 @@ function schemaIssues(errors: ErrorObject[], data: unknown, base: JPath): Issue[
         else {
           const elsewhere = schemaKeys().filter((k) => {
             const last = k.split('.').pop()!;
-            return last === extra || (ALIASES[norm(extra)] ?? []).includes(last);
+            return last === extra || (Object.hasOwn(ALIASES, norm(extra)) ? ALIASES[norm(extra)] : []).includes(last);
           });
           if (elsewhere.length) hint = ` — did you mean '${elsewhere[0]}'?`;
           else if (known.length) hint = ` (known keys: ${known.join(', ')})`;
@@ -862,8 +862,8 @@ function validateWith(text: string, file: string, overrides: Record<string, unkn
 }
 
 /** Parses and validates text (no file access); returns errors instead of throwing; warnings included. */
-export function validateConfigText(text: string, file: string): { config?: ResolvedConfig; errors: ConfigError[] } {
-  const { config, errors } = validateWith(text, file);
+export function validateConfigText(text: string, file: string, overrides?: Record<string, unknown>): { config?: ResolvedConfig; errors: ConfigError[] } {
+  const { config, errors } = validateWith(text, file, overrides);
   return config ? { config, errors } : { errors };
 }
 

@@ -2,7 +2,7 @@
 // columns, word in column 0, tag in the tag column, blank lines between sentences.
 
 import * as fs from 'node:fs';
-import { DataError, decodeUtf8Line, fileError, hasBom } from './errors';
+import { DataError, decodeUtf8Line, fileError, hasBom, lineTooLong, MAX_LINE_BYTES } from './errors';
 
 export type TagScheme = 'IOB1' | 'IOB2' | 'BIOES';
 
@@ -91,6 +91,7 @@ export async function readConll(file: string, opts: ConllOptions = {}): Promise<
 
   const handleLine = (raw: Uint8Array) => {
     lineNo++;
+    if (raw.length > MAX_LINE_BYTES + (raw[raw.length - 1] === 0x0d ? 1 : 0)) throw lineTooLong(file, lineNo);
     let bytesOfLine = raw;
     if (lineNo === 1 && hasBom(bytesOfLine)) {
       bytesOfLine = bytesOfLine.subarray(3);
@@ -149,6 +150,8 @@ export async function readConll(file: string, opts: ConllOptions = {}): Promise<
         start = nl + 1;
       }
       carry = start < buf.length ? buf.subarray(start) : null;
+      // a line with no newline yet: refuse it once it is over the cap (no unbounded buffering)
+      if (carry && carry.length > MAX_LINE_BYTES + 1) throw lineTooLong(file, lineNo + 1);
     }
     if (carry) handleLine(carry);
   } catch (err) {

@@ -38,6 +38,33 @@ export function fileError(err: unknown, file: string): DataError {
   }
 }
 
+/**
+ * The longest line a data reader accepts (CoNLL, JSON Lines, CSV), in bytes without its line
+ * break. A longer line is refused before it is decoded or parsed: a corrupt or hostile file (a
+ * gigabyte with no newline) must not take the trainer's memory.
+ */
+export const MAX_LINE_BYTES = 1 << 20;
+
+/** The error for a line over MAX_LINE_BYTES. */
+export function lineTooLong(file: string, line: number, max = MAX_LINE_BYTES): DataError {
+  return new DataError(`line longer than ${max} bytes`, file, line);
+}
+
+/** Throws lineTooLong for the first line (split on \n, a trailing \r not counted) over `max` bytes. */
+export function checkLineLengths(buf: Uint8Array, file: string, max = MAX_LINE_BYTES): void {
+  let start = 0;
+  let lineNo = 1;
+  while (start < buf.length) {
+    let end = buf.indexOf(0x0a, start);
+    const next = end === -1 ? buf.length : end + 1;
+    if (end === -1) end = buf.length;
+    const stop = end > start && buf[end - 1] === 0x0d ? end - 1 : end;
+    if (stop - start > max) throw lineTooLong(file, lineNo, max);
+    lineNo++;
+    start = next;
+  }
+}
+
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
@@ -100,6 +127,7 @@ export function decodeUtf8Lines(buf: Uint8Array, file: string): string[] {
     const next = end === -1 ? buf.length : end + 1;
     if (end === -1) end = buf.length;
     const stop = end > start && buf[end - 1] === 0x0d ? end - 1 : end;
+    if (stop - start > MAX_LINE_BYTES) throw lineTooLong(file, lineNo);
     lines.push(decodeUtf8Line(buf.subarray(start, stop), file, lineNo));
     lineNo++;
     start = next;

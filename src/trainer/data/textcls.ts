@@ -2,7 +2,7 @@
 
 import { promises as fsp } from 'node:fs';
 import { parse } from 'csv-parse/sync';
-import { DataError, decodeUtf8Lines, fileError, hasBom } from './errors';
+import { checkLineLengths, DataError, decodeUtf8Lines, fileError, hasBom } from './errors';
 
 export interface TextExample {
   text: string;
@@ -111,6 +111,7 @@ export async function readCsv(file: string, opts: TextOptions & { delimiter?: st
     throw new RangeError(`invalid CSV delimiter ${JSON.stringify(delimiter)}`);
   }
   const buf = await readBytes(file);
+  checkLineLengths(buf, file); // before csv-parse sees it
   let content: string;
   try {
     content = new TextDecoder('utf-8', { fatal: true }).decode(buf); // drops a BOM
