@@ -68,7 +68,7 @@ export class DashboardSession {
     switch (m.type) {
       case 'ready':
         this.ready = true;
-        this.sendAll();
+        await this.sendAll();
         return;
       case 'stop': {
         const dir = this.dirOf(m.runId);
@@ -111,7 +111,7 @@ export class DashboardSession {
     if (!this.ready || !this.shows(d)) return;
     const tail = this.tails.get(d);
     const run = this.host.getRun(d);
-    if (!tail || !run) return;
+    if (!tail || !run || this.loading.has(d)) return; // the initial load catches up when it ends
     const { records, reset } = tail.read();
     if (reset) this.sendHistory(run.info.id, records);
     else if (records.length) this.host.post({ type: 'append', runId: run.info.id, records });
@@ -141,14 +141,31 @@ export class DashboardSession {
     return this.runDirs.find((d) => (this.host.getRun(d)?.info.id ?? path.basename(d)) === runId);
   }
 
-  private sendAll(): void {
+  private readonly loading = new Set<string>();
+
+  /** init, then each run's history streamed in chunks as it is read (the host stays responsive). */
+  private async sendAll(): Promise<void> {
     const runs = this.runDirs.map((d) => this.host.getRun(d)).filter((r): r is RunRecord => !!r);
     this.host.post({ type: 'init', mode: this.mode, runs: runs.map(toRunSummary) });
     for (const r of runs) {
       const tail = new MetricsTail(path.join(r.dir, 'metrics.jsonl'));
       this.tails.set(r.dir, tail);
-      this.sendHistory(r.info.id, tail.read().records);
+      this.loading.add(r.dir);
+      let pending: MetricsRecord[] = [];
+      try {
+        await tail.readAsync((records) => {
+          pending.push(...records);
+          while (pending.length > HISTORY_CHUNK) {
+            this.host.post({ type: 'history', runId: r.info.id, records: pending.slice(0, HISTORY_CHUNK), done: false });
+            pending = pending.slice(HISTORY_CHUNK);
+          }
+        });
+      } finally {
+        this.loading.delete(r.dir);
+      }
+      this.host.post({ type: 'history', runId: r.info.id, records: pending, done: true });
       if (r.info.status === 'running') this.runChanged(r.dir);
+      this.metricsChanged(r.dir); // lines appended while loading
     }
   }
 

@@ -22,6 +22,29 @@ export class MetricsTail {
 
   /** The records appended since the last call. */
   read(): TailRead {
+    const records: MetricsRecord[] = [];
+    const it = this.steps((r) => { records.push(...r); });
+    let step = it.next();
+    while (!step.done) step = it.next();
+    return { records, reset: step.value.reset, skipped: step.value.skipped };
+  }
+
+  /**
+   * The same as read(), delivering records chunk by chunk and yielding to the event loop between
+   * chunks, so a history of a million lines never blocks the extension host for long.
+   */
+  async readAsync(onRecords: (records: MetricsRecord[]) => void): Promise<{ reset: boolean; skipped: number }> {
+    const it = this.steps(onRecords);
+    let step = it.next();
+    while (!step.done) {
+      await new Promise((resolve) => setImmediate(resolve));
+      step = it.next();
+    }
+    return step.value;
+  }
+
+  /** Reads chunk by chunk; yields after each chunk's records were delivered. */
+  private *steps(onRecords: (records: MetricsRecord[]) => void): Generator<void, { reset: boolean; skipped: number }> {
     let st: fs.Stats;
     try {
       st = fs.statSync(this.file);
@@ -29,7 +52,7 @@ export class MetricsTail {
       const reset = this.offset > 0;
       this.offset = 0;
       this.ino = undefined;
-      return { records: [], reset, skipped: 0 };
+      return { reset, skipped: 0 };
     }
     let reset = false;
     if ((this.ino !== undefined && st.ino !== this.ino) || st.size < this.offset) {
@@ -37,9 +60,8 @@ export class MetricsTail {
       this.offset = 0;
     }
     this.ino = st.ino;
-    const records: MetricsRecord[] = [];
     let skipped = 0;
-    if (st.size <= this.offset) return { records, reset, skipped };
+    if (st.size <= this.offset) return { reset, skipped };
     const fd = fs.openSync(this.file, 'r');
     try {
       let carry = Buffer.alloc(0);
@@ -56,6 +78,7 @@ export class MetricsTail {
           carry = Buffer.from(data);
           continue;
         }
+        const records: MetricsRecord[] = [];
         for (const line of data.subarray(0, last).toString('utf8').split('\n')) {
           if (!line.trim()) continue;
           try {
@@ -68,10 +91,12 @@ export class MetricsTail {
         }
         this.offset = dataStart + last + 1;
         carry = Buffer.from(data.subarray(last + 1));
+        if (records.length) onRecords(records);
+        yield;
       }
     } finally {
       fs.closeSync(fd);
     }
-    return { records, reset, skipped };
+    return { reset, skipped };
   }
 }
