@@ -88,21 +88,24 @@ export class FineTune implements vscode.Disposable {
     return r ? this.live.eta(dir, r.info.totalSteps, r.info.step) : undefined;
   }
 
-  watchFolder(dir: string): void {
-    this.store.addFolder(dir);
+  /** Watches a runs folder; its runs are read in batches (resolves when all are known). */
+  watchFolder(dir: string): Promise<unknown> {
     this.watcher.add(dir);
+    return this.store.addFolderAsync(dir);
   }
 
   /** Finds the runs folders: the setting's (or <workspace>/.finetune/runs) and the one beside each config (where the CLI writes). */
   private async discover(): Promise<void> {
     const setting = vscode.workspace.getConfiguration('finetune').get<string>('runsFolder', '');
-    for (const f of vscode.workspace.workspaceFolders ?? []) this.watchFolder(runsFolderFor({ setting, workspaceFolder: f.uri.fsPath }));
+    const scans: Promise<unknown>[] = [];
+    for (const f of vscode.workspace.workspaceFolders ?? []) scans.push(this.watchFolder(runsFolderFor({ setting, workspaceFolder: f.uri.fsPath })));
     try {
       const found = await vscode.workspace.findFiles('**/*.finetune.{yaml,yml,json}', '**/node_modules/**', 1000);
-      for (const u of found) this.watchFolder(path.join(path.dirname(u.fsPath), '.finetune', 'runs'));
+      for (const u of found) scans.push(this.watchFolder(path.join(path.dirname(u.fsPath), '.finetune', 'runs')));
     } catch (e) {
       this.output.appendLine(`config search failed: ${(e as Error).message}`);
     }
+    await Promise.all(scans); // every run known before looking for runs to reattach to
     this.launcher.reattach();
   }
 

@@ -2,6 +2,7 @@
 // with the folders that changed so the tree, CodeLens and dashboards refresh what they show.
 
 import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inspectRun, scanRunsFolderDetailed, type RunRecord, type UnreadableRun } from './runs';
 
@@ -21,6 +22,36 @@ export class RunStore extends EventEmitter<{ change: [dirs: string[]] }> {
     if (this.folders.has(d)) return false;
     this.folders.add(d);
     this.scanFolder(d);
+    return true;
+  }
+
+  /**
+   * The same as addFolder, reading run.json files in batches across event-loop turns (emitting
+   * `change` per batch), so a history of thousands of runs never blocks the extension host.
+   */
+  async addFolderAsync(dir: string, batch = 200): Promise<boolean> {
+    const d = path.resolve(dir);
+    if (this.folders.has(d)) return false;
+    this.folders.add(d);
+    let names: fs.Dirent[];
+    try {
+      names = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return true;
+    }
+    const dirs = names.filter((n) => n.isDirectory()).map((n) => path.join(d, n.name));
+    for (let i = 0; i < dirs.length; i += batch) {
+      const changed: string[] = [];
+      for (const runDir of dirs.slice(i, i + batch)) {
+        const r = inspectRun(runDir);
+        if (!r) continue;
+        if ('info' in r) this.runs.set(r.dir, r);
+        else this.bad.set(r.dir, r.reason);
+        changed.push(r.dir);
+      }
+      if (changed.length) this.emit('change', changed);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     return true;
   }
 
