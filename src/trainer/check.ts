@@ -10,6 +10,7 @@ import { TrainProgram } from './engine/program';
 import { Session, ortVersion, type Device } from './engine/session';
 import { initParams } from './models/bert';
 import { emitMlp, mlpParamShapes } from './models/mlp';
+import { rng } from './rng';
 
 export interface CheckOptions {
   device: Device;
@@ -17,11 +18,6 @@ export interface CheckOptions {
   stepsPerRun: number;
   steps: number;
   emit: (e: TrainerEvent) => void;
-}
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 4294967296);
 }
 
 /** Gaussian blobs: `classes` random centres in `dim` dimensions, unit noise. */

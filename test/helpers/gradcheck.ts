@@ -6,6 +6,9 @@ import { Builder } from '../../src/trainer/engine/builder';
 import { Graph, type DType, type Tensor } from '../../src/trainer/engine/ir';
 import { serializeModel } from '../../src/trainer/engine/onnx';
 import { Session, type HostTensor } from '../../src/trainer/engine/session';
+import { rng } from '../../src/trainer/rng';
+
+export { rng };
 
 /** Float64 graphs: central differences with eps 1e-6 have truncation error ~1e-12 and rounding
  *  error ~1e-10, so 1e-6 relative (1e-8 absolute) leaves wide margin while catching any wrong rule. */
@@ -13,17 +16,6 @@ export const F64_TOL = { rtol: 1e-6, atol: 1e-8 };
 /** Float32 gradients (ops with no float64 kernel in ORT: Erf, Gelu) against float64 differences of
  *  a float64 reference: float32 has ~6e-8 unit roundoff, accumulated over a few ops. */
 export const F32_TOL = { rtol: 1e-4, atol: 2e-5 };
-
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function randn(n: number, r: () => number, scale = 1): number[] {
   return Array.from({ length: n }, () => {

@@ -11,6 +11,9 @@ import {
 } from '../models/bert';
 import { loadHfModel } from '../models/hf';
 import type { ResolvedConfig } from '../config/config';
+import { rng } from '../rng';
+
+export { rng };
 
 export type Head = 'token' | 'sequence';
 
@@ -26,17 +29,6 @@ export interface ModelSetup {
   loraScale?: number;
   /** What loading a pretrained folder reported (initialized head, filled tables, ignored tensors). */
   notes: string[];
-}
-
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const LORA_TARGETS: Record<string, string> = {
