@@ -55,7 +55,9 @@ def bert_params(c):
     return P
 
 
-def bert_token_logits(P, c, ids, mask, training=False):
+def bert_token_logits(P, c, ids, mask, training=False, lora=None):
+    """lora: optional {"scale": alpha/rank, "A": {prefix: (r, in)}, "B": {prefix: (out, r)}}, applied
+    functionally as PEFT does without merging: y = x W^T + b + scale * (x A^T) B^T."""
     B, T = ids.shape
     H, nh = c["hidden"], c["heads"]
     d = H // nh
@@ -70,7 +72,12 @@ def bert_token_logits(P, c, ids, mask, training=False):
     bias = ((1.0 - mask.float()) * -10000.0).reshape(B, 1, 1, T)
     for i in range(c["layers"]):
         L = f"bert.encoder.layer.{i}"
-        lin = lambda t, n: F.linear(t, P[f"{L}.{n}.weight"], P[f"{L}.{n}.bias"])
+        def lin(t, n, L=L):
+            y = F.linear(t, P[f"{L}.{n}.weight"], P[f"{L}.{n}.bias"])
+            key = f"{L}.{n}"
+            if lora is not None and key in lora["A"]:
+                y = y + lora["scale"] * F.linear(F.linear(t, lora["A"][key]), lora["B"][key])
+            return y
         q = (lin(x, "attention.self.query") / math.sqrt(d)).reshape(B, T, nh, d).permute(0, 2, 1, 3)
         k = lin(x, "attention.self.key").reshape(B, T, nh, d).permute(0, 2, 3, 1)
         v = lin(x, "attention.self.value").reshape(B, T, nh, d).permute(0, 2, 1, 3)

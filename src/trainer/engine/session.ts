@@ -18,6 +18,8 @@ export interface SessionOptions {
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Write an ORT profile (chrome://tracing JSON) with this file prefix. */
   profilePrefix?: string;
+  /** Extra ORT session config entries (e.g. { 'session.intra_op.allow_spinning': '0' }). */
+  extra?: Record<string, string>;
 }
 
 export interface HostTensor {
@@ -81,6 +83,7 @@ export class Session {
       enableProfiling: !!opts.profilePrefix,
       profileFilePrefix: opts.profilePrefix,
       logSeverityLevel: 3,
+      ...(opts.extra ? { extra: configEntries(opts.extra) } : {}),
     };
     const declared = new Map(inputs.map((t) => [t.name, t]));
     let reason: string | undefined;
@@ -143,6 +146,18 @@ export class Session {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** 'a.b.c': 'v' entries as the nested object onnxruntime-node flattens back into config keys. */
+function configEntries(flat: Record<string, string>): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(flat)) {
+    const parts = key.split('.');
+    let o = root;
+    for (const p of parts.slice(0, -1)) o = (o[p] ??= {}) as Record<string, unknown>;
+    o[parts[parts.length - 1]] = value;
+  }
+  return root;
 }
 
 function checkFeed(label: string, d: TensorInfo, t: HostTensor) {

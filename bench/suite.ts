@@ -1,0 +1,374 @@
+// `npm run bench`: the engine beside PyTorch (and a plain-Python data peer) in one run, one table.
+// Every measurement runs in its own process (so that its peak RSS is its own), interleaved in
+// rounds (so that machine noise hits both sides alike); the table shows medians over the rounds.
+//
+//   npm run bench [-- --threads 2 --rounds 3 --k 8 --eval-batch 32 --only train-full,eval,... --quiet-wait 120 --markdown --tsx]
+//
+// Workers run bundled (esbuild, node_modules/.cache/finetune-bench) under plain node unless --tsx.
+// Experiments: FINETUNE_ORT_EXTRA (JSON ORT config entries), FINETUNE_ORT_OPT, FINETUNE_PROFILE (ORT profile prefix).
+//
+// Rows: BERT-mini token classification training (full fine-tuning, head-only with the encoder
+// frozen, LoRA r=8 alpha=16 on query+value), evaluation throughput of the inference graph against
+// torch.no_grad(), and reading + tokenizing a 200,000-token CoNLL file.
+
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { TypedData } from '../src/trainer/engine/ir';
+import { TrainProgram, type ParamDef, type ProgramSpec } from '../src/trainer/engine/program';
+import { Session, ortVersion, type HostTensor } from '../src/trainer/engine/session';
+import { serializeModel } from '../src/trainer/engine/onnx';
+import { bertParamShapes, initParams, tokenClassificationLoss, type BertConfig } from '../src/trainer/models/bert';
+import { inferenceGraph, type ModelSetup } from '../src/trainer/train/model';
+
+// bench/gpu.sh runs this file bundled (FINETUNE_BENCH_SELF) from a temporary prefix that holds its
+// own onnxruntime-node, with the repository as FINETUNE_BENCH_ROOT and a CUDA PyTorch as FINETUNE_BENCH_PYTHON.
+const ROOT = process.env.FINETUNE_BENCH_ROOT || path.resolve(path.dirname(__filename), '..');
+const PY = process.env.FINETUNE_BENCH_PYTHON || '/usr/bin/python3';
+let SELF = process.env.FINETUNE_BENCH_SELF;
+
+/**
+ * Workers run bundled under plain node, as the shipped trainer does (dist/trainer.js), not under
+ * the tsx loader, which alone adds ~35 MB to every process's RSS. The bundle lives under
+ * node_modules/.cache so that `onnxruntime-node` resolves to the project's copy.
+ */
+async function bundleSelf(): Promise<string> {
+  const esbuild = await import('esbuild');
+  const out = path.join(ROOT, 'node_modules', '.cache', 'finetune-bench', 'suite.cjs');
+  await esbuild.build({ entryPoints: [path.join(ROOT, 'bench', 'suite.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20',
+    external: ['onnxruntime-node', 'esbuild'], outfile: out, logLevel: 'warning' });
+  return out;
+}
+
+// Mirrors bench/bench_configs.py (checked at start-up). FINETUNE_BENCH_MODEL picks one (bench/gpu.sh
+// uses encoder-base); FINETUNE_BENCH_DEVICE is cpu (default) or cuda.
+const MODELS = {
+  encoder: {
+    batch: 16, seq: 128,
+    model: { vocabSize: 30522, hidden: 256, layers: 4, heads: 4, intermediate: 1024, maxPositions: 512,
+      typeVocabSize: 2, layerNormEps: 1e-12, hiddenDropout: 0.1, attentionDropout: 0.1, numLabels: 9 } as BertConfig,
+  },
+  'encoder-base': {
+    batch: 32, seq: 128,
+    model: { vocabSize: 30522, hidden: 768, layers: 12, heads: 12, intermediate: 3072, maxPositions: 512,
+      typeVocabSize: 2, layerNormEps: 1e-12, hiddenDropout: 0.1, attentionDropout: 0.1, numLabels: 9 } as BertConfig,
+  },
+};
+const MODEL = (process.env.FINETUNE_BENCH_MODEL || 'encoder') as keyof typeof MODELS;
+if (!MODELS[MODEL]) throw new Error(`FINETUNE_BENCH_MODEL: unknown model ${MODEL}`);
+const ENC = MODELS[MODEL];
+const DEVICE = (process.env.FINETUNE_BENCH_DEVICE || 'cpu') as 'cpu' | 'cuda';
+const LORA = { rank: 8, alpha: 16, targets: ['attention.self.query', 'attention.self.value'] };
+const DATA_TOKENS = 200_000;
+const MAX_LENGTH = 128;
+
+type TrainMode = 'full' | 'head' | 'lora';
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 4294967296);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Session options for experiments: FINETUNE_ORT_EXTRA='{"session.x":"1"}', FINETUNE_ORT_OPT=basic|extended|all. */
+const sessionOpts = (threads: number) => ({
+  threads, device: DEVICE, profilePrefix: process.env.FINETUNE_PROFILE || undefined,
+  extra: process.env.FINETUNE_ORT_EXTRA ? JSON.parse(process.env.FINETUNE_ORT_EXTRA) as Record<string, string> : undefined,
+  optimization: (process.env.FINETUNE_ORT_OPT || undefined) as 'basic' | 'extended' | 'all' | undefined,
+});
+
+const rssMb = () => process.resourceUsage().maxRSS / 1024;
+
+function encoderBatch(K: number, B: number, T: number, c: BertConfig, fullMask: boolean, r: () => number) {
+  const ids = BigInt64Array.from({ length: K * B * T }, () => BigInt(1 + Math.floor(r() * (c.vocabSize - 1))));
+  const mask = BigInt64Array.from({ length: K * B * T }, (_, i) => {
+    const b = Math.floor(i / T) % B;
+    return !fullMask && b % 2 === 0 && i % T >= (T * 3) / 4 ? 0n : 1n;
+  });
+  const labels = BigInt64Array.from({ length: K * B * T }, (_, i) => (mask[i] ? BigInt(Math.floor(r() * c.numLabels)) : -100n));
+  return { input_ids: ids, attention_mask: mask, labels };
+}
+
+/** The training program of one mode: trained parameters are inputs, frozen ones initializers. */
+function trainSpec(mode: TrainMode, r: () => number): ProgramSpec {
+  const c = ENC.model;
+  const all = initParams(bertParamShapes(c), r);
+  const isHead = (n: string) => n.startsWith('classifier.');
+  let params: ParamDef[] = all;
+  let frozen: ParamDef[] = [];
+  let loraScale: number | undefined;
+  if (mode !== 'full') {
+    params = all.filter((p) => isHead(p.name));
+    frozen = all.filter((p) => !isHead(p.name));
+  }
+  if (mode === 'lora') {
+    loraScale = LORA.alpha / LORA.rank;
+    const H = c.hidden;
+    for (let i = 0; i < c.layers; i++) {
+      for (const t of LORA.targets) {
+        const prefix = `bert.encoder.layer.${i}.${t}`;
+        params.push({ name: `${prefix}.lora_A.weight`, shape: [LORA.rank, H], data: Float32Array.from({ length: LORA.rank * H }, () => (r() * 2 - 1) / Math.sqrt(H)) });
+        params.push({ name: `${prefix}.lora_B.weight`, shape: [H, LORA.rank], data: new Float32Array(H * LORA.rank) });
+      }
+    }
+  }
+  return {
+    params, frozen,
+    batch: ['input_ids', 'attention_mask', 'labels'].map((n) => ({ name: n, dtype: 'int64' as const, shape: [ENC.batch, ENC.seq] })),
+    loss: (b, P, batch, random) => tokenClassificationLoss(b, P, c,
+      { inputIds: batch.get('input_ids')!, attentionMask: batch.get('attention_mask')! }, batch.get('labels')!, { training: true, random, loraScale }).loss,
+    optimizer: { kind: 'adamw', weightDecay: 0.01 },
+    clipNorm: 1,
+  };
+}
+
+async function workTrain(mode: TrainMode, K: number, threads: number, runs: number) {
+  const r = rng(1);
+  const spec = trainSpec(mode, r);
+  const batches = encoderBatch(K, ENC.batch, ENC.seq, ENC.model, false, r) as Record<string, TypedData>;
+  const prog = await TrainProgram.create(spec, sessionOpts(threads));
+  const lrs = new Array(K).fill(1e-4);
+  await prog.run(batches, lrs); // warm-up
+  const perStep: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await prog.run(batches, lrs);
+    perStep.push((performance.now() - t) / K);
+  }
+  const profile = prog.endProfiling();
+  if (profile) console.error(`ORT profile: ${profile}`);
+  console.log(JSON.stringify({ ms_per_step: median(perStep), peak_rss_mb: rssMb(), device_used: prog.device.used, device_reason: prog.device.reason }));
+}
+
+/** The evaluation graph exactly as training evaluates (weights fed as inputs), or the exported model (initializers). */
+async function workEval(threads: number, B: number, runs: number, exported: boolean) {
+  const r = rng(1);
+  const c = ENC.model;
+  const shapes = bertParamShapes(c);
+  const params = new Map(initParams(shapes, r).map((p) => [p.name, p.data] as const));
+  const m: ModelSetup = {
+    config: c, head: 'token', params, shapes: new Map(shapes.map((s) => [s.name, s.shape] as const)),
+    trained: [...params.keys()], frozen: [], decay: new Map(), notes: [],
+  };
+  const g = inferenceGraph(m, !exported);
+  const session = await Session.create(serializeModel(g), g.inputs, sessionOpts(threads), 'evaluation graph');
+  const T = ENC.seq;
+  const batch = encoderBatch(1, B, T, c, true, r);
+  const feeds: Record<string, HostTensor> = {
+    input_ids: { dtype: 'int64', shape: [B, T], data: batch.input_ids },
+    attention_mask: { dtype: 'int64', shape: [B, T], data: batch.attention_mask },
+  };
+  if (!exported) for (const [name, data] of params) feeds[name] = { dtype: 'float32', shape: m.shapes.get(name)!, data };
+  const times: number[] = [];
+  for (let i = 0; i <= runs; i++) {
+    const t = performance.now();
+    await session.run(feeds);
+    if (i > 0) times.push((performance.now() - t) / 1000);
+  }
+  const profile = session.endProfiling();
+  if (profile) console.error(`ORT profile: ${profile}`);
+  const sec = median(times);
+  console.log(JSON.stringify({ tokens_per_s: (B * T) / sec, ms_per_batch: sec * 1000, peak_rss_mb: rssMb(), device_used: session.device.used, device_reason: session.device.reason }));
+}
+
+async function workData(file: string, vocabFile: string) {
+  const { readConll } = await import('../src/trainer/data/conll');
+  const { tokenizerFromVocab, encodeTokenSentences } = await import('../src/trainer/tokenize');
+  const t0 = performance.now();
+  const vocab = fs.readFileSync(vocabFile, 'utf8').split('\n');
+  if (vocab[vocab.length - 1] === '') vocab.pop();
+  const tok = tokenizerFromVocab(vocab, { lowercase: true });
+  const t1 = performance.now();
+  const conll = await readConll(file);
+  const labelIds = new Map<string, number>();
+  const sentences = conll.sentences.map((s) => ({
+    words: s.words,
+    labels: s.tags.map((t) => labelIds.get(t) ?? (labelIds.set(t, labelIds.size), labelIds.size - 1)),
+  }));
+  const { features } = encodeTokenSentences(tok, sentences, { maxLength: MAX_LENGTH, overflow: 'window', stride: 32 });
+  const t2 = performance.now();
+  let checksum = 0;
+  for (const f of features) for (const id of f.inputIds) checksum = (checksum * 31 + id) % 1000000007;
+  const seconds = (t2 - t1) / 1000;
+  console.log(JSON.stringify({ tokens: conll.tokens, sentences: conll.sentences.length, features: features.length, seconds,
+    tokens_per_s: conll.tokens / seconds, vocab_s: (t1 - t0) / 1000, peak_rss_mb: rssMb(), checksum }));
+}
+
+/** A deterministic CoNLL file: Zipf-distributed invented words (some unseen by the vocabulary), IOB2 tags. */
+async function makeData(dir: string): Promise<{ conll: string; vocab: string }> {
+  const conll = path.join(dir, 'bench.conll');
+  const vocabFile = path.join(dir, 'vocab.txt');
+  if (fs.existsSync(conll) && fs.existsSync(vocabFile)) return { conll, vocab: vocabFile };
+  const r = rng(7);
+  const syl = ['ka', 'lo', 'mer', 'tin', 'sa', 'ber', 'gu', 'ri', 'on', 'del', 'fa', 'zu', 'pre', 'st', 'ia', 'nor'];
+  const lexicon = Array.from({ length: 20000 }, (_, i) => {
+    let w = '';
+    for (let n = 1 + (i % 4); n > 0; n--) w += syl[Math.floor(r() * syl.length)];
+    return i % 7 === 0 ? w[0].toUpperCase() + w.slice(1) : w;
+  });
+  const punct = [',', '.', '(', ')', "'s", '-'];
+  const types = ['PER', 'ORG', 'LOC', 'MISC'];
+  const lines: string[] = ['-DOCSTART- O', ''];
+  const trainWords: string[] = [];
+  let tokens = 0;
+  while (tokens < DATA_TOKENS) {
+    const len = 5 + Math.floor(r() * 25);
+    for (let i = 0; i < len && tokens < DATA_TOKENS; i++, tokens++) {
+      const word = r() < 0.1 ? punct[Math.floor(r() * punct.length)] : lexicon[Math.floor(lexicon.length * Math.pow(r(), 3))];
+      const tag = r() < 0.15 ? `${r() < 0.6 ? 'B' : 'I'}-${types[Math.floor(r() * types.length)]}` : 'O';
+      lines.push(`${word} NN O ${tag}`);
+      if (tokens % 2 === 0) trainWords.push(word); // the vocabulary sees half the words
+    }
+    lines.push('');
+  }
+  fs.writeFileSync(conll, lines.join('\n') + '\n');
+  const { buildWordPieceVocab } = await import('../src/trainer/tokenize');
+  const vocab = buildWordPieceVocab(trainWords, { minFrequency: 3, lowercase: true, maxSize: 8000 });
+  fs.writeFileSync(vocabFile, vocab.join('\n') + '\n');
+  return { conll, vocab: vocabFile };
+}
+
+/** Fraction of all CPUs busy over `ms` (from /proc/stat). */
+function busy(ms: number): number {
+  const read = () => {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return { idle: f[3] + (f[4] ?? 0), total: f.reduce((a, b) => a + b, 0) };
+  };
+  const a = read();
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  const b = read();
+  return b.total === a.total ? 0 : 1 - (b.idle - a.idle) / (b.total - a.total);
+}
+
+/**
+ * The machine may be shared (tests, other benchmarks): before each measurement wait, up to
+ * `maxWaitS`, until the CPUs have been mostly idle for a second; count the ones that ran busy.
+ */
+let busyStarts = 0;
+function waitQuiet(maxWaitS: number) {
+  const until = Date.now() + maxWaitS * 1000;
+  while (busy(1000) > 0.15) {
+    if (Date.now() > until) { busyStarts++; return; }
+  }
+}
+
+function run(cmd: string, args: string[], env: Record<string, string> = {}): Record<string, number> {
+  const merged: NodeJS.ProcessEnv = { ...process.env, ...env };
+  for (const [k, v] of Object.entries(env)) if (v === '') delete merged[k]; // '' means unset
+  const out = execFileSync(cmd, args, { cwd: ROOT, env: merged, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+function machine(threads: number): string {
+  const cpu = (execFileSync('lscpu', { encoding: 'utf8' }).match(/Model name:\s*(.*)/) ?? [])[1]?.trim() ?? os.cpus()[0]?.model;
+  const torch = execFileSync(PY, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', env: { ...process.env, OPENBLAS_CORETYPE: undefined } }).trim();
+  return `${cpu}, ${os.cpus().length} logical CPUs, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM; Node ${process.version}, onnxruntime-node ${ortVersion()}, ` +
+    `torch ${torch} (${PY}), Python ${execFileSync(PY, ['-c', 'import platform; print(platform.python_version())'], { encoding: 'utf8' }).trim()}; ${threads} threads each side`;
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const opt = (n: string, d: string) => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1] : d);
+  if (args[0] === '--worker') {
+    const [kind, a, b, c2, d] = args.slice(1);
+    if (kind === 'train') return workTrain(a as TrainMode, Number(b), Number(c2), Number(d));
+    if (kind === 'eval') return workEval(Number(a), Number(b), Number(c2), d === 'exported');
+    if (kind === 'data') return workData(a, b);
+    throw new Error(`unknown worker ${kind}`);
+  }
+  const threads = Number(opt('threads', '2'));
+  const rounds = Number(opt('rounds', '3'));
+  const K = Number(opt('k', '8'));
+  const evalBatch = Number(opt('eval-batch', '32'));
+  const quietS = Number(opt('quiet-wait', '120'));
+  const all = ['train-full', 'train-head', 'train-lora', 'eval', 'eval-exported', 'data'];
+  const only = opt('only', '') ? opt('only', '').split(',') : all;
+  const pyCfg = run(PY, ['-c', `import sys,json; sys.path.insert(0,'bench'); from bench_configs import CONFIGS; print(json.dumps(CONFIGS['${MODEL}']))`]);
+  if (JSON.stringify(pyCfg) !== JSON.stringify(ENC)) throw new Error(`bench/bench_configs.py and bench/suite.ts disagree on ${MODEL}`);
+  if (!SELF && !args.includes('--tsx')) SELF = await bundleSelf();
+  process.env.FINETUNE_BENCH_ROOT = ROOT;
+  const dataDir = path.join(os.tmpdir(), 'finetune-bench-data');
+  fs.mkdirSync(dataDir, { recursive: true });
+  const data = await makeData(dataDir);
+  // The torch side runs without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE overrides (some machines set
+  // them for old OpenBLAS builds; they would slow it down), with the same thread count as ORT.
+  const pyEnv = { OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads), OPENBLAS_CORETYPE: '', OPENBLAS_L2_SIZE: '' };
+  const node = (...w: string[]) => () => run(process.execPath, [...(SELF ? [SELF] : ['--import', 'tsx', 'bench/suite.ts']), '--worker', ...w]);
+  const py = (...w: string[]) => () => run(PY, [path.join(ROOT, 'bench/suite_py.py'), ...w], pyEnv);
+  const items: Record<string, { ours: () => Record<string, number>; peer: () => Record<string, number> }> = {
+    'train-full': { ours: node('train', 'full', String(K), String(threads), '3'), peer: py('train', 'full', String(threads), '6') },
+    'train-head': { ours: node('train', 'head', String(K), String(threads), '3'), peer: py('train', 'head', String(threads), '6') },
+    'train-lora': { ours: node('train', 'lora', String(K), String(threads), '3'), peer: py('train', 'lora', String(threads), '6') },
+    eval: { ours: node('eval', String(threads), String(evalBatch), '5', 'inputs'), peer: py('eval', String(threads), String(evalBatch), '5') },
+    'eval-exported': { ours: node('eval', String(threads), String(evalBatch), '5', 'exported'), peer: py('eval', String(threads), String(evalBatch), '5') },
+    data: { ours: node('data', data.conll, data.vocab), peer: py('data', data.conll, data.vocab, String(MAX_LENGTH)) },
+  };
+  const names = only.filter((n) => items[n]);
+  const m: Record<string, { ours: Record<string, number>[]; peer: Record<string, number>[] }> = {};
+  for (const n of names) m[n] = { ours: [], peer: [] };
+  for (let r = 0; r < rounds; r++) {
+    for (const n of names) {
+      // Alternate which side goes first in each round.
+      const ours = () => { waitQuiet(quietS); m[n].ours.push(items[n].ours()); };
+      const peer = () => { waitQuiet(quietS); m[n].peer.push(items[n].peer()); };
+      if (r % 2 === 0) { peer(); ours(); } else { ours(); peer(); }
+      process.stderr.write(`round ${r + 1}/${rounds} ${n} done\n`);
+    }
+  }
+  // The device each side actually ran on (ours records why CUDA was not used).
+  const devices = new Set<string>();
+  for (const n of names) {
+    for (const x of m[n].ours as Record<string, unknown>[]) if (x.device_used) devices.add(`ours ${n}: ${x.device_used}${x.device_reason ? ` (${x.device_reason})` : ''}`);
+    for (const x of m[n].peer as Record<string, unknown>[]) if (x.device_used) devices.add(`PyTorch ${n}: ${x.device_used}`);
+  }
+  const med = (xs: Record<string, number>[], f: string) => median(xs.map((x) => x[f]));
+  const rows: string[][] = [];
+  const fmt = (x: number, d = 1) => (x >= 1000 ? x.toFixed(0) : x.toFixed(d));
+  const label: Record<string, string> = {
+    'train-full': 'train: full fine-tuning', 'train-head': 'train: head only (encoder frozen)', 'train-lora': 'train: LoRA r8 q+v',
+    eval: `eval (weights as inputs), batch ${evalBatch}`, 'eval-exported': `eval (exported model), batch ${evalBatch}`, data: 'data: read + tokenize CoNLL',
+  };
+  for (const n of names) {
+    const o = m[n].ours, p = m[n].peer;
+    const rssO = med(o, 'peak_rss_mb'), rssP = med(p, 'peak_rss_mb');
+    const rss = [fmt(rssO, 0), fmt(rssP, 0), (rssO / rssP).toFixed(2), rssO / rssP <= 1.5 ? 'met' : 'MISSED'];
+    if (n.startsWith('train')) {
+      const a = med(o, 'ms_per_step'), b = med(p, 'ms_per_step');
+      const target = n === 'train-full' ? (a / b <= 0.6 ? '<= 0.6x met' : '> 0.6x MISSED') : '';
+      rows.push([label[n], `${fmt(a)} ms/step (K=${K})`, `${fmt(b)} ms/step`, `${(a / b).toFixed(2)}x time`, target, ...rss]);
+    } else if (n.startsWith('eval')) {
+      const a = med(o, 'tokens_per_s'), b = med(p, 'tokens_per_s');
+      const target = a / b >= 1.5 ? '>= 1.5x met' : '< 1.5x MISSED';
+      rows.push([label[n], `${fmt(a, 0)} tokens/s`, `${fmt(b, 0)} tokens/s`, `${(a / b).toFixed(2)}x speed`, target, ...rss]);
+    } else {
+      const a = med(o, 'tokens_per_s'), b = med(p, 'tokens_per_s');
+      const same = o[0].checksum === p[0].checksum ? 'same ids' : 'ids DIFFER';
+      rows.push([label[n], `${fmt(a, 0)} tokens/s`, `${fmt(b, 0)} tokens/s`, `${(a / b).toFixed(2)}x speed`, same, ...rss]);
+    }
+  }
+  const head = ['measurement', 'ours', 'PyTorch / Python', 'ratio', 'target', 'ours RSS MB', 'peer RSS MB', 'RSS ratio', 'RSS <= 1.5x'];
+  console.log(`Fine-tune benchmark (npm run bench): ${rounds} interleaved rounds, medians; one process per measurement`);
+  console.log(`machine: ${machine(threads)}${process.env.FINETUNE_BENCH_GPU ? `; GPU: ${process.env.FINETUNE_BENCH_GPU}` : ''}`);
+  console.log(`${busyStarts} of ${2 * rounds * names.length} measurements started on a busy machine (other processes using > 15% CPU after ${quietS} s of waiting)`);
+  if (DEVICE !== 'cpu') for (const d of devices) console.log(`device used: ${d}`);
+  console.log(`model: ${MODEL === 'encoder' ? 'BERT-mini' : 'BERT-base sizes (from scratch)'} token classification (${ENC.model.layers} layers, hidden ${ENC.model.hidden}, ${ENC.model.heads} heads, seq ${ENC.seq}, ` +
+    `train batch ${ENC.batch}, vocab ${ENC.model.vocabSize}, dropout ${ENC.model.hiddenDropout}); training = AdamW + clipping, K=${K} steps per run; ` +
+    `data: ${DATA_TOKENS} tokens, plain-Python peer of the same algorithm (not HF tokenizers)`);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(line(head));
+  for (const r of rows) console.log(line(r));
+  if (args.includes('--markdown')) { // the same table for docs/benchmarks.md
+    console.log(`\n| ${head.join(' | ')} |`);
+    console.log(`|${head.map(() => '---').join('|')}|`);
+    for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+  }
+}
+
+void main();
