@@ -50,19 +50,23 @@ export function lineTooLong(file: string, line: number, max = MAX_LINE_BYTES): D
   return new DataError(`line longer than ${max} bytes`, file, line);
 }
 
-/** Throws lineTooLong for the first line (split on \n, a trailing \r not counted) over `max` bytes. */
-export function checkLineLengths(buf: Uint8Array, file: string, max = MAX_LINE_BYTES): void {
-  let start = 0;
+/** Byte spans of the lines of `buf` from `from` (split on \n, a trailing \r not counted), 1-based line numbers. */
+function* lineSpans(buf: Uint8Array, from = 0): Generator<{ start: number; stop: number; lineNo: number }> {
+  let start = from;
   let lineNo = 1;
   while (start < buf.length) {
     let end = buf.indexOf(0x0a, start);
     const next = end === -1 ? buf.length : end + 1;
     if (end === -1) end = buf.length;
-    const stop = end > start && buf[end - 1] === 0x0d ? end - 1 : end;
-    if (stop - start > max) throw lineTooLong(file, lineNo, max);
+    yield { start, stop: end > start && buf[end - 1] === 0x0d ? end - 1 : end, lineNo };
     lineNo++;
     start = next;
   }
+}
+
+/** Throws lineTooLong for the first line (split on \n, a trailing \r not counted) over `max` bytes. */
+export function checkLineLengths(buf: Uint8Array, file: string, max = MAX_LINE_BYTES): void {
+  for (const { start, stop, lineNo } of lineSpans(buf)) if (stop - start > max) throw lineTooLong(file, lineNo, max);
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -120,17 +124,9 @@ export function hasBom(bytes: Uint8Array): boolean {
  */
 export function decodeUtf8Lines(buf: Uint8Array, file: string): string[] {
   const lines: string[] = [];
-  let start = hasBom(buf) ? 3 : 0;
-  let lineNo = 1;
-  while (start < buf.length) {
-    let end = buf.indexOf(0x0a, start);
-    const next = end === -1 ? buf.length : end + 1;
-    if (end === -1) end = buf.length;
-    const stop = end > start && buf[end - 1] === 0x0d ? end - 1 : end;
+  for (const { start, stop, lineNo } of lineSpans(buf, hasBom(buf) ? 3 : 0)) {
     if (stop - start > MAX_LINE_BYTES) throw lineTooLong(file, lineNo);
     lines.push(decodeUtf8Line(buf.subarray(start, stop), file, lineNo));
-    lineNo++;
-    start = next;
   }
   return lines;
 }

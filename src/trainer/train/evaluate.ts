@@ -2,7 +2,7 @@
 // of each word decides) or per text, and the reports: seqeval entity scores, scikit-learn's token
 // report, the confusion matrix, accuracy, loss, and the misclassified examples.
 
-import type { EvalRecord, PrfJson } from '../../shared/protocol';
+import type { EvalRecord, MisclassifiedExample, PrfJson } from '../../shared/protocol';
 import { serializeModel } from '../engine/onnx';
 import { Session, type HostTensor, type SessionOptions } from '../engine/session';
 import { accuracy, classificationReport, confusionMatrix } from '../metrics/report';
@@ -10,16 +10,8 @@ import { entityReport, type Mode, type PRF } from '../metrics/seqeval';
 import type { RunData } from './dataset';
 import { inferenceGraph, type ModelSetup } from './model';
 
-export interface Misclassified {
-  file: string;
-  line: number;
-  /** NER: the sentence and the word's position in it; classification: the text. */
-  words?: string[];
-  position?: number;
-  text?: string;
-  gold: string;
-  pred: string;
-}
+/** A misclassified example, as saved in misclassified-<split>.json for the dashboard. */
+export type Misclassified = MisclassifiedExample;
 
 interface Encoded {
   inputIds: number[];
