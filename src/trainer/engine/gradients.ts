@@ -232,14 +232,20 @@ registerGradient('Slice', (c) => {
 
 // ---- indexing --------------------------------------------------------------------------------
 registerGradient('Gather', (c) => {
-  // Embedding lookup: scatter-add the rows back into a zero table of the data's shape.
+  // Embedding lookup: add the rows back into a zero table of the data's shape. ScatterElements
+  // with reduction=add, not ScatterND: ORT's multi-threaded ScatterND add races on repeated
+  // indices (a token twice in a batch) and loses updates; ScatterElements adds them all.
   const { b, x } = c;
   if (normAxis(intAttr(c.node, 'axis', 0), x[0].shape.length) !== 0) {
     throw new GraphError('Gather gradient is implemented for axis 0 (embedding lookup)', c.node.name, c.node.op);
   }
-  const idx = b.cast(x[1], 'int64');
+  const rowShape = x[0].shape.slice(1);
+  if (!rowShape.every((d) => typeof d === 'number')) throw new GraphError('Gather gradient needs static row shape', c.node.name, c.node.op);
+  const idx = b.reshape(b.cast(x[1], 'int64'), [-1]); // (N)
+  const updates = b.reshape(dy0(c), [-1, ...(rowShape as number[])]); // (N, row...)
+  const indices = b.expandLike(b.unsqueeze(idx, rowShape.map((_, i) => i + 1)), updates); // (N, row...)
   const zeros = b.full(x[0].shape, 0, x[0].dtype);
-  return [b.scatterNDAdd(zeros, b.unsqueeze(idx, [-1]), dy0(c)), null];
+  return [b.g.op('ScatterElements', [zeros, indices, updates], { axis: 0, reduction: 'add' }), null];
 });
 registerGradient('Where', (c) => {
   const { b, x } = c;
