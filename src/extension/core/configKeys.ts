@@ -3,7 +3,7 @@
 
 import * as path from 'node:path';
 import { isMap, isPair, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
-import { CONFIG_SCHEMA, type JsonSchema } from '../../trainer/config/schema';
+import { schemaAt } from '../../trainer/config/schema';
 
 export interface KeyAt {
   /** Dotted snake_case key as users write it, e.g. "training.batch_size"; a key under `sweep:` is the swept key. */
@@ -92,16 +92,7 @@ export function offsetAt(text: string, line0: number, character0: number): numbe
   return Math.min(text.length, off + character0);
 }
 
-/** The schema node of a dotted snake_case key (through anyOf branches), or undefined. */
-export function schemaAt(key: string, root: JsonSchema = CONFIG_SCHEMA): JsonSchema | undefined {
-  let cur: JsonSchema | undefined = root;
-  for (const seg of key.split('.')) {
-    if (!cur) return undefined;
-    const holder: JsonSchema | undefined = [cur, ...(cur.anyOf ?? [])].find((n) => n.properties && Object.prototype.hasOwnProperty.call(n.properties, seg));
-    cur = holder?.properties?.[seg];
-  }
-  return cur;
-}
+export { schemaAt };
 
 /** Whether a key holds a value (not a section like `training`). */
 export function isLeafKey(key: string): boolean {

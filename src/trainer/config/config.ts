@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
-import { CONFIG_SCHEMA, TASK_METRICS, type JsonSchema } from './schema';
+import { CONFIG_SCHEMA, TASK_METRICS, schemaAt, type JsonSchema } from './schema';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -352,17 +352,6 @@ function schemaKeys(s: JsonSchema = CONFIG_SCHEMA, prefix = ''): string[] {
   };
   visit(s);
   return [...new Set(out)];
-}
-
-/** The schema of a dotted key (the first anyOf branch that has it), or undefined. */
-function schemaFor(dotted: string): JsonSchema | undefined {
-  let cur: JsonSchema | undefined = CONFIG_SCHEMA;
-  for (const seg of dotted.split('.')) {
-    if (!cur) return undefined;
-    const holder: JsonSchema | undefined = [cur, ...(cur.anyOf ?? [])].find((n) => n.properties && Object.prototype.hasOwnProperty.call(n.properties, seg));
-    cur = holder?.properties?.[seg];
-  }
-  return cur;
 }
 
 let ajv: Ajv | undefined;
@@ -764,7 +753,7 @@ const ALL_KEYS = () => schemaKeys();
 /** Checks a dotted key names a config key that can be swept/overridden; returns a message when not. */
 function badKey(key: string, what: string): string | undefined {
   if (key === 'sweep' || key.startsWith('sweep.')) return `${what} '${key}' cannot change the sweep itself`;
-  if (schemaFor(key)) return undefined;
+  if (schemaAt(key)) return undefined;
   const all = ALL_KEYS();
   let near = closest(key, all);
   if (!near) {
@@ -785,7 +774,7 @@ function sweepIssues(raw: Obj): Issue[] {
       continue;
     }
     if (!Array.isArray(values)) continue; // the schema reports it
-    const s = schemaFor(key)!;
+    const s = schemaAt(key)!;
     const v = subValidator(key, s);
     (values as unknown[]).forEach((value, i) => {
       if (!v(value)) out.push(...schemaIssues(v.errors ?? [], value, ['sweep', key, i]));

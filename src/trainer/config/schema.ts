@@ -288,3 +288,14 @@ export const CONFIG_SCHEMA: JsonSchema = {
     },
   },
 };
+
+/** The schema node of a dotted snake_case key (through anyOf branches), or undefined. */
+export function schemaAt(key: string, root: JsonSchema = CONFIG_SCHEMA): JsonSchema | undefined {
+  let cur: JsonSchema | undefined = root;
+  for (const seg of key.split('.')) {
+    if (!cur) return undefined;
+    const holder: JsonSchema | undefined = [cur, ...(cur.anyOf ?? [])].find((n) => n.properties && Object.prototype.hasOwnProperty.call(n.properties, seg));
+    cur = holder?.properties?.[seg];
+  }
+  return cur;
+}
