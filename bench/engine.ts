@@ -11,6 +11,7 @@ import type { TypedData } from '../src/trainer/engine/ir';
 import { TrainProgram, type ProgramSpec } from '../src/trainer/engine/program';
 import { bertParamShapes, initParams, tokenClassificationLoss, type BertConfig } from '../src/trainer/models/bert';
 import { emitMlp, mlpParamShapes } from '../src/trainer/models/mlp';
+import { rng } from '../src/trainer/rng';
 
 const ROOT = path.resolve(path.dirname(__filename), '..');
 
@@ -25,10 +26,6 @@ const CONFIGS = {
 };
 type Name = keyof typeof CONFIGS;
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 4294967296);
-}
 
 function programFor(name: Name, K: number): { spec: ProgramSpec; batches: Record<string, TypedData> } {
   const r = rng(1);

@@ -19,6 +19,7 @@ import { hoverTable } from '../src/extension/core/history';
 import { contextValue, describeRun, groupByConfig, type RunInfo } from '../src/extension/core/runs';
 import { RunStore } from '../src/extension/core/store';
 import { tinyWorkspace } from '../test/helpers/tinyrun';
+import { rng } from '../src/trainer/rng';
 
 const ROOT = path.resolve(path.dirname(__filename), '..');
 const arg = (name: string, def: number) => {
@@ -145,10 +146,6 @@ function benchActivation(wsDir: string): void {
 // ---------------------------------------------------------------------------------------------
 // (b) 1,000 run folders across 20 configs.
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 4294967296);
-}
 
 function makeRuns(wsDir: string, baseConfig: string): { runsDir: string; configs: string[] } {
   const text = fs.readFileSync(baseConfig, 'utf8');

@@ -21,6 +21,7 @@ import { Session, ortVersion, type HostTensor } from '../src/trainer/engine/sess
 import { serializeModel } from '../src/trainer/engine/onnx';
 import { bertParamShapes, initParams, tokenClassificationLoss, type BertConfig } from '../src/trainer/models/bert';
 import { inferenceGraph, type ModelSetup } from '../src/trainer/train/model';
+import { rng } from '../src/trainer/rng';
 
 // bench/gpu.sh runs this file bundled (FINETUNE_BENCH_SELF) from a temporary prefix that holds its
 // own onnxruntime-node, with the repository as FINETUNE_BENCH_ROOT and a CUDA PyTorch as FINETUNE_BENCH_PYTHON.
@@ -65,10 +66,6 @@ const MAX_LENGTH = 128;
 
 type TrainMode = 'full' | 'head' | 'lora';
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 4294967296);
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
