@@ -16,10 +16,11 @@ import { performance } from 'node:perf_hooks';
 import { configHash, loadConfig, validateConfigText, type ResolvedConfig } from '../src/trainer/config/config';
 import { isLeafKey, keyAtOffset, resolvedValue, schemaAt } from '../src/extension/core/configKeys';
 import { hoverTable } from '../src/extension/core/history';
-import { contextValue, describeRun, groupByConfig, type RunInfo } from '../src/extension/core/runs';
+import { contextValue, describeRun, groupByConfig } from '../src/extension/core/runs';
 import { RunStore } from '../src/extension/core/store';
 import { tinyWorkspace } from '../test/helpers/tinyrun';
 import { rng } from '../src/trainer/rng';
+import { type RunInfo } from '../src/shared/run';
 
 const ROOT = path.resolve(path.dirname(__filename), '..');
 const arg = (name: string, def: number) => {

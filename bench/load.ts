@@ -14,11 +14,10 @@ import { configHash, loadConfig, validateConfigText, type ResolvedConfig } from 
 import { chunk } from '../src/extension/core/dashboardCore';
 import { ConfigDriftCache, driftText } from '../src/extension/core/drift';
 import { hoverTable } from '../src/extension/core/history';
-import { MetricsTail } from '../src/extension/core/metricsTail';
-import { readLaunch } from '../src/extension/core/plan';
-import { contextValue, describeRun, groupByConfig, type RunInfo } from '../src/extension/core/runs';
+import { contextValue, describeRun, groupByConfig } from '../src/extension/core/runs';
 import { RunStore } from '../src/extension/core/store';
 import { tinyWorkspace } from '../test/helpers/tinyrun';
+import { MetricsTail, readLaunch, type RunInfo } from '../src/shared/run';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -15,15 +15,15 @@ import { readConll } from '../src/trainer/data/conll';
 import { MAX_LINE_BYTES } from '../src/trainer/data/errors';
 import { readCsv, readJsonl } from '../src/trainer/data/textcls';
 import { parseSafetensors } from '../src/trainer/io/safetensors';
-import { readRunInfo } from '../src/trainer/run/rundir';
 import { loadTokenizer } from '../src/trainer/tokenize';
 import { DashboardSession } from '../src/extension/core/dashboardCore';
 import { ConfigDriftCache, configDrift, driftText } from '../src/extension/core/drift';
 import { configLens, hoverTable } from '../src/extension/core/history';
-import { describeRun, mdEscape, type RunInfo, type RunRecord } from '../src/extension/core/runs';
+import { describeRun, mdEscape } from '../src/extension/core/runs';
 import { trainingGate, UNTRUSTED_NOTE } from '../src/extension/core/trust';
 import { checkOpenFile, isInside, readMisclassifiedIn, safeExportName } from '../src/extension/core/webviewGuard';
 import { tinyWorkspace } from './helpers/tinyrun';
+import { readRunInfo, type RunInfo, type RunRecord } from '../src/shared/run';
 
 const ROOT = path.resolve(path.dirname(__filename), '..');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'finetune-bad-'));

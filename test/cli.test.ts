@@ -26,7 +26,7 @@ describe('finetune CLI (dist/trainer.js)', () => {
     assert.ok(train.length >= 5);
     const done = events[events.length - 1];
     assert.equal(done.type, 'completed');
-    if (done.type === 'completed') assert.ok(done.metrics.accuracy >= 0.9, `accuracy ${done.metrics.accuracy}`);
+    if (done.type === 'completed') assert.ok((done.metrics.accuracy ?? 0) >= 0.9, `accuracy ${done.metrics.accuracy}`);
   });
 
   it('bad arguments give a clear message and a non-zero exit', () => {

@@ -10,7 +10,8 @@ import { displayValue, isLeafKey, keyAtOffset, offsetAt, resolvedPath, resolvedV
 import { quickFixes, textIn, toRange } from '../src/extension/core/diagnostics';
 import { configLens, hoverTable } from '../src/extension/core/history';
 import { newConfigText } from '../src/extension/core/templates';
-import type { RunInfo, RunRecord } from '../src/extension/core/runs';
+import type { MetricName } from '../src/shared/metrics';
+import type { RunInfo, RunRecord } from '../src/shared/run';
 
 const CONFIG = `# NER
 name: ner-scratch
@@ -108,7 +109,7 @@ const NOW = Date.parse('2026-11-29T12:00:00Z');
 const CFG = '/w/ner/ner.finetune.yaml';
 const OTHER = '/w/cls/cls.finetune.yaml';
 
-function run(id: string, o: { config?: string; lr: number; batchSize?: number; best?: number; test?: number; hoursAgo: number; status?: RunInfo['status']; metric?: string }): RunRecord {
+function run(id: string, o: { config?: string; lr: number; batchSize?: number; best?: number; test?: number; hoursAgo: number; status?: RunInfo['status']; metric?: MetricName }): RunRecord {
   const configPath = o.config ?? CFG;
   const metric = o.metric ?? 'f1';
   const created = new Date(NOW - o.hoursAgo * 3600_000).toISOString();

@@ -13,12 +13,11 @@ import { describe, it } from 'node:test';
 import type { HostToWebview, TrainRecord } from '../src/shared/protocol';
 import { chunk, DashboardSession } from '../src/extension/core/dashboardCore';
 import { EtaTracker, estimateEta, formatEta } from '../src/extension/core/eta';
-import { MetricsTail } from '../src/extension/core/metricsTail';
-import { planRerun, planRuns, readLaunch } from '../src/extension/core/plan';
+import { planRerun, planRuns } from '../src/extension/core/plan';
 import { RunQueue } from '../src/extension/core/queue';
-import { readRun, type RunRecord } from '../src/extension/core/runs';
 import { crashMessage, markRunFailed, trainerArgs, TrainerProcess, type ChildLike } from '../src/extension/core/trainerProcess';
 import { RunsWatcher } from '../src/extension/core/watcher';
+import { MetricsTail, readLaunch, readRun, type RunRecord } from '../src/shared/run';
 
 const ROOT = path.resolve(path.dirname(__filename), '..');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ft-ext-proc-'));

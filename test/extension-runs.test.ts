@@ -7,10 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { RunStore } from '../src/extension/core/store';
-import {
-  classifyRunning, contextValue, deleteRunFolder, describeRun, exportModel, formatAgo, formatDuration, groupByConfig, keyMetric, parseTags,
-  readRun, runsFolderFor, scanRunsFolder, toRunSummary, updateRunInfo, type RunInfo,
-} from '../src/extension/core/runs';
+import { classifyRunning, contextValue, describeRun, formatAgo, formatDuration, groupByConfig, keyMetric, parseTags, runsFolderFor, toRunSummary } from '../src/extension/core/runs';
+import { deleteRunFolder, exportModel, readRun, type RunInfo, scanRunsFolder, updateRunInfo } from '../src/shared/run';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ft-ext-runs-'));
 

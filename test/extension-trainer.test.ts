@@ -14,16 +14,14 @@ import { checkFiles, validateConfigText } from '../src/trainer/config/config';
 import { keyAtOffset } from '../src/extension/core/configKeys';
 import { quickFixes, toRange } from '../src/extension/core/diagnostics';
 import { LiveRuns } from '../src/extension/core/live';
-import { MetricsTail } from '../src/extension/core/metricsTail';
 import { planRerun, planRuns, type PlannedRun } from '../src/extension/core/plan';
 import { RunQueue } from '../src/extension/core/queue';
-import {
-  classifyRunning, contextValue, deleteRunFolder, inspectRun, isPidAlive, readRun, scanRunsFolder, scanRunsFolderDetailed, type RunRecord,
-} from '../src/extension/core/runs';
+import { classifyRunning, contextValue } from '../src/extension/core/runs';
 import { RunStore } from '../src/extension/core/store';
 import { markRunFailed, trainerArgs, TrainerProcess, type TrainerOutcome } from '../src/extension/core/trainerProcess';
 import { RunsWatcher } from '../src/extension/core/watcher';
 import { tinyWorkspace } from './helpers/tinyrun';
+import { deleteRunFolder, inspectRun, isPidAlive, MetricsTail, readRun, type RunRecord, scanRunsFolder, scanRunsFolderDetailed } from '../src/shared/run';
 
 const ROOT = path.resolve(path.dirname(__filename), '..');
 const TRAINER = path.join(ROOT, 'dist', 'trainer.js');

@@ -9,9 +9,9 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import type { TrainerEvent } from '../src/shared/protocol';
 import { loadConfig } from '../src/trainer/config/config';
-import { readMetrics, readRunInfo } from '../src/trainer/run/rundir';
 import { train } from '../src/trainer/train/trainer';
 import { tinyWorkspace } from './helpers/tinyrun';
+import { readMetrics, readRunInfo } from '../src/shared/run';
 
 const ROOT = path.resolve(path.dirname(__filename), '..');
 const quiet = (_e: TrainerEvent) => {};

@@ -8,10 +8,10 @@ import { describe, it } from 'node:test';
 import type { TrainerEvent } from '../src/shared/protocol';
 import { loadConfig } from '../src/trainer/config/config';
 import { readSafetensors } from '../src/trainer/io/safetensors';
-import { readMetrics, readRunInfo } from '../src/trainer/run/rundir';
 import { runTrain } from '../src/trainer/commands';
 import { train } from '../src/trainer/train/trainer';
 import { tinyWorkspace } from './helpers/tinyrun';
+import { readMetrics, readRunInfo } from '../src/shared/run';
 
 const quiet = (_e: TrainerEvent) => {};
 const trainLosses = (dir: string) => readMetrics(dir).filter((r) => r.type === 'train').map((r) => [r.step, (r as { loss: number }).loss]);
@@ -84,7 +84,7 @@ describe('trainer', () => {
     const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'finetune-cls-'));
     const res = await train({ config: cfg, runDir: dir, emit: quiet });
     assert.equal(res.status, 'completed');
-    assert.ok(res.final && res.final.test_accuracy > 0.5, JSON.stringify(res.final));
+    assert.ok(res.final && (res.final.test_accuracy ?? 0) > 0.5, JSON.stringify(res.final));
   });
 });
 

@@ -13,6 +13,7 @@ import { Dashboards } from './dashboard';
 import { ConfigEditorFeatures } from './editor';
 import { Launcher } from './launcher';
 import { RunTreeProvider } from './tree';
+import { defaultRunsFolder } from '../shared/run';
 
 export class FineTune implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
@@ -66,7 +67,7 @@ export class FineTune implements vscode.Disposable {
     d.push({ dispose: () => void this.watcher.close() });
     const configs = vscode.workspace.createFileSystemWatcher('**/*.finetune.{yaml,yml,json}');
     configs.onDidCreate((u) => {
-      this.watchFolder(path.join(path.dirname(u.fsPath), '.finetune', 'runs'));
+      this.watchFolder(defaultRunsFolder(path.dirname(u.fsPath)));
       this.editor.revalidateAll();
     });
     configs.onDidChange(() => {
@@ -94,14 +95,14 @@ export class FineTune implements vscode.Disposable {
     return this.store.addFolderAsync(dir);
   }
 
-  /** Finds the runs folders: the setting's (or <workspace>/.finetune/runs) and the one beside each config (where the CLI writes). */
+  /** Finds the runs folders: the setting's (or the workspace's default runs folder) and the default one beside each config (where the CLI writes). */
   private async discover(): Promise<void> {
     const setting = vscode.workspace.getConfiguration('finetune').get<string>('runsFolder', '');
     const scans: Promise<unknown>[] = [];
     for (const f of vscode.workspace.workspaceFolders ?? []) scans.push(this.watchFolder(runsFolderFor({ setting, workspaceFolder: f.uri.fsPath })));
     try {
       const found = await vscode.workspace.findFiles('**/*.finetune.{yaml,yml,json}', '**/node_modules/**', 1000);
-      for (const u of found) scans.push(this.watchFolder(path.join(path.dirname(u.fsPath), '.finetune', 'runs')));
+      for (const u of found) scans.push(this.watchFolder(defaultRunsFolder(path.dirname(u.fsPath))));
     } catch (e) {
       this.output.appendLine(`config search failed: ${(e as Error).message}`);
     }

@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { newConfigText, type TemplateTask } from './core/templates';
-import { byNewest, deleteRunFolder, exportModel, formatAgo, formatMetric, keyMetric, parseTags, updateRunInfo, type RunRecord } from './core/runs';
+import { deleteRunFolder, exportModel, hasExportedModel, hasResumeCheckpoint, runPaths, updateRunInfo, type RunRecord } from '../shared/run';
+import { byNewest, formatAgo, formatMetric, keyMetric, parseTags } from './core/runs';
 import type { RunStore } from './core/store';
 import type { Dashboards } from './dashboard';
 import { CONFIG_RE, runConfigUri } from './editor';
@@ -114,7 +115,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       for (const r of runs) launcher.stop(r.dir);
     }),
     cmd('finetune.resume', async (arg: Arg) => {
-      const r = await one(arg, 'Run to resume', (x) => (x.info.status === 'stopped' || x.info.status === 'failed') && fs.existsSync(path.join(x.dir, 'checkpoints', 'last')));
+      const r = await one(arg, 'Run to resume', (x) => (x.info.status === 'stopped' || x.info.status === 'failed') && hasResumeCheckpoint(x.dir));
       if (r) launcher.resume(r);
     }),
     cmd('finetune.rerun', async (arg: Arg) => {
@@ -146,12 +147,12 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         return;
       }
       const r = await one(arg, 'Run folder to reveal');
-      if (r) await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(path.join(r.dir, 'run.json')));
+      if (r) await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(runPaths(r.dir).info));
     }),
     cmd('finetune.openLog', async (arg: Arg) => {
       const r = await one(arg, 'Run whose log to open');
       if (!r) return;
-      const log = path.join(r.dir, 'train.log');
+      const log = runPaths(r.dir).log;
       if (fs.existsSync(log)) await vscode.window.showTextDocument(vscode.Uri.file(log), { preview: true });
       else d.output.show(true);
     }),
@@ -161,7 +162,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       if (file && fs.existsSync(file)) await vscode.window.showTextDocument(vscode.Uri.file(file));
     }),
     cmd('finetune.exportModel', async (arg: Arg) => {
-      const r = await one(arg, 'Run whose model to export', (x) => fs.existsSync(path.join(x.dir, 'model.onnx')));
+      const r = await one(arg, 'Run whose model to export', (x) => hasExportedModel(x.dir));
       if (!r) return;
       const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Export Here', title: `Export the model of ${r.info.name}` });
       if (!picked?.[0]) return;

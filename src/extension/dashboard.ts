@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { dashboardHtml, makeNonce } from '../webview/html';
 import { DashboardSession, type DashboardHost } from './core/dashboardCore';
 import type { RunStore } from './core/store';
+import { runPaths } from '../shared/run';
 
 export const DASHBOARD_VIEW = 'finetune.dashboard';
 const OPEN_KEY = 'finetune.openDashboards';
@@ -76,7 +77,7 @@ export class Dashboards implements vscode.Disposable {
       const used = new Set([...this.open.values()].map((o) => o.key));
       dirs = saved.find((x) => x.title === panel.title && !used.has([...x.runDirs].sort().join('|')))?.runDirs ?? [];
     }
-    dirs = dirs.filter((d) => this.deps.store.get(d) || fs.existsSync(path.join(d, 'run.json')));
+    dirs = dirs.filter((d) => this.deps.store.get(d) || fs.existsSync(runPaths(d).info));
     if (!dirs.length) {
       panel.dispose();
       return;

@@ -10,6 +10,7 @@ import { quickFixes, toRange, type Range0 } from './core/diagnostics';
 import { configLens, hoverTable } from './core/history';
 import { sortedJsonText } from './core/runs';
 import type { RunStore } from './core/store';
+import { RUN_FILES } from '../shared/run';
 
 export const CONFIG_SELECTOR: vscode.DocumentSelector = [
   { scheme: 'file', pattern: '**/*.finetune.{yaml,yml,json}' },
@@ -188,7 +189,7 @@ class RunConfigProvider implements vscode.TextDocumentContentProvider {
   provideTextDocumentContent(uri: vscode.Uri): string {
     const dir = decodeURIComponent(uri.query);
     const r = this.store.get(dir);
-    if (!r) return `// ${dir}: no run.json\n`;
+    if (!r) return `// ${dir}: no ${RUN_FILES.info}\n`;
     const c = { ...(r.info.config as Record<string, unknown> | null ?? {}) };
     const base = typeof c.baseDir === 'string' ? c.baseDir : path.dirname(r.info.configPath ?? '');
     // Paths relative to the config folder, so two runs of configs in different folders diff on what matters.

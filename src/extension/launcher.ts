@@ -12,9 +12,10 @@ import type { TrainerEvent } from '../shared/protocol';
 import { ConfigValidationError, formatConfigError } from '../trainer/config/config';
 import { formatEta } from './core/eta';
 import type { LiveRuns } from './core/live';
-import { planRerun, planRuns, readLaunch, type PlannedRun } from './core/plan';
+import { planRerun, planRuns, type PlannedRun } from './core/plan';
 import { RunQueue } from './core/queue';
-import { classifyRunning, isPidAlive, keyMetric, formatMetric, runsFolderFor, updateRunInfo, type RunRecord } from './core/runs';
+import { hasResumeCheckpoint, isPidAlive, readLaunch, updateRunInfo, type RunRecord } from '../shared/run';
+import { classifyRunning, keyMetric, formatMetric, runsFolderFor } from './core/runs';
 import { trainingGate, UNTRUSTED_NOTE, type TrainAction } from './core/trust';
 import type { RunStore } from './core/store';
 import { markRunFailed, trainerArgs, TrainerProcess } from './core/trainerProcess';
@@ -124,7 +125,7 @@ export class Launcher implements vscode.Disposable {
 
   resume(r: RunRecord): void {
     if (!this.allowed('resume', r.info.name)) return;
-    if (!fs.existsSync(path.join(r.dir, 'checkpoints', 'last'))) {
+    if (!hasResumeCheckpoint(r.dir)) {
       void vscode.window.showErrorMessage(`Fine-tune: ${r.info.name} has no checkpoint to resume from.`);
       return;
     }

@@ -3,11 +3,10 @@
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { contextValue, describeRun, groupByConfig, type ConfigGroup, type RunRecord } from './core/runs';
-import type { UnreadableRun } from './core/runs';
+import { readLaunch, RUN_FILES, type RunRecord, type UnreadableRun } from '../shared/run';
+import { contextValue, describeRun, groupByConfig, type ConfigGroup } from './core/runs';
 import type { RunStore } from './core/store';
 import { ConfigDriftCache, driftText } from './core/drift';
-import { readLaunch } from './core/plan';
 import { UNTRUSTED_NOTE } from './core/trust';
 
 export type RunNode =
@@ -80,7 +79,7 @@ export class RunTreeProvider implements vscode.TreeDataProvider<RunNode>, vscode
       const item = new vscode.TreeItem('Unreadable runs', vscode.TreeItemCollapsibleState.Expanded);
       item.id = 'unreadable';
       item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
-      item.tooltip = 'Run folders whose run.json cannot be read; they can be revealed or deleted.';
+      item.tooltip = `Run folders whose ${RUN_FILES.info} cannot be read; they can be revealed or deleted.`;
       item.contextValue = 'unreadableGroup';
       return item;
     }

@@ -1,6 +1,9 @@
 // Messages between processes (trainer <-> extension host, over IPC and as `--json` lines) and
 // between the extension host and the webview. One module, discriminated unions, exhaustive
-// switches at every receiver. Imported by all three bundles, so it imports nothing itself.
+// switches at every receiver. Imported by all three bundles, so it imports nothing but the
+// metric-name table (./metrics, which imports nothing).
+
+import type { EvalMetrics, FinalMetrics, MetricName } from './metrics';
 
 /** Events the trainer emits (IPC messages when forked, JSON lines with --json). The `train` and
  *  `eval` events are also the lines of a run's metrics.jsonl. */
@@ -10,7 +13,7 @@ export type TrainerEvent =
   | TrainRecord
   | EvalRecord
   | { type: 'checkpoint'; step: number; dir: string; best: boolean }
-  | { type: 'completed'; step: number; metrics: Record<string, number>; seconds: number }
+  | { type: 'completed'; step: number; metrics: FinalMetrics & EvalMetrics; seconds: number }
   | { type: 'stopped'; step: number; checkpoint?: string }
   | { type: 'failed'; error: string; node?: string; op?: string; step?: number };
 
@@ -35,7 +38,7 @@ export interface EvalRecord {
   step: number;
   epoch: number;
   /** Headline numbers: loss, accuracy, f1, precision, recall (entity-level for NER), token_f1. */
-  metrics: Record<string, number>;
+  metrics: EvalMetrics;
   /** Entity-level (NER) or per-class (classification) report. */
   perClass?: Record<string, PrfJson>;
   /** Averages of perClass: micro, macro and weighted (seqeval's for NER, scikit-learn's otherwise). */
@@ -76,8 +79,8 @@ export interface RunSummary {
   startedAt?: string;
   endedAt?: string;
   device?: DeviceInfo;
-  best?: { metric: string; value: number; step: number };
-  final?: Record<string, number>;
+  best?: { metric: MetricName; value: number; step: number };
+  final?: FinalMetrics & EvalMetrics;
   error?: { message: string; node?: string; op?: string; step?: number };
   /** The resolved config (snake_case keys as written are not kept; camelCase as resolved). */
   config?: unknown;

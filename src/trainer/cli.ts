@@ -2,6 +2,7 @@
 
 import { isGraphError } from './engine/errors';
 import type { TrainerEvent } from '../shared/protocol';
+import { DEFAULT_RUNS_FOLDER } from '../shared/run';
 import { runCheck } from './check';
 import type { Device } from './engine/session';
 
@@ -9,7 +10,7 @@ const USAGE = `usage: finetune <command> [options]
 
 commands:
   train <config>         fine-tune as the config says; writes a run folder
-      --run-dir DIR      use this run folder (default <config dir>/.finetune/runs/<id>)
+      --run-dir DIR      use this run folder (default <config dir>/${DEFAULT_RUNS_FOLDER}/<id>)
       --resume RUN_DIR   continue a stopped or interrupted run from its last checkpoint
       --set KEY=VALUE    override a config value (dotted key, e.g. training.lr=3e-5); repeatable
   eval <run-dir>         evaluate a run's exported model on its test (or --split validation) data

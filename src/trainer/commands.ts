@@ -4,15 +4,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EvalRecord, TrainerCommand, TrainerEvent } from '../shared/protocol';
-import * as os from 'node:os';
 import { ConfigValidationError, defaultRunName, loadConfigWithWarnings, formatConfigError, type ResolvedConfig } from './config/config';
 import { Session, type Device } from './engine/session';
 import { extractEntities } from './metrics/seqeval';
-import { createRunDir, readRunInfo, writeJsonAtomic, type RunInfo } from './run/rundir';
 import { encodeTexts, encodeTokenSentences, loadTokenizer } from './tokenize';
 import { loadRunData } from './train/dataset';
 import { Evaluator } from './train/evaluate';
 import { VERSION, train } from './train/trainer';
+import { defaultRunsFolder, newRunInfo, openRunFolder, readRunInfo, runPaths, writeRunInfo } from '../shared/run';
 
 type Emit = (e: TrainerEvent) => void;
 
@@ -127,34 +126,28 @@ export async function runTrain(o: { configPath?: string; runDir?: string; resume
 function recordConfigFailure(configPath: string, runDir: string | undefined, e: ConfigValidationError) {
   const abs = path.resolve(configPath);
   const name = defaultRunName(abs);
-  let dir = runDir ? path.resolve(runDir) : undefined;
-  let id: string;
-  if (dir) {
-    fs.mkdirSync(dir, { recursive: true });
-    id = path.basename(dir);
-  } else ({ id, dir } = createRunDir(path.join(path.dirname(abs), '.finetune', 'runs'), name));
-  const now = new Date().toISOString();
-  const info: RunInfo = {
-    id, name, configPath: abs, configHash: '', config: null, status: 'failed', createdAt: now, endedAt: now, host: os.hostname(),
-    versions: { finetune: VERSION, node: process.version }, step: 0, epoch: 0,
+  const { id, dir } = openRunFolder({ runDir, runsDir: defaultRunsFolder(path.dirname(abs)), name });
+  const now = new Date();
+  writeRunInfo(dir, newRunInfo({
+    id, name, configPath: abs, configHash: '', config: null, status: 'failed', now, endedAt: now.toISOString(),
+    versions: { finetune: VERSION, node: process.version },
     error: { message: e.errors.filter((x) => x.severity === 'error').map(formatConfigError).join('\n') },
-  };
-  writeJsonAtomic(path.join(dir, 'run.json'), info);
+  }));
 }
 
 function exported(runDir: string) {
   const dir = path.resolve(runDir);
-  const model = path.join(dir, 'model.onnx');
-  if (!fs.existsSync(model)) throw new Error(`${dir} has no exported model.onnx (the run did not complete)`);
-  const labels = JSON.parse(fs.readFileSync(path.join(dir, 'labels.json'), 'utf8')) as { task: string; labels: string[] };
-  return { dir, model, labels, tokenizer: loadTokenizer(path.join(dir, 'tokenizer')) };
+  const p = runPaths(dir);
+  if (!fs.existsSync(p.model)) throw new Error(`${dir} has no exported ${path.basename(p.model)} (the run did not complete)`);
+  const labels = JSON.parse(fs.readFileSync(p.labels, 'utf8')) as { task: string; labels: string[] };
+  return { dir, model: p.model, labels, tokenizer: loadTokenizer(p.tokenizer), tokenizerDir: p.tokenizer };
 }
 
 export async function runEval(o: { runDir: string; split: 'test' | 'validation'; json: boolean; emit: Emit }): Promise<number> {
   if (!o.runDir) throw new Error('eval needs a run folder: finetune eval <run-dir>');
   const x = exported(o.runDir);
   const config = readRunInfo(x.dir).config as ResolvedConfig;
-  const data = await loadRunData(config, path.join(x.dir, 'tokenizer'));
+  const data = await loadRunData(config, x.tokenizerDir);
   const bytes = fs.readFileSync(x.model);
   const session = await Session.create(bytes, [
     { name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] }, { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] },

@@ -2,12 +2,13 @@
 // learning rate, throughput; one series set per run in compare mode.
 
 import type uPlot from 'uplot';
+import { METRIC_NAMES, metricsIn, type MetricName } from '../shared/metrics';
 import { Chart, type ChartSpec, type ExportFn, type SeriesSpec } from './chart';
 import { Envelope, RAW_LIMIT, windowed } from './lod';
 import type { RunData } from './store';
 import type { Theme } from './theme';
 
-export interface CurveOptions { smoothing: number; logScale: boolean; compareMetric: string }
+export interface CurveOptions { smoothing: number; logScale: boolean; compareMetric: MetricName }
 
 type Series = { x: ArrayLike<number>; ys: ArrayLike<number>[] };
 
@@ -39,14 +40,11 @@ export function joinSeries(tables: Series[]): uPlot.AlignedData {
   return [xs, ...out];
 }
 
-const METRIC_ORDER = ['f1', 'precision', 'recall', 'accuracy', 'token_f1'];
-export function metricNames(runs: RunData[]): string[] {
-  const names = new Set<string>();
-  for (const r of runs) for (const e of r.evals) for (const k of Object.keys(e.metrics)) if (k !== 'loss') names.add(k);
-  return [...names].sort((a, b) => {
-    const ia = METRIC_ORDER.indexOf(a), ib = METRIC_ORDER.indexOf(b);
-    return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || a.localeCompare(b);
-  });
+/** The validation metrics other than loss that any of the runs reports, in the metric table's order. */
+export function metricNames(runs: RunData[]): MetricName[] {
+  const names = new Set<MetricName>();
+  for (const r of runs) for (const e of r.evals) for (const k of metricsIn(e.metrics)) if (k !== 'loss') names.add(k);
+  return METRIC_NAMES.filter((m) => names.has(m));
 }
 
 export class CurvesView {
@@ -192,7 +190,7 @@ function dataExtent(d: uPlot.AlignedData): [number, number] | null {
   return xs.length ? [xs[0] as number, xs[xs.length - 1] as number] : null;
 }
 
-function evalSeries(r: RunData, metrics: string[]): Series {
+function evalSeries(r: RunData, metrics: MetricName[]): Series {
   const es = r.evalsOf('validation');
   return { x: es.map((e) => e.step), ys: metrics.map((m) => es.map((e) => e.metrics[m] ?? NaN)) };
 }

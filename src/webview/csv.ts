@@ -1,5 +1,6 @@
 // Metrics as CSV: one row per train or eval record, runs one after another, eval metrics as columns.
 
+import { metricsIn } from '../shared/metrics';
 import type { RunData } from './store';
 import { TRAIN_FIELDS } from './store';
 
@@ -11,7 +12,7 @@ function cell(v: unknown): string {
 }
 
 export function metricsCsv(runs: RunData[]): string {
-  const metricKeys = [...new Set(runs.flatMap((r) => r.evals.flatMap((e) => Object.keys(e.metrics))))].sort();
+  const metricKeys = [...new Set(runs.flatMap((r) => r.evals.flatMap((e) => metricsIn(e.metrics))))].sort();
   const head = ['run', 'type', 'split', ...TRAIN_FIELDS, ...metricKeys.map((m) => `eval_${m}`)];
   const lines = [head.join(',')];
   for (const r of runs) {

@@ -7,6 +7,7 @@ import {
   provideVSCodeDesignSystem, vsCodeButton, vsCodeCheckbox, vsCodeDropdown, vsCodeLink, vsCodeOption,
   vsCodePanels, vsCodePanelTab, vsCodePanelView,
 } from '@vscode/webview-ui-toolkit';
+import { isMetricName, type MetricName } from '../shared/metrics';
 import type { HostToWebview, MisclassifiedExample, WebviewToHost } from '../shared/protocol';
 import { flushCharts } from './chart';
 import { CurvesView, metricNames } from './charts';
@@ -30,7 +31,7 @@ const TABS = ['curves', 'confusion', 'reports', 'config'] as const;
 type Tab = (typeof TABS)[number];
 interface UiState {
   smoothing: number; logScale: boolean; tab: Tab; normalize: boolean; sorts: SortMap; onlyDiff: boolean;
-  configOpen: boolean; selectedRun?: string; split: 'validation' | 'test'; cell?: CellSel; compareMetric: string;
+  configOpen: boolean; selectedRun?: string; split: 'validation' | 'test'; cell?: CellSel; compareMetric: MetricName;
   /** The runs shown, so the host can restore the panel after a window reload. */
   runIds?: string[]; runDirs?: string[];
 }
@@ -51,7 +52,7 @@ function restore(x: unknown): UiState {
   if (typeof o.configOpen === 'boolean') s.configOpen = o.configOpen;
   if (typeof o.selectedRun === 'string') s.selectedRun = o.selectedRun;
   if (o.split === 'validation' || o.split === 'test') s.split = o.split;
-  if (typeof o.compareMetric === 'string') s.compareMetric = o.compareMetric;
+  if (isMetricName(o.compareMetric)) s.compareMetric = o.compareMetric;
   if (Array.isArray(o.runIds) && o.runIds.every((x) => typeof x === 'string')) s.runIds = o.runIds as string[];
   if (Array.isArray(o.runDirs) && o.runDirs.every((x) => typeof x === 'string')) s.runDirs = o.runDirs as string[];
   const c = o.cell as Record<string, unknown> | undefined;
@@ -109,7 +110,8 @@ const csvBtn = el('vscode-button', { id: 'export-csv', appearance: 'secondary', 
 csvBtn.addEventListener('click', () => onExport('csv', `${mode === 'run' && runs[0] ? runs[0].summary.name : 'runs'}-metrics.csv`, metricsCsv(runs), false));
 const metricPick = el('vscode-dropdown', { id: 'compare-metric', 'aria-label': 'Metric to compare', hidden: true });
 metricPick.addEventListener('change', () => {
-  ui.compareMetric = (metricPick as unknown as { value: string }).value || ui.compareMetric;
+  const picked = (metricPick as unknown as { value: string }).value;
+  if (isMetricName(picked)) ui.compareMetric = picked;
   save();
   curves.update();
 });

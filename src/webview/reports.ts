@@ -3,7 +3,8 @@
 
 import type { EvalRecord, PrfJson } from '../shared/protocol';
 import { el, fmt } from './dom';
-import { bestOf, lowerIsBetter, type RunData } from './store';
+import { lowerIsBetter, metricsIn, type MetricName } from '../shared/metrics';
+import { bestOf, type RunData } from './store';
 import { metricNames } from './charts';
 
 export interface SortState { key: string; dir: 'asc' | 'desc' }
@@ -70,7 +71,7 @@ function headline(run: RunData, split: 'validation' | 'test', sorts: SortMap, on
   const evals = run.evalsOf(split);
   if (!evals.length) return null;
   const latest = evals[evals.length - 1];
-  const rows = Object.keys(latest.metrics).map((m) => {
+  const rows = metricsIn(latest.metrics).map((m) => {
     const b = bestOf(evals, m);
     return { metric: m, latest: latest.metrics[m], best: b?.value, step: b?.step, better: lowerIsBetter(m) ? 'lower' : 'higher' };
   });
@@ -95,7 +96,7 @@ export function renderRunReports(run: RunData, split: 'validation' | 'test', sor
 
 /** Compare mode: one row per run with each metric's best value (and step). */
 export function renderCompareTable(runs: RunData[], sorts: SortMap, onSort: (id: string, s: SortState) => void): HTMLElement {
-  const metrics = ['loss', ...metricNames(runs)];
+  const metrics: MetricName[] = ['loss', ...metricNames(runs)];
   const rows = runs.map((r) => {
     const evals = r.evalsOf('validation');
     const row: Row = { run: r.summary.name, status: r.summary.status, step: r.summary.step };

@@ -1,6 +1,7 @@
 // The metrics of the runs a panel shows, kept as growable typed columns so a million-step
 // history costs a few MB per column and a live append costs O(new points).
 
+import { isBetter, type MetricName } from '../shared/metrics';
 import type { EvalRecord, MetricsRecord, RunSummary, TrainRecord } from '../shared/protocol';
 import { emaInit, emaInto, type EmaState } from './smoothing';
 
@@ -108,16 +109,13 @@ export class RunData {
   }
 }
 
-/** Metrics where lower is better (everything else: higher is better). */
-export const lowerIsBetter = (metric: string) => /loss|error|perplexity/i.test(metric);
-
-export function bestOf(evals: readonly EvalRecord[], metric: string): { value: number; step: number } | undefined {
+/** The best value of a metric over evaluations (the first evaluation that reached it) and its step. */
+export function bestOf(evals: readonly EvalRecord[], metric: MetricName): { value: number; step: number } | undefined {
   let best: { value: number; step: number } | undefined;
-  const lower = lowerIsBetter(metric);
   for (const e of evals) {
     const v = e.metrics[metric];
     if (v === undefined || !Number.isFinite(v)) continue;
-    if (!best || (lower ? v < best.value : v > best.value)) best = { value: v, step: e.step };
+    if (isBetter(metric, v, best?.value)) best = { value: v, step: e.step };
   }
   return best;
 }

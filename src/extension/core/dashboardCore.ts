@@ -5,8 +5,8 @@
 
 import * as path from 'node:path';
 import { isWebviewToHost, type HostToWebview, type MetricsRecord, type MisclassifiedExample, type WebviewToHost } from '../../shared/protocol';
-import { MetricsTail } from './metricsTail';
-import { toRunSummary, type RunRecord } from './runs';
+import { MetricsTail, type RunRecord } from '../../shared/run';
+import { toRunSummary } from './runs';
 import { checkOpenFile, misclassifiedFiles, readMisclassifiedIn, runDataFiles, safeExportName } from './webviewGuard';
 
 /** Largest export (CSV, SVG text or PNG base64) the host accepts from a webview. */
@@ -148,7 +148,7 @@ export class DashboardSession {
     const runs = this.runDirs.map((d) => this.host.getRun(d)).filter((r): r is RunRecord => !!r);
     this.host.post({ type: 'init', mode: this.mode, runs: runs.map(toRunSummary) });
     for (const r of runs) {
-      const tail = new MetricsTail(path.join(r.dir, 'metrics.jsonl'));
+      const tail = MetricsTail.of(r.dir);
       this.tails.set(r.dir, tail);
       this.loading.add(r.dir);
       let pending: MetricsRecord[] = [];

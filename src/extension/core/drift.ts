@@ -6,7 +6,7 @@
 
 import * as fs from 'node:fs';
 import { configHash, validateConfigText, type ResolvedConfig } from '../../trainer/config/config';
-import type { RunInfo } from '../../trainer/run/rundir';
+import type { RunInfo } from '../../shared/run';
 
 export type Drift = 'same' | 'changed' | 'missing' | 'invalid' | 'unknown';
 

@@ -2,7 +2,9 @@
 // which runs, when) and the CodeLens line over a config (start, last result, compare).
 
 import * as path from 'node:path';
-import { byNewest, formatAgo, formatMetric, keyMetric, mdEscape, metricName, progressPercent, type RunRecord } from './runs';
+import { bestKey, isBetter, lowerIsBetter, testKey, type MetricName } from '../../shared/metrics';
+import type { RunRecord } from '../../shared/run';
+import { byNewest, formatAgo, formatMetric, keyMetric, mdEscape, metricName, progressPercent } from './runs';
 import { displayValue, resolvedValue } from './configKeys';
 import { UNTRUSTED_NOTE } from './trust';
 
@@ -13,7 +15,7 @@ interface Group {
   test?: number;
   top?: RunRecord;
   /** The metric the numbers are of (a run of another config may select by another one). */
-  metric?: string;
+  metric?: MetricName;
 }
 
 /** Text for a table cell: Markdown escaped (run names, config names are user text). */
@@ -21,11 +23,7 @@ const cell = (s: string) => mdEscape(s);
 /** A value as a code span in a table cell; as escaped text when it holds a backtick (it could close the span). */
 const codeCell = (s: string) => (/[`\r\n]/.test(s) ? mdEscape(s) : `\`${s.replace(/\|/g, '\\|')}\``);
 
-function lowerIsBetter(metric: string): boolean {
-  return metric === 'loss' || metric.endsWith('_loss');
-}
-
-function groupValues(key: string, runs: RunRecord[], metric: string): Group[] {
+function groupValues(key: string, runs: RunRecord[], metric: MetricName): Group[] {
   const groups = new Map<string, Group>();
   for (const r of runs) {
     const c = r.info.config as { baseDir?: string } | null | undefined;
@@ -34,13 +32,12 @@ function groupValues(key: string, runs: RunRecord[], metric: string): Group[] {
     let g = groups.get(value);
     if (!g) groups.set(value, (g = { value, runs: [] }));
     g.runs.push(r);
-    const has = (m: string) => (r.info.best?.metric === m) || r.info.final?.[`best_${m}`] !== undefined || r.info.final?.[`test_${m}`] !== undefined;
+    const has = (m: MetricName) => (r.info.best?.metric === m) || r.info.final?.[bestKey(m)] !== undefined || r.info.final?.[testKey(m)] !== undefined;
     const m = has(metric) ? metric : metricName(r.info);
-    const best = r.info.best && r.info.best.metric === m ? r.info.best.value : r.info.final?.[`best_${m}`];
-    const test = r.info.final?.[`test_${m}`];
+    const best = r.info.best && r.info.best.metric === m ? r.info.best.value : r.info.final?.[bestKey(m)];
+    const test = r.info.final?.[testKey(m)];
     const score = best ?? test;
-    const better = (a: number, b: number | undefined) => b === undefined || (lowerIsBetter(metric) ? a < b : a > b);
-    if (score !== undefined && Number.isFinite(score) && better(score, g.best ?? g.test)) {
+    if (score !== undefined && Number.isFinite(score) && isBetter(metric, score, g.best ?? g.test)) {
       g.best = best;
       g.test = test;
       g.top = r;
@@ -58,7 +55,7 @@ function groupValues(key: string, runs: RunRecord[], metric: string): Group[] {
   });
 }
 
-function table(groups: Group[], metric: string, current: string | undefined, now: number, maxRows: number, withConfig: boolean): string[] {
+function table(groups: Group[], metric: MetricName, current: string | undefined, now: number, maxRows: number, withConfig: boolean): string[] {
   const head = `| value | best ${mdEscape(metric)} | test ${mdEscape(metric)} | runs | last |${withConfig ? ' config |' : ''}`;
   const sep = `|---|---:|---:|---|---|${withConfig ? '---|' : ''}`;
   const rows = groups.slice(0, maxRows).map((g) => {

@@ -5,8 +5,7 @@
 import * as path from 'node:path';
 import type { MetricsRecord, TrainRecord } from '../../shared/protocol';
 import { EtaTracker } from './eta';
-import { MetricsTail } from './metricsTail';
-import type { RunRecord } from './runs';
+import { MetricsTail, type RunRecord } from '../../shared/run';
 
 interface Followed { tail: MetricsTail; eta: EtaTracker }
 
@@ -18,7 +17,7 @@ export class LiveRuns {
     const running = new Set(all.filter((r) => r.info.status === 'running').map((r) => path.resolve(r.dir)));
     for (const d of [...this.runs.keys()]) if (!running.has(d)) this.runs.delete(d);
     for (const d of running) if (!this.runs.has(d)) {
-      const f: Followed = { tail: new MetricsTail(path.join(d, 'metrics.jsonl')), eta: new EtaTracker() };
+      const f: Followed = { tail: MetricsTail.of(d), eta: new EtaTracker() };
       this.runs.set(d, f);
       f.eta.add(f.tail.read().records);
     }

@@ -3,17 +3,11 @@
 // queued) written at once, so the history shows the queue before anything trains. launch.json
 // keeps how to start (and rerun) it.
 
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { configHash, expandSweep, loadConfigWithWarnings, type ConfigError, type ResolvedConfig } from '../../trainer/config/config';
-import { createRunDir, writeJsonAtomic, type RunInfo } from '../../trainer/run/rundir';
+import { createRunFolder, newRunInfo, writeLaunch, writeRunInfo, type Launch, type RunInfo } from '../../shared/run';
 
-export interface Launch {
-  configPath: string;
-  /** `--set` overrides (a sweep combination, and its run name). */
-  overrides: Record<string, unknown>;
-}
+export type { Launch };
 
 export interface PlannedRun extends Launch {
   id: string;
@@ -33,41 +27,27 @@ export function planRuns(configPath: string, runsDir: string, now = new Date()):
   });
   const runs: PlannedRun[] = [];
   for (const r of resolved) {
-    const { id, dir } = createRunDir(runsDir, r.name, now);
+    const { id, dir } = createRunFolder(runsDir, r.name, now);
     writeQueued(dir, id, r.name, file, r.cfg, now);
     const launch: Launch = { configPath: file, overrides: r.overrides };
-    writeJsonAtomic(path.join(dir, 'launch.json'), launch);
+    writeLaunch(dir, launch);
     runs.push({ id, dir, name: r.name, ...launch });
   }
   return { runs, warnings };
 }
 
 export function writeQueued(dir: string, id: string, name: string, configPath: string, cfg: ResolvedConfig | null, now = new Date()): RunInfo {
-  const info: RunInfo = {
-    id, name, configPath, configHash: cfg ? configHash(cfg) : '', config: cfg, status: 'queued', createdAt: now.toISOString(), host: os.hostname(),
-    versions: { node: process.version }, step: 0, epoch: 0,
-  };
-  writeJsonAtomic(path.join(dir, 'run.json'), info);
+  const info = newRunInfo({ id, name, configPath, configHash: cfg ? configHash(cfg) : '', config: cfg, status: 'queued', now });
+  writeRunInfo(dir, info);
   return info;
-}
-
-/** How a run folder was launched (launch.json), else its config with no overrides. */
-export function readLaunch(dir: string, configPath?: string): Launch | undefined {
-  try {
-    const l = JSON.parse(fs.readFileSync(path.join(dir, 'launch.json'), 'utf8')) as Launch;
-    if (typeof l.configPath === 'string') return { configPath: l.configPath, overrides: l.overrides ?? {} };
-  } catch {
-    // not launched by the extension
-  }
-  return configPath ? { configPath, overrides: {} } : undefined;
 }
 
 /** One new queued run folder for a rerun of a launch. */
 export function planRerun(launch: Launch, runsDir: string, now = new Date()): PlannedRun {
   const file = path.resolve(launch.configPath);
   const { config } = loadConfigWithWarnings(file, launch.overrides);
-  const { id, dir } = createRunDir(runsDir, config.name, now);
+  const { id, dir } = createRunFolder(runsDir, config.name, now);
   writeQueued(dir, id, config.name, file, config, now);
-  writeJsonAtomic(path.join(dir, 'launch.json'), { configPath: file, overrides: launch.overrides });
+  writeLaunch(dir, { configPath: file, overrides: launch.overrides });
   return { id, dir, name: config.name, configPath: file, overrides: launch.overrides };
 }

@@ -1,90 +1,19 @@
-// Run folders as the extension sees them: reading run.json, grouping by config, the words and
-// numbers the run history, hovers and CodeLens show. No `vscode` here, so node:test covers it.
+// Run folders as the extension shows them: where the runs folder is, grouping by config, the words
+// and numbers the run history, hovers and CodeLens show. Reading and writing run folders is
+// shared/run's. No `vscode` here, so node:test covers it.
 
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { RunStatus, RunSummary } from '../../shared/protocol';
-import { writeJsonAtomic, type RunInfo } from '../../trainer/run/rundir';
+import { isMetricName, testKey, bestKey, type MetricName } from '../../shared/metrics';
+import type { RunSummary } from '../../shared/protocol';
+import { defaultRunsFolder, hasExportedModel, hasResumeCheckpoint, isPidAlive, type RunInfo, type RunRecord } from '../../shared/run';
 
-export type { RunInfo };
-
-/** A run folder and its parsed run.json. */
-export interface RunRecord {
-  dir: string;
-  info: RunInfo;
-}
-
-export const TERMINAL: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'stopped']);
-
-/** A run folder whose run.json is there but cannot be used, and why. */
-export interface UnreadableRun {
-  dir: string;
-  reason: string;
-}
-
-/** run.json of a folder; `{ dir, reason }` when it exists but cannot be used; undefined when the folder has none. */
-export function inspectRun(dir: string): RunRecord | UnreadableRun | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(dir, 'run.json'), 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    if (code === 'EISDIR') return { dir, reason: 'run.json is a folder, not a file' };
-    if (code === 'EACCES' || code === 'EPERM') return { dir, reason: 'run.json cannot be read: permission denied' };
-    return { dir, reason: `run.json cannot be read: ${(e as Error).message}` };
-  }
-  if (!text.trim()) return { dir, reason: 'run.json is empty' };
-  let info: RunInfo;
-  try {
-    info = JSON.parse(text) as RunInfo;
-  } catch (e) {
-    return { dir, reason: `run.json is not valid JSON (${(e as Error).message})` };
-  }
-  if (!info || typeof info !== 'object' || Array.isArray(info)) return { dir, reason: 'run.json does not hold a run record (not a JSON object)' };
-  if (typeof info.status !== 'string') return { dir, reason: 'run.json has no run status' };
-  return { dir, info: { ...info, id: info.id || path.basename(dir), name: info.name || path.basename(dir) } };
-}
-
-const isRecord = (r: RunRecord | UnreadableRun | undefined): r is RunRecord => !!r && 'info' in r;
-
-/** run.json of a folder, or undefined when it is missing or not (yet) valid JSON. */
-export function readRun(dir: string): RunRecord | undefined {
-  const r = inspectRun(dir);
-  return isRecord(r) ? r : undefined;
-}
-
-/** The run folders (a child folder with a run.json) of a runs folder, and those whose run.json cannot be used; a missing folder has none. */
-export function scanRunsFolderDetailed(runsDir: string): { runs: RunRecord[]; unreadable: UnreadableRun[] } {
-  let names: fs.Dirent[];
-  try {
-    names = fs.readdirSync(runsDir, { withFileTypes: true });
-  } catch {
-    return { runs: [], unreadable: [] };
-  }
-  const runs: RunRecord[] = [];
-  const unreadable: UnreadableRun[] = [];
-  for (const d of names) {
-    if (!d.isDirectory()) continue;
-    const r = inspectRun(path.join(runsDir, d.name));
-    if (isRecord(r)) runs.push(r);
-    else if (r) unreadable.push(r);
-  }
-  return { runs, unreadable };
-}
-
-/** Every run folder (a child folder with a readable run.json) of a runs folder; a missing folder has none. */
-export function scanRunsFolder(runsDir: string): RunRecord[] {
-  return scanRunsFolderDetailed(runsDir).runs;
-}
-
-/** The runs folder: the setting (absolute, or relative to the workspace folder), else <workspace>/.finetune/runs, else next to the config. */
+/** The runs folder: the setting (absolute, or relative to the workspace folder), else the default runs folder (shared/run) of the workspace folder, else of the config's folder. */
 export function runsFolderFor(o: { setting?: string; workspaceFolder?: string; configPath?: string }): string {
   const s = o.setting?.trim();
   const base = o.workspaceFolder ?? (o.configPath ? path.dirname(o.configPath) : process.cwd());
   if (s) return path.resolve(base, s.replace(/^~(?=$|\/)/, os.homedir()));
-  return path.join(base, '.finetune', 'runs');
+  return defaultRunsFolder(base);
 }
 
 const time = (s?: string) => (s ? Date.parse(s) || 0 : 0);
@@ -147,18 +76,19 @@ export function runSeconds(info: RunInfo, now = Date.now()): number | undefined 
 }
 
 /** The metric a config selects by (evaluation.metric), else the best record's, else 'f1'. */
-export function metricName(info: RunInfo): string {
-  const c = info.config as { evaluation?: { metric?: string } } | null | undefined;
-  return c?.evaluation?.metric ?? info.best?.metric ?? 'f1';
+export function metricName(info: RunInfo): MetricName {
+  const c = info.config as { evaluation?: { metric?: unknown } } | null | undefined;
+  const m = c?.evaluation?.metric;
+  return isMetricName(m) ? m : info.best?.metric ?? 'f1';
 }
 
 /** A run's headline number: the test value of its metric, else the best validation value. */
-export function keyMetric(info: RunInfo): { name: string; value: number; source: 'test' | 'best' } | undefined {
+export function keyMetric(info: RunInfo): { name: MetricName; value: number; source: 'test' | 'best' } | undefined {
   const name = metricName(info);
-  const test = info.final?.[`test_${name}`];
+  const test = info.final?.[testKey(name)];
   if (typeof test === 'number' && Number.isFinite(test)) return { name, value: test, source: 'test' };
   if (info.best && Number.isFinite(info.best.value)) return { name: info.best.metric, value: info.best.value, source: 'best' };
-  const b = info.final?.[`best_${name}`];
+  const b = info.final?.[bestKey(name)];
   if (typeof b === 'number' && Number.isFinite(b)) return { name, value: b, source: 'best' };
   return undefined;
 }
@@ -176,8 +106,8 @@ export function progressPercent(info: RunInfo): number | undefined {
 
 /** The run history item's context value: `run-<status>` plus `-resumable` when it has a checkpoint to continue from. */
 export function contextValue(r: RunRecord): string {
-  const resumable = (r.info.status === 'stopped' || r.info.status === 'failed') && fs.existsSync(path.join(r.dir, 'checkpoints', 'last'));
-  const model = r.info.status === 'completed' && fs.existsSync(path.join(r.dir, 'model.onnx'));
+  const resumable = (r.info.status === 'stopped' || r.info.status === 'failed') && hasResumeCheckpoint(r.dir);
+  const model = r.info.status === 'completed' && hasExportedModel(r.dir);
   return `run-${r.info.status}${resumable ? '-resumable' : ''}${model ? '-model' : ''}`;
 }
 
@@ -268,17 +198,6 @@ export function describeRun(r: RunRecord, now = Date.now(), o: { configNote?: st
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-/** Whether a process id is alive on this machine (EPERM: alive, owned by someone else). */
-export function isPidAlive(pid: number | undefined): boolean {
-  if (!pid || !Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Runs that say `running`, on this host: those whose process is alive (to follow) and those whose process is gone (stale). */
 export function classifyRunning(runs: RunRecord[], alive = isPidAlive, host = os.hostname()): { live: RunRecord[]; stale: RunRecord[] } {
   const live: RunRecord[] = [];
@@ -291,48 +210,9 @@ export function classifyRunning(runs: RunRecord[], alive = isPidAlive, host = os
   return { live, stale };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Edits to a run folder
-
-/** Merges fields into run.json (atomically) and returns the new info; refuses while the trainer owns the file. */
-export function updateRunInfo(dir: string, fields: Partial<Pick<RunInfo, 'name' | 'notes' | 'tags' | 'status' | 'endedAt' | 'error'>>): RunInfo {
-  const r = readRun(dir);
-  if (!r) throw new Error(`${dir} has no readable run.json`);
-  const info = { ...r.info, ...fields };
-  for (const k of Object.keys(info) as (keyof RunInfo)[]) if (info[k] === undefined) delete info[k];
-  writeJsonAtomic(path.join(dir, 'run.json'), info);
-  return info;
-}
-
 /** Comma/space separated tags → a clean unique list. */
 export function parseTags(text: string): string[] {
   return [...new Set(text.split(/[,\s]+/).map((t) => t.trim()).filter(Boolean))];
-}
-
-/** Deletes one run folder, after checking it really is one (it has a run.json, readable or not: an unreadable run can be deleted too). */
-export function deleteRunFolder(dir: string): void {
-  if (!inspectRun(dir)) throw new Error(`${dir} is not a run folder (no run.json)`);
-  if (path.resolve(dir) === path.parse(path.resolve(dir)).root) throw new Error(`refusing to delete ${dir}`);
-  fs.rmSync(dir, { recursive: true, force: true });
-}
-
-/** Copies a completed run's inference model (model.onnx, labels.json, tokenizer/) to a folder; returns the copied paths. */
-export function exportModel(runDir: string, dest: string, overwrite = false): string[] {
-  const items = ['model.onnx', 'labels.json', 'tokenizer'];
-  if (!fs.existsSync(path.join(runDir, 'model.onnx'))) throw new Error(`${runDir} has no model.onnx (the run did not complete)`);
-  fs.mkdirSync(dest, { recursive: true });
-  if (!overwrite) {
-    const clash = items.filter((n) => fs.existsSync(path.join(runDir, n)) && fs.existsSync(path.join(dest, n)));
-    if (clash.length) throw Object.assign(new Error(`${dest} already has ${clash.join(', ')}`), { code: 'EEXIST' });
-  }
-  const out: string[] = [];
-  for (const n of items) {
-    const from = path.join(runDir, n);
-    if (!fs.existsSync(from)) continue;
-    fs.cpSync(from, path.join(dest, n), { recursive: true, force: true });
-    out.push(path.join(dest, n));
-  }
-  return out;
 }
 
 /** A JSON text with sorted keys (stable for diffs). */

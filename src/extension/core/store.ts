@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { inspectRun, scanRunsFolderDetailed, type RunRecord, type UnreadableRun } from './runs';
+import { inspectRun, scanRunsFolderDetailed, type RunRecord, type UnreadableRun } from '../../shared/run';
 
 export class RunStore extends EventEmitter<{ change: [dirs: string[]] }> {
   private readonly runs = new Map<string, RunRecord>();

@@ -3,9 +3,8 @@
 // out-of-memory abort) marks the run failed in run.json when the trainer could not.
 
 import { EventEmitter } from 'node:events';
-import * as path from 'node:path';
 import { isTrainerEvent, type TrainerCommand, type TrainerEvent } from '../../shared/protocol';
-import { readRun, TERMINAL, updateRunInfo } from './runs';
+import { readRun, TERMINAL, updateRunInfo } from '../../shared/run';
 
 /** What TrainerProcess needs of a ChildProcess (a fake in tests). */
 export interface ChildLike {
@@ -203,6 +202,3 @@ export class TrainerProcess extends EventEmitter<{ event: [TrainerEvent]; line: 
     return { status: 'failed', code, signal, crashed: true, message: crashMessage(code, signal, stderrTail, this.stopTimedOut), stderrTail };
   }
 }
-
-/** The file a run's log lives in. */
-export const logFile = (runDir: string) => path.join(runDir, 'train.log');

@@ -7,8 +7,9 @@ import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
+import { RUN_SUBFOLDERS, runFileKind } from '../../shared/run';
 
-const SKIP_DIRS = new Set(['checkpoints', 'tensorboard', 'tokenizer', 'node_modules', '.git']);
+const SKIP_DIRS = new Set([...RUN_SUBFOLDERS, 'node_modules', '.git']);
 
 export class RunsWatcher extends EventEmitter<{ run: [dir: string]; metrics: [dir: string]; removed: [dir: string]; folder: [runsDir: string]; ready: []; error: [Error] }> {
   private readonly watcher: FSWatcher;
@@ -25,7 +26,7 @@ export class RunsWatcher extends EventEmitter<{ run: [dir: string]; metrics: [di
       ignored: (p, stats) => {
         const base = path.basename(p);
         if (SKIP_DIRS.has(base)) return true;
-        if (stats?.isFile()) return base !== 'run.json' && base !== 'metrics.jsonl';
+        if (stats?.isFile()) return runFileKind(base) === undefined;
         return false;
       },
     });
@@ -69,9 +70,9 @@ export class RunsWatcher extends EventEmitter<{ run: [dir: string]; metrics: [di
   private file(p: string): void {
     const dir = path.dirname(p);
     if (!this.roots.has(path.dirname(dir))) return;
-    const base = path.basename(p);
-    if (base === 'run.json') this.later(`run:${dir}`, () => this.emit('run', dir));
-    else if (base === 'metrics.jsonl') this.later(`metrics:${dir}`, () => this.emit('metrics', dir));
+    const kind = runFileKind(p);
+    if (kind === 'info') this.later(`run:${dir}`, () => this.emit('run', dir));
+    else if (kind === 'metrics') this.later(`metrics:${dir}`, () => this.emit('metrics', dir));
   }
 
   private later(key: string, f: () => void): void {

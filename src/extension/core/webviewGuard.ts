@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { MisclassifiedExample } from '../../shared/protocol';
+import { runPaths } from '../../shared/run';
 
 /** Largest misclassified-*.json the host reads for a webview. */
 export const MAX_MISCLASSIFIED_BYTES = 64 * 1024 * 1024;
@@ -57,7 +58,7 @@ export function safeExportName(suggested: unknown, format: 'csv' | 'png' | 'svg'
 /** misclassified-<split>.json of a run ([] when absent, unreadable, too large or outside the run folder). */
 export function readMisclassifiedIn(runDir: string, split: unknown): MisclassifiedExample[] {
   if (split !== 'validation' && split !== 'test') return [];
-  const file = path.join(runDir, `misclassified-${split}.json`);
+  const file = runPaths(runDir).misclassified(split);
   try {
     const real = fs.realpathSync(file);
     if (!isInside(fs.realpathSync(runDir), real)) return []; // a symlink out of the run folder

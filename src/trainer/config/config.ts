@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import type { MetricName } from '../../shared/metrics';
 import { CONFIG_SCHEMA, TASK_METRICS, schemaAt, type JsonSchema } from './schema';
 
 // ---------------------------------------------------------------------------------------------
@@ -78,9 +79,9 @@ export interface ResolvedConfig {
     schedule: 'linear' | 'cosine' | 'constant';
     gradClip: number | null;
     stepsPerRun: 'auto' | number;
-    earlyStopping?: { metric: string; mode: 'max' | 'min'; patience: number; minDelta: number };
+    earlyStopping?: { metric: MetricName; mode: 'max' | 'min'; patience: number; minDelta: number };
   };
-  evaluation: { every: 'epoch' | number; metric: string; mode: 'default' | 'strict'; maxMisclassified: number };
+  evaluation: { every: 'epoch' | number; metric: MetricName; mode: 'default' | 'strict'; maxMisclassified: number };
   device: 'auto' | 'cpu' | 'cuda';
   threads: number;
   seed: number;

@@ -7,9 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readSafetensors, toFloat32, writeSafetensors } from '../io/safetensors';
 import { loadHfModel, saveHfModel } from '../models/hf';
-import { writeJsonAtomic } from '../run/rundir';
 import { writeTokenizerFolder, type Tok } from '../tokenize';
 import { mergeLora, type ModelSetup } from './model';
+import type { MetricName } from '../../shared/metrics';
+import { writeJsonAtomic } from '../../shared/run';
 
 export interface TrainerState {
   version: 1;
@@ -19,7 +20,7 @@ export interface TrainerState {
   /** Steps of `epoch` already taken (the epoch plan is replayed from here on resume). */
   stepInEpoch: number;
   totalSteps: number;
-  best?: { metric: string; value: number; step: number };
+  best?: { metric: MetricName; value: number; step: number };
   /** Evaluations since the best one (early stopping). */
   badEvals: number;
   labels: string[];

@@ -6,7 +6,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { bestKey, directionOf, metricsIn, testKey, type FinalMetrics } from '../../shared/metrics';
 import type { DeviceInfo, EvalRecord, TrainerEvent } from '../../shared/protocol';
+import { RunWriter, defaultRunsFolder, isRunAlive, newRunInfo, openRunFolder, readMetrics, readRunInfo, rewriteMetrics, runPaths, writeFileAtomic, writeJsonAtomic, type RunInfo } from '../../shared/run';
 import { configHash, type ResolvedConfig } from '../config/config';
 import { GraphError } from '../engine/ir';
 import { serializeModel } from '../engine/onnx';
@@ -14,7 +16,6 @@ import { stateSlots, type OptimizerConfig } from '../engine/optim';
 import { NonFiniteError, TrainProgram } from '../engine/program';
 import { ortVersion, type SessionOptions } from '../engine/session';
 import { TensorBoardWriter } from '../run/tensorboard';
-import { RunDir, createRunDir, readMetrics, readRunInfo, writeFileAtomic, writeJsonAtomic, type RunInfo } from '../run/rundir';
 import { writeTokenizerFolder } from '../tokenize';
 import { loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint';
 import { loadRunData, type RunData } from './dataset';
@@ -25,18 +26,9 @@ import { lrAt, warmupSteps, type Schedule } from './schedule';
 
 export const VERSION = '0.1.0';
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export interface TrainOptions {
   config: ResolvedConfig;
-  /** Folder holding run folders (default <config folder>/.finetune/runs). */
+  /** Folder holding run folders (default: the default runs folder beside the config, see shared/run). */
   runsDir?: string;
   /** Use this run folder (created if missing). */
   runDir?: string;
@@ -50,7 +42,7 @@ export interface TrainOptions {
 export interface TrainResult {
   runDir: string;
   status: RunInfo['status'];
-  final?: Record<string, number>;
+  final?: FinalMetrics;
 }
 
 interface Features { inputIds: number[]; attentionMask: number[] }
@@ -101,32 +93,26 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const log = (message: string, level: 'info' | 'warn' | 'error' = 'info') => emit({ type: 'log', level, message });
 
   // 1. The run folder (new, given, or the one being resumed).
-  let run: RunDir;
+  let run: RunWriter;
   let resumeFrom: string | undefined;
   if (o.resume) {
     const dir = path.resolve(o.resume);
     const info = readRunInfo(dir);
-    if (info.status === 'running' && info.pid && info.pid !== process.pid && info.host === os.hostname() && processAlive(info.pid)) {
+    if (isRunAlive(info)) {
       throw new Error(`${dir} is still running (pid ${info.pid}); stop it before resuming`);
     }
-    resumeFrom = path.join(dir, 'checkpoints', 'last');
+    resumeFrom = runPaths(dir).checkpoint('last');
     if (!fs.existsSync(resumeFrom)) throw new Error(`${dir} has no checkpoint to resume from (checkpoints/last is missing)`);
-    run = new RunDir(dir, info);
+    run = new RunWriter(dir, info);
   } else {
-    let dir = o.runDir ? path.resolve(o.runDir) : undefined;
-    let id: string;
-    if (dir) {
-      fs.mkdirSync(dir, { recursive: true });
-      id = path.basename(dir);
-    } else ({ id, dir } = createRunDir(o.runsDir ?? path.join(cfg.baseDir, '.finetune', 'runs'), cfg.name));
-    run = new RunDir(dir, {
+    const { id, dir } = openRunFolder({ runDir: o.runDir, runsDir: o.runsDir ?? defaultRunsFolder(cfg.baseDir), name: cfg.name });
+    run = new RunWriter(dir, newRunInfo({
       id, name: cfg.name, configPath: cfg.configPath, configHash: configHash(cfg), config: cfg, status: 'queued',
-      createdAt: new Date().toISOString(), host: os.hostname(), step: 0, epoch: 0,
       versions: { finetune: VERSION, onnxruntime: ortVersion(), node: process.version },
-    });
+    }));
   }
   run.update({ status: 'running', startedAt: new Date().toISOString(), pid: process.pid, endedAt: undefined, error: undefined, resumedFrom: resumeFrom });
-  const logFile = run.path('train.log');
+  const logFile = run.paths.log;
   const logLine = (s: string) => fs.appendFileSync(logFile, `${new Date().toISOString()} ${s}\n`);
   const emitLogged = (e: TrainerEvent) => {
     if (e.type === 'log') logLine(`${e.level}: ${e.message}`);
@@ -159,7 +145,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       // Steps after the checkpoint (a run killed mid-block) are done again: drop their records so
       // the history has each step once; every evaluation up to the checkpoint stays.
       const kept = readMetrics(run.dir).filter((r) => r.step <= state.step);
-      writeFileAtomic(run.metricsFile, kept.map((r) => JSON.stringify(r) + '\n').join(''));
+      rewriteMetrics(run.dir, kept);
       emitLogged({ type: 'log', level: 'info', message: `resumed from ${resumeFrom} at step ${state.step} (epoch ${state.epoch + 1}, step ${state.stepInEpoch} of the epoch)` });
     }
 
@@ -200,32 +186,32 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     emitLogged({ type: 'started', runId: run.info.id, runDir: run.dir, device, params: allCount, trainable: trainedCount, totalSteps: total, time: new Date().toISOString() });
     logLine(`started: ${allCount} parameters (${trainedCount} trained), ${total} steps, device ${device.used}`);
     evaluator = await Evaluator.create(m, sessionOpts);
-    tb = new TensorBoardWriter(run.path('tensorboard'));
+    tb = new TensorBoardWriter(run.paths.tensorboard);
 
     const evalEvery = cfg.evaluation.every === 'epoch' ? perEpoch : cfg.evaluation.every;
     const hasValidation = !!data.validation;
     const metric = cfg.evaluation.metric;
     const es = t.earlyStopping;
-    const mode: 'max' | 'min' = es?.mode ?? (metric === 'loss' ? 'min' : 'max');
+    const mode: 'max' | 'min' = es?.mode ?? directionOf(metric);
     let stopReason: 'stopped' | 'early' | undefined;
     let K = typeof t.stepsPerRun === 'number' ? t.stepsPerRun : 4;
-    const saveLast = () => saveCheckpoint(run.path('checkpoints', 'last'), m!, slots, optimizer, { ...state }, data!.tokenizer);
+    const saveLast = () => saveCheckpoint(run.paths.checkpoint('last'), m!, slots, optimizer, { ...state }, data!.tokenizer);
 
     const evaluateNow = async () => {
       const { record, misclassified } = await evaluator!.evaluate(data!, 'validation', m!.params,
         { step: state.step, epoch: state.epoch, mode: cfg.evaluation.mode, maxMisclassified: cfg.evaluation.maxMisclassified });
       run.append(record);
       emitLogged(record);
-      writeJsonAtomic(run.path('misclassified-validation.json'), { step: state.step, examples: misclassified });
+      writeJsonAtomic(run.paths.misclassified('validation'), { step: state.step, examples: misclassified });
       tb!.scalars(state.step, Object.fromEntries(Object.entries(record.metrics).map(([k, v]) => [`eval/${k}`, v])));
       const value = record.metrics[metric];
       if (value === undefined) throw new Error(`evaluation.metric '${metric}' is not one of ${Object.keys(record.metrics).join(', ')}`);
       if (better(mode, value, state.best?.value, es?.minDelta ?? 0)) {
         state.best = { metric, value, step: state.step };
         state.badEvals = 0;
-        saveCheckpoint(run.path('checkpoints', 'best'), m!, slots, optimizer, { ...state }, data!.tokenizer);
-        run.update({ best: { metric, value, step: state.step, checkpoint: run.path('checkpoints', 'best') } });
-        emit({ type: 'checkpoint', step: state.step, dir: run.path('checkpoints', 'best'), best: true });
+        saveCheckpoint(run.paths.checkpoint('best'), m!, slots, optimizer, { ...state }, data!.tokenizer);
+        run.update({ best: { metric, value, step: state.step, checkpoint: run.paths.checkpoint('best') } });
+        emit({ type: 'checkpoint', step: state.step, dir: run.paths.checkpoint('best'), best: true });
       } else state.badEvals++;
       if (es && state.badEvals >= es.patience) {
         stopReason = 'early';
@@ -294,23 +280,23 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     saveLast();
     if (stopReason === 'stopped') {
       run.update({ status: 'stopped', endedAt: new Date().toISOString(), step: state.step });
-      emitLogged({ type: 'stopped', step: state.step, checkpoint: run.path('checkpoints', 'last') });
+      emitLogged({ type: 'stopped', step: state.step, checkpoint: run.paths.checkpoint('last') });
       return { runDir: run.dir, status: 'stopped' };
     }
 
     // 5. Final evaluation on the test split with the best weights, and the exported model.
-    const bestDir = run.path('checkpoints', 'best');
+    const bestDir = run.paths.checkpoint('best');
     if (fs.existsSync(bestDir)) loadCheckpoint(bestDir, m, slots);
-    const final: Record<string, number> = {};
+    const final: FinalMetrics = {};
     if (data.test) {
       const { record, misclassified } = await evaluator.evaluate(data, 'test', m.params,
         { step: state.step, epoch: state.epoch, mode: cfg.evaluation.mode, maxMisclassified: cfg.evaluation.maxMisclassified });
       run.append(record);
       emitLogged(record);
-      writeJsonAtomic(run.path('misclassified-test.json'), { step: state.step, examples: misclassified });
-      for (const [k, v] of Object.entries(record.metrics)) final[`test_${k}`] = v;
+      writeJsonAtomic(run.paths.misclassified('test'), { step: state.step, examples: misclassified });
+      for (const k of metricsIn(record.metrics)) final[testKey(k)] = record.metrics[k];
     }
-    if (state.best) final[`best_${state.best.metric}`] = state.best.value;
+    if (state.best) final[bestKey(state.best.metric)] = state.best.value;
     exportModel(run.dir, m, data);
     run.update({ status: 'completed', endedAt: new Date().toISOString(), final, step: state.step });
     emitLogged({ type: 'completed', step: state.step, metrics: final, seconds: (Date.now() - t0) / 1000 });
@@ -337,9 +323,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 /** model.onnx (any batch and length), labels.json and the tokenizer files in the run folder. */
 export function exportModel(dir: string, m: ModelSetup, data: RunData): void {
   const g = inferenceGraph(m, false);
-  writeFileAtomic(path.join(dir, 'model.onnx'), serializeModel(g));
-  writeJsonAtomic(path.join(dir, 'labels.json'), { task: data.task, labels: data.labels, maxLength: m.config.maxPositions });
-  writeTokenizerFolder(path.join(dir, 'tokenizer'), data.tokenizer);
+  const out = runPaths(dir);
+  writeFileAtomic(out.model, serializeModel(g));
+  writeJsonAtomic(out.labels, { task: data.task, labels: data.labels, maxLength: m.config.maxPositions });
+  writeTokenizerFolder(out.tokenizer, data.tokenizer);
 }
 
 export type { EvalRecord };

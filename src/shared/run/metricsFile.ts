@@ -1,9 +1,40 @@
-// Incremental reader of a run's metrics.jsonl: reads only the bytes appended since the last call,
-// holds back a torn last line until its newline arrives, and starts over when the file shrank
-// (truncated) or was replaced (rotated: another inode).
+// A run's metrics.jsonl: one `train` or `eval` record per line, appended by the trainer. Read whole
+// (readMetrics), or incrementally (MetricsTail: only the bytes appended since the last call, a torn
+// last line held back until its newline arrives, starting over when the file shrank or was
+// replaced by another inode).
 
 import * as fs from 'node:fs';
-import type { MetricsRecord } from '../../shared/protocol';
+import type { MetricsRecord } from '../protocol';
+import { runPaths, writeFileAtomic } from './folder';
+
+/** metrics.jsonl records of a run folder; a torn or unparsable last line (a writer mid-append) is skipped, an unparsable line before others is an error naming file:line. */
+export function readMetrics(dir: string): MetricsRecord[] {
+  const file = runPaths(dir).metrics;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: MetricsRecord[] = [];
+  const lines = text.split('\n');
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      out.push(JSON.parse(line) as MetricsRecord);
+    } catch (e) {
+      if (i < lines.length - 1 && lines.slice(i + 1).some((l) => l.trim())) {
+        throw new Error(`${file}:${i + 1}: not valid JSON (${(e as Error).message})`);
+      }
+    }
+  });
+  return out;
+}
+
+/** Replaces metrics.jsonl with the given records (a resumed run drops what came after its checkpoint). */
+export function rewriteMetrics(dir: string, records: MetricsRecord[]): void {
+  writeFileAtomic(runPaths(dir).metrics, records.map((r) => JSON.stringify(r) + '\n').join(''));
+}
 
 export interface TailRead {
   records: MetricsRecord[];
@@ -17,6 +48,11 @@ export class MetricsTail {
   /** Bytes consumed (up to and including the last complete line). */
   offset = 0;
   private ino: number | undefined;
+
+  /** Tails the metrics.jsonl of the run folder `runDir`. */
+  static of(runDir: string, chunkBytes?: number): MetricsTail {
+    return new MetricsTail(runPaths(runDir).metrics, chunkBytes);
+  }
 
   constructor(readonly file: string, private readonly chunkBytes = 1 << 20) {}
 
