@@ -9,7 +9,8 @@ import { ConfigValidationError, defaultRunName, loadConfigWithWarnings, formatCo
 import { Session, type Device } from './engine/session';
 import { extractEntities } from './metrics/seqeval';
 import { createRunDir, readRunInfo, writeJsonAtomic, type RunInfo } from './run/rundir';
-import { encodeTexts, encodeTokenSentences, loadTokenizer } from './tokenize';
+import { encodeTexts, encodeTokenSentences } from './encode';
+import { loadTokenizer } from './tokenize';
 import { loadRunData } from './train/dataset';
 import { Evaluator } from './train/evaluate';
 import { VERSION, train } from './train/trainer';
