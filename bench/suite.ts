@@ -176,7 +176,8 @@ async function workEval(threads: number, B: number, runs: number, exported: bool
 
 async function workData(file: string, vocabFile: string) {
   const { readConll } = await import('../src/trainer/data/conll');
-  const { tokenizerFromVocab, encodeTokenSentences } = await import('../src/trainer/tokenize');
+  const { tokenizerFromVocab } = await import('../src/trainer/tokenize');
+  const { encodeTokenSentences } = await import('../src/trainer/encode');
   const t0 = performance.now();
   const vocab = fs.readFileSync(vocabFile, 'utf8').split('\n');
   if (vocab[vocab.length - 1] === '') vocab.pop();

@@ -7,7 +7,9 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseSafetensors, readSafetensors, toFloat32, writeSafetensors, type StTensor } from '../src/trainer/io/safetensors';
 import { bertParamShapes, type BertConfig } from '../src/trainer/models/bert';
-import { canonicalName, hfName, loadHfModel, saveHfModel, type Architecture } from '../src/trainer/models/hf';
+import { loadHfModel } from '../src/trainer/models/hf';
+import { canonicalName, hfName, type Architecture } from '../src/trainer/models/hfConfig';
+import { saveHfModel } from '../src/trainer/models/hfSave';
 
 const ROOT = fs.mkdtempSync(path.join(os.tmpdir(), 'finetune-hf-test-'));
 after(() => fs.rmSync(ROOT, { recursive: true, force: true }));

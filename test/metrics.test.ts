@@ -16,8 +16,8 @@ import {
   classificationReport,
   confusionMatrix,
   formatClassificationReport,
-  formatFixed,
 } from '../src/trainer/metrics/report';
+import { formatFixed } from '../src/trainer/metrics/common';
 
 const close = (actual: number, expected: number, msg?: string) =>
   assert.ok(Math.abs(actual - expected) < 1e-12, `${msg ?? ''} expected ${expected}, got ${actual}`);

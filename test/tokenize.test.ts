@@ -5,15 +5,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { encodeTexts, encodeTokenSentences, type TokenFeature } from '../src/trainer/encode';
 import {
   buildWordPieceVocab,
-  encodeTexts,
-  encodeTokenSentences,
   loadTokenizer,
   tokenizerFromVocab,
   writeTokenizerFolder,
   type Tok,
-  type TokenFeature,
 } from '../src/trainer/tokenize';
 
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'finetune-tokenize-'));

@@ -18,7 +18,7 @@ import { hasResumeCheckpoint, isPidAlive, readLaunch, updateRunInfo, type RunRec
 import { classifyRunning, keyMetric, formatMetric, runsFolderFor } from './core/runs';
 import { trainingGate, UNTRUSTED_NOTE, type TrainAction } from './core/trust';
 import type { RunStore } from './core/store';
-import { markRunFailed, trainerArgs, TrainerProcess } from './core/trainerProcess';
+import { markRunFailed, stopThenKill, trainerArgs, TrainerProcess } from './core/trainerProcess';
 
 export interface LauncherDeps {
   context: vscode.ExtensionContext;
@@ -271,29 +271,29 @@ export class Launcher implements vscode.Disposable {
     }
     if (r?.info.status === 'running' && r.info.pid && isPidAlive(r.info.pid)) {
       const pid = r.info.pid;
+      const ms = Math.max(5, settings().get<number>('stopTimeoutSeconds', 60)) * 1000;
+      let t: NodeJS.Timeout;
       try {
-        process.kill(pid, 'SIGTERM');
+        // A followed run has no IPC channel: SIGTERM, then SIGKILL if it is still running.
+        t = stopThenKill({ kill: (signal) => process.kill(pid, signal) }, {
+          timeoutMs: ms,
+          beforeKill: () => {
+            this.killTimers.delete(d);
+            if (!isPidAlive(pid)) return false;
+            const now = this.deps.store.refresh(d);
+            return now?.info.status === 'running';
+          },
+          afterKill: () => {
+            markRunFailed(d, `the trainer process ${pid} did not stop within ${ms / 1000} s and was killed`);
+            this.deps.store.refresh(d);
+          },
+        });
         this.deps.output.appendLine(`[${r.info.name}] sent SIGTERM to trainer process ${pid}`);
       } catch (e) {
         void vscode.window.showErrorMessage(`Fine-tune: cannot stop process ${pid}: ${(e as Error).message}`);
         return;
       }
-      const ms = Math.max(5, settings().get<number>('stopTimeoutSeconds', 60)) * 1000;
       clearTimeout(this.killTimers.get(d));
-      const t = setTimeout(() => {
-        this.killTimers.delete(d);
-        if (!isPidAlive(pid)) return;
-        const now = this.deps.store.refresh(d);
-        if (now?.info.status !== 'running') return;
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone meanwhile
-        }
-        markRunFailed(d, `the trainer process ${pid} did not stop within ${ms / 1000} s and was killed`);
-        this.deps.store.refresh(d);
-      }, ms);
-      t.unref?.();
       this.killTimers.set(d, t);
       return;
     }

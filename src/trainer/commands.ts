@@ -7,7 +7,8 @@ import type { EvalRecord, TrainerCommand, TrainerEvent } from '../shared/protoco
 import { ConfigValidationError, defaultRunName, loadConfigWithWarnings, formatConfigError, type ResolvedConfig } from './config/config';
 import { Session, type Device } from './engine/session';
 import { extractEntities } from './metrics/seqeval';
-import { encodeTexts, encodeTokenSentences, loadTokenizer } from './tokenize';
+import { encodeTexts, encodeTokenSentences } from './encode';
+import { loadTokenizer } from './tokenize';
 import { loadRunData } from './train/dataset';
 import { Evaluator } from './train/evaluate';
 import { VERSION, train } from './train/trainer';

@@ -5,8 +5,8 @@
 //   - loads a local Hugging Face tokenizer folder, building the equivalent tokenizer.json object in
 //     memory when the folder only has a BERT vocab.txt,
 //   - builds a WordPiece vocabulary from training words (for from-scratch models),
-//   - turns NER sentences (words + IOB2 tag ids) and classification texts into model inputs:
-//     word <-> sub-token alignment, truncation and windowing. Nothing is padded here.
+//   - writes a tokenizer folder next to a model.
+// Turning sentences and texts into model inputs with a Tok is in encode.ts.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -35,9 +35,6 @@ export interface Tok {
   /** The tokenizer.json object (for export next to an ONNX model). */
   toJSON(): object;
 }
-
-/** The loss ignores positions labelled with this. */
-export const IGNORE_LABEL = -100;
 
 // ---------------------------------------------------------------------------------------------
 // tokenizer.json / tokenizer_config.json shapes (only the fields read here)
@@ -387,185 +384,4 @@ export function writeTokenizerFolder(dir: string, tok: Tok): void {
     for (let i = 0; i < lines.length; i++) if (lines[i] === undefined) lines[i] = `[unused_id_${i}]`;
     fs.writeFileSync(path.join(dir, 'vocab.txt'), lines.join('\n') + '\n');
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// NER features
-
-/** NER features: sentence words and IOB2 tag ids → model inputs. */
-export interface TokenFeature {
-  inputIds: number[];
-  attentionMask: number[];
-  /** The word's tag id on the first sub-token of each word this window labels; -100 elsewhere. */
-  labels: number[];
-  /** per position: index of the word in the sentence, null for specials/padding */
-  wordIds: (number | null)[];
-  sentence: number;
-  /** index of the window within its sentence (0 when the sentence fits) */
-  window: number;
-}
-
-export interface EncodeStats {
-  sentences: number;
-  /** features produced */
-  windows: number;
-  /** sentences that lost sub-tokens: words dropped ('truncate') or a word longer than maxLength-2 cut */
-  truncatedSentences: number;
-  /** words left out entirely ('truncate') */
-  droppedWords: number;
-  /** sentences whose sub-tokens + [CLS] + [SEP] exceed maxLength */
-  overlongSentences: number;
-}
-
-/**
- * NER features: [CLS] sub-tokens [SEP], not padded (attentionMask all 1s).
- * The first sub-token of a word carries its label; its other sub-tokens, [CLS] and [SEP] get -100.
- * A word that encodes to nothing gets [UNK]; a word longer than maxLength-2 sub-tokens is cut to its
- * first maxLength-2.
- *
- * overflow 'truncate': the words that do not fit are dropped.
- * overflow 'window': an over-long sentence becomes windows of whole words, each as long as fits;
- * the next window starts early enough to repeat the last words of the previous one, as many as fit
- * in `stride` sub-tokens (and always leaving room for the first new word). Labelling rule: a word in
- * several windows is labelled in the window where it has the most context, i.e. where
- * min(sub-tokens before it, sub-tokens after it) within the window is largest (the earlier window
- * on ties); other windows give it -100. So every word is labelled in exactly one feature, and at
- * prediction time (pass any label, e.g. 0) the positions whose label is not -100 are the ones to read.
- */
-export function encodeTokenSentences(
-  tok: Tok,
-  sentences: { words: string[]; labels: number[] }[],
-  opts: { maxLength: number; overflow: 'window' | 'truncate'; stride: number },
-): { features: TokenFeature[]; stats: EncodeStats } {
-  const { maxLength, overflow } = opts;
-  if (!Number.isInteger(maxLength) || maxLength < 3) throw new Error(`encodeTokenSentences: maxLength must be an integer >= 3 (got ${maxLength})`);
-  const budget = maxLength - 2;
-  const stride = Math.max(0, Math.floor(opts.stride));
-  const { clsId, sepId, unkId } = tok.info;
-  const features: TokenFeature[] = [];
-  const stats: EncodeStats = { sentences: 0, windows: 0, truncatedSentences: 0, droppedWords: 0, overlongSentences: 0 };
-
-  const feature = (sentence: number, window: number, pieces: number[][], labels: number[], from: number, to: number, labelled: (w: number) => boolean): TokenFeature => {
-    const f: TokenFeature = { inputIds: [clsId], attentionMask: [], labels: [IGNORE_LABEL], wordIds: [null], sentence, window };
-    for (let w = from; w < to; w++) {
-      pieces[w].forEach((id, k) => {
-        f.inputIds.push(id);
-        f.labels.push(k === 0 && labelled(w) ? labels[w] : IGNORE_LABEL);
-        f.wordIds.push(w);
-      });
-    }
-    f.inputIds.push(sepId);
-    f.labels.push(IGNORE_LABEL);
-    f.wordIds.push(null);
-    f.attentionMask = new Array<number>(f.inputIds.length).fill(1);
-    return f;
-  };
-
-  sentences.forEach((s, si) => {
-    if (s.words.length !== s.labels.length) {
-      throw new Error(`encodeTokenSentences: sentence ${si} has ${s.words.length} words but ${s.labels.length} labels`);
-    }
-    stats.sentences++;
-    let cut = false;
-    let fullLength = 0;
-    const pieces = s.words.map((w) => {
-      let ids = tok.encodeWord(w);
-      if (ids.length === 0) ids = [unkId];
-      fullLength += ids.length;
-      if (ids.length > budget) {
-        cut = true;
-        ids = ids.slice(0, budget);
-      }
-      return ids;
-    });
-    const lengths = pieces.map((p) => p.length);
-    const total = lengths.reduce((a, b) => a + b, 0);
-    const n = s.words.length;
-    if (fullLength > budget) stats.overlongSentences++;
-
-    if (total <= budget) {
-      features.push(feature(si, 0, pieces, s.labels, 0, n, () => true));
-      if (cut) stats.truncatedSentences++;
-      return;
-    }
-
-    if (overflow === 'truncate') {
-      let end = 0;
-      let used = 0;
-      while (end < n && used + lengths[end] <= budget) used += lengths[end++];
-      features.push(feature(si, 0, pieces, s.labels, 0, end, () => true));
-      stats.truncatedSentences++;
-      stats.droppedWords += n - end;
-      return;
-    }
-
-    // windows [start, end) of whole words
-    const windows: [number, number][] = [];
-    let start = 0;
-    for (;;) {
-      let end = start;
-      let used = 0;
-      while (end < n && used + lengths[end] <= budget) used += lengths[end++];
-      windows.push([start, end]);
-      if (end >= n) break;
-      let next = end;
-      let overlap = 0;
-      while (next - 1 > start && overlap + lengths[next - 1] <= stride && overlap + lengths[next - 1] + lengths[end] <= budget) {
-        overlap += lengths[--next];
-      }
-      start = next;
-    }
-    // owner window of each word: the most context (min of sub-tokens before/after it in the window)
-    const owner = new Array<number>(n).fill(-1);
-    const bestContext = new Array<number>(n).fill(-1);
-    windows.forEach(([from, to], wi) => {
-      const windowLength = lengths.slice(from, to).reduce((a, b) => a + b, 0);
-      let before = 0;
-      for (let w = from; w < to; w++) {
-        const context = Math.min(before, windowLength - before - lengths[w]);
-        if (context > bestContext[w]) {
-          bestContext[w] = context;
-          owner[w] = wi;
-        }
-        before += lengths[w];
-      }
-    });
-    windows.forEach(([from, to], wi) => features.push(feature(si, wi, pieces, s.labels, from, to, (w) => owner[w] === wi)));
-    if (cut) stats.truncatedSentences++;
-  });
-  stats.windows = features.length;
-  return { features, stats };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Text classification features
-
-export interface TextFeature {
-  inputIds: number[];
-  attentionMask: number[];
-  label: number;
-  /** index of the text in the input */
-  index: number;
-}
-
-/** [CLS] text [SEP], the text's sub-tokens truncated to maxLength-2 (counted in stats.truncated); not padded. */
-export function encodeTexts(
-  tok: Tok,
-  texts: { text: string; label: number }[],
-  opts: { maxLength: number },
-): { features: TextFeature[]; stats: { texts: number; truncated: number } } {
-  const { maxLength } = opts;
-  if (!Number.isInteger(maxLength) || maxLength < 3) throw new Error(`encodeTexts: maxLength must be an integer >= 3 (got ${maxLength})`);
-  const { clsId, sepId } = tok.info;
-  let truncated = 0;
-  const features = texts.map(({ text, label }, index): TextFeature => {
-    let ids = tok.encodeText(text);
-    if (ids.length > maxLength - 2) {
-      ids = ids.slice(0, maxLength - 2);
-      truncated++;
-    }
-    const inputIds = [clsId, ...ids, sepId];
-    return { inputIds, attentionMask: new Array<number>(inputIds.length).fill(1), label, index };
-  });
-  return { features, stats: { texts: texts.length, truncated } };
 }

@@ -67,6 +67,43 @@ export function markRunFailed(runDir: string, message: string, now = new Date())
   return true;
 }
 
+/** What stopThenKill needs of a process: a forked child (IPC and signals) or just a pid's signals. */
+export interface Stoppable {
+  connected?: boolean;
+  send?(message: TrainerCommand): boolean;
+  kill(signal: NodeJS.Signals): unknown;
+}
+
+/**
+ * The one stop-then-kill: asks the process to stop (a `stop` command over IPC, or SIGTERM when
+ * that cannot be sent; an error from SIGTERM is thrown, and then no kill is scheduled), then
+ * after timeoutMs sends SIGKILL unless beforeKill says not to (the process ended meanwhile);
+ * afterKill runs once SIGKILL is sent (an error sending it is ignored: the process is gone).
+ * Returns the timer, to cancel the kill.
+ */
+export function stopThenKill(p: Stoppable, o: { timeoutMs: number; beforeKill: () => boolean; afterKill?: () => void }): NodeJS.Timeout {
+  let sent = false;
+  if (p.connected !== false && typeof p.send === 'function') {
+    try {
+      sent = p.send({ type: 'stop' });
+    } catch {
+      sent = false;
+    }
+  }
+  if (!sent) p.kill('SIGTERM');
+  const timer = setTimeout(() => {
+    if (!o.beforeKill()) return;
+    try {
+      p.kill('SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+    o.afterKill?.();
+  }, o.timeoutMs);
+  timer.unref?.();
+  return timer;
+}
+
 /** Splits a stream into lines. */
 function lines(stream: NodeJS.ReadableStream | null | undefined, onLine: (line: string) => void): () => void {
   if (!stream) return () => {};
@@ -170,21 +207,14 @@ export class TrainerProcess extends EventEmitter<{ event: [TrainerEvent]; line: 
       return;
     }
     this.stopRequested = true;
-    let sent = false;
-    if (this.child.connected !== false && typeof this.child.send === 'function') {
-      try {
-        sent = this.child.send({ type: 'stop' });
-      } catch {
-        sent = false;
-      }
-    }
-    if (!sent) this.child.kill('SIGTERM');
-    this.killTimer = setTimeout(() => {
-      if (this.exited) return;
-      this.stopTimedOut = true;
-      this.child.kill('SIGKILL');
-    }, this.opts.stopTimeoutMs ?? 60_000);
-    this.killTimer.unref?.();
+    this.killTimer = stopThenKill(this.child, {
+      timeoutMs: this.opts.stopTimeoutMs ?? 60_000,
+      beforeKill: () => {
+        if (this.exited) return false;
+        this.stopTimedOut = true; // before the kill: a child may report its exit at once
+        return true;
+      },
+    });
   }
 
   private outcome(code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): TrainerOutcome {

@@ -1,28 +1,12 @@
 // Seeded shuffling and train/validation splitting, label discovery and label checks.
 
+import { shuffleRandom } from '../rng';
 import { DataError } from './errors';
-
-/** A small deterministic PRNG: a Weyl sequence passed through a 32-bit avalanche mix. Returns [0, 1). */
-function makeRandom(seed: number): () => number {
-  if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, got ${seed}`);
-  const whole = Math.trunc(seed);
-  const lo = whole >>> 0;
-  const hi = Math.floor(whole / 4294967296) >>> 0;
-  let state = (lo ^ Math.imul(hi, 0x27d4eb2d) ^ 0x6a09e667) | 0;
-  return () => {
-    state = (state + 0x9e3779b9) | 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    z ^= z >>> 16;
-    return (z >>> 0) / 4294967296;
-  };
-}
 
 /** A shuffled copy of `items` (Fisher–Yates); the same seed gives the same order. Does not mutate. */
 export function seededShuffle<T>(items: T[], seed: number): T[] {
   const out = items.slice();
-  const random = makeRandom(seed);
+  const random = shuffleRandom(seed);
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     const t = out[i];

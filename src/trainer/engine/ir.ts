@@ -3,33 +3,14 @@
 // (see shapes.ts), so a mistake is reported where the graph is built, naming node, op and shapes.
 
 import { inferShapes } from './shapes';
+import type { AttrOf, DType, Initializer, NodeOf, Shape, Tensor, TypedData } from './types';
+import { GraphError, fmtShape } from './types';
 
-export type DType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'bool' | 'uint8';
-/** A dimension: a fixed size, or a symbolic name such as 'batch'. */
-export type Dim = number | string;
-export type Shape = Dim[];
-
-export interface Tensor {
-  readonly name: string;
-  readonly dtype: DType;
-  readonly shape: Shape;
-}
-
-export type TypedData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Uint16Array;
-
-export interface Initializer extends Tensor {
-  data: TypedData;
-}
+export type { DType, Dim, Initializer, Shape, Tensor, TypedData } from './types';
+export { GraphError, fmtShape } from './types';
 
 /** Attribute values. Plain numbers: integers become INT, others FLOAT; use `A.f` to force FLOAT. */
-export type Attr =
-  | { kind: 'int'; v: number }
-  | { kind: 'float'; v: number }
-  | { kind: 'string'; v: string }
-  | { kind: 'ints'; v: number[] }
-  | { kind: 'floats'; v: number[] }
-  | { kind: 'graph'; v: Graph }
-  | { kind: 'tensor'; v: Initializer };
+export type Attr = AttrOf<Graph>;
 
 export type AttrInput = number | string | number[] | Attr | Graph;
 
@@ -41,31 +22,7 @@ export const A = {
   floats: (v: number[]): Attr => ({ kind: 'floats', v }),
 };
 
-export interface Node {
-  readonly name: string;
-  readonly op: string;
-  readonly domain: string;
-  readonly inputs: string[]; // '' marks an omitted optional input
-  readonly outputs: string[];
-  readonly attrs: Record<string, Attr>;
-}
-
-/** An error found while building or running a graph; it names the node, op and shapes. */
-export class GraphError extends Error {
-  constructor(
-    message: string,
-    readonly node?: string,
-    readonly op?: string,
-    readonly shapes?: string,
-  ) {
-    super(node || op ? `${op ?? '?'} node '${node ?? '?'}': ${message}${shapes ? ` (${shapes})` : ''}` : message);
-    this.name = 'GraphError';
-  }
-}
-
-export function fmtShape(s: Shape | undefined): string {
-  return s ? `[${s.join(',')}]` : '[?]';
-}
+export type Node = NodeOf<Graph>;
 
 export function numel(shape: Shape): number {
   let n = 1;

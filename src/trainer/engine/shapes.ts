@@ -1,8 +1,10 @@
 // Shape and dtype inference for the ops the engine emits. It runs as each node is added, so a
 // mismatch is reported at build time with the node, op and input shapes.
 
-import type { DType, Dim, Graph, Node, Shape, Tensor } from './ir';
-import { GraphError, fmtShape } from './ir';
+import type { DType, Dim, GraphView as Graph, NodeOf, Shape, Tensor } from './types';
+import { GraphError, fmtShape } from './types';
+
+type Node = NodeOf<Graph>;
 
 type Info = { dtype: DType; shape: Shape };
 type Rule = (node: Node, ins: (Tensor | undefined)[], g: Graph) => Info[];

@@ -2,7 +2,10 @@
 // (metrics/sequence_labeling.py for the default, conlleval-compatible mode; scheme.py and metrics/v1.py
 // for mode='strict'). Written from seqeval's documented behaviour; no code is shared with it.
 
-import { compareCodePoints, formatFixed, padStartCodePoints } from './report';
+import type { PRF } from './common';
+import { compareCodePoints, formatFixed, padStartCodePoints } from './common';
+
+export type { PRF } from './common';
 
 export type Scheme = 'IOB1' | 'IOB2' | 'IOE1' | 'IOE2' | 'IOBES' | 'BILOU';
 export type Mode = 'default' | 'strict';
@@ -13,13 +16,6 @@ export interface Entity {
   start: number;
   end: number /* exclusive */;
   sentence: number;
-}
-
-export interface PRF {
-  precision: number;
-  recall: number;
-  f1: number;
-  support: number;
 }
 
 export interface EntityReport {

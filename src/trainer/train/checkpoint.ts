@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readSafetensors, toFloat32, writeSafetensors } from '../io/safetensors';
-import { loadHfModel, saveHfModel } from '../models/hf';
+import { loadHfModel } from '../models/hf';
+import { saveHfModel } from '../models/hfSave';
 import { writeTokenizerFolder, type Tok } from '../tokenize';
 import { mergeLora, type ModelSetup } from './model';
 import type { MetricName } from '../../shared/metrics';

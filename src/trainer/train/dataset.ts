@@ -7,10 +7,8 @@ import { readConll, type TagScheme, type TokenSentence } from '../data/conll';
 import { DataError } from '../data/errors';
 import { checkLabelsKnown, discoverLabels, splitBySeed } from '../data/split';
 import { readCsv, readJsonl, type TextExample } from '../data/textcls';
-import {
-  buildWordPieceVocab, encodeTexts, encodeTokenSentences, loadTokenizer, tokenizerFromVocab,
-  type Tok, type TokenFeature, type TextFeature,
-} from '../tokenize';
+import { encodeTexts, encodeTokenSentences, type TextFeature, type TokenFeature } from '../encode';
+import { buildWordPieceVocab, loadTokenizer, tokenizerFromVocab, type Tok } from '../tokenize';
 
 export interface Split<E, F> {
   examples: E[];

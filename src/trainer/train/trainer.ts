@@ -6,9 +6,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { bestKey, directionOf, metricsIn, testKey, type FinalMetrics } from '../../shared/metrics';
+import { bestKey, directionOf, metricsIn, testKey, type FinalMetrics, type MetricName } from '../../shared/metrics';
 import type { DeviceInfo, EvalRecord, TrainerEvent } from '../../shared/protocol';
-import { RunWriter, defaultRunsFolder, isRunAlive, newRunInfo, openRunFolder, readMetrics, readRunInfo, rewriteMetrics, runPaths, writeFileAtomic, writeJsonAtomic, type RunInfo } from '../../shared/run';
+import { RunWriter, defaultRunsFolder, isRunAlive, newRunInfo, openRunFolder as openRunDir, readMetrics, readRunInfo, rewriteMetrics, runPaths, writeFileAtomic, writeJsonAtomic, type RunInfo } from '../../shared/run';
 import { configHash, type ResolvedConfig } from '../config/config';
 import { GraphError } from '../engine/ir';
 import { serializeModel } from '../engine/onnx';
@@ -86,13 +86,78 @@ function better(mode: 'max' | 'min', value: number, best: number | undefined, mi
   return mode === 'max' ? value > best + minDelta : value < best - minDelta;
 }
 
-export async function train(o: TrainOptions): Promise<TrainResult> {
-  const cfg = o.config;
-  const t0 = Date.now();
-  const emit = o.emit;
-  const log = (message: string, level: 'info' | 'warn' | 'error' = 'info') => emit({ type: 'log', level, message });
+/** What every step of a run shares: its options, its folder and log, and the trainer state. */
+interface RunContext {
+  o: TrainOptions;
+  cfg: ResolvedConfig;
+  t0: number;
+  run: RunWriter;
+  resumeFrom?: string;
+  logLine: (s: string) => void;
+  /** Emits an event; log events also go to train.log. */
+  emitLogged: (e: TrainerEvent) => void;
+  state: TrainerState;
+  // Released when the run ends, however it ends.
+  programs: Map<number, TrainProgram>;
+  evaluator?: Evaluator;
+  tb?: TensorBoardWriter;
+}
 
+/** A run once its data and model are set up (steps 2 and 3). */
+interface Prepared extends RunContext {
+  data: RunData;
+  m: ModelSetup;
+  slots: string[];
+  optimizer: Map<string, Float32Array[]>;
+}
+
+/** A run ready to train (step 4): sizes, schedule, sessions, evaluation settings. */
+interface Training extends Prepared {
+  evaluator: Evaluator;
+  tb: TensorBoardWriter;
+  B: number;
+  A: number;
+  lengths: number[];
+  total: number;
+  schedule: Schedule;
+  sessionOpts: SessionOptions;
+  evalEvery: number;
+  hasValidation: boolean;
+  metric: MetricName;
+  mode: 'max' | 'min';
+  /** Steps per block; adapted between blocks when training.stepsPerRun is 'auto'. */
+  K: number;
+  stopReason?: 'stopped' | 'early';
+}
+
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  const t0 = Date.now();
   // 1. The run folder (new, given, or the one being resumed).
+  const c = openRunFolder(o, t0);
+  try {
+    // 2. Data and tokenizer (a resumed run uses the tokenizer saved with its checkpoint).
+    const withData = await prepareData(c);
+    // 3. Model and optimizer state.
+    const p = prepareModel(withData);
+    // 4. Training programs, evaluator and TensorBoard writer; the 'started' event.
+    const tr = await buildPrograms(p);
+    // 5. The training loop: epochs of planned steps, run in blocks of up to K steps of one length bucket.
+    await trainEpochs(tr);
+    if (tr.hasValidation && tr.state.step % tr.evalEvery !== 0 && !tr.stopReason) await evaluateValidation(tr);
+    saveLast(tr);
+    if (tr.stopReason === 'stopped') return finishStopped(tr);
+    // 6. Final evaluation on the test split with the best weights, and the exported model.
+    return await testAndExport(tr);
+  } catch (e) {
+    fail(c, e as Error);
+  } finally {
+    await release(c);
+  }
+}
+
+// 1. The run folder: opened (or created) and marked running; train.log is appended to from here on.
+function openRunFolder(o: TrainOptions, t0: number): RunContext {
+  const cfg = o.config;
   let run: RunWriter;
   let resumeFrom: string | undefined;
   if (o.resume) {
@@ -105,7 +170,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (!fs.existsSync(resumeFrom)) throw new Error(`${dir} has no checkpoint to resume from (checkpoints/last is missing)`);
     run = new RunWriter(dir, info);
   } else {
-    const { id, dir } = openRunFolder({ runDir: o.runDir, runsDir: o.runsDir ?? defaultRunsFolder(cfg.baseDir), name: cfg.name });
+    const { id, dir } = openRunDir({ runDir: o.runDir, runsDir: o.runsDir ?? defaultRunsFolder(cfg.baseDir), name: cfg.name });
     run = new RunWriter(dir, newRunInfo({
       id, name: cfg.name, configPath: cfg.configPath, configHash: configHash(cfg), config: cfg, status: 'queued',
       versions: { finetune: VERSION, onnxruntime: ortVersion(), node: process.version },
@@ -116,208 +181,248 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const logLine = (s: string) => fs.appendFileSync(logFile, `${new Date().toISOString()} ${s}\n`);
   const emitLogged = (e: TrainerEvent) => {
     if (e.type === 'log') logLine(`${e.level}: ${e.message}`);
-    emit(e);
+    o.emit(e);
   };
-
-  let tb: TensorBoardWriter | undefined;
-  let programs = new Map<number, TrainProgram>();
-  let evaluator: Evaluator | undefined;
   const state: TrainerState = { version: 1, step: 0, epoch: 0, stepInEpoch: 0, totalSteps: 0, badEvals: 0, labels: [] };
-  let m: ModelSetup | undefined;
-  let data: RunData | undefined;
-  let slots: string[] = [];
+  return { o, cfg, t0, run, resumeFrom, logLine, emitLogged, state, programs: new Map() };
+}
+
+// 2. Data and tokenizer (a resumed run uses the tokenizer saved with its checkpoint).
+async function prepareData(c: RunContext): Promise<RunContext & { data: RunData }> {
+  const data = await loadRunData(c.cfg, c.resumeFrom);
+  for (const line of data.log) c.emitLogged({ type: 'log', level: 'info', message: line });
+  c.state.labels = data.labels;
+  return Object.assign(c, { data });
+}
+
+// 3. Model and optimizer state; a resumed run restores both and trims metrics past its checkpoint.
+function prepareModel(c: RunContext & { data: RunData }): Prepared {
+  const { cfg, data, run, state, resumeFrom } = c;
+  const m = setupModel(cfg, data.tokenizer.info.vocabSize, data.labels.length);
+  for (const n of m.notes) c.emitLogged({ type: 'log', level: 'info', message: n });
+  const slots = stateSlots(optimizerOf(cfg));
   let optimizer = new Map<string, Float32Array[]>();
-  try {
-    // 2. Data and tokenizer (a resumed run uses the tokenizer saved with its checkpoint).
-    data = await loadRunData(cfg, resumeFrom);
-    for (const line of data.log) emitLogged({ type: 'log', level: 'info', message: line });
-    state.labels = data.labels;
-
-    // 3. Model and optimizer state.
-    m = setupModel(cfg, data.tokenizer.info.vocabSize, data.labels.length);
-    for (const n of m.notes) emitLogged({ type: 'log', level: 'info', message: n });
-    slots = stateSlots(optimizerOf(cfg));
-    for (const name of m.trained) optimizer.set(name, slots.map(() => new Float32Array(m!.params.get(name)!.length)));
-    if (resumeFrom) {
-      const restored = loadCheckpoint(resumeFrom, m, slots);
-      Object.assign(state, restored.state);
-      optimizer = restored.optimizer;
-      // Steps after the checkpoint (a run killed mid-block) are done again: drop their records so
-      // the history has each step once; every evaluation up to the checkpoint stays.
-      const kept = readMetrics(run.dir).filter((r) => r.step <= state.step);
-      rewriteMetrics(run.dir, kept);
-      emitLogged({ type: 'log', level: 'info', message: `resumed from ${resumeFrom} at step ${state.step} (epoch ${state.epoch + 1}, step ${state.stepInEpoch} of the epoch)` });
-    }
-
-    const t = cfg.training;
-    const B = t.batchSize;
-    const A = t.gradientAccumulation;
-    const lengths = (data.train.features as Features[]).map((f) => f.inputIds.length);
-    const perEpoch = stepsPerEpoch(lengths.length, B, A);
-    const total = t.maxSteps ?? perEpoch * t.epochs;
-    state.totalSteps = total;
-    const schedule: Schedule = { base: t.lr, kind: t.schedule, warmup: warmupSteps(total, t.warmupRatio, t.warmupSteps), total };
-    const threads = cfg.threads || os.availableParallelism();
-    const sessionOpts: SessionOptions = { device: cfg.device, threads };
-    const trainedCount = m.trained.reduce((a, n) => a + m!.params.get(n)!.length, 0);
-    const allCount = [...m.params.values()].reduce((a, p) => a + p.length, 0);
-
-    const programFor = async (T: number): Promise<TrainProgram> => {
-      let p = programs.get(T);
-      if (!p) {
-        p = await TrainProgram.create({
-          params: paramDefs(m!, m!.trained), frozen: paramDefs(m!, m!.frozen), batch: batchFeeds(m!, B, T), loss: lossFn(m!),
-          optimizer: optimizerOf(cfg), clipNorm: t.gradClip ?? undefined, accumulation: A, seed: cfg.seed,
-        }, sessionOpts);
-        programs.set(T, p);
-      }
-      // All programs share one set of host arrays: hand over the current state.
-      p.step = state.step;
-      for (const n of m!.trained) {
-        p.params.set(n, m!.params.get(n)!);
-        p.state.set(n, optimizer.get(n)!);
-      }
-      return p;
-    };
-    const first = await programFor(lengths.length ? Math.min(cfg.data.maxLength, 16) : 16);
-    const device: DeviceInfo = { ...first.device, threads, onnxruntime: ortVersion() };
-    run.update({ device, totalSteps: total });
-    if (device.reason && cfg.device !== 'cpu') emitLogged({ type: 'log', level: cfg.device === 'cuda' ? 'warn' : 'info', message: `device: ${device.used} (${device.reason})` });
-    emitLogged({ type: 'started', runId: run.info.id, runDir: run.dir, device, params: allCount, trainable: trainedCount, totalSteps: total, time: new Date().toISOString() });
-    logLine(`started: ${allCount} parameters (${trainedCount} trained), ${total} steps, device ${device.used}`);
-    evaluator = await Evaluator.create(m, sessionOpts);
-    tb = new TensorBoardWriter(run.paths.tensorboard);
-
-    const evalEvery = cfg.evaluation.every === 'epoch' ? perEpoch : cfg.evaluation.every;
-    const hasValidation = !!data.validation;
-    const metric = cfg.evaluation.metric;
-    const es = t.earlyStopping;
-    const mode: 'max' | 'min' = es?.mode ?? directionOf(metric);
-    let stopReason: 'stopped' | 'early' | undefined;
-    let K = typeof t.stepsPerRun === 'number' ? t.stepsPerRun : 4;
-    const saveLast = () => saveCheckpoint(run.paths.checkpoint('last'), m!, slots, optimizer, { ...state }, data!.tokenizer);
-
-    const evaluateNow = async () => {
-      const { record, misclassified } = await evaluator!.evaluate(data!, 'validation', m!.params,
-        { step: state.step, epoch: state.epoch, mode: cfg.evaluation.mode, maxMisclassified: cfg.evaluation.maxMisclassified });
-      run.append(record);
-      emitLogged(record);
-      writeJsonAtomic(run.paths.misclassified('validation'), { step: state.step, examples: misclassified });
-      tb!.scalars(state.step, Object.fromEntries(Object.entries(record.metrics).map(([k, v]) => [`eval/${k}`, v])));
-      const value = record.metrics[metric];
-      if (value === undefined) throw new Error(`evaluation.metric '${metric}' is not one of ${Object.keys(record.metrics).join(', ')}`);
-      if (better(mode, value, state.best?.value, es?.minDelta ?? 0)) {
-        state.best = { metric, value, step: state.step };
-        state.badEvals = 0;
-        saveCheckpoint(run.paths.checkpoint('best'), m!, slots, optimizer, { ...state }, data!.tokenizer);
-        run.update({ best: { metric, value, step: state.step, checkpoint: run.paths.checkpoint('best') } });
-        emit({ type: 'checkpoint', step: state.step, dir: run.paths.checkpoint('best'), best: true });
-      } else state.badEvals++;
-      if (es && state.badEvals >= es.patience) {
-        stopReason = 'early';
-        emitLogged({ type: 'log', level: 'info', message: `early stopping: ${metric} has not improved for ${state.badEvals} evaluations (best ${state.best?.value.toFixed(4)} at step ${state.best?.step})` });
-      }
-    };
-
-    // 4. The training loop: epochs of planned steps, run in blocks of up to K steps of one length bucket.
-    training: while (state.step < total && !stopReason) {
-      const plan = planEpoch(lengths, state.epoch, cfg.seed, B, A, cfg.data.maxLength);
-      while (state.stepInEpoch < plan.length && state.step < total) {
-        if (o.shouldStop?.()) {
-          stopReason = 'stopped';
-          break training;
-        }
-        const T = plan[state.stepInEpoch].length;
-        let k = 1;
-        const nextEval = hasValidation ? (Math.floor(state.step / evalEvery) + 1) * evalEvery : Infinity;
-        const limit = Math.min(K, total - state.step, plan.length - state.stepInEpoch, nextEval - state.step);
-        while (k < limit && plan[state.stepInEpoch + k].length === T) k++;
-        const prog = await programFor(T);
-        const perStepTokens = A * B * T;
-        const labelsPer = data.task === 'token-classification' ? perStepTokens : A * B;
-        const feeds = { ids: new BigInt64Array(k * perStepTokens), mask: new BigInt64Array(k * perStepTokens), labels: new BigInt64Array(k * labelsPer) };
-        for (let s = 0; s < k; s++) fillStep(data, plan[state.stepInEpoch + s], B, T, feeds, s);
-        const lrs = Array.from({ length: k }, (_, s) => lrAt(schedule, state.step + s));
-        const tb0 = performance.now();
-        let res;
-        try {
-          res = await prog.run({ input_ids: feeds.ids, attention_mask: feeds.mask, labels: feeds.labels }, lrs);
-        } catch (e) {
-          if (e instanceof NonFiniteError) saveLast(); // the state before the block is the last good one
-          throw e;
-        }
-        const secs = (performance.now() - tb0) / 1000;
-        for (const n of m.trained) {
-          m.params.set(n, prog.params.get(n)!);
-          optimizer.set(n, prog.state.get(n)!);
-        }
-        state.step += k;
-        state.stepInEpoch += k;
-        // Aim for about one block per second: progress reports stay live and runs stay long enough to amortize.
-        if (t.stepsPerRun === 'auto') K = Math.max(1, Math.min(64, Math.round((k / secs) * 1)));
-        const realTokens = feeds.mask.reduce((a, v) => a + Number(v), 0);
-        const rec = {
-          type: 'train' as const, step: state.step, epoch: state.epoch + state.stepInEpoch / plan.length, loss: res.losses[k - 1],
-          lr: lrs[k - 1], gradNorm: res.gradNorms[k - 1], stepsPerSec: k / secs, samplesPerSec: (k * A * B) / secs, tokensPerSec: realTokens / secs, time: Date.now(),
-        };
-        run.append(rec);
-        emit(rec);
-        tb.scalars(state.step, { 'train/loss': rec.loss, 'train/lr': rec.lr, 'train/grad_norm': rec.gradNorm, 'train/tokens_per_sec': rec.tokensPerSec });
-        run.update({ step: state.step, epoch: rec.epoch });
-        if (hasValidation && state.step % evalEvery === 0) {
-          await evaluateNow();
-          saveLast();
-          if (stopReason) break training;
-        }
-      }
-      if (state.stepInEpoch >= plan.length) {
-        state.epoch++;
-        state.stepInEpoch = 0;
-        if (!hasValidation) saveLast();
-      }
-    }
-    if (hasValidation && state.step % evalEvery !== 0 && !stopReason) await evaluateNow();
-    saveLast();
-    if (stopReason === 'stopped') {
-      run.update({ status: 'stopped', endedAt: new Date().toISOString(), step: state.step });
-      emitLogged({ type: 'stopped', step: state.step, checkpoint: run.paths.checkpoint('last') });
-      return { runDir: run.dir, status: 'stopped' };
-    }
-
-    // 5. Final evaluation on the test split with the best weights, and the exported model.
-    const bestDir = run.paths.checkpoint('best');
-    if (fs.existsSync(bestDir)) loadCheckpoint(bestDir, m, slots);
-    const final: FinalMetrics = {};
-    if (data.test) {
-      const { record, misclassified } = await evaluator.evaluate(data, 'test', m.params,
-        { step: state.step, epoch: state.epoch, mode: cfg.evaluation.mode, maxMisclassified: cfg.evaluation.maxMisclassified });
-      run.append(record);
-      emitLogged(record);
-      writeJsonAtomic(run.paths.misclassified('test'), { step: state.step, examples: misclassified });
-      for (const k of metricsIn(record.metrics)) final[testKey(k)] = record.metrics[k];
-    }
-    if (state.best) final[bestKey(state.best.metric)] = state.best.value;
-    exportModel(run.dir, m, data);
-    run.update({ status: 'completed', endedAt: new Date().toISOString(), final, step: state.step });
-    emitLogged({ type: 'completed', step: state.step, metrics: final, seconds: (Date.now() - t0) / 1000 });
-    return { runDir: run.dir, status: 'completed', final };
-  } catch (e) {
-    const err = e as Error;
-    const g = err instanceof GraphError ? err : undefined;
-    try {
-      run.update({ status: 'failed', endedAt: new Date().toISOString(), step: state.step,
-        error: { message: err.message, node: g?.node, op: g?.op, step: (err as NonFiniteError).step } });
-      logLine(`failed: ${err.message}`);
-    } catch {
-      // a full disk may refuse even this; the previous run.json is intact (atomic writes)
-    }
-    throw err;
-  } finally {
-    tb?.close();
-    for (const p of programs.values()) await p.release();
-    programs = new Map();
-    await evaluator?.release();
+  for (const name of m.trained) optimizer.set(name, slots.map(() => new Float32Array(m.params.get(name)!.length)));
+  if (resumeFrom) {
+    const restored = loadCheckpoint(resumeFrom, m, slots);
+    Object.assign(state, restored.state);
+    optimizer = restored.optimizer;
+    // Steps after the checkpoint (a run killed mid-block) are done again: drop their records so
+    // the history has each step once; every evaluation up to the checkpoint stays.
+    const kept = readMetrics(run.dir).filter((r) => r.step <= state.step);
+    rewriteMetrics(run.dir, kept);
+    c.emitLogged({ type: 'log', level: 'info', message: `resumed from ${resumeFrom} at step ${state.step} (epoch ${state.epoch + 1}, step ${state.stepInEpoch} of the epoch)` });
   }
+  return Object.assign(c, { m, slots, optimizer });
+}
+
+// 4. Sizes and schedule, the first training program (which fixes the device), the evaluator and
+// the TensorBoard writer.
+async function buildPrograms(p: Prepared): Promise<Training> {
+  const { cfg, m, run, state } = p;
+  const t = cfg.training;
+  const B = t.batchSize;
+  const A = t.gradientAccumulation;
+  const lengths = (p.data.train.features as Features[]).map((f) => f.inputIds.length);
+  const perEpoch = stepsPerEpoch(lengths.length, B, A);
+  const total = t.maxSteps ?? perEpoch * t.epochs;
+  state.totalSteps = total;
+  const schedule: Schedule = { base: t.lr, kind: t.schedule, warmup: warmupSteps(total, t.warmupRatio, t.warmupSteps), total };
+  const threads = cfg.threads || os.availableParallelism();
+  const sessionOpts: SessionOptions = { device: cfg.device, threads };
+  const trainedCount = m.trained.reduce((a, n) => a + m.params.get(n)!.length, 0);
+  const allCount = [...m.params.values()].reduce((a, x) => a + x.length, 0);
+
+  const first = await programFor(p, B, A, sessionOpts, lengths.length ? Math.min(cfg.data.maxLength, 16) : 16);
+  const device: DeviceInfo = { ...first.device, threads, onnxruntime: ortVersion() };
+  run.update({ device, totalSteps: total });
+  if (device.reason && cfg.device !== 'cpu') p.emitLogged({ type: 'log', level: cfg.device === 'cuda' ? 'warn' : 'info', message: `device: ${device.used} (${device.reason})` });
+  p.emitLogged({ type: 'started', runId: run.info.id, runDir: run.dir, device, params: allCount, trainable: trainedCount, totalSteps: total, time: new Date().toISOString() });
+  p.logLine(`started: ${allCount} parameters (${trainedCount} trained), ${total} steps, device ${device.used}`);
+  const evaluator = await Evaluator.create(m, sessionOpts);
+  p.evaluator = evaluator;
+  const tb = new TensorBoardWriter(run.paths.tensorboard);
+  p.tb = tb;
+
+  const metric = cfg.evaluation.metric;
+  return Object.assign(p, {
+    evaluator, tb, B, A, lengths, total, schedule, sessionOpts,
+    evalEvery: cfg.evaluation.every === 'epoch' ? perEpoch : cfg.evaluation.every,
+    hasValidation: !!p.data.validation,
+    metric,
+    mode: t.earlyStopping?.mode ?? directionOf(metric),
+    K: typeof t.stepsPerRun === 'number' ? t.stepsPerRun : 4,
+  } as const);
+}
+
+/** The training program for length T (built on first use), handed the current parameters and optimizer state. */
+async function programFor(p: Prepared, B: number, A: number, sessionOpts: SessionOptions, T: number): Promise<TrainProgram> {
+  const { cfg, m } = p;
+  let prog = p.programs.get(T);
+  if (!prog) {
+    prog = await TrainProgram.create({
+      params: paramDefs(m, m.trained), frozen: paramDefs(m, m.frozen), batch: batchFeeds(m, B, T), loss: lossFn(m),
+      optimizer: optimizerOf(cfg), clipNorm: cfg.training.gradClip ?? undefined, accumulation: A, seed: cfg.seed,
+    }, sessionOpts);
+    p.programs.set(T, prog);
+  }
+  // All programs share one set of host arrays: hand over the current state.
+  prog.step = p.state.step;
+  for (const n of m.trained) {
+    prog.params.set(n, m.params.get(n)!);
+    prog.state.set(n, p.optimizer.get(n)!);
+  }
+  return prog;
+}
+
+// 5. The training loop: epochs of planned steps, run in blocks of up to K steps of one length bucket;
+// validation (and the last checkpoint) every evalEvery steps, or the last checkpoint each epoch
+// when there is no validation split.
+async function trainEpochs(c: Training): Promise<void> {
+  const { cfg, state } = c;
+  training: while (state.step < c.total && !c.stopReason) {
+    const plan = planEpoch(c.lengths, state.epoch, cfg.seed, c.B, c.A, cfg.data.maxLength);
+    while (state.stepInEpoch < plan.length && state.step < c.total) {
+      if (c.o.shouldStop?.()) {
+        c.stopReason = 'stopped';
+        break training;
+      }
+      await runBlock(c, plan);
+      if (c.hasValidation && state.step % c.evalEvery === 0) {
+        await evaluateValidation(c);
+        saveLast(c);
+        if (c.stopReason) break training;
+      }
+    }
+    if (state.stepInEpoch >= plan.length) {
+      state.epoch++;
+      state.stepInEpoch = 0;
+      if (!c.hasValidation) saveLast(c);
+    }
+  }
+}
+
+/** 5a. One block: up to K planned steps of one length, run by one call into its training program. */
+async function runBlock(c: Training, plan: PlannedStep[]): Promise<void> {
+  const { data, m, state, B, A } = c;
+  const t = c.cfg.training;
+  const T = plan[state.stepInEpoch].length;
+  let k = 1;
+  const nextEval = c.hasValidation ? (Math.floor(state.step / c.evalEvery) + 1) * c.evalEvery : Infinity;
+  const limit = Math.min(c.K, c.total - state.step, plan.length - state.stepInEpoch, nextEval - state.step);
+  while (k < limit && plan[state.stepInEpoch + k].length === T) k++;
+  const prog = await programFor(c, B, A, c.sessionOpts, T);
+  const perStepTokens = A * B * T;
+  const labelsPer = data.task === 'token-classification' ? perStepTokens : A * B;
+  const feeds = { ids: new BigInt64Array(k * perStepTokens), mask: new BigInt64Array(k * perStepTokens), labels: new BigInt64Array(k * labelsPer) };
+  for (let s = 0; s < k; s++) fillStep(data, plan[state.stepInEpoch + s], B, T, feeds, s);
+  const lrs = Array.from({ length: k }, (_, s) => lrAt(c.schedule, state.step + s));
+  const tb0 = performance.now();
+  let res;
+  try {
+    res = await prog.run({ input_ids: feeds.ids, attention_mask: feeds.mask, labels: feeds.labels }, lrs);
+  } catch (e) {
+    if (e instanceof NonFiniteError) saveLast(c); // the state before the block is the last good one
+    throw e;
+  }
+  const secs = (performance.now() - tb0) / 1000;
+  for (const n of m.trained) {
+    m.params.set(n, prog.params.get(n)!);
+    c.optimizer.set(n, prog.state.get(n)!);
+  }
+  state.step += k;
+  state.stepInEpoch += k;
+  // Aim for about one block per second: progress reports stay live and runs stay long enough to amortize.
+  if (t.stepsPerRun === 'auto') c.K = Math.max(1, Math.min(64, Math.round((k / secs) * 1)));
+  const realTokens = feeds.mask.reduce((a, v) => a + Number(v), 0);
+  const rec = {
+    type: 'train' as const, step: state.step, epoch: state.epoch + state.stepInEpoch / plan.length, loss: res.losses[k - 1],
+    lr: lrs[k - 1], gradNorm: res.gradNorms[k - 1], stepsPerSec: k / secs, samplesPerSec: (k * A * B) / secs, tokensPerSec: realTokens / secs, time: Date.now(),
+  };
+  c.run.append(rec);
+  c.o.emit(rec);
+  c.tb.scalars(state.step, { 'train/loss': rec.loss, 'train/lr': rec.lr, 'train/grad_norm': rec.gradNorm, 'train/tokens_per_sec': rec.tokensPerSec });
+  c.run.update({ step: state.step, epoch: rec.epoch });
+}
+
+/** 5b. Evaluation on the validation split: the best checkpoint when the metric improves, early stopping. */
+async function evaluateValidation(c: Training): Promise<void> {
+  const { cfg, run, state, metric, mode } = c;
+  const es = cfg.training.earlyStopping;
+  const { record, misclassified } = await c.evaluator.evaluate(c.data, 'validation', c.m.params,
+    { step: state.step, epoch: state.epoch, mode: cfg.evaluation.mode, maxMisclassified: cfg.evaluation.maxMisclassified });
+  run.append(record);
+  c.emitLogged(record);
+  writeJsonAtomic(run.paths.misclassified('validation'), { step: state.step, examples: misclassified });
+  c.tb.scalars(state.step, Object.fromEntries(Object.entries(record.metrics).map(([k, v]) => [`eval/${k}`, v])));
+  const value = record.metrics[metric];
+  if (value === undefined) throw new Error(`evaluation.metric '${metric}' is not one of ${Object.keys(record.metrics).join(', ')}`);
+  if (better(mode, value, state.best?.value, es?.minDelta ?? 0)) {
+    state.best = { metric, value, step: state.step };
+    state.badEvals = 0;
+    saveCheckpoint(run.paths.checkpoint('best'), c.m, c.slots, c.optimizer, { ...state }, c.data.tokenizer);
+    run.update({ best: { metric, value, step: state.step, checkpoint: run.paths.checkpoint('best') } });
+    c.o.emit({ type: 'checkpoint', step: state.step, dir: run.paths.checkpoint('best'), best: true });
+  } else state.badEvals++;
+  if (es && state.badEvals >= es.patience) {
+    c.stopReason = 'early';
+    c.emitLogged({ type: 'log', level: 'info', message: `early stopping: ${metric} has not improved for ${state.badEvals} evaluations (best ${state.best?.value.toFixed(4)} at step ${state.best?.step})` });
+  }
+}
+
+/** 5c. The last checkpoint (what a resume starts from). */
+function saveLast(c: Prepared): void {
+  saveCheckpoint(c.run.paths.checkpoint('last'), c.m, c.slots, c.optimizer, { ...c.state }, c.data.tokenizer);
+}
+
+/** 5d. A run stopped on request: recorded as stopped, resumable from its last checkpoint. */
+function finishStopped(c: Training): TrainResult {
+  const { run, state } = c;
+  run.update({ status: 'stopped', endedAt: new Date().toISOString(), step: state.step });
+  c.emitLogged({ type: 'stopped', step: state.step, checkpoint: run.paths.checkpoint('last') });
+  return { runDir: run.dir, status: 'stopped' };
+}
+
+// 6. Final evaluation on the test split with the best weights, and the exported model.
+async function testAndExport(c: Training): Promise<TrainResult> {
+  const { cfg, run, state, m, data } = c;
+  const bestDir = run.paths.checkpoint('best');
+  if (fs.existsSync(bestDir)) loadCheckpoint(bestDir, m, c.slots);
+  const final: FinalMetrics = {};
+  if (data.test) {
+    const { record, misclassified } = await c.evaluator.evaluate(data, 'test', m.params,
+      { step: state.step, epoch: state.epoch, mode: cfg.evaluation.mode, maxMisclassified: cfg.evaluation.maxMisclassified });
+    run.append(record);
+    c.emitLogged(record);
+    writeJsonAtomic(run.paths.misclassified('test'), { step: state.step, examples: misclassified });
+    for (const k of metricsIn(record.metrics)) final[testKey(k)] = record.metrics[k];
+  }
+  if (state.best) final[bestKey(state.best.metric)] = state.best.value;
+  exportModel(run.dir, m, data);
+  run.update({ status: 'completed', endedAt: new Date().toISOString(), final, step: state.step });
+  c.emitLogged({ type: 'completed', step: state.step, metrics: final, seconds: (Date.now() - c.t0) / 1000 });
+  return { runDir: run.dir, status: 'completed', final };
+}
+
+/** A failed run: recorded as failed (with the node and op of a graph error) and the error rethrown. */
+function fail(c: RunContext, err: Error): never {
+  const g = err instanceof GraphError ? err : undefined;
+  try {
+    c.run.update({ status: 'failed', endedAt: new Date().toISOString(), step: c.state.step,
+      error: { message: err.message, node: g?.node, op: g?.op, step: (err as NonFiniteError).step } });
+    c.logLine(`failed: ${err.message}`);
+  } catch {
+    // a full disk may refuse even this; the previous run.json is intact (atomic writes)
+  }
+  throw err;
+}
+
+/** The TensorBoard writer, the training programs' and the evaluator's sessions. */
+async function release(c: RunContext): Promise<void> {
+  c.tb?.close();
+  for (const p of c.programs.values()) await p.release();
+  c.programs = new Map();
+  await c.evaluator?.release();
 }
 
 /** model.onnx (any batch and length), labels.json and the tokenizer files in the run folder. */
