@@ -120,19 +120,24 @@ export function newRunInfo(o: {
 // ---------------------------------------------------------------------------------------------
 // Atomic writes
 
-/** Writes a file atomically: temp file in the same folder, fsync, rename, fsync the folder. */
+/** Writes a file atomically: temp file in the same folder, fsync, rename, fsync the folder. On failure the temp file is removed and `file` is untouched. */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = fs.openSync(tmp, 'w');
   try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
   }
-  fs.renameSync(tmp, file);
   try {
     const dfd = fs.openSync(dir, 'r');
     fs.fsyncSync(dfd);

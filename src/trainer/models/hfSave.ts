@@ -7,22 +7,14 @@ import { writeSafetensors } from '../io/safetensors';
 import { bertParamShapes, type BertConfig } from './bert';
 import { listed, WEIGHTS_FILE } from './hf';
 import { hfName, type Architecture, type Head } from './hfConfig';
+import { writeJsonAtomic } from '../../shared/run';
 
 const ARCH_CLASS: Record<Architecture, string> = { bert: 'Bert', distilbert: 'DistilBert', roberta: 'Roberta' };
 
-function writeJsonAtomic(file: string, value: unknown): void {
-  const tmp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
+function writeJson(file: string, value: unknown): void {
   try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, `${JSON.stringify(value, null, 2)}\n`);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
+    writeJsonAtomic(file, value);
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
     throw new Error(`${file}: cannot write: ${(e as Error).message}`);
   }
 }
@@ -117,5 +109,5 @@ export function saveHfModel(dir: string, arch: Architecture, config: BertConfig,
 
   fs.mkdirSync(dir, { recursive: true });
   writeSafetensors(path.join(dir, WEIGHTS_FILE), tensors, { format: 'pt' });
-  writeJsonAtomic(path.join(dir, 'config.json'), json);
+  writeJson(path.join(dir, 'config.json'), json);
 }
