@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EvalRecord, TrainerCommand, TrainerEvent } from '../shared/protocol';
 import * as os from 'node:os';
-import { ConfigValidationError, defaultRunName, loadConfigWithWarnings, formatConfigError, type ResolvedConfig } from './config/config';
+import { ConfigValidationError, defaultRunName, loadConfigWithWarnings, formatConfigError, type ResolvedConfig } from '../shared/config/config';
 import { Session, type Device } from './engine/session';
 import { extractEntities } from './metrics/seqeval';
 import { createRunDir, readRunInfo, writeJsonAtomic, type RunInfo } from './run/rundir';

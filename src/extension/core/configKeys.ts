@@ -3,7 +3,7 @@
 
 import * as path from 'node:path';
 import { isMap, isPair, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
-import { schemaAt } from '../../trainer/config/schema';
+import { schemaAt } from '../../shared/config/schema';
 
 export interface KeyAt {
   /** Dotted snake_case key as users write it, e.g. "training.batch_size"; a key under `sweep:` is the swept key. */

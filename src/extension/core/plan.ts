@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { configHash, expandSweep, loadConfigWithWarnings, type ConfigError, type ResolvedConfig } from '../../trainer/config/config';
+import { configHash, expandSweep, loadConfigWithWarnings, type ConfigError, type ResolvedConfig } from '../../shared/config/config';
 import { createRunDir, writeJsonAtomic, type RunInfo } from '../../trainer/run/rundir';
 
 export interface Launch {

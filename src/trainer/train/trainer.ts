@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DeviceInfo, EvalRecord, TrainerEvent } from '../../shared/protocol';
-import { configHash, type ResolvedConfig } from '../config/config';
+import { configHash, type ResolvedConfig } from '../../shared/config/config';
 import { GraphError } from '../engine/ir';
 import { serializeModel } from '../engine/onnx';
 import { stateSlots, type OptimizerConfig } from '../engine/optim';
