@@ -299,3 +299,18 @@ export function schemaAt(key: string, root: JsonSchema = CONFIG_SCHEMA): JsonSch
   }
   return cur;
 }
+
+/** Every dotted key the schema defines (through anyOf branches), e.g. "model.peft.lora.rank". */
+export function schemaKeys(s: JsonSchema = CONFIG_SCHEMA, prefix = ''): string[] {
+  const out: string[] = [];
+  const visit = (node: JsonSchema) => {
+    for (const [k, sub] of Object.entries(node.properties ?? {})) {
+      const dotted = prefix ? `${prefix}.${k}` : k;
+      out.push(dotted);
+      out.push(...schemaKeys(sub, dotted));
+    }
+    for (const b of node.anyOf ?? []) visit(b);
+  };
+  visit(s);
+  return [...new Set(out)];
+}
