@@ -37,7 +37,30 @@ export function firstLineSpan(src: Source, n: YNode | null | undefined): Span {
 }
 
 
+// ---------------------------------------------------------------------------------------------
+// The walker: one step (the entries of a mapping or sequence), followed by a path or by an offset.
+
 const keyText = (k: unknown): string => (isScalar(k) ? String(k.value) : String(k));
+
+/** One child of a mapping (`seg` is the key's text, `key` its node) or of a sequence (`seg` is the index). */
+interface Entry { seg: string | number; key?: unknown; value: unknown }
+
+/** The children of a mapping or sequence node; undefined for scalars, aliases and empty values. */
+function entries(node: unknown): Entry[] | undefined {
+  if (isMap(node)) return node.items.map((it) => ({ seg: keyText(it.key), key: it.key, value: it.value }));
+  if (isSeq(node)) return node.items.map((it, i) => ({ seg: i, value: it }));
+  return undefined;
+}
+
+/** The child named `seg` (a key of a mapping; an index, as a number or digits, of a sequence). */
+function child(node: unknown, seg: string | number): Entry | undefined {
+  const es = entries(node);
+  if (!es) return undefined;
+  if (isMap(node)) return es.find((e) => e.seg === String(seg));
+  return /^\d+$/.test(String(seg)) ? es[Number(seg)] : undefined;
+}
+
+const resolved = (src: Source, node: unknown): unknown => (isAlias(node) ? node.resolve(src.doc) : node);
 
 interface Nav { node: unknown; key: unknown; matched: number }
 
@@ -47,20 +70,74 @@ export function navigate(src: Source, p: JPath): Nav {
   let key: unknown = undefined;
   let i = 0;
   for (; i < p.length; i++) {
-    if (isAlias(node)) node = node.resolve(src.doc);
-    const seg = p[i];
-    if (isMap(node)) {
-      const pair = node.items.find((it) => keyText(it.key) === String(seg));
-      if (!pair) break;
-      key = pair.key;
-      node = pair.value;
-    } else if (isSeq(node) && /^\d+$/.test(String(seg)) && Number(seg) < node.items.length) {
-      key = undefined;
-      node = node.items[Number(seg)];
-    } else break;
+    node = resolved(src, node);
+    const e = child(node, p[i]);
+    if (!e) break;
+    key = e.key;
+    node = e.value;
   }
   return { node, key, matched: i };
 }
+
+/** Turns a dotted key into a document path; keys that themselves contain dots (sweep keys) match greedily. */
+export function dottedToPath(src: Source, dotted: string): JPath | undefined {
+  const parts = dotted.split('.');
+  const out: JPath = [];
+  let node: unknown = src.doc.contents;
+  let i = 0;
+  while (i < parts.length) {
+    node = resolved(src, node);
+    let e: Entry | undefined;
+    let k = parts.length;
+    for (; k > i; k--) if ((e = child(node, parts.slice(i, k).join('.')))) break;
+    if (!e) return undefined;
+    out.push(e.seg);
+    node = e.value;
+    i = k;
+  }
+  return out;
+}
+
+const within = (r: readonly number[] | null | undefined, off: number) => !!r && off >= r[0] && off <= r[1];
+
+export interface PathAt {
+  /** The path in the document down to the key or scalar value at the offset. */
+  path: JPath;
+  /** On the key itself or on its value. */
+  on: 'key' | 'value';
+  /** 0-based offsets of what the offset is on. */
+  start: number;
+  end: number;
+}
+
+/** The key or scalar value at a 0-based offset, with its path; undefined on comments, blank space and punctuation. */
+export function pathAtOffset(src: Source, offset: number): PathAt | undefined {
+  const segs: JPath = [];
+  let node: unknown = src.doc.contents;
+  for (let depth = 0; depth < 32; depth++) {
+    const es = entries(node);
+    if (!es) return undefined;
+    let next: unknown;
+    for (const e of es) {
+      if (isMap(node) && !isScalar(e.key)) continue;
+      const k = e.key as YNode | undefined;
+      const v = e.value as YNode | null;
+      if (k && within(k.range, offset)) return { path: [...segs, e.seg], on: 'key', start: k.range![0], end: k.range![1] };
+      if (v && within(v.range, offset)) {
+        segs.push(e.seg);
+        if (isScalar(v)) return { path: [...segs], on: 'value', start: v.range![0], end: v.range![1] };
+        next = v;
+        break;
+      }
+    }
+    if (next === undefined) return undefined;
+    node = next;
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Both directions by dotted key
 
 /** Where to point for a path: the value (`at: 'value'`) or its key (`at: 'key'`); the nearest existing ancestor's key when the path is absent. */
 export function spanAt(src: Source, p: JPath, at: 'value' | 'key'): Span {
@@ -81,37 +158,6 @@ export function spanAt(src: Source, p: JPath, at: 'value' | 'key'): Span {
   return keyNode?.range ? nodeSpan(src, keyNode)! : firstLineSpan(src, node);
 }
 
-/** Turns a dotted key into a document path; keys that themselves contain dots (sweep keys) match greedily. */
-export function dottedToPath(src: Source, dotted: string): JPath | undefined {
-  const parts = dotted.split('.');
-  const out: JPath = [];
-  let node: unknown = src.doc.contents;
-  let i = 0;
-  while (i < parts.length) {
-    if (isAlias(node)) node = node.resolve(src.doc);
-    if (isMap(node)) {
-      let found = false;
-      for (let k = parts.length; k > i; k--) {
-        const key = parts.slice(i, k).join('.');
-        const pair = node.items.find((it) => keyText(it.key) === key);
-        if (pair) {
-          out.push(key);
-          node = pair.value;
-          i = k;
-          found = true;
-          break;
-        }
-      }
-      if (!found) return undefined;
-    } else if (isSeq(node) && /^\d+$/.test(parts[i]) && Number(parts[i]) < node.items.length) {
-      out.push(Number(parts[i]));
-      node = node.items[Number(parts[i])];
-      i++;
-    } else return undefined;
-  }
-  return out;
-}
-
 /** The dotted-key → 1-based line/column of a value in a config text (hovers use it). */
 export function locate(text: string, dottedKey: string): Span | undefined {
   const src = parseSource(text);
@@ -120,3 +166,26 @@ export function locate(text: string, dottedKey: string): Span | undefined {
   return spanAt(src, p, 'value');
 }
 
+export interface KeyAt extends PathAt {
+  /** Dotted snake_case key as users write it, e.g. "training.batch_size"; a key under `sweep:` is the swept key. */
+  key: string;
+  /** True when the key sits in the `sweep:` block. */
+  inSweep: boolean;
+}
+
+/** The config key at a 0-based offset of a config text (the inverse of `locate`), or undefined (comments, blank space, parse failure). */
+export function keyAtOffset(text: string, offset: number): KeyAt | undefined {
+  let at: PathAt | undefined;
+  try {
+    at = pathAtOffset(parseSource(text), offset);
+  } catch {
+    return undefined;
+  }
+  if (!at) return undefined;
+  const named = at.path.filter((s): s is string => typeof s === 'string');
+  if (named[0] === 'sweep') {
+    if (named.length < 2) return undefined;
+    return { key: named[1], ...at, inSweep: true };
+  }
+  return { key: named.join('.'), ...at, inSweep: false };
+}
