@@ -2,10 +2,13 @@
 // resolved (camelCase) config. YAML and JSON are both parsed with the YAML parser (JSON is YAML).
 
 import * as path from 'node:path';
+import { resolvedPath } from '../../shared/config/defaults';
 import { schemaAt } from '../../shared/config/schema';
 
 // The key lookup is the config module's document walker (the same one that positions errors).
 export { keyAtOffset, type KeyAt } from '../../shared/config/source';
+// Where a key's value lives in a resolved config is the defaults module's business.
+export { resolvedPath };
 
 /** 0-based line/character (as VS Code counts) → offset in a text. */
 export function offsetAt(text: string, line0: number, character0: number): number {
@@ -27,15 +30,6 @@ export function isLeafKey(key: string): boolean {
   if (key === 'model.peft' || key === 'training.early_stopping' || key === 'sweep') return key !== 'sweep';
   const types = Array.isArray(s.type) ? s.type : s.type ? [s.type] : [];
   return !(types.length === 1 && types[0] === 'object');
-}
-
-const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-
-/** The camelCase path in a resolved config for a snake_case key: training.batch_size → training.batchSize; model.peft.lora.rank → model.peft.rank. */
-export function resolvedPath(key: string): string[] {
-  const segs = key.split('.');
-  if (segs[0] === 'model' && segs[1] === 'peft' && segs[2] === 'lora') return ['model', 'peft', ...segs.slice(3).map(camel)];
-  return segs.map(camel);
 }
 
 /** A key's value in a resolved config (run.json `config`), undefined when absent. */

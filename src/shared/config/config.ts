@@ -20,7 +20,7 @@ import { toConfigErrors, validateWith } from './validate';
 export { ConfigValidationError, formatConfigError, type ConfigError, type PeftConfig, type ResolvedConfig, type Task } from './types';
 export { defaultRunName } from './defaults';
 export { configHash } from './hash';
-export { formatNumber } from './overrides';
+export { formatNumber, parseSetArgs } from './overrides';
 export { locate } from './source';
 
 /** Parses and validates text (no file access); returns errors instead of throwing; warnings included. */

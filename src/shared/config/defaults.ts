@@ -1,17 +1,14 @@
-// Defaults: a schema-valid raw config → the camelCase ResolvedConfig, with schema defaults filled in
-// and paths made absolute against the config's folder.
+// Defaults: a schema-valid raw config → the camelCase ResolvedConfig. Derived from the schema: every
+// property becomes its camelCase key with the written value or the schema's `default` (absent when
+// it has none); a section (an object with `properties`) is resolved recursively when written or when
+// it has a default (`training: {}`), and left out otherwise (`model.from_scratch`,
+// `training.early_stopping`). A new key therefore needs no edit here. The few keys whose resolved
+// value is computed (paths, derived defaults, `model.peft`) are in RESOLVE below.
 
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CONFIG_SCHEMA, type JsonSchema } from './schema';
-import { clone, isObj, type Obj, type PeftConfig, type ResolvedConfig, type Task } from './types';
-
-/** The value of `key` in a section, or the schema default. */
-function pick<T>(section: unknown, schema: JsonSchema, key: string): T {
-  const v = isObj(section) ? section[key] : undefined;
-  if (v !== undefined) return v as T;
-  return clone(schema.properties?.[key]?.default) as T;
-}
+import { CONFIG_SCHEMA, schemaAt, type JsonSchema } from './schema';
+import { clone, isObj, type Obj, type PeftConfig, type ResolvedConfig } from './types';
 
 function expandHome(p: string): string {
   return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
@@ -24,103 +21,65 @@ export function defaultRunName(file: string): string {
   return m ? m[1] : base.replace(/\.(ya?ml|json)$/i, '');
 }
 
+export const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+interface Ctx { file: string; baseDir: string }
+
+/** A written path, absolute against the config's folder (`~` is the home folder). */
+const absPath = (v: unknown, _done: Obj, ctx: Ctx) => (typeof v === 'string' ? path.resolve(ctx.baseDir, expandHome(v)) : undefined);
+
+/**
+ * Keys whose resolved value is computed: (written value, the section's keys resolved so far
+ * (camelCase, in schema order), context) → resolved value. Every other key is the written value or
+ * the schema default.
+ */
+const RESOLVE: Record<string, (v: unknown, done: Obj, ctx: Ctx) => unknown> = {
+  name: (v, _d, ctx) => (typeof v === 'string' ? v : defaultRunName(ctx.file)),
+  'model.pretrained': absPath,
+  'model.from_scratch.intermediate': (v, done) => v ?? 4 * (done.hidden as number),
+  'model.peft': (v, _d, ctx): PeftConfig => {
+    const p = v ?? clone(schemaAt('model.peft')!.default);
+    // `{ lora: {...} }` resolves to `{ kind: 'lora', rank, ... }` (see resolvedPath).
+    if (isObj(p)) return { kind: 'lora', ...(resolveSection(p.lora, schemaAt('model.peft.lora')!, 'model.peft.lora', ctx) as Omit<Extract<PeftConfig, { kind: 'lora' }>, 'kind'>) };
+    return { kind: p as 'none' | 'head-only' };
+  },
+  'data.train': absPath,
+  'data.validation': absPath,
+  'data.test': absPath,
+  // The default overlap shrinks for short sequences so that windows always advance.
+  'data.stride': (v, done) => v ?? Math.min(schemaAt('data.stride')!.default as number, Math.max(0, Math.floor(((done.maxLength as number) - 2) / 2))),
+};
+
+/** A section's keys in schema order: computed, written, or the schema default; nested sections recursively. */
+function resolveSection(raw: unknown, schema: JsonSchema, prefix: string, ctx: Ctx): Obj {
+  const section = isObj(raw) ? raw : {};
+  const out: Obj = {};
+  for (const [k, sub] of Object.entries(schema.properties ?? {})) {
+    const dotted = prefix ? `${prefix}.${k}` : k;
+    const v = section[k];
+    let value: unknown;
+    if (RESOLVE[dotted]) value = RESOLVE[dotted](v, out, ctx);
+    else if (sub.properties && !sub.anyOf) {
+      const written = isObj(v) ? v : isObj(sub.default) ? clone(sub.default) : undefined;
+      value = written && resolveSection(written, sub, dotted, ctx);
+    } else value = v !== undefined ? clone(v) : clone(sub.default);
+    out[camel(k)] = value;
+  }
+  return out;
+}
+
 export function resolveConfig(raw: Obj, file: string): ResolvedConfig {
-  const S = CONFIG_SCHEMA.properties!;
   const configPath = path.resolve(file);
   const baseDir = path.dirname(configPath);
-  const abs = (p: unknown) => (typeof p === 'string' ? path.resolve(baseDir, expandHome(p)) : undefined);
+  const { name, task, ...rest } = resolveSection(raw, CONFIG_SCHEMA, '', { file, baseDir });
+  return dropUndefined({ name, task, configPath, baseDir, ...rest }) as unknown as ResolvedConfig;
+}
 
-  const m = (raw.model ?? {}) as Obj;
-  const mS = S.model;
-  const fsS = mS.properties!.from_scratch;
-  let fromScratch: ResolvedConfig['model']['fromScratch'];
-  if (isObj(m.from_scratch)) {
-    const f = m.from_scratch;
-    const hidden = pick<number>(f, fsS, 'hidden');
-    fromScratch = {
-      layers: pick(f, fsS, 'layers'),
-      hidden,
-      heads: pick(f, fsS, 'heads'),
-      intermediate: (f.intermediate as number | undefined) ?? 4 * hidden,
-      maxPositions: pick(f, fsS, 'max_positions'),
-      minFrequency: pick(f, fsS, 'min_frequency'),
-      lowercase: pick(f, fsS, 'lowercase'),
-    };
-  }
-  let peft: PeftConfig;
-  const rawPeft = pick<unknown>(m, mS, 'peft');
-  if (isObj(rawPeft)) {
-    const loraS = mS.properties!.peft.anyOf![1].properties!.lora;
-    const l = rawPeft.lora;
-    peft = { kind: 'lora', rank: pick(l, loraS, 'rank'), alpha: pick(l, loraS, 'alpha'), dropout: pick(l, loraS, 'dropout'), targets: pick(l, loraS, 'targets') };
-  } else peft = { kind: rawPeft as 'none' | 'head-only' };
-
-  const d = raw.data as Obj;
-  const dS = S.data;
-  const t = (raw.training ?? {}) as Obj;
-  const tS = S.training;
-  const esS = tS.properties!.early_stopping;
-  const es = t.early_stopping;
-  const ev = (raw.evaluation ?? {}) as Obj;
-  const eS = S.evaluation;
-
-  const c: ResolvedConfig = {
-    name: typeof raw.name === 'string' ? raw.name : defaultRunName(file),
-    task: raw.task as Task,
-    configPath,
-    baseDir,
-    model: {
-      pretrained: abs(m.pretrained),
-      fromScratch,
-      dropout: pick(m, mS, 'dropout'),
-      attentionDropout: pick(m, mS, 'attention_dropout'),
-      peft,
-    },
-    data: {
-      format: d.format as ResolvedConfig['data']['format'],
-      train: abs(d.train)!,
-      validation: abs(d.validation),
-      test: abs(d.test),
-      validationSplit: d.validation_split as number | undefined,
-      tagColumn: pick(d, dS, 'tag_column'),
-      scheme: pick(d, dS, 'scheme'),
-      textField: pick(d, dS, 'text_field'),
-      labelField: pick(d, dS, 'label_field'),
-      delimiter: pick(d, dS, 'delimiter'),
-      maxLength: pick(d, dS, 'max_length'),
-      overflow: pick(d, dS, 'overflow'),
-      // The default overlap shrinks for short sequences so that windows always advance.
-      stride: (d.stride as number | undefined) ?? Math.min(dS.properties!.stride.default as number, Math.max(0, Math.floor((pick<number>(d, dS, 'max_length') - 2) / 2))),
-    },
-    training: {
-      epochs: pick(t, tS, 'epochs'),
-      maxSteps: t.max_steps as number | undefined,
-      batchSize: pick(t, tS, 'batch_size'),
-      gradientAccumulation: pick(t, tS, 'gradient_accumulation'),
-      optimizer: pick(t, tS, 'optimizer'),
-      lr: pick(t, tS, 'lr'),
-      weightDecay: pick(t, tS, 'weight_decay'),
-      adamBeta1: pick(t, tS, 'adam_beta1'),
-      adamBeta2: pick(t, tS, 'adam_beta2'),
-      adamEps: pick(t, tS, 'adam_eps'),
-      momentum: pick(t, tS, 'momentum'),
-      noDecay: pick(t, tS, 'no_decay'),
-      warmupRatio: pick(t, tS, 'warmup_ratio'),
-      warmupSteps: t.warmup_steps as number | undefined,
-      schedule: pick(t, tS, 'schedule'),
-      gradClip: pick(t, tS, 'grad_clip'),
-      stepsPerRun: pick(t, tS, 'steps_per_run'),
-      earlyStopping: isObj(es)
-        ? { metric: pick(es, esS, 'metric'), mode: pick(es, esS, 'mode'), patience: pick(es, esS, 'patience'), minDelta: pick(es, esS, 'min_delta') }
-        : undefined,
-    },
-    evaluation: { every: pick(ev, eS, 'every'), metric: pick(ev, eS, 'metric'), mode: pick(ev, eS, 'mode'), maxMisclassified: pick(ev, eS, 'max_misclassified') },
-    device: pick(raw, CONFIG_SCHEMA, 'device'),
-    threads: pick(raw, CONFIG_SCHEMA, 'threads'),
-    seed: pick(raw, CONFIG_SCHEMA, 'seed'),
-    sweep: isObj(raw.sweep) ? (clone(raw.sweep) as Record<string, unknown[]>) : undefined,
-  };
-  return dropUndefined(c);
+/** The camelCase path in a resolved config for a snake_case key: training.batch_size → training.batchSize; model.peft.lora.rank → model.peft.rank. */
+export function resolvedPath(key: string): string[] {
+  const segs = key.split('.');
+  if (segs[0] === 'model' && segs[1] === 'peft' && segs[2] === 'lora') return ['model', 'peft', ...segs.slice(3).map(camel)];
+  return segs.map(camel);
 }
 
 /** Optional fields that are absent are left out (not `undefined`), so JSON and deepEqual see the same object. */
@@ -133,4 +92,3 @@ function dropUndefined<T>(v: T): T {
   }
   return v;
 }
-

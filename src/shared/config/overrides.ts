@@ -54,3 +54,25 @@ export function overrideInfos(overrides: Record<string, unknown>): OverrideInfo[
     return { key, path: segs, origin: segs, value, label: `override ${key}=${overrideValueText(value)}` };
   });
 }
+
+/**
+ * `--set KEY=VALUE` arguments → overrides: VALUE is JSON when it parses (numbers, booleans, null,
+ * lists, quoted strings), otherwise the plain string. Keys are not checked here: validation checks
+ * them against the schema (so any key the schema defines can be set) and labels their errors.
+ */
+export function parseSetArgs(sets: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new Error(`--set needs KEY=VALUE, got '${s}'`);
+    const raw = s.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // a plain string
+    }
+    out[s.slice(0, eq)] = value;
+  }
+  return out;
+}
