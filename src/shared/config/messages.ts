@@ -5,6 +5,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { CONFIG_SCHEMA, schemaAt, schemaKeys, type JsonSchema } from './schema';
 import type { Issue, JPath, Obj } from './types';
 
+/** A path as users write it: `training.lr`, `training.no_decay[0]`, `sweep['training.lr'][1]`. */
 export function display(p: JPath): string {
   let s = '';
   for (const seg of p) {
@@ -118,7 +119,7 @@ export function closest(word: string, candidates: readonly string[]): string | u
   return best;
 }
 
-
+// Ajv compiles CONFIG_SCHEMA (and a sweep key's sub-schema) on first use and keeps the validator.
 let ajv: Ajv | undefined;
 let validateRoot: ValidateFunction | undefined;
 const subValidators = new Map<string, ValidateFunction>();
@@ -146,7 +147,6 @@ export function checkSchema(data: unknown, base: JPath = [], key?: string): Issu
   const v = key === undefined ? rootValidator() : subValidator(key, schemaAt(key)!);
   return v(data) ? [] : schemaIssues(v.errors ?? [], data, base);
 }
-
 
 function pointerToPath(pointer: string, data: unknown): JPath {
   if (!pointer) return [];
@@ -260,7 +260,6 @@ export function schemaIssues(errors: ErrorObject[], data: unknown, base: JPath):
   }
   return out;
 }
-
 
 const ALL_KEYS = () => schemaKeys();
 

@@ -36,7 +36,6 @@ export function firstLineSpan(src: Source, n: YNode | null | undefined): Span {
   return spanOf(src, start, end);
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // The walker: one step (the entries of a mapping or sequence), followed by a path or by an offset.
 
