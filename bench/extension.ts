@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { configHash, loadConfig, validateConfigText, type ResolvedConfig } from '../src/trainer/config/config';
+import { configHash, loadConfig, validateConfigText, type ResolvedConfig } from '../src/shared/config/config';
 import { isLeafKey, keyAtOffset, resolvedValue, schemaAt } from '../src/extension/core/configKeys';
 import { hoverTable } from '../src/extension/core/history';
 import { contextValue, describeRun, groupByConfig } from '../src/extension/core/runs';

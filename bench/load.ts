@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { configHash, loadConfig, validateConfigText, type ResolvedConfig } from '../src/trainer/config/config';
+import { configHash, loadConfig, validateConfigText, type ResolvedConfig } from '../src/shared/config/config';
 import { chunk } from '../src/extension/core/dashboardCore';
 import { ConfigDriftCache, driftText } from '../src/extension/core/drift';
 import { hoverTable } from '../src/extension/core/history';

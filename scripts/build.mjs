@@ -21,7 +21,7 @@ const builds = [
 
 /** Bundles the schema module to CommonJS in memory, evaluates it and writes its CONFIG_SCHEMA as JSON. */
 async function writeSchema() {
-  const out = await esbuild.build({ entryPoints: ['src/trainer/config/schema.ts'], bundle: true, write: false, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'warning' });
+  const out = await esbuild.build({ entryPoints: ['src/shared/config/schema.ts'], bundle: true, write: false, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'warning' });
   const mod = { exports: {} };
   new Function('module', 'exports', 'require', out.outputFiles[0].text)(mod, mod.exports, () => { throw new Error('schema.ts must not import anything'); });
   fs.mkdirSync('dist', { recursive: true });

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import type { HostToWebview } from '../src/shared/protocol';
 import { runTrain } from '../src/trainer/commands';
-import { configHash, validateConfigText } from '../src/trainer/config/config';
+import { configHash, validateConfigText } from '../src/shared/config/config';
 import { readConll } from '../src/trainer/data/conll';
 import { MAX_LINE_BYTES } from '../src/trainer/data/errors';
 import { readCsv, readJsonl } from '../src/trainer/data/textcls';

@@ -18,8 +18,8 @@ import {
   validateConfigText,
   type ConfigError,
   type ResolvedConfig,
-} from '../src/trainer/config/config';
-import { CONFIG_SCHEMA, type JsonSchema } from '../src/trainer/config/schema';
+} from '../src/shared/config/config';
+import { CONFIG_SCHEMA, type JsonSchema } from '../src/shared/config/schema';
 
 const ROOT = path.resolve(path.dirname(__filename), '..');
 const FILE = '/runs/conll-bert.finetune.yaml';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { validateConfigText } from '../src/trainer/config/config';
+import { validateConfigText } from '../src/shared/config/config';
 import { displayValue, isLeafKey, keyAtOffset, offsetAt, resolvedPath, resolvedValue } from '../src/extension/core/configKeys';
 import { quickFixes, textIn, toRange } from '../src/extension/core/diagnostics';
 import { configLens, hoverTable } from '../src/extension/core/history';

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { EvalRecord, TrainerEvent, TrainRecord } from '../src/shared/protocol';
-import { checkFiles, validateConfigText } from '../src/trainer/config/config';
+import { checkFiles, validateConfigText } from '../src/shared/config/config';
 import { keyAtOffset } from '../src/extension/core/configKeys';
 import { quickFixes, toRange } from '../src/extension/core/diagnostics';
 import { LiveRuns } from '../src/extension/core/live';

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import type { TrainerEvent } from '../src/shared/protocol';
-import { loadConfig } from '../src/trainer/config/config';
+import { loadConfig } from '../src/shared/config/config';
 import { train } from '../src/trainer/train/trainer';
 import { tinyWorkspace } from './helpers/tinyrun';
 import { readMetrics, readRunInfo } from '../src/shared/run';

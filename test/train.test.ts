@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import type { TrainerEvent } from '../src/shared/protocol';
-import { loadConfig } from '../src/trainer/config/config';
+import { loadConfig } from '../src/shared/config/config';
 import { readSafetensors } from '../src/trainer/io/safetensors';
 import { runTrain } from '../src/trainer/commands';
 import { train } from '../src/trainer/train/trainer';

@@ -4,7 +4,7 @@
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { checkFiles, validateConfigText, type ConfigError } from '../trainer/config/config';
+import { checkFiles, validateConfigText, type ConfigError } from '../shared/config/config';
 import { isLeafKey, keyAtOffset, resolvedValue, schemaAt } from './core/configKeys';
 import { quickFixes, toRange, type Range0 } from './core/diagnostics';
 import { configLens, hoverTable } from './core/history';

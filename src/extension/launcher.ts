@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { TrainerEvent } from '../shared/protocol';
-import { ConfigValidationError, formatConfigError } from '../trainer/config/config';
+import { ConfigValidationError, formatConfigError } from '../shared/config/config';
 import { formatEta } from './core/eta';
 import type { LiveRuns } from './core/live';
 import { planRerun, planRuns, type PlannedRun } from './core/plan';

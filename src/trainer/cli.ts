@@ -45,23 +45,6 @@ function parseArgs(argv: string[]) {
   return { flags, positional, sets };
 }
 
-function parseSets(sets: string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const s of sets) {
-    const eq = s.indexOf('=');
-    if (eq <= 0) throw new Error(`--set needs KEY=VALUE, got '${s}'`);
-    const raw = s.slice(eq + 1);
-    let value: unknown = raw;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      // a plain string
-    }
-    out[s.slice(0, eq)] = value;
-  }
-  return out;
-}
-
 function intFlag(flags: Record<string, string | boolean>, name: string, dflt: number, min: number): number {
   const v = flags[name];
   if (v === undefined) return dflt;
@@ -123,8 +106,9 @@ export async function main(argv: string[]): Promise<number> {
     switch (positional[0]) {
       case 'train': {
         const { runTrain } = await import('./commands');
+        const { parseSetArgs } = await import('../shared/config/config');
         return await runTrain({ configPath: positional[1], runDir: flags['run-dir'] as string | undefined, resume: flags.resume as string | undefined,
-          overrides: parseSets(sets), json: !!flags.json, device: flags.device as Device | undefined, threads: flags.threads ? threads : undefined, emit });
+          overrides: parseSetArgs(sets), json: !!flags.json, device: flags.device as Device | undefined, threads: flags.threads ? threads : undefined, emit });
       }
       case 'eval': {
         const { runEval } = await import('./commands');

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EvalRecord, TrainerCommand, TrainerEvent } from '../shared/protocol';
-import { ConfigValidationError, defaultRunName, loadConfigWithWarnings, formatConfigError, type ResolvedConfig } from './config/config';
+import { ConfigValidationError, defaultRunName, loadConfigWithWarnings, formatConfigError, type ResolvedConfig } from '../shared/config/config';
 import { Session, type Device } from './engine/session';
 import { extractEntities } from './metrics/seqeval';
 import { encodeTexts, encodeTokenSentences } from './encode';

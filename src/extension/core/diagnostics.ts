@@ -1,7 +1,7 @@
 // Config errors (1-based, from the trainer's validator) → editor ranges (0-based), and the quick
 // fixes that are obvious from a message: an unknown key or an enum typo with a "did you mean".
 
-import type { ConfigError } from '../../trainer/config/config';
+import type { ConfigError } from '../../shared/config/config';
 
 export interface Range0 { startLine: number; startCharacter: number; endLine: number; endCharacter: number }
 

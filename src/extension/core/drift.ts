@@ -5,7 +5,7 @@
 // trained, so the run's own values are used for both.
 
 import * as fs from 'node:fs';
-import { configHash, validateConfigText, type ResolvedConfig } from '../../trainer/config/config';
+import { configHash, validateConfigText, type ResolvedConfig } from '../../shared/config/config';
 import type { RunInfo } from '../../shared/run';
 
 export type Drift = 'same' | 'changed' | 'missing' | 'invalid' | 'unknown';

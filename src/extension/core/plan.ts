@@ -4,7 +4,7 @@
 // keeps how to start (and rerun) it.
 
 import * as path from 'node:path';
-import { configHash, expandSweep, loadConfigWithWarnings, type ConfigError, type ResolvedConfig } from '../../trainer/config/config';
+import { configHash, expandSweep, loadConfigWithWarnings, type ConfigError, type ResolvedConfig } from '../../shared/config/config';
 import { createRunFolder, newRunInfo, writeLaunch, writeRunInfo, type Launch, type RunInfo } from '../../shared/run';
 
 export type { Launch };

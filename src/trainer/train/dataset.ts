@@ -2,7 +2,7 @@
 // label set, the tokenizer (a pretrained folder's, or a vocabulary built from the training data),
 // and tokenized features. Over-long inputs are windowed or truncated and always counted.
 
-import type { ResolvedConfig } from '../config/config';
+import type { ResolvedConfig } from '../../shared/config/config';
 import { readConll, type TagScheme, type TokenSentence } from '../data/conll';
 import { DataError } from '../data/errors';
 import { checkLabelsKnown, discoverLabels, splitBySeed } from '../data/split';

@@ -10,7 +10,7 @@ import {
   type BertConfig, type EmitOptions, type ParamShape,
 } from '../models/bert';
 import { loadHfModel } from '../models/hf';
-import type { ResolvedConfig } from '../config/config';
+import type { ResolvedConfig } from '../../shared/config/config';
 import { rng } from '../rng';
 
 export { rng };

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { bestKey, directionOf, metricsIn, testKey, type FinalMetrics, type MetricName } from '../../shared/metrics';
 import type { DeviceInfo, EvalRecord, TrainerEvent } from '../../shared/protocol';
 import { RunWriter, defaultRunsFolder, isRunAlive, newRunInfo, openRunFolder as openRunDir, readMetrics, readRunInfo, rewriteMetrics, runPaths, writeFileAtomic, writeJsonAtomic, type RunInfo } from '../../shared/run';
-import { configHash, type ResolvedConfig } from '../config/config';
+import { configHash, type ResolvedConfig } from '../../shared/config/config';
 import { GraphError } from '../engine/ir';
 import { serializeModel } from '../engine/onnx';
 import { stateSlots, type OptimizerConfig } from '../engine/optim';

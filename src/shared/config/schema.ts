@@ -1,12 +1,20 @@
 // The run configuration's JSON Schema (draft-07): the single source of truth for validation
-// (config.ts compiles it with Ajv), for the defaults filled into the resolved config, and for the
-// editor (the extension contributes it for `*.finetune.yaml|yml|json`).
+// (messages.ts compiles it with Ajv), for the defaults filled into the resolved config (defaults.ts
+// walks it), for the keys `--set` and sweeps accept, for the editor's hovers, and for the editor's
+// own JSON/YAML support (scripts/build.mjs writes it to dist/finetune.schema.json, which the
+// extension contributes for `*.finetune.yaml|yml|json`). It imports only the metric-name table
+// (../metrics, which imports nothing): scripts/build.mjs bundles and evaluates it alone.
+//
+// Adding a key: its entry here (with `description` and, when it has one, `default`), an optional
+// cross-field check in semantic.ts, and the field in ResolvedConfig (types.ts) for code that reads it.
 //
 // Keys are snake_case as users write them. `additionalProperties: false` everywhere, so typos are
 // errors. Every property has a `description`; every property with a fixed default has `default`.
 // Cross-field rules (format vs task, pretrained vs from_scratch, hidden % heads, metrics per task,
-// sweep keys, ...) are semantic checks in config.ts, not schema keywords, so their messages can
-// name both sides.
+// sweep keys, ...) are semantic checks in semantic.ts and sweep.ts, not schema keywords, so their
+// messages can name both sides.
+
+import { METRICS, METRIC_NAMES, TASK_METRICS } from '../metrics';
 
 /** The subset of JSON Schema draft-07 this schema uses (plus VS Code's annotation keywords). */
 export interface JsonSchema {
@@ -38,20 +46,10 @@ export interface JsonSchema {
 }
 
 /** Metrics each task's evaluation produces (what `evaluation.metric` and `early_stopping.metric` may name). */
-export const TASK_METRICS = {
-  'token-classification': ['f1', 'precision', 'recall', 'accuracy', 'loss', 'token_f1'],
-  'sequence-classification': ['accuracy', 'f1', 'precision', 'recall', 'loss'],
-} as const;
+export { TASK_METRICS };
 
-const ALL_METRICS = ['f1', 'precision', 'recall', 'accuracy', 'loss', 'token_f1'];
-const METRIC_DESCRIPTIONS = [
-  'F1 score: entity-level (seqeval, micro) for token classification, macro-averaged over classes for sequence classification.',
-  'Precision: entity-level (micro) for token classification, macro-averaged for sequence classification.',
-  'Recall: entity-level (micro) for token classification, macro-averaged for sequence classification.',
-  'Accuracy: tokens (token classification) or examples (sequence classification) predicted correctly.',
-  'Mean cross-entropy loss on the evaluation data (lower is better).',
-  'Token-level micro F1 over non-O tags (token classification only).',
-];
+const ALL_METRICS: string[] = [...METRIC_NAMES];
+const METRIC_DESCRIPTIONS = METRIC_NAMES.map((m) => METRICS[m].description);
 
 const dropout = (what: string, dflt: number): JsonSchema => ({
   description: `${what} probability, in [0, 1).`,
@@ -196,9 +194,9 @@ export const CONFIG_SCHEMA: JsonSchema = {
       additionalProperties: false,
       properties: {
         epochs: { description: 'Passes over the training data.', type: 'integer', minimum: 1, default: 3 },
-        max_steps: { description: 'Stop after this many optimizer steps (overrides epochs when reached first). Default: none.', type: 'integer', minimum: 1 },
+        max_steps: { description: 'Total optimizer steps; when set it replaces epochs (training runs as many epochs as that takes, more or fewer). Default: none.', type: 'integer', minimum: 1 },
         batch_size: { description: 'Examples per forward/backward pass.', type: 'integer', minimum: 1, default: 16 },
-        gradient_accumulation: { description: 'Batches whose gradients are summed per optimizer step (effective batch = batch_size × gradient_accumulation).', type: 'integer', minimum: 1, default: 1 },
+        gradient_accumulation: { description: 'Micro-batches of batch_size per optimizer step; their losses and gradients are averaged (micro-batches without any labelled example, at the end of an epoch, are left out), so the effective batch is batch_size × gradient_accumulation.', type: 'integer', minimum: 1, default: 1 },
         optimizer: { description: "Optimizer: 'adamw' (decoupled weight decay) or 'sgd' (with momentum).", type: 'string', enum: ['adamw', 'sgd'], default: 'adamw' },
         lr: { description: 'Peak learning rate.', type: 'number', exclusiveMinimum: 0, default: 5e-5 },
         weight_decay: { description: 'Weight decay (decoupled for adamw, L2 for sgd); not applied to parameters matching no_decay.', type: 'number', minimum: 0, default: 0.01 },
@@ -223,10 +221,10 @@ export const CONFIG_SCHEMA: JsonSchema = {
         },
         grad_clip: { description: 'Clip the global gradient norm to this value; null disables clipping.', type: ['number', 'null'], exclusiveMinimum: 0, default: 1.0 },
         steps_per_run: {
-          description: "Optimizer steps per ONNX Runtime call (a K-step Loop graph): 'auto' picks it from the evaluation and logging intervals, or an integer >= 1.",
+          description: "Optimizer steps per ONNX Runtime call (a K-step Loop graph), or 'auto': start at 4 and after every call set K to the steps done per second (1 to 64), so that each call takes about a second. A call never runs past an evaluation, the end of an epoch or the last step, and holds steps of one sequence length only, so it can be shorter than K. One train event (loss, lr, speed) is reported per call.",
           default: 'auto',
           anyOf: [
-            { description: 'Pick K automatically.', type: 'string', const: 'auto' },
+            { description: 'Adapt K to the measured speed: about one call per second.', type: 'string', const: 'auto' },
             { description: 'A fixed number of steps per call.', type: 'integer', minimum: 1 },
           ],
         },
@@ -298,4 +296,19 @@ export function schemaAt(key: string, root: JsonSchema = CONFIG_SCHEMA): JsonSch
     cur = holder?.properties?.[seg];
   }
   return cur;
+}
+
+/** Every dotted key the schema defines (through anyOf branches), e.g. "model.peft.lora.rank". */
+export function schemaKeys(s: JsonSchema = CONFIG_SCHEMA, prefix = ''): string[] {
+  const out: string[] = [];
+  const visit = (node: JsonSchema) => {
+    for (const [k, sub] of Object.entries(node.properties ?? {})) {
+      const dotted = prefix ? `${prefix}.${k}` : k;
+      out.push(dotted);
+      out.push(...schemaKeys(sub, dotted));
+    }
+    for (const b of node.anyOf ?? []) visit(b);
+  };
+  visit(s);
+  return [...new Set(out)];
 }

@@ -1,0 +1,86 @@
+// Run configurations: `*.finetune.yaml|yml|json` parsed with source positions, validated against
+// CONFIG_SCHEMA (Ajv), defaults filled into a camelCase ResolvedConfig, then semantic checks.
+// Every problem is reported as `<file>:<line>:<col>: <message>` pointing at the offending value
+// (or at the key / mapping where a required key is missing). JSON is parsed with the same YAML
+// parser (JSON is YAML), so positions work identically for both.
+//
+// This is the public entry; the concerns live beside it (each imports only its own dependencies,
+// never this file): source.ts (positions), schema.ts, messages.ts (schema errors, did-you-mean),
+// defaults.ts, semantic.ts, files.ts, overrides.ts (`--set`), sweep.ts, validate.ts (the
+// pipeline), hash.ts, types.ts.
+
+import * as fs from 'node:fs';
+import { fileIssues } from './files';
+import { overrideInfos } from './overrides';
+import { parseSource } from './source';
+import { sweepGrid } from './sweep';
+import { ConfigValidationError, type ConfigError, type JPath, type ResolvedConfig } from './types';
+import { toConfigErrors, validateWith } from './validate';
+
+export { ConfigValidationError, formatConfigError, type ConfigError, type PeftConfig, type ResolvedConfig, type Task } from './types';
+export { defaultRunName } from './defaults';
+export { configHash } from './hash';
+export { formatNumber, parseSetArgs } from './overrides';
+export { locate } from './source';
+
+/** Parses and validates text (no file access); returns errors instead of throwing; warnings included. */
+export function validateConfigText(text: string, file: string, overrides?: Record<string, unknown>): { config?: ResolvedConfig; errors: ConfigError[] } {
+  const { config, errors } = validateWith(text, file, overrides);
+  return config ? { config, errors } : { errors };
+}
+
+/** loadConfig plus the warnings it found (loadConfig drops them). */
+export function loadConfigWithWarnings(file: string, overrides?: Record<string, unknown>): { config: ResolvedConfig; warnings: ConfigError[] } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigValidationError([{ file, line: 1, column: 1, endLine: 1, endColumn: 1, message: `cannot read config: ${(e as Error).message}`, severity: 'error' }]);
+  }
+  const { src, config, errors } = validateWith(text, file, overrides);
+  if (!config) throw new ConfigValidationError(errors.filter((e) => e.severity === 'error'));
+  const fileErrors = toConfigErrors(src, file, fileIssues(config), overrideInfos(overrides ?? {}));
+  const all = [...errors, ...fileErrors];
+  if (all.some((e) => e.severity === 'error')) throw new ConfigValidationError(all.filter((e) => e.severity === 'error'));
+  return { config, warnings: all.filter((e) => e.severity === 'warning') };
+}
+
+/** Reads the file, validates (schema + semantic checks incl. that referenced files/folders exist), throws ConfigValidationError on errors. */
+export function loadConfig(file: string, overrides?: Record<string, unknown>): ResolvedConfig {
+  return loadConfigWithWarnings(file, overrides).config;
+}
+
+/** Semantic checks needing the file system (data files exist, pretrained folder has config.json and weights); used by loadConfig and the editor diagnostics. */
+export function checkFiles(config: ResolvedConfig, text: string, file: string): ConfigError[] {
+  return toConfigErrors(parseSource(text), file, fileIssues(config));
+}
+
+/**
+ * The grid over the sweep values: one entry per combination (first key outermost), with the
+ * overrides to pass to loadConfig and a name like "conll-bert[lr=3e-05]". Without a sweep, one
+ * entry with no overrides. When `file` is readable, every combination is validated (schema and
+ * semantic checks) first, and a ConfigValidationError points at the offending sweep values.
+ */
+export function expandSweep(c: ResolvedConfig, file: string): { overrides: Record<string, unknown>; name: string }[] {
+  const keys = Object.keys(c.sweep ?? {});
+  const runs = sweepGrid(c);
+  if (!keys.length) return runs.map(({ overrides, name }) => ({ overrides, name }));
+
+  let text: string | undefined;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    text = undefined;
+  }
+  if (text !== undefined) {
+    const errors: ConfigError[] = [];
+    for (const r of runs) {
+      const origins: Record<string, JPath> = {};
+      keys.forEach((k, i) => (origins[k] = ['sweep', k, r.index[i]]));
+      const v = validateWith(text, file, r.overrides, origins, 'sweep');
+      for (const e of v.errors) if (e.severity === 'error') errors.push({ ...e, message: `sweep run '${r.name}': ${e.message}` });
+    }
+    if (errors.length) throw new ConfigValidationError(errors);
+  }
+  return runs.map(({ overrides, name }) => ({ overrides, name }));
+}

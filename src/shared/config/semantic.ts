@@ -1,0 +1,88 @@
+// Semantic checks: cross-field rules the schema does not express, so their messages can name both sides.
+
+import { lowerIsBetter, TASK_METRICS } from '../metrics';
+import { isObj, type Issue, type JPath, type Obj, type ResolvedConfig } from './types';
+
+function has(raw: Obj, p: string[]): boolean {
+  let cur: unknown = raw;
+  for (const s of p) {
+    if (!isObj(cur) || !(s in cur)) return false;
+    cur = cur[s];
+  }
+  return true;
+}
+
+export function semanticIssues(raw: Obj, c: ResolvedConfig): Issue[] {
+  const out: Issue[] = [];
+  const err = (p: JPath, message: string, at: 'value' | 'key' = 'value') => out.push({ path: p, at, message, severity: 'error' });
+  const warn = (p: JPath, message: string, at: 'value' | 'key' = 'value') => out.push({ path: p, at, message, severity: 'warning' });
+
+  // Format vs task.
+  if (c.task === 'token-classification' && c.data.format !== 'conll')
+    err(['data', 'format'], `data.format '${c.data.format}' does not fit task 'token-classification' (token classification reads 'conll')`);
+  if (c.task === 'sequence-classification' && c.data.format === 'conll')
+    err(['data', 'format'], `data.format 'conll' does not fit task 'sequence-classification' (use 'jsonl' or 'csv')`);
+
+  // Exactly one model source.
+  if (has(raw, ['model', 'pretrained']) && has(raw, ['model', 'from_scratch']))
+    err(['model', 'from_scratch'], `model.pretrained and model.from_scratch are mutually exclusive — use one`, 'key');
+  else if (!has(raw, ['model', 'pretrained']) && !has(raw, ['model', 'from_scratch']))
+    err(['model'], `model needs one of 'pretrained' (a local Hugging Face folder) or 'from_scratch'`, 'key');
+
+  const f = c.model.fromScratch;
+  if (f && !c.model.pretrained) {
+    if (f.hidden % f.heads !== 0) {
+      const at: JPath = has(raw, ['model', 'from_scratch', 'heads']) ? ['model', 'from_scratch', 'heads'] : has(raw, ['model', 'from_scratch', 'hidden']) ? ['model', 'from_scratch', 'hidden'] : ['model', 'from_scratch'];
+      err(at, `model.from_scratch.hidden (${f.hidden}) must be divisible by model.from_scratch.heads (${f.heads})`, at.length === 2 ? 'key' : 'value');
+    }
+    if (c.data.maxLength > f.maxPositions) {
+      const at: JPath = has(raw, ['data', 'max_length']) || !has(raw, ['model', 'from_scratch', 'max_positions']) ? ['data', 'max_length'] : ['model', 'from_scratch', 'max_positions'];
+      err(at, `data.max_length (${c.data.maxLength}) exceeds model.from_scratch.max_positions (${f.maxPositions})`);
+    }
+    if (c.model.peft.kind !== 'none')
+      warn(['model', 'peft'], `model.peft '${c.model.peft.kind}' freezes randomly initialized encoder weights of a from_scratch model; use 'none'`);
+  }
+
+  // Windows must advance.
+  if (c.data.overflow === 'window' && c.data.stride >= c.data.maxLength - 2) {
+    err(['data', 'stride'], `data.stride (${c.data.stride}) must be less than data.max_length - 2 (${c.data.maxLength - 2}, the room left after [CLS] and [SEP]) when overflow is 'window'`);
+  }
+
+  // Validation data.
+  const hasValidation = c.data.validation !== undefined || c.data.validationSplit !== undefined;
+  if (c.training.earlyStopping && !hasValidation)
+    err(['training', 'early_stopping'], `training.early_stopping needs validation data: set data.validation or data.validation_split`, 'key');
+  if (c.data.validation !== undefined && c.data.validationSplit !== undefined)
+    warn(['data', 'validation_split'], `data.validation_split is ignored because data.validation is set`);
+
+  // Warmup.
+  if (has(raw, ['training', 'warmup_ratio']) && has(raw, ['training', 'warmup_steps']))
+    err(['training', 'warmup_steps'], `training.warmup_ratio and training.warmup_steps are mutually exclusive — set one`);
+
+  // Metrics the task produces.
+  const metrics: readonly string[] = TASK_METRICS[c.task];
+  const metricMsg = (key: string, v: string) => `${key} '${v}' is not produced by ${c.task} (one of: ${metrics.join(', ')})`;
+  if (!metrics.includes(c.evaluation.metric))
+    err(has(raw, ['evaluation', 'metric']) ? ['evaluation', 'metric'] : ['evaluation'], metricMsg('evaluation.metric', c.evaluation.metric));
+  const es = c.training.earlyStopping;
+  if (es) {
+    if (!metrics.includes(es.metric))
+      err(has(raw, ['training', 'early_stopping', 'metric']) ? ['training', 'early_stopping', 'metric'] : ['training', 'early_stopping'], metricMsg('training.early_stopping.metric', es.metric));
+    const lowerBetter = lowerIsBetter(es.metric);
+    if (lowerBetter !== (es.mode === 'min'))
+      warn(has(raw, ['training', 'early_stopping', 'mode']) ? ['training', 'early_stopping', 'mode'] : ['training', 'early_stopping'],
+        `training.early_stopping.mode '${es.mode}' with metric '${es.metric}': ${lowerBetter ? 'lower' : 'higher'} is better, so mode should be '${lowerBetter ? 'min' : 'max'}'`);
+  }
+
+  // Optimizer.
+  if (c.training.optimizer === 'adamw' && c.training.lr > 1e-2)
+    warn(['training', 'lr'], `training.lr ${c.training.lr} is unusually large for adamw (typical: 1e-5 to 1e-3)`);
+  if (c.training.optimizer === 'adamw' && has(raw, ['training', 'momentum']))
+    warn(['training', 'momentum'], `training.momentum is only used by optimizer 'sgd'`);
+  if (c.training.optimizer === 'sgd')
+    for (const k of ['adam_beta1', 'adam_beta2', 'adam_eps'])
+      if (has(raw, ['training', k])) warn(['training', k], `training.${k} is only used by optimizer 'adamw'`);
+
+  return out;
+}
+

@@ -1,0 +1,106 @@
+// The config module's shared types: what callers get (ResolvedConfig, ConfigError) and what the
+// concern modules pass between them (Issue: a message at a document path, positioned at the end).
+
+import type { MetricName } from '../metrics';
+
+export type Task = 'token-classification' | 'sequence-classification';
+
+export interface ConfigError {
+  file: string;
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+  message: string;
+  severity: 'error' | 'warning';
+}
+
+export type PeftConfig = { kind: 'none' } | { kind: 'head-only' } | { kind: 'lora'; rank: number; alpha: number; dropout: number; targets: string[] };
+
+export interface ResolvedConfig {
+  name: string;
+  task: Task;
+  /** Absolute path of the config file. */
+  configPath: string;
+  /** Folder of the config; relative data/model paths resolve against it. */
+  baseDir: string;
+  model: {
+    /** Absolute. */
+    pretrained?: string;
+    fromScratch?: { layers: number; hidden: number; heads: number; intermediate: number; maxPositions: number; minFrequency: number; lowercase: boolean };
+    dropout: number;
+    attentionDropout: number;
+    peft: PeftConfig;
+  };
+  data: {
+    format: 'conll' | 'jsonl' | 'csv';
+    /** Absolute, like validation and test. */
+    train: string;
+    validation?: string;
+    test?: string;
+    validationSplit?: number;
+    tagColumn: number;
+    scheme: 'auto' | 'IOB1' | 'IOB2' | 'BIOES';
+    textField: string;
+    labelField: string;
+    delimiter: string;
+    maxLength: number;
+    overflow: 'window' | 'truncate';
+    stride: number;
+  };
+  training: {
+    epochs: number;
+    maxSteps?: number;
+    batchSize: number;
+    gradientAccumulation: number;
+    optimizer: 'adamw' | 'sgd';
+    lr: number;
+    weightDecay: number;
+    adamBeta1: number;
+    adamBeta2: number;
+    adamEps: number;
+    momentum: number;
+    noDecay: string[];
+    warmupRatio: number;
+    warmupSteps?: number;
+    schedule: 'linear' | 'cosine' | 'constant';
+    gradClip: number | null;
+    stepsPerRun: 'auto' | number;
+    earlyStopping?: { metric: MetricName; mode: 'max' | 'min'; patience: number; minDelta: number };
+  };
+  evaluation: { every: 'epoch' | number; metric: MetricName; mode: 'default' | 'strict'; maxMisclassified: number };
+  device: 'auto' | 'cpu' | 'cuda';
+  threads: number;
+  seed: number;
+  /** Dotted snake_case config key (as written, e.g. "training.lr") → values to try. */
+  sweep?: Record<string, unknown[]>;
+}
+
+export function formatConfigError(e: ConfigError): string {
+  return `${e.file}:${e.line}:${e.column}: ${e.severity === 'warning' ? 'warning: ' : ''}${e.message}`;
+}
+
+export class ConfigValidationError extends Error {
+  constructor(readonly errors: ConfigError[]) {
+    super(errors.map(formatConfigError).join('\n') || 'invalid config');
+    this.name = 'ConfigValidationError';
+  }
+}
+
+export type Seg = string | number;
+export type JPath = Seg[];
+export type Obj = Record<string, unknown>;
+export interface Span { line: number; column: number; endLine: number; endColumn: number }
+
+/** A problem at a path of the config; turned into a positioned ConfigError at the end (validate.ts). */
+export interface Issue {
+  path: JPath;
+  at: 'value' | 'key';
+  message: string;
+  severity: 'error' | 'warning';
+  /** Where to point instead when `path` is not written in the text (e.g. a default value). */
+  fallback?: JPath;
+}
+
+export const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+export const clone = <T>(v: T): T => (v === undefined ? v : structuredClone(v));
