@@ -21,7 +21,7 @@ const CONFIGS = {
   encoder: {
     batch: 16, seq: 128,
     model: { vocabSize: 30522, hidden: 256, layers: 4, heads: 4, intermediate: 1024, maxPositions: 512,
-      typeVocabSize: 2, layerNormEps: 1e-12, hiddenDropout: 0.1, attentionDropout: 0.1, numLabels: 9 } as BertConfig,
+      typeVocabSize: 2, layerNormEps: 1e-12, hiddenDropout: 0.1, attentionDropout: 0.1, numLabels: 9 } satisfies BertConfig,
   },
 };
 type Name = keyof typeof CONFIGS;

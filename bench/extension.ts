@@ -167,7 +167,7 @@ function makeRuns(wsDir: string, baseConfig: string): { runsDir: string; configs
     const c = i % CONFIGS;
     const lr = lrs[Math.floor(r() * lrs.length)];
     const batchSize = batches[Math.floor(r() * batches.length)];
-    const cfg = { ...resolved[c], training: { ...resolved[c].training, lr, batchSize } } as ResolvedConfig;
+    const cfg = { ...resolved[c], training: { ...resolved[c].training, lr, batchSize } };
     const created = new Date(t0 + i * 37 * 60_000);
     const id = `${created.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-exp-${c}`;
     const dir = path.join(runsDir, id);
@@ -188,7 +188,7 @@ function makeRuns(wsDir: string, baseConfig: string): { runsDir: string; configs
       ...(status === 'completed' ? { final: { test_f1: best - 0.02, test_loss: 0.4, test_precision: best, test_recall: best - 0.03, best_f1: best } } : {}),
       ...(status === 'failed' ? { error: { message: 'the trainer process was killed (SIGKILL) — possibly by the system for using too much memory' } } : {}),
       ...(i % 7 === 0 ? { tags: ['baseline', `lr-${lr}`], notes: 'a note about this run' } : {}),
-    } as RunInfo;
+    };
     fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify(info, null, 2) + '\n');
     const lines: string[] = [];
     for (let s = 4; s <= Math.min(step, 20); s += 4) lines.push(JSON.stringify({ type: 'train', step: s, epoch: s / 20, loss: 2 / s, lr, gradNorm: 1.2, stepsPerSec: 40, samplesPerSec: 320, time: created.getTime() + s * 100 }));

@@ -47,7 +47,7 @@ function makeRuns(wsDir: string, baseConfig: string): string[] {
   for (let i = 0; i < RUNS; i++) {
     const c = i % CONFIGS;
     const lr = LRS[i % LRS.length];
-    const cfg = { ...resolved[c], training: { ...resolved[c].training, lr } } as ResolvedConfig;
+    const cfg = { ...resolved[c], training: { ...resolved[c].training, lr } };
     const created = new Date(t0 + i * 11 * 60_000);
     const id = `${created.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-exp-${c}-${i}`;
     const dir = path.join(runsDir, id);

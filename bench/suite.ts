@@ -48,12 +48,12 @@ const MODELS = {
   encoder: {
     batch: 16, seq: 128,
     model: { vocabSize: 30522, hidden: 256, layers: 4, heads: 4, intermediate: 1024, maxPositions: 512,
-      typeVocabSize: 2, layerNormEps: 1e-12, hiddenDropout: 0.1, attentionDropout: 0.1, numLabels: 9 } as BertConfig,
+      typeVocabSize: 2, layerNormEps: 1e-12, hiddenDropout: 0.1, attentionDropout: 0.1, numLabels: 9 },
   },
   'encoder-base': {
     batch: 32, seq: 128,
     model: { vocabSize: 30522, hidden: 768, layers: 12, heads: 12, intermediate: 3072, maxPositions: 512,
-      typeVocabSize: 2, layerNormEps: 1e-12, hiddenDropout: 0.1, attentionDropout: 0.1, numLabels: 9 } as BertConfig,
+      typeVocabSize: 2, layerNormEps: 1e-12, hiddenDropout: 0.1, attentionDropout: 0.1, numLabels: 9 },
   },
 };
 const MODEL = (process.env.FINETUNE_BENCH_MODEL || 'encoder') as keyof typeof MODELS;

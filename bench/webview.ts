@@ -61,8 +61,8 @@ async function main(): Promise<void> {
   try {
     const d = await DashboardPage.open(browser, server, { theme: 'dark', width: 1280, height: 900 });
     await d.send({ type: 'init', mode: 'run', runs: [{ id: 'bench', name: 'bench', dir: '/runs/bench', status: 'running', configPath: '/x.finetune.yaml', step: 0, totalSteps: POINTS * 2 }] });
-    const r = await d.page.evaluate(`(${PAGE_BENCH})(${JSON.stringify({ points: POINTS, seconds: SECONDS, chunk: CHUNK })})`) as
-      { loadMs: number; frames: number[]; appended: number; finalPoints: number; longTasks: number[] };
+    const r = await d.page.evaluate<{ loadMs: number; frames: number[]; appended: number; finalPoints: number; longTasks: number[] }>(
+      `(${PAGE_BENCH})(${JSON.stringify({ points: POINTS, seconds: SECONDS, chunk: CHUNK })})`);
     const sorted = [...r.frames].sort((a, b) => a - b);
     const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
     const over = r.frames.filter((f) => f > 16.7 * 1.5).length;

@@ -229,7 +229,7 @@ describe('bad inputs: messages from the webview', () => {
     fs.writeFileSync(outside, JSON.stringify({ examples: [{ file: '/x', line: 1, gold: 'a', pred: 'b' }] }));
     fs.symlinkSync(outside, path.join(dir, 'misclassified-validation.json'));
     assert.deepEqual(readMisclassifiedIn(dir, 'validation'), []);
-    assert.deepEqual(readMisclassifiedIn(dir, '../../secret' as 'test'), []);
+    assert.deepEqual(readMisclassifiedIn(dir, '../../secret'), []);
   });
 
   it('export: a path-like name is reduced to a base name; the user picks the folder', async () => {
@@ -264,7 +264,7 @@ describe('bad inputs: run names and values never become Markdown or HTML on the 
     info: { id: 'r', name: HOSTILE, configPath: '/w/x.finetune.yaml', configHash: 'h', status: 'completed', createdAt: '2026-11-29T10:00:00Z', startedAt: '2026-11-29T10:00:00Z',
       endedAt: '2026-11-29T10:01:00Z', host: '', versions: {}, step: 1, epoch: 1, best: { metric: 'f1', value: 0.5, step: 1, checkpoint: '' },
       notes: `line one\n# heading ${HOSTILE}\n---`, tags: ['<b>', 'a|b'], error: { message: `![i](https://x/y.png) ${HOSTILE}` },
-      config: { task: 'token-classification', training: { optimizer: '`code` | pipe', lr: 0.001 }, model: { pretrained: '/m/$(trash) [l](command:x)' } }, ...over } as RunInfo,
+      config: { task: 'token-classification', training: { optimizer: '`code` | pipe', lr: 0.001 }, model: { pretrained: '/m/$(trash) [l](command:x)' } }, ...over },
   });
 
   it('escapes links, images, HTML, pipes, headings, theme icons and line breaks in the tooltip', () => {
@@ -283,7 +283,7 @@ describe('bad inputs: run names and values never become Markdown or HTML on the 
   });
 
   it('hover tables escape run names and values with backticks or pipes', () => {
-    const r1 = run({ id: 'r1', config: { task: 'token-classification', training: { optimizer: 'a`|`b' } } as unknown });
+    const r1 = run({ id: 'r1', config: { task: 'token-classification', training: { optimizer: 'a`|`b' } } });
     const md = hoverTable({ key: 'training.optimizer', configPath: '/w/x.finetune.yaml', runs: [r1], now: Date.parse('2026-11-29T12:00:00Z') })!;
     assert.ok(md, 'a table');
     assert.ok(!/(^|[^\\])\[x\]\(command:/.test(md), md);

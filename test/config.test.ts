@@ -471,7 +471,7 @@ describe('config: hash, locate, sweeps', () => {
 describe('config: schema and examples', () => {
   it('the schema compiles as draft-07 and every property has a description', () => {
     const ajv = new Ajv({ strict: false });
-    assert.ok(ajv.validateSchema(CONFIG_SCHEMA as object), JSON.stringify(ajv.errors));
+    assert.ok(ajv.validateSchema(CONFIG_SCHEMA), JSON.stringify(ajv.errors));
     const missing: string[] = [];
     const walk = (s: JsonSchema, at: string) => {
       if (!s.description) missing.push(at);

@@ -320,7 +320,7 @@ describe('extension: dashboard session', () => {
     assert.equal(posted.length, 0);
     await s.receive({ type: 'ready' });
     assert.deepEqual(posted.map((m) => m.type), ['init', 'history', 'history', 'history', 'status']);
-    const h = posted.filter((m) => m.type === 'history') as Extract<HostToWebview, { type: 'history' }>[];
+    const h = posted.filter((m) => m.type === 'history');
     assert.deepEqual(h.map((m) => [m.records.length, m.done]), [[5000, false], [5000, false], [2001, true]]);
     assert.deepEqual(posted[posted.length - 1], { type: 'status', run: (posted[0] as Extract<HostToWebview, { type: 'init' }>).runs[0], etaSeconds: 42 });
     posted.length = 0;
@@ -344,7 +344,7 @@ describe('extension: dashboard session', () => {
     await s.receive({ type: 'stop' }); // invalid: no runId
     assert.deepEqual(calls.slice(0, 5), [`stop ${dir}`, 'open /d/dev.txt:3', 'save csv a.csv x,y', 'save png a.png PNG', 'log dashboard: oops']);
     assert.match(calls[5], /ignored an invalid message/);
-    const mis = posted.filter((m) => m.type === 'misclassified') as Extract<HostToWebview, { type: 'misclassified' }>[];
+    const mis = posted.filter((m) => m.type === 'misclassified');
     assert.deepEqual(mis.map((m) => [m.split, m.examples.length]), [['validation', 1], ['test', 0]]);
   });
 });

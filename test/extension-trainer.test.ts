@@ -150,7 +150,7 @@ describe('extension core + real trainer: forked runs through the queue', () => {
     assert.equal(contextValue({ dir: a.dir, info: ra }), 'run-completed-model');
     const fileRecords = new MetricsTail(path.join(a.dir, 'metrics.jsonl')).read().records;
     assert.deepEqual(fileRecords.filter((r) => r.type === 'train').map((r) => r.step), trains.map((t) => t.step));
-    assert.deepEqual(fileRecords.filter((r) => r.type === 'eval').map((r) => `${(r as EvalRecord).split}@${r.step}`), evals.map((e) => `${e.split}@${e.step}`));
+    assert.deepEqual(fileRecords.filter((r) => r.type === 'eval').map((r) => `${(r).split}@${r.step}`), evals.map((e) => `${e.split}@${e.step}`));
 
     // The slot is freed and the second run starts (not before the first ended).
     await until('the second run to start', () => queue.running.includes(b.dir));

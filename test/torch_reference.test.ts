@@ -43,7 +43,7 @@ for (const name of ['mlp', 'mlp_sgd', 'encoder'] as const) {
       for (const p of spec.params) feeds[`param.${p.name}`] = { dtype: 'float32', shape: p.shape, data: p.data };
       for (const f of spec.batch) {
         const n = f.shape.reduce((a, b) => a * b, 1);
-        feeds[`batch.${f.name}`] = { dtype: f.dtype, shape: f.shape, data: batches[f.name].subarray(0, n) as HostTensor['data'] };
+        feeds[`batch.${f.name}`] = { dtype: f.dtype, shape: f.shape, data: batches[f.name].subarray(0, n) };
       }
       const out = await s.run(feeds);
       assert.ok(relMaxErr(out.loss.data as Float32Array, [c.losses[0]]) <= TOL.loss);

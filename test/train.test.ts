@@ -89,7 +89,7 @@ describe('trainer', () => {
 });
 
 describe('bad input fails clearly and the run folder records it', () => {
-  const expectFailure = (title: string, extraYaml: string, mutate: ((dir: string) => void) | undefined, pattern: RegExp) =>
+  const expectFailure = (title: string, extraYaml: string, mutate: ((dir: string) => void) | undefined, pattern: RegExp): void => {
     it(title, async () => {
       const { error, runDir } = await failedRun(extraYaml, mutate);
       assert.match(error.message, pattern);
@@ -97,6 +97,7 @@ describe('bad input fails clearly and the run folder records it', () => {
       assert.equal(info.status, 'failed');
       assert.match(info.error!.message, pattern);
     });
+  };
 
   it('a missing data file is a config error pointing at its line', async () => {
     const ws = tinyWorkspace();

@@ -204,10 +204,10 @@ describe('dashboard webview', () => {
     const per = lastVal.perClass!;
     assert.equal(rows.length, Object.keys(per).length);
     for (const [label, p, r, f1, sup] of rows) {
-      assert.equal(f1, per[label!].f1.toFixed(4), `${label} f1`);
-      assert.equal(p, per[label!].precision.toFixed(4));
-      assert.equal(r, per[label!].recall.toFixed(4));
-      assert.equal(Number(sup), per[label!].support);
+      assert.equal(f1, per[label].f1.toFixed(4), `${label} f1`);
+      assert.equal(p, per[label].precision.toFixed(4));
+      assert.equal(r, per[label].recall.toFixed(4));
+      assert.equal(Number(sup), per[label].support);
     }
     // sort by F1: descending first, then ascending
     await d.page.click('table[data-table="per-class"] button.sort[data-key="f1"]');

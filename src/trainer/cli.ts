@@ -135,10 +135,20 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-    // Forked by the extension, the IPC channel would keep this process alive after its final
-    // event; close it (queued messages are delivered first) so the process exits.
-    if (process.connected) process.disconnect();
-  });
+  main(process.argv.slice(2))
+    .then(
+      (code) => {
+        process.exitCode = code;
+      },
+      // main() reports its own failures; this is a failure while reporting one.
+      (e: unknown) => {
+        console.error(`finetune: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        process.exitCode = 1;
+      },
+    )
+    .finally(() => {
+      // Forked by the extension, the IPC channel would keep this process alive after its final
+      // event; close it (queued messages are delivered first) so the process exits.
+      if (process.connected) process.disconnect();
+    });
 }

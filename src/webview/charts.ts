@@ -14,7 +14,7 @@ type Series = { x: ArrayLike<number>; ys: ArrayLike<number>[] };
 
 /** Align several (x, ys) tables on the union of their sorted x values; gaps are null. */
 export function joinSeries(tables: Series[]): uPlot.AlignedData {
-  if (tables.length === 1 && tables[0].x instanceof Float64Array) return [tables[0].x as Float64Array, ...(tables[0].ys as Float64Array[])];
+  if (tables.length === 1 && tables[0].x instanceof Float64Array) return [tables[0].x, ...(tables[0].ys as Float64Array[])];
   const xs: number[] = [];
   const idx = tables.map(() => 0);
   for (;;) {
@@ -172,7 +172,7 @@ function trainTable(r: RunData, key: string, cols: Float64Array[], stamp: unknow
   if (range) { const [xx, ...ys] = windowed(x, cols, n, range[0], range[1]); return { x: xx, ys }; }
   if (n <= RAW_LIMIT) return { x: x.subarray(0, n), ys: cols.map((c) => c.subarray(0, n)) };
   let m = envelopes.get(r);
-  if (!m) envelopes.set(r, (m = new Map()));
+  if (!m) envelopes.set(r, (m = new Map<string, Envelope>()));
   let e = m.get(key);
   if (!e) m.set(key, (e = new Envelope()));
   const [xx, ...ys] = e.update(x, cols, n, stamp);
@@ -187,7 +187,7 @@ function trainExtent(runs: RunData[]): [number, number] | null {
 
 function dataExtent(d: uPlot.AlignedData): [number, number] | null {
   const xs = d[0];
-  return xs.length ? [xs[0] as number, xs[xs.length - 1] as number] : null;
+  return xs.length ? [xs[0], xs[xs.length - 1]] : null;
 }
 
 function evalSeries(r: RunData, metrics: MetricName[]): Series {

@@ -53,8 +53,8 @@ function restore(x: unknown): UiState {
   if (typeof o.selectedRun === 'string') s.selectedRun = o.selectedRun;
   if (o.split === 'validation' || o.split === 'test') s.split = o.split;
   if (isMetricName(o.compareMetric)) s.compareMetric = o.compareMetric;
-  if (Array.isArray(o.runIds) && o.runIds.every((x) => typeof x === 'string')) s.runIds = o.runIds as string[];
-  if (Array.isArray(o.runDirs) && o.runDirs.every((x) => typeof x === 'string')) s.runDirs = o.runDirs as string[];
+  if (Array.isArray(o.runIds) && o.runIds.every((x) => typeof x === 'string')) s.runIds = o.runIds;
+  if (Array.isArray(o.runDirs) && o.runDirs.every((x) => typeof x === 'string')) s.runDirs = o.runDirs;
   const c = o.cell as Record<string, unknown> | undefined;
   if (c && typeof c.gold === 'string' && typeof c.pred === 'string') s.cell = { gold: c.gold, pred: c.pred };
   if (typeof o.sorts === 'object' && o.sorts !== null) {

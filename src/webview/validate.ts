@@ -86,7 +86,7 @@ export function checkMessage(x: unknown): HostToWebview | null {
       return { type: 'append', runId: m.runId, records: m.records.filter(isMetricsRecord) };
     case 'status':
       if (!isRunSummary(m.run) || !(m.etaSeconds === undefined || isNum(m.etaSeconds))) return null;
-      return { type: 'status', run: m.run, etaSeconds: m.etaSeconds as number | undefined };
+      return { type: 'status', run: m.run, etaSeconds: m.etaSeconds };
     case 'misclassified':
       if (!isStr(m.runId) || !SPLITS.has(m.split as string) || !Array.isArray(m.examples)) return null;
       return { type: 'misclassified', runId: m.runId, split: m.split as 'validation' | 'test', examples: m.examples.filter(isMisclassifiedExample) };

@@ -308,7 +308,7 @@ const WORKBENCH = step('the workbench loads in Chromium', { needs: [SERVER], tim
   log(`  workbench up in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 });
 
-const CONTAINER = step('the "Fine-tune" activity bar container shows its Runs view', { needs: [WORKBENCH], timeout: 45_000 }, async () => {
+step('the "Fine-tune" activity bar container shows its Runs view', { needs: [WORKBENCH], timeout: 45_000 }, async () => {
   E.doing = 'looking for the Fine-tune activity bar item';
   await E.wb.showContainer('Fine-tune');
   const views = await E.page.$$eval('.part.sidebar .pane-header', (hs) => hs.map((h) => (h.getAttribute('aria-label') ?? h.textContent ?? '').trim()));
@@ -386,7 +386,7 @@ async function measure(what, find, file, pass, timeout = 45_000) {
   log(`  ${what}: ${JSON.stringify(last)}`);
 }
 
-const LOSS = step('dashboard: the loss curve is drawn', { needs: [DASHBOARD], timeout: 75_000 }, async () => {
+step('dashboard: the loss curve is drawn', { needs: [DASHBOARD], timeout: 75_000 }, async () => {
   await measure('loss curve', () => {
     document.querySelectorAll('[data-e2e-target]').forEach((e) => e.removeAttribute('data-e2e-target'));
     // The chart whose own title/legend says "loss": the nearest ancestor of a canvas that mentions loss
@@ -407,7 +407,7 @@ const LOSS = step('dashboard: the loss curve is drawn', { needs: [DASHBOARD], ti
   }, `${E.stepFile}-element.png`, (s) => s.chromatic >= 80 && s.ink >= 300);
 });
 
-const CONFUSION = step('dashboard: the confusion matrix is drawn', { needs: [DASHBOARD], timeout: 75_000 }, async () => {
+step('dashboard: the confusion matrix is drawn', { needs: [DASHBOARD], timeout: 75_000 }, async () => {
   E.doing = 'opening the "Confusion matrix" tab';
   const tab = dashboardFrame.getByRole('tab', { name: /confusion/i }).first();
   if (await tab.count()) await tab.click();
@@ -427,7 +427,7 @@ const CONFUSION = step('dashboard: the confusion matrix is drawn', { needs: [DAS
   }, `${E.stepFile}-element.png`, (s) => s.chromatic >= 300 && s.colours >= 3);
 });
 
-const HOVER = step('hovering the lr value in the config shows the run\'s metric', { needs: [COMPLETED], timeout: 75_000 }, async () => {
+step('hovering the lr value in the config shows the run\'s metric', { needs: [COMPLETED], timeout: 75_000 }, async () => {
   const km = keyMetric(E.firstRun);
   E.doing = `opening ${CONFIG_NAME} at the lr line (${E.lrLine})`;
   await E.wb.openFile(CONFIG_NAME);
@@ -476,7 +476,7 @@ const STOPPED = step('a second run stopped midway shows as stopped', { needs: [P
   await waitRows('the second run as stopped', (rows) => rows.some((row) => rowStatus(row) === 'stopped'));
 });
 
-const RESUMED = step('"Fine-tune: Resume" continues the stopped run to completion', { needs: [STOPPED], timeout: 6 * 60_000 }, async () => {
+step('"Fine-tune: Resume" continues the stopped run to completion', { needs: [STOPPED], timeout: 6 * 60_000 }, async () => {
   const id = E.secondRun.id;
   const before = new Set(findRuns().map((r) => r.id));
   const stepAtStop = runById(id)?.step;

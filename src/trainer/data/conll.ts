@@ -201,7 +201,7 @@ export function detectScheme(sentences: string[][]): TagScheme {
  */
 export function normalizeTags(tags: string[], from: TagScheme): string[] {
   if (!SCHEMES.includes(from)) throw new RangeError(`unknown tag scheme '${String(from)}'`);
-  const out: string[] = new Array(tags.length);
+  const out = new Array<string>(tags.length);
   let prev = 'O';
   for (let i = 0; i < tags.length; i++) {
     let tag = tags[i];

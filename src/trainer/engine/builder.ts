@@ -119,7 +119,7 @@ export class Builder {
   pad(x: Tensor, pads: number[]) { return this.g.op('Pad', [x, this.ints(pads)]); }
   expand(x: Tensor, shape: Shape) {
     if (!shape.every((d) => typeof d === 'number')) throw new GraphError(`expand to symbolic shape ${fmtShape(shape)}`);
-    return this.g.op('Expand', [x, this.ints(shape as number[])]);
+    return this.g.op('Expand', [x, this.ints(shape)]);
   }
   gather(x: Tensor, idx: Tensor, axis = 0) { return this.g.op('Gather', [x, idx], { axis }); }
   scatterNDAdd(data: Tensor, idx: Tensor, upd: Tensor) {

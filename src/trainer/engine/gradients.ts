@@ -203,7 +203,7 @@ registerGradient('Concat', (c) => {
   const axis = normAxis(intAttr(c.node, 'axis', 0), c.x[0].shape.length);
   const sizes = c.x.map((t) => t.shape[axis]);
   if (!sizes.every((s) => typeof s === 'number')) throw new GraphError('Concat over a symbolic axis', c.node.name, c.node.op);
-  return c.b.split(dy0(c), sizes as number[], axis);
+  return c.b.split(dy0(c), sizes, axis);
 });
 registerGradient('Split', (c) => {
   const { b, y } = c;
@@ -242,7 +242,7 @@ registerGradient('Gather', (c) => {
   const rowShape = x[0].shape.slice(1);
   if (!rowShape.every((d) => typeof d === 'number')) throw new GraphError('Gather gradient needs static row shape', c.node.name, c.node.op);
   const idx = b.reshape(b.cast(x[1], 'int64'), [-1]); // (N)
-  const updates = b.reshape(dy0(c), [-1, ...(rowShape as number[])]); // (N, row...)
+  const updates = b.reshape(dy0(c), [-1, ...(rowShape)]); // (N, row...)
   const indices = b.expandLike(b.unsqueeze(idx, rowShape.map((_, i) => i + 1)), updates); // (N, row...)
   const zeros = b.full(x[0].shape, 0, x[0].dtype);
   return [b.g.op('ScatterElements', [zeros, indices, updates], { axis: 0, reduction: 'add' }), null];

@@ -278,7 +278,7 @@ export function randomBytes(seed: number, step: number, site: number, n: number,
 }
 
 function allFinite(d: TypedData): boolean {
-  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i] as number)) return false;
+  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return false;
   return true;
 }
 
@@ -401,7 +401,7 @@ export class TrainProgram {
           const shape = [...micro, ...f.shape];
           const n = numel(shape);
           const all = batches[f.name];
-          feeds[BATCH(f.name)] = { dtype: f.dtype, shape, data: all.subarray(i * n, (i + 1) * n) as TypedData };
+          feeds[BATCH(f.name)] = { dtype: f.dtype, shape, data: all.subarray(i * n, (i + 1) * n) };
         }
         const vals = await session.run(feeds);
         for (const node of g.nodes) {

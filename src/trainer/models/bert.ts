@@ -101,7 +101,7 @@ export function dropout(b: Builder, x: Tensor, ratio: number, o: EmitOptions): T
   if (!o.random) return b.dropout(x, ratio)[0];
   if (!x.shape.every((d) => typeof d === 'number')) throw new Error('dropout masks need static shapes');
   const threshold = Math.min(255, Math.round(ratio * 256));
-  const keep = b.g.op('GreaterOrEqual', [o.random(x.shape as number[]), b.g.constant('uint8', [], [threshold])]);
+  const keep = b.g.op('GreaterOrEqual', [o.random(x.shape), b.g.constant('uint8', [], [threshold])]);
   return b.where(keep, b.mulScalar(x, 256 / (256 - threshold)), b.scalar(0, x));
 }
 

@@ -46,7 +46,7 @@ export class Evaluator {
   async logits(features: Encoded[], params?: Map<string, Float32Array>): Promise<Float32Array[]> {
     const C = this.m.numLabels;
     const order = features.map((_, i) => i).sort((a, b) => features[a].inputIds.length - features[b].inputIds.length);
-    const out: Float32Array[] = new Array(features.length);
+    const out = new Array<Float32Array>(features.length);
     const weights: Record<string, HostTensor> = {};
     for (const [name, data] of params ?? []) weights[name] = { dtype: 'float32', shape: this.m.shapes!.get(name)!, data };
     for (let s = 0; s < order.length; s += EVAL_BATCH) {
