@@ -76,6 +76,7 @@ export default defineConfig(
             { target: 'src/webview', from: ['src/trainer', 'src/extension'], message: 'The webview bundle runs in the browser.' },
             { target: 'src/shared', from: ['src/trainer', 'src/extension', 'src/webview'], message: 'src/shared depends on nothing in src.' },
             { target: 'src/trainer', from: ['src/extension', 'src/webview'], message: 'The trainer runs without VS Code.' },
+            { target: 'src/extension', from: ['src/trainer'], message: 'src/extension must not import src/trainer: shared code lives in src/shared.' },
           ],
         },
       ],
@@ -91,16 +92,6 @@ export default defineConfig(
         {
           paths: [vscodeOnlyInExtension, ortOnlyInSession, ...nodeBuiltins.map((name) => ({ name, message: 'The webview runs in the browser: no Node built-ins.' }))],
         },
-      ],
-    },
-  },
-  // TODO: make this an error (a zone above) once src/trainer/config and src/trainer/run have moved to src/shared.
-  {
-    files: ['src/extension/**/*.ts'],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'warn',
-        { patterns: [{ group: ['**/trainer', '**/trainer/**'], message: 'src/extension must not import src/trainer: move shared code to src/shared.' }] },
       ],
     },
   },

@@ -30,7 +30,7 @@ export class FineTune implements vscode.Disposable {
     const d = this.disposables;
     let doneScanning!: () => void;
     this.scanned = new Promise((r) => (doneScanning = r));
-    this.launcher = new Launcher({ context, store: this.store, live: this.live, output: this.output, watchFolder: (dir) => this.watchFolder(dir) });
+    this.launcher = new Launcher({ context, store: this.store, live: this.live, output: this.output, watchFolder: (dir) => this.watchInBackground(dir) });
     this.dashboards = new Dashboards(context, { store: this.store, eta: (dir) => this.eta(dir), stop: (dir) => this.launcher.stop(dir), log: (m) => this.output.appendLine(m), scanned: this.scanned });
     this.editor = new ConfigEditorFeatures(this.store);
     const tree = new RunTreeProvider(this.store);
@@ -67,7 +67,7 @@ export class FineTune implements vscode.Disposable {
     d.push({ dispose: () => void this.watcher.close() });
     const configs = vscode.workspace.createFileSystemWatcher('**/*.finetune.{yaml,yml,json}');
     configs.onDidCreate((u) => {
-      this.watchFolder(defaultRunsFolder(path.dirname(u.fsPath)));
+      this.watchInBackground(defaultRunsFolder(path.dirname(u.fsPath)));
       this.editor.revalidateAll();
     });
     configs.onDidChange(() => {
@@ -93,6 +93,11 @@ export class FineTune implements vscode.Disposable {
   watchFolder(dir: string): Promise<unknown> {
     this.watcher.add(dir);
     return this.store.addFolderAsync(dir);
+  }
+
+  /** watchFolder for callers that do not wait for the scan: a failed scan is reported in the Output channel. */
+  private watchInBackground(dir: string): void {
+    this.watchFolder(dir).catch((e: unknown) => this.output.appendLine(`scanning ${dir} failed: ${e instanceof Error ? e.message : String(e)}`));
   }
 
   /** Finds the runs folders: the setting's (or the workspace's default runs folder) and the default one beside each config (where the CLI writes). */

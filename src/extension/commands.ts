@@ -220,9 +220,9 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     cmd('finetune.refresh', () => d.refresh()),
     cmd('finetune.showOutput', () => d.output.show()),
     cmd('finetune.newConfig', async (arg: unknown) => {
-      const task = await vscode.window.showQuickPick([
-        { label: 'Named-entity recognition', description: 'token-classification, CoNLL data', task: 'token-classification' as TemplateTask },
-        { label: 'Text classification', description: 'sequence-classification, JSONL or CSV data', task: 'sequence-classification' as TemplateTask },
+      const task = await vscode.window.showQuickPick<vscode.QuickPickItem & { task: TemplateTask }>([
+        { label: 'Named-entity recognition', description: 'token-classification, CoNLL data', task: 'token-classification' },
+        { label: 'Text classification', description: 'sequence-classification, JSONL or CSV data', task: 'sequence-classification' },
       ], { placeHolder: 'What should the model learn?' });
       if (!task) return;
       const folder = arg instanceof vscode.Uri ? (fs.statSync(arg.fsPath).isDirectory() ? arg.fsPath : path.dirname(arg.fsPath)) : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;

@@ -15,7 +15,7 @@ export function configDrift(info: Pick<RunInfo, 'configHash' | 'config'>, curren
   if (!info.configHash) return 'unknown'; // failed validation: nothing was recorded
   if (current === 'missing' || current === 'invalid') return current;
   const run = (info.config ?? {}) as Partial<ResolvedConfig>;
-  const aligned = { ...current, device: run.device ?? current.device, threads: run.threads ?? current.threads } as ResolvedConfig;
+  const aligned = { ...current, device: run.device ?? current.device, threads: run.threads ?? current.threads };
   return hash(aligned) === info.configHash || hash(current) === info.configHash ? 'same' : 'changed';
 }
 
@@ -61,7 +61,7 @@ export class ConfigDriftCache {
     const entry = this.cache.get(`${info.configPath}\0${JSON.stringify(overrides)}`);
     if (!entry || typeof current === 'string') return configDrift(info, current);
     // the runs of one config differ only in device/threads here: hash each variant once
-    const hashes = (entry.hashes ??= new Map());
+    const hashes = (entry.hashes ??= new Map<string, string>());
     const memo = (c: ResolvedConfig) => {
       const k = `${c.device}\0${c.threads}`;
       let h = hashes.get(k);

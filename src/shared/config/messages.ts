@@ -223,7 +223,7 @@ export function schemaIssues(errors: ErrorObject[], data: unknown, base: JPath):
         break;
       }
       case 'enum': {
-        const allowed = (s?.enum ?? []) as unknown[];
+        const allowed = (s?.enum ?? []);
         const near = typeof e.data === 'string' ? closest(e.data, allowed.map(String)) : undefined;
         add(`${name} must be one of ${allowed.map(q).join(', ')}, got ${q(e.data)}${near ? ` — did you mean '${near}'?` : ''}`);
         break;

@@ -174,11 +174,11 @@ reg(['Reshape'], (node, ins, g) => {
   const target = constInts(node, ins, g, 1, 'shape');
   const out: Dim[] = target.map((d, i) => (d === 0 ? x.shape[i] : d));
   const known = x.shape.every((d) => typeof d === 'number');
-  const total = known ? (x.shape as number[]).reduce((p, d) => p * d, 1) : undefined;
+  const total = known ? (x.shape).reduce((p, d) => p * d, 1) : undefined;
   const neg = out.filter((d) => d === -1).length;
   if (neg > 1) fail(node, ins, 'more than one -1 in target shape');
   if (total !== undefined && out.every((d) => typeof d === 'number')) {
-    const rest = (out as number[]).filter((d) => d !== -1).reduce((p, d) => p * d, 1);
+    const rest = (out).filter((d) => d !== -1).reduce((p, d) => p * d, 1);
     if (neg === 1) {
       if (total % rest !== 0) fail(node, ins, `cannot reshape ${fmtShape(x.shape)} to [${target}]`);
       out[out.indexOf(-1)] = total / rest;
@@ -264,7 +264,7 @@ export function sliceParams(shape: Shape, starts: number[], ends: number[], axes
     const start = step > 0 ? clamp(starts[i], 0, dim) : clamp(starts[i], -1, dim - 1);
     const end = step > 0 ? clamp(ends[i], 0, dim) : clamp(ends[i], -1, dim - 1);
     const size = Math.max(0, Math.ceil((end - start) / step));
-    return { axis: a, start, end, step, size: size as Dim };
+    return { axis: a, start, end, step, size: size };
   });
 }
 

@@ -106,7 +106,7 @@ function num(raw: Record<string, unknown>, key: string, fallback: number, kind: 
   const v = raw[key] ?? fallback;
   const ok = typeof v === 'number' && Number.isFinite(v) && (kind === 'float' ? v >= 0 : Number.isInteger(v) && v > 0);
   if (!ok) throw new Error(`${where}: "${key}" must be ${kind === 'int' ? 'a positive integer' : 'a non-negative number'}, found ${JSON.stringify(v)}`);
-  return v as number;
+  return v;
 }
 
 /** padding_idx + 1: where RoBERTa's position ids start (2 with the usual pad_token_id 1). */
@@ -189,7 +189,7 @@ export function labelsOf(raw: Record<string, unknown>): string[] | undefined {
   const m = raw.id2label;
   if (!m || typeof m !== 'object' || Array.isArray(m)) return undefined;
   const entries = Object.entries(m as Record<string, unknown>);
-  const out: string[] = new Array(entries.length);
+  const out = new Array<string>(entries.length);
   for (const [k, v] of entries) {
     const i = Number(k);
     if (!Number.isInteger(i) || i < 0 || i >= entries.length || typeof v !== 'string' || out[i] !== undefined) return undefined;
