@@ -51,7 +51,10 @@ export default defineConfig(
       ],
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/await-thenable': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { args: 'after-used', argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { args: 'after-used', argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+      ],
       '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
       '@typescript-eslint/no-unnecessary-type-assertion': 'error',
     },
@@ -90,7 +93,11 @@ export default defineConfig(
       'no-restricted-imports': [
         'error',
         {
-          paths: [vscodeOnlyInExtension, ortOnlyInSession, ...nodeBuiltins.map((name) => ({ name, message: 'The webview runs in the browser: no Node built-ins.' }))],
+          paths: [
+            vscodeOnlyInExtension,
+            ortOnlyInSession,
+            ...nodeBuiltins.map((name) => ({ name, message: 'The webview runs in the browser: no Node built-ins.' })),
+          ],
         },
       ],
     },

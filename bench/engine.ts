@@ -19,13 +19,24 @@ const ROOT = path.resolve(path.dirname(__filename), '..');
 const CONFIGS = {
   mlp: { sizes: [784, 1024, 1024, 10], batch: 64 },
   encoder: {
-    batch: 16, seq: 128,
-    model: { vocabSize: 30522, hidden: 256, layers: 4, heads: 4, intermediate: 1024, maxPositions: 512,
-      typeVocabSize: 2, layerNormEps: 1e-12, hiddenDropout: 0.1, attentionDropout: 0.1, numLabels: 9 } satisfies BertConfig,
+    batch: 16,
+    seq: 128,
+    model: {
+      vocabSize: 30522,
+      hidden: 256,
+      layers: 4,
+      heads: 4,
+      intermediate: 1024,
+      maxPositions: 512,
+      typeVocabSize: 2,
+      layerNormEps: 1e-12,
+      hiddenDropout: 0.1,
+      attentionDropout: 0.1,
+      numLabels: 9,
+    } satisfies BertConfig,
   },
 };
 type Name = keyof typeof CONFIGS;
-
 
 function programFor(name: Name, K: number): { spec: ProgramSpec; batches: Record<string, TypedData> } {
   const r = rng(1);
@@ -36,7 +47,10 @@ function programFor(name: Name, K: number): { spec: ProgramSpec; batches: Record
     const y = BigInt64Array.from({ length: K * B }, () => BigInt(Math.floor(r() * sizes[sizes.length - 1])));
     const spec: ProgramSpec = {
       params,
-      batch: [{ name: 'x', dtype: 'float32', shape: [B, sizes[0]] }, { name: 'y', dtype: 'int64', shape: [B] }],
+      batch: [
+        { name: 'x', dtype: 'float32', shape: [B, sizes[0]] },
+        { name: 'y', dtype: 'int64', shape: [B] },
+      ],
       loss: (b: Builder, P, batch) => b.softmaxCrossEntropy(emitMlp(b, P, sizes.length - 1, batch.get('x')!), batch.get('y')!)[0],
       optimizer: { kind: 'adamw', weightDecay: 0.01 },
       clipNorm: 1,
@@ -54,8 +68,11 @@ function programFor(name: Name, K: number): { spec: ProgramSpec; batches: Record
   const spec: ProgramSpec = {
     params,
     batch: ['input_ids', 'attention_mask', 'labels'].map((n) => ({ name: n, dtype: 'int64' as const, shape: [B, T] })),
-    loss: (b, P, batch, random) => tokenClassificationLoss(b, P, c,
-      { inputIds: batch.get('input_ids')!, attentionMask: batch.get('attention_mask')! }, batch.get('labels')!, { training: true, random }).loss,
+    loss: (b, P, batch, random) =>
+      tokenClassificationLoss(b, P, c, { inputIds: batch.get('input_ids')!, attentionMask: batch.get('attention_mask')! }, batch.get('labels')!, {
+        training: true,
+        random,
+      }).loss,
     optimizer: { kind: 'adamw', weightDecay: 0.01 },
     clipNorm: 1,
   };
@@ -110,7 +127,10 @@ function main() {
   const threads = Number(opt('threads', '2'));
   const only = opt('only', '');
   const names = (Object.keys(CONFIGS) as Name[]).filter((n) => !only || n === only);
-  const pyCfg = run('/usr/bin/python3', ['-c', `import sys,json; sys.path.insert(0,'bench'); from bench_configs import CONFIGS; print(json.dumps({k: CONFIGS[k] for k in ('mlp', 'encoder')}))`]);
+  const pyCfg = run('/usr/bin/python3', [
+    '-c',
+    `import sys,json; sys.path.insert(0,'bench'); from bench_configs import CONFIGS; print(json.dumps({k: CONFIGS[k] for k in ('mlp', 'encoder')}))`,
+  ]);
   if (JSON.stringify(pyCfg) !== JSON.stringify(CONFIGS)) throw new Error('bench/bench_configs.py and bench/engine.ts disagree on model sizes');
   const rows: string[][] = [];
   // Issue targets at K=8: MLP <= 0.6x PyTorch; the encoder (BERT-mini) <= 0.7x (0.8x for the engine alone).
@@ -138,18 +158,46 @@ function main() {
       const rss = med(`k${K}`, 'peak_rss_mb');
       const ratio = ms / torchMs;
       const steps = 1000 / ms;
-      rows.push([name, String(K), ms.toFixed(1), torchMs.toFixed(1), ratio.toFixed(2),
+      rows.push([
+        name,
+        String(K),
+        ms.toFixed(1),
+        torchMs.toFixed(1),
+        ratio.toFixed(2),
         K === 8 ? (ratio <= targets[name] ? `<= ${targets[name]} met` : `> ${targets[name]} MISSED`) : '',
-        steps.toFixed(2), (1000 / torchMs).toFixed(2), tokensPerStep(name) ? (steps * tokensPerStep(name)).toFixed(0) : '-',
+        steps.toFixed(2),
+        (1000 / torchMs).toFixed(2),
+        tokensPerStep(name) ? (steps * tokensPerStep(name)).toFixed(0) : '-',
         tokensPerStep(name) ? ((1000 / torchMs) * tokensPerStep(name)).toFixed(0) : '-',
-        rss.toFixed(0), torchRss.toFixed(0), (rss / torchRss).toFixed(2)]);
+        rss.toFixed(0),
+        torchRss.toFixed(0),
+        (rss / torchRss).toFixed(2),
+      ]);
     }
   }
-  const head = ['model', 'K', 'ours ms/step', 'torch ms/step', 'ratio', 'target', 'ours steps/s', 'torch steps/s', 'ours tokens/s', 'torch tokens/s', 'ours RSS MB', 'torch RSS MB', 'RSS ratio'];
+  const head = [
+    'model',
+    'K',
+    'ours ms/step',
+    'torch ms/step',
+    'ratio',
+    'target',
+    'ours steps/s',
+    'torch steps/s',
+    'ours tokens/s',
+    'torch tokens/s',
+    'ours RSS MB',
+    'torch RSS MB',
+    'RSS ratio',
+  ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => c.padStart(widths[i])).join('  ');
-  console.log(`engine benchmark: ${threads} threads, ${rounds} interleaved rounds; median ms per optimizer step (AdamW + clipping) and median peak RSS per process`);
-  console.log(`mlp: ${CONFIGS.mlp.sizes.join('-')} batch ${CONFIGS.mlp.batch}; encoder: ${CONFIGS.encoder.model.layers} layers, hidden ${CONFIGS.encoder.model.hidden}, ${CONFIGS.encoder.model.heads} heads, seq ${CONFIGS.encoder.seq}, batch ${CONFIGS.encoder.batch}, vocab ${CONFIGS.encoder.model.vocabSize}, dropout ${CONFIGS.encoder.model.hiddenDropout}`);
+  console.log(
+    `engine benchmark: ${threads} threads, ${rounds} interleaved rounds; median ms per optimizer step (AdamW + clipping) and median peak RSS per process`,
+  );
+  console.log(
+    `mlp: ${CONFIGS.mlp.sizes.join('-')} batch ${CONFIGS.mlp.batch}; encoder: ${CONFIGS.encoder.model.layers} layers, hidden ${CONFIGS.encoder.model.hidden}, ${CONFIGS.encoder.model.heads} heads, seq ${CONFIGS.encoder.seq}, batch ${CONFIGS.encoder.batch}, vocab ${CONFIGS.encoder.model.vocabSize}, dropout ${CONFIGS.encoder.model.hiddenDropout}`,
+  );
   console.log(line(head));
   for (const r of rows) console.log(line(r));
 }

@@ -36,7 +36,11 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-interface Row { name: string; samples: number[]; target?: number }
+interface Row {
+  name: string;
+  samples: number[];
+  target?: number;
+}
 const rows: Row[] = [];
 const notes: string[] = [];
 
@@ -141,12 +145,13 @@ function benchActivation(wsDir: string): void {
   }
   rows.push({ name: '(a) activate(context)', samples: act, target: 50 });
   rows.push({ name: '(a) require dist/extension.js (info)', samples: req });
-  notes.push(`(a) ${last!.subscriptions} disposable(s) in context.subscriptions; vscode APIs served by the fallback stub: ${last!.fallbacks.length ? last!.fallbacks.join(', ') : 'none'}`);
+  notes.push(
+    `(a) ${last!.subscriptions} disposable(s) in context.subscriptions; vscode APIs served by the fallback stub: ${last!.fallbacks.length ? last!.fallbacks.join(', ') : 'none'}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
 // (b) 1,000 run folders across 20 configs.
-
 
 function makeRuns(wsDir: string, baseConfig: string): { runsDir: string; configs: string[] } {
   const text = fs.readFileSync(baseConfig, 'utf8');
@@ -178,21 +183,49 @@ function makeRuns(wsDir: string, baseConfig: string): { runsDir: string; configs
     const step = status === 'completed' ? totalSteps : status === 'queued' ? 0 : Math.floor(r() * totalSteps);
     const best = 0.5 + 0.4 * r();
     const info: RunInfo = {
-      id, name: `exp-${c}`, configPath: configs[c], configHash: configHash(cfg), config: cfg, status, createdAt: created.toISOString(),
-      host: os.hostname(), versions: { finetune: '0.1.0', onnxruntime: '1.22.0', node: process.version }, step, totalSteps, epoch: step / 20,
-      ...(status !== 'queued' ? {
-        startedAt: new Date(created.getTime() + 1000).toISOString(), endedAt: new Date(created.getTime() + 1000 + (5 + 200 * r()) * 1000).toISOString(),
-        pid: 10_000 + i, device: { requested: 'auto', used: 'cpu', reason: 'no CUDA device', threads: 2, onnxruntime: '1.22.0' },
-        best: { metric: 'f1', value: best, step: Math.max(1, step - 20), checkpoint: path.join(dir, 'checkpoints', 'best') },
-      } : {}),
+      id,
+      name: `exp-${c}`,
+      configPath: configs[c],
+      configHash: configHash(cfg),
+      config: cfg,
+      status,
+      createdAt: created.toISOString(),
+      host: os.hostname(),
+      versions: { finetune: '0.1.0', onnxruntime: '1.22.0', node: process.version },
+      step,
+      totalSteps,
+      epoch: step / 20,
+      ...(status !== 'queued'
+        ? {
+            startedAt: new Date(created.getTime() + 1000).toISOString(),
+            endedAt: new Date(created.getTime() + 1000 + (5 + 200 * r()) * 1000).toISOString(),
+            pid: 10_000 + i,
+            device: { requested: 'auto', used: 'cpu', reason: 'no CUDA device', threads: 2, onnxruntime: '1.22.0' },
+            best: { metric: 'f1', value: best, step: Math.max(1, step - 20), checkpoint: path.join(dir, 'checkpoints', 'best') },
+          }
+        : {}),
       ...(status === 'completed' ? { final: { test_f1: best - 0.02, test_loss: 0.4, test_precision: best, test_recall: best - 0.03, best_f1: best } } : {}),
       ...(status === 'failed' ? { error: { message: 'the trainer process was killed (SIGKILL) — possibly by the system for using too much memory' } } : {}),
       ...(i % 7 === 0 ? { tags: ['baseline', `lr-${lr}`], notes: 'a note about this run' } : {}),
     };
     fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify(info, null, 2) + '\n');
     const lines: string[] = [];
-    for (let s = 4; s <= Math.min(step, 20); s += 4) lines.push(JSON.stringify({ type: 'train', step: s, epoch: s / 20, loss: 2 / s, lr, gradNorm: 1.2, stepsPerSec: 40, samplesPerSec: 320, time: created.getTime() + s * 100 }));
-    if (step >= 20) lines.push(JSON.stringify({ type: 'eval', split: 'validation', step: 20, epoch: 1, metrics: { loss: 0.5, f1: best, precision: best, recall: best } }));
+    for (let s = 4; s <= Math.min(step, 20); s += 4)
+      lines.push(
+        JSON.stringify({
+          type: 'train',
+          step: s,
+          epoch: s / 20,
+          loss: 2 / s,
+          lr,
+          gradNorm: 1.2,
+          stepsPerSec: 40,
+          samplesPerSec: 320,
+          time: created.getTime() + s * 100,
+        }),
+      );
+    if (step >= 20)
+      lines.push(JSON.stringify({ type: 'eval', split: 'validation', step: 20, epoch: 1, metrics: { loss: 0.5, f1: best, precision: best, recall: best } }));
     fs.writeFileSync(path.join(dir, 'metrics.jsonl'), lines.join('\n') + (lines.length ? '\n' : ''));
     if (status === 'completed') fs.writeFileSync(path.join(dir, 'model.onnx'), 'onnx');
     if (status === 'stopped' || status === 'failed') fs.mkdirSync(path.join(dir, 'checkpoints', 'last'), { recursive: true });
@@ -236,7 +269,13 @@ function benchList(runsDir: string): RunStore {
 // ---------------------------------------------------------------------------------------------
 // (c) Hover over training.lr with 1,000 runs.
 
-function hoverOnce(text: string, file: string, offset: number, store: RunStore, cached?: ReturnType<typeof validateConfigText>): { md: string; validation: ReturnType<typeof validateConfigText> } {
+function hoverOnce(
+  text: string,
+  file: string,
+  offset: number,
+  store: RunStore,
+  cached?: ReturnType<typeof validateConfigText>,
+): { md: string; validation: ReturnType<typeof validateConfigText> } {
   const k = keyAtOffset(text, offset);
   if (!k || !isLeafKey(k.key)) throw new Error(`no key at ${offset}`);
   schemaAt(k.key);
@@ -272,7 +311,9 @@ function benchHover(file: string, store: RunStore): void {
   rows.push({ name: '(c) hover training.lr, warm', samples: warm, target: 50 });
   rows.push({ name: '(c) hover training.batch_size, warm', samples: bs, target: 50 });
   const tableRows = first.md.split('\n').filter((l) => l.startsWith('| `')).length;
-  notes.push(`(c) the hover shows ${tableRows} value rows over ${store.all().length} runs (${store.all().filter((r) => r.info.configPath === file).length} of this config)`);
+  notes.push(
+    `(c) the hover shows ${tableRows} value rows over ${store.all().length} runs (${store.all().filter((r) => r.info.configPath === file).length} of this config)`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -283,7 +324,9 @@ function main(): void {
     benchActivation(ws.dir);
     const tg = performance.now();
     const { runsDir, configs } = makeRuns(ws.dir, ws.config);
-    notes.push(`(b) generated ${RUNS} run folders for ${CONFIGS} configs in ${((performance.now() - tg) / 1000).toFixed(1)} s (run.json ~${Math.round(fs.statSync(path.join(runsDir, fs.readdirSync(runsDir)[0], 'run.json')).size / 1024)} KB each)`);
+    notes.push(
+      `(b) generated ${RUNS} run folders for ${CONFIGS} configs in ${((performance.now() - tg) / 1000).toFixed(1)} s (run.json ~${Math.round(fs.statSync(path.join(runsDir, fs.readdirSync(runsDir)[0], 'run.json')).size / 1024)} KB each)`,
+    );
     const store = benchList(runsDir);
     benchHover(configs[0], store);
   } finally {
@@ -293,7 +336,15 @@ function main(): void {
   const head = ['benchmark', 'median ms', 'min', 'max', 'n', 'target', ''];
   const body = rows.map((r) => {
     const m = median(r.samples);
-    return [r.name, fmt(m), fmt(Math.min(...r.samples)), fmt(Math.max(...r.samples)), String(r.samples.length), r.target ? `< ${r.target} ms` : '', r.target ? (m < r.target ? 'ok' : 'OVER') : ''];
+    return [
+      r.name,
+      fmt(m),
+      fmt(Math.min(...r.samples)),
+      fmt(Math.max(...r.samples)),
+      String(r.samples.length),
+      r.target ? `< ${r.target} ms` : '',
+      r.target ? (m < r.target ? 'ok' : 'OVER') : '',
+    ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;

@@ -55,9 +55,22 @@ function makeRuns(wsDir: string, baseConfig: string): string[] {
     const status: RunInfo['status'] = i % 10 === 9 ? 'failed' : 'completed';
     const best = 0.5 + (i % 97) / 250;
     const info = {
-      id, name: `exp-${c}`, configPath: configs[c], configHash: configHash(cfg), config: cfg, status, createdAt: created.toISOString(),
-      startedAt: created.toISOString(), endedAt: new Date(created.getTime() + 60_000).toISOString(), host: os.hostname(), versions: {}, step: 40, totalSteps: 40, epoch: 2,
-      best: { metric: 'f1', value: best, step: 40, checkpoint: '' }, final: { test_f1: best - 0.01 },
+      id,
+      name: `exp-${c}`,
+      configPath: configs[c],
+      configHash: configHash(cfg),
+      config: cfg,
+      status,
+      createdAt: created.toISOString(),
+      startedAt: created.toISOString(),
+      endedAt: new Date(created.getTime() + 60_000).toISOString(),
+      host: os.hostname(),
+      versions: {},
+      step: 40,
+      totalSteps: 40,
+      epoch: 2,
+      best: { metric: 'f1', value: best, step: 40, checkpoint: '' },
+      final: { test_f1: best - 0.01 },
       ...(i % 7 === 0 ? { tags: ['baseline'], notes: 'a note' } : {}),
     } as RunInfo;
     fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify(info));
@@ -121,7 +134,11 @@ async function main(): Promise<void> {
     const st = new RunStore();
     let last = performance.now();
     let longest = 0;
-    st.on('change', () => { const now = performance.now(); longest = Math.max(longest, now - last); last = now; });
+    st.on('change', () => {
+      const now = performance.now();
+      longest = Math.max(longest, now - last);
+      last = now;
+    });
     await st.addFolderAsync(runsDir);
     turns.push(longest);
     if (st.all().length !== RUNS) throw new Error(`async scan listed ${st.all().length}`);
@@ -146,9 +163,21 @@ async function main(): Promise<void> {
   const fd = fs.openSync(file, 'w');
   const batch: string[] = [];
   for (let s = 1; s <= LINES; s++) {
-    batch.push(s % 1000 === 0
-      ? JSON.stringify({ type: 'eval', split: 'validation', step: s, epoch: s / 1000, metrics: { loss: 1 / s, f1: 0.9 } })
-      : JSON.stringify({ type: 'train', step: s, epoch: s / 1000, loss: 1 / Math.sqrt(s), lr: 1e-3, gradNorm: 1, stepsPerSec: 40, samplesPerSec: 320, time: 1.7e12 + s }));
+    batch.push(
+      s % 1000 === 0
+        ? JSON.stringify({ type: 'eval', split: 'validation', step: s, epoch: s / 1000, metrics: { loss: 1 / s, f1: 0.9 } })
+        : JSON.stringify({
+            type: 'train',
+            step: s,
+            epoch: s / 1000,
+            loss: 1 / Math.sqrt(s),
+            lr: 1e-3,
+            gradNorm: 1,
+            stepsPerSec: 40,
+            samplesPerSec: 320,
+            time: 1.7e12 + s,
+          }),
+    );
     if (batch.length === 10_000) {
       fs.writeSync(fd, batch.join('\n') + '\n');
       batch.length = 0;
@@ -169,7 +198,9 @@ async function main(): Promise<void> {
     chunks.push(performance.now() - t);
     if (parts.length !== Math.ceil(LINES / 5000)) throw new Error(`${parts.length} chunks`);
   }
-  out.push(`(c) read ${LINES} metrics lines (${(size / 1048576).toFixed(0)} MiB): median ${ms(median(reads))}; chunk into ${Math.ceil(LINES / 5000)} history messages: median ${ms(median(chunks))}`);
+  out.push(
+    `(c) read ${LINES} metrics lines (${(size / 1048576).toFixed(0)} MiB): median ${ms(median(reads))}; chunk into ${Math.ceil(LINES / 5000)} history messages: median ${ms(median(chunks))}`,
+  );
   // The dashboard reads it asynchronously, a chunk per event-loop turn: the longest single turn is
   // how long the extension host is blocked at worst.
   const blocks: number[] = [];
@@ -191,10 +222,15 @@ async function main(): Promise<void> {
     blocks.push(longest);
     if (n !== LINES) throw new Error(`readAsync read ${n}`);
   }
-  out.push(`    the dashboard's asynchronous read: total median ${ms(median(totals))}, longest blocking turn median ${ms(median(blocks))} (target: the host stays responsive, turns < 50 ms)`);
+  out.push(
+    `    the dashboard's asynchronous read: total median ${ms(median(totals))}, longest blocking turn median ${ms(median(blocks))} (target: the host stays responsive, turns < 50 ms)`,
+  );
   const tail = new MetricsTail(file);
   tail.read();
-  fs.appendFileSync(file, `${JSON.stringify({ type: 'train', step: LINES + 1, epoch: 1, loss: 0.1, lr: 1e-3, gradNorm: 1, stepsPerSec: 40, samplesPerSec: 320 })}\n`);
+  fs.appendFileSync(
+    file,
+    `${JSON.stringify({ type: 'train', step: LINES + 1, epoch: 1, loss: 0.1, lr: 1e-3, gradNorm: 1, stepsPerSec: 40, samplesPerSec: 320 })}\n`,
+  );
   t = performance.now();
   const more = tail.read().records.length;
   out.push(`    then one appended line read incrementally: ${(performance.now() - t).toFixed(2)} ms (${more} record)`);

@@ -37,8 +37,16 @@ let SELF = process.env.FINETUNE_BENCH_SELF;
 async function bundleSelf(): Promise<string> {
   const esbuild = await import('esbuild');
   const out = path.join(ROOT, 'node_modules', '.cache', 'finetune-bench', 'suite.cjs');
-  await esbuild.build({ entryPoints: [path.join(ROOT, 'bench', 'suite.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20',
-    external: ['onnxruntime-node', 'esbuild'], outfile: out, logLevel: 'warning' });
+  await esbuild.build({
+    entryPoints: [path.join(ROOT, 'bench', 'suite.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['onnxruntime-node', 'esbuild'],
+    outfile: out,
+    logLevel: 'warning',
+  });
   return out;
 }
 
@@ -46,14 +54,38 @@ async function bundleSelf(): Promise<string> {
 // uses encoder-base); FINETUNE_BENCH_DEVICE is cpu (default) or cuda.
 const MODELS = {
   encoder: {
-    batch: 16, seq: 128,
-    model: { vocabSize: 30522, hidden: 256, layers: 4, heads: 4, intermediate: 1024, maxPositions: 512,
-      typeVocabSize: 2, layerNormEps: 1e-12, hiddenDropout: 0.1, attentionDropout: 0.1, numLabels: 9 },
+    batch: 16,
+    seq: 128,
+    model: {
+      vocabSize: 30522,
+      hidden: 256,
+      layers: 4,
+      heads: 4,
+      intermediate: 1024,
+      maxPositions: 512,
+      typeVocabSize: 2,
+      layerNormEps: 1e-12,
+      hiddenDropout: 0.1,
+      attentionDropout: 0.1,
+      numLabels: 9,
+    },
   },
   'encoder-base': {
-    batch: 32, seq: 128,
-    model: { vocabSize: 30522, hidden: 768, layers: 12, heads: 12, intermediate: 3072, maxPositions: 512,
-      typeVocabSize: 2, layerNormEps: 1e-12, hiddenDropout: 0.1, attentionDropout: 0.1, numLabels: 9 },
+    batch: 32,
+    seq: 128,
+    model: {
+      vocabSize: 30522,
+      hidden: 768,
+      layers: 12,
+      heads: 12,
+      intermediate: 3072,
+      maxPositions: 512,
+      typeVocabSize: 2,
+      layerNormEps: 1e-12,
+      hiddenDropout: 0.1,
+      attentionDropout: 0.1,
+      numLabels: 9,
+    },
   },
 };
 const MODEL = (process.env.FINETUNE_BENCH_MODEL || 'encoder') as keyof typeof MODELS;
@@ -66,7 +98,6 @@ const MAX_LENGTH = 128;
 
 type TrainMode = 'full' | 'head' | 'lora';
 
-
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -75,8 +106,10 @@ function median(xs: number[]): number {
 
 /** Session options for experiments: FINETUNE_ORT_EXTRA='{"session.x":"1"}', FINETUNE_ORT_OPT=basic|extended|all. */
 const sessionOpts = (threads: number) => ({
-  threads, device: DEVICE, profilePrefix: process.env.FINETUNE_PROFILE || undefined,
-  extra: process.env.FINETUNE_ORT_EXTRA ? JSON.parse(process.env.FINETUNE_ORT_EXTRA) as Record<string, string> : undefined,
+  threads,
+  device: DEVICE,
+  profilePrefix: process.env.FINETUNE_PROFILE || undefined,
+  extra: process.env.FINETUNE_ORT_EXTRA ? (JSON.parse(process.env.FINETUNE_ORT_EXTRA) as Record<string, string>) : undefined,
   optimization: (process.env.FINETUNE_ORT_OPT || undefined) as 'basic' | 'extended' | 'all' | undefined,
 });
 
@@ -110,16 +143,25 @@ function trainSpec(mode: TrainMode, r: () => number): ProgramSpec {
     for (let i = 0; i < c.layers; i++) {
       for (const t of LORA.targets) {
         const prefix = `bert.encoder.layer.${i}.${t}`;
-        params.push({ name: `${prefix}.lora_A.weight`, shape: [LORA.rank, H], data: Float32Array.from({ length: LORA.rank * H }, () => (r() * 2 - 1) / Math.sqrt(H)) });
+        params.push({
+          name: `${prefix}.lora_A.weight`,
+          shape: [LORA.rank, H],
+          data: Float32Array.from({ length: LORA.rank * H }, () => (r() * 2 - 1) / Math.sqrt(H)),
+        });
         params.push({ name: `${prefix}.lora_B.weight`, shape: [H, LORA.rank], data: new Float32Array(H * LORA.rank) });
       }
     }
   }
   return {
-    params, frozen,
+    params,
+    frozen,
     batch: ['input_ids', 'attention_mask', 'labels'].map((n) => ({ name: n, dtype: 'int64' as const, shape: [ENC.batch, ENC.seq] })),
-    loss: (b, P, batch, random) => tokenClassificationLoss(b, P, c,
-      { inputIds: batch.get('input_ids')!, attentionMask: batch.get('attention_mask')! }, batch.get('labels')!, { training: true, random, loraScale }).loss,
+    loss: (b, P, batch, random) =>
+      tokenClassificationLoss(b, P, c, { inputIds: batch.get('input_ids')!, attentionMask: batch.get('attention_mask')! }, batch.get('labels')!, {
+        training: true,
+        random,
+        loraScale,
+      }).loss,
     optimizer: { kind: 'adamw', weightDecay: 0.01 },
     clipNorm: 1,
   };
@@ -150,8 +192,14 @@ async function workEval(threads: number, B: number, runs: number, exported: bool
   const shapes = bertParamShapes(c);
   const params = new Map(initParams(shapes, r).map((p) => [p.name, p.data] as const));
   const m: ModelSetup = {
-    config: c, head: 'token', params, shapes: new Map(shapes.map((s) => [s.name, s.shape] as const)),
-    trained: [...params.keys()], frozen: [], decay: new Map(), notes: [],
+    config: c,
+    head: 'token',
+    params,
+    shapes: new Map(shapes.map((s) => [s.name, s.shape] as const)),
+    trained: [...params.keys()],
+    frozen: [],
+    decay: new Map(),
+    notes: [],
   };
   const g = inferenceGraph(m, !exported);
   const session = await Session.create(serializeModel(g), g.inputs, sessionOpts(threads), 'evaluation graph');
@@ -171,7 +219,15 @@ async function workEval(threads: number, B: number, runs: number, exported: bool
   const profile = session.endProfiling();
   if (profile) console.error(`ORT profile: ${profile}`);
   const sec = median(times);
-  console.log(JSON.stringify({ tokens_per_s: (B * T) / sec, ms_per_batch: sec * 1000, peak_rss_mb: rssMb(), device_used: session.device.used, device_reason: session.device.reason }));
+  console.log(
+    JSON.stringify({
+      tokens_per_s: (B * T) / sec,
+      ms_per_batch: sec * 1000,
+      peak_rss_mb: rssMb(),
+      device_used: session.device.used,
+      device_reason: session.device.reason,
+    }),
+  );
 }
 
 async function workData(file: string, vocabFile: string) {
@@ -194,8 +250,18 @@ async function workData(file: string, vocabFile: string) {
   let checksum = 0;
   for (const f of features) for (const id of f.inputIds) checksum = (checksum * 31 + id) % 1000000007;
   const seconds = (t2 - t1) / 1000;
-  console.log(JSON.stringify({ tokens: conll.tokens, sentences: conll.sentences.length, features: features.length, seconds,
-    tokens_per_s: conll.tokens / seconds, vocab_s: (t1 - t0) / 1000, peak_rss_mb: rssMb(), checksum }));
+  console.log(
+    JSON.stringify({
+      tokens: conll.tokens,
+      sentences: conll.sentences.length,
+      features: features.length,
+      seconds,
+      tokens_per_s: conll.tokens / seconds,
+      vocab_s: (t1 - t0) / 1000,
+      peak_rss_mb: rssMb(),
+      checksum,
+    }),
+  );
 }
 
 /** A deterministic CoNLL file: Zipf-distributed invented words (some unseen by the vocabulary), IOB2 tags. */
@@ -252,7 +318,10 @@ let busyStarts = 0;
 function waitQuiet(maxWaitS: number) {
   const until = Date.now() + maxWaitS * 1000;
   while (busy(1000) > 0.15) {
-    if (Date.now() > until) { busyStarts++; return; }
+    if (Date.now() > until) {
+      busyStarts++;
+      return;
+    }
   }
 }
 
@@ -265,9 +334,14 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}): Rec
 
 function machine(threads: number): string {
   const cpu = (execFileSync('lscpu', { encoding: 'utf8' }).match(/Model name:\s*(.*)/) ?? [])[1]?.trim() ?? os.cpus()[0]?.model;
-  const torch = execFileSync(PY, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', env: { ...process.env, OPENBLAS_CORETYPE: undefined } }).trim();
-  return `${cpu}, ${os.cpus().length} logical CPUs, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM; Node ${process.version}, onnxruntime-node ${ortVersion()}, ` +
-    `torch ${torch} (${PY}), Python ${execFileSync(PY, ['-c', 'import platform; print(platform.python_version())'], { encoding: 'utf8' }).trim()}; ${threads} threads each side`;
+  const torch = execFileSync(PY, ['-c', 'import torch; print(torch.__version__)'], {
+    encoding: 'utf8',
+    env: { ...process.env, OPENBLAS_CORETYPE: undefined },
+  }).trim();
+  return (
+    `${cpu}, ${os.cpus().length} logical CPUs, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM; Node ${process.version}, onnxruntime-node ${ortVersion()}, ` +
+    `torch ${torch} (${PY}), Python ${execFileSync(PY, ['-c', 'import platform; print(platform.python_version())'], { encoding: 'utf8' }).trim()}; ${threads} threads each side`
+  );
 }
 
 async function main() {
@@ -297,8 +371,14 @@ async function main() {
   // The torch side runs without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE overrides (some machines set
   // them for old OpenBLAS builds; they would slow it down), with the same thread count as ORT.
   const pyEnv = { OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads), OPENBLAS_CORETYPE: '', OPENBLAS_L2_SIZE: '' };
-  const node = (...w: string[]) => () => run(process.execPath, [...(SELF ? [SELF] : ['--import', 'tsx', 'bench/suite.ts']), '--worker', ...w]);
-  const py = (...w: string[]) => () => run(PY, [path.join(ROOT, 'bench/suite_py.py'), ...w], pyEnv);
+  const node =
+    (...w: string[]) =>
+    () =>
+      run(process.execPath, [...(SELF ? [SELF] : ['--import', 'tsx', 'bench/suite.ts']), '--worker', ...w]);
+  const py =
+    (...w: string[]) =>
+    () =>
+      run(PY, [path.join(ROOT, 'bench/suite_py.py'), ...w], pyEnv);
   const items: Record<string, { ours: () => Record<string, number>; peer: () => Record<string, number> }> = {
     'train-full': { ours: node('train', 'full', String(K), String(threads), '3'), peer: py('train', 'full', String(threads), '6') },
     'train-head': { ours: node('train', 'head', String(K), String(threads), '3'), peer: py('train', 'head', String(threads), '6') },
@@ -313,39 +393,61 @@ async function main() {
   for (let r = 0; r < rounds; r++) {
     for (const n of names) {
       // Alternate which side goes first in each round.
-      const ours = () => { waitQuiet(quietS); m[n].ours.push(items[n].ours()); };
-      const peer = () => { waitQuiet(quietS); m[n].peer.push(items[n].peer()); };
-      if (r % 2 === 0) { peer(); ours(); } else { ours(); peer(); }
+      const ours = () => {
+        waitQuiet(quietS);
+        m[n].ours.push(items[n].ours());
+      };
+      const peer = () => {
+        waitQuiet(quietS);
+        m[n].peer.push(items[n].peer());
+      };
+      if (r % 2 === 0) {
+        peer();
+        ours();
+      } else {
+        ours();
+        peer();
+      }
       process.stderr.write(`round ${r + 1}/${rounds} ${n} done\n`);
     }
   }
   // The device each side actually ran on (ours records why CUDA was not used).
   const devices = new Set<string>();
   for (const n of names) {
-    for (const x of m[n].ours as Record<string, unknown>[]) if (x.device_used) devices.add(`ours ${n}: ${x.device_used}${x.device_reason ? ` (${x.device_reason})` : ''}`);
+    for (const x of m[n].ours as Record<string, unknown>[])
+      if (x.device_used) devices.add(`ours ${n}: ${x.device_used}${x.device_reason ? ` (${x.device_reason})` : ''}`);
     for (const x of m[n].peer as Record<string, unknown>[]) if (x.device_used) devices.add(`PyTorch ${n}: ${x.device_used}`);
   }
   const med = (xs: Record<string, number>[], f: string) => median(xs.map((x) => x[f]));
   const rows: string[][] = [];
   const fmt = (x: number, d = 1) => (x >= 1000 ? x.toFixed(0) : x.toFixed(d));
   const label: Record<string, string> = {
-    'train-full': 'train: full fine-tuning', 'train-head': 'train: head only (encoder frozen)', 'train-lora': 'train: LoRA r8 q+v',
-    eval: `eval (weights as inputs), batch ${evalBatch}`, 'eval-exported': `eval (exported model), batch ${evalBatch}`, data: 'data: read + tokenize CoNLL',
+    'train-full': 'train: full fine-tuning',
+    'train-head': 'train: head only (encoder frozen)',
+    'train-lora': 'train: LoRA r8 q+v',
+    eval: `eval (weights as inputs), batch ${evalBatch}`,
+    'eval-exported': `eval (exported model), batch ${evalBatch}`,
+    data: 'data: read + tokenize CoNLL',
   };
   for (const n of names) {
-    const o = m[n].ours, p = m[n].peer;
-    const rssO = med(o, 'peak_rss_mb'), rssP = med(p, 'peak_rss_mb');
+    const o = m[n].ours,
+      p = m[n].peer;
+    const rssO = med(o, 'peak_rss_mb'),
+      rssP = med(p, 'peak_rss_mb');
     const rss = [fmt(rssO, 0), fmt(rssP, 0), (rssO / rssP).toFixed(2), rssO / rssP <= 1.5 ? 'met' : 'MISSED'];
     if (n.startsWith('train')) {
-      const a = med(o, 'ms_per_step'), b = med(p, 'ms_per_step');
+      const a = med(o, 'ms_per_step'),
+        b = med(p, 'ms_per_step');
       const target = n === 'train-full' ? (a / b <= 0.6 ? '<= 0.6x met' : '> 0.6x MISSED') : '';
       rows.push([label[n], `${fmt(a)} ms/step (K=${K})`, `${fmt(b)} ms/step`, `${(a / b).toFixed(2)}x time`, target, ...rss]);
     } else if (n.startsWith('eval')) {
-      const a = med(o, 'tokens_per_s'), b = med(p, 'tokens_per_s');
+      const a = med(o, 'tokens_per_s'),
+        b = med(p, 'tokens_per_s');
       const target = a / b >= 1.5 ? '>= 1.5x met' : '< 1.5x MISSED';
       rows.push([label[n], `${fmt(a, 0)} tokens/s`, `${fmt(b, 0)} tokens/s`, `${(a / b).toFixed(2)}x speed`, target, ...rss]);
     } else {
-      const a = med(o, 'tokens_per_s'), b = med(p, 'tokens_per_s');
+      const a = med(o, 'tokens_per_s'),
+        b = med(p, 'tokens_per_s');
       const same = o[0].checksum === p[0].checksum ? 'same ids' : 'ids DIFFER';
       rows.push([label[n], `${fmt(a, 0)} tokens/s`, `${fmt(b, 0)} tokens/s`, `${(a / b).toFixed(2)}x speed`, same, ...rss]);
     }
@@ -353,16 +455,21 @@ async function main() {
   const head = ['measurement', 'ours', 'PyTorch / Python', 'ratio', 'target', 'ours RSS MB', 'peer RSS MB', 'RSS ratio', 'RSS <= 1.5x'];
   console.log(`Fine-tune benchmark (npm run bench): ${rounds} interleaved rounds, medians; one process per measurement`);
   console.log(`machine: ${machine(threads)}${process.env.FINETUNE_BENCH_GPU ? `; GPU: ${process.env.FINETUNE_BENCH_GPU}` : ''}`);
-  console.log(`${busyStarts} of ${2 * rounds * names.length} measurements started on a busy machine (other processes using > 15% CPU after ${quietS} s of waiting)`);
+  console.log(
+    `${busyStarts} of ${2 * rounds * names.length} measurements started on a busy machine (other processes using > 15% CPU after ${quietS} s of waiting)`,
+  );
   if (DEVICE !== 'cpu') for (const d of devices) console.log(`device used: ${d}`);
-  console.log(`model: ${MODEL === 'encoder' ? 'BERT-mini' : 'BERT-base sizes (from scratch)'} token classification (${ENC.model.layers} layers, hidden ${ENC.model.hidden}, ${ENC.model.heads} heads, seq ${ENC.seq}, ` +
-    `train batch ${ENC.batch}, vocab ${ENC.model.vocabSize}, dropout ${ENC.model.hiddenDropout}); training = AdamW + clipping, K=${K} steps per run; ` +
-    `data: ${DATA_TOKENS} tokens, plain-Python peer of the same algorithm (not HF tokenizers)`);
+  console.log(
+    `model: ${MODEL === 'encoder' ? 'BERT-mini' : 'BERT-base sizes (from scratch)'} token classification (${ENC.model.layers} layers, hidden ${ENC.model.hidden}, ${ENC.model.heads} heads, seq ${ENC.seq}, ` +
+      `train batch ${ENC.batch}, vocab ${ENC.model.vocabSize}, dropout ${ENC.model.hiddenDropout}); training = AdamW + clipping, K=${K} steps per run; ` +
+      `data: ${DATA_TOKENS} tokens, plain-Python peer of the same algorithm (not HF tokenizers)`,
+  );
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log(line(head));
   for (const r of rows) console.log(line(r));
-  if (args.includes('--markdown')) { // the same table for docs/benchmarks.md
+  if (args.includes('--markdown')) {
+    // the same table for docs/benchmarks.md
     console.log(`\n| ${head.join(' | ')} |`);
     console.log(`|${head.map(() => '---').join('|')}|`);
     for (const r of rows) console.log(`| ${r.join(' | ')} |`);

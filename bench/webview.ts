@@ -60,9 +60,14 @@ async function main(): Promise<void> {
   const [browser, server] = await Promise.all([launchBrowser(), startServer()]);
   try {
     const d = await DashboardPage.open(browser, server, { theme: 'dark', width: 1280, height: 900 });
-    await d.send({ type: 'init', mode: 'run', runs: [{ id: 'bench', name: 'bench', dir: '/runs/bench', status: 'running', configPath: '/x.finetune.yaml', step: 0, totalSteps: POINTS * 2 }] });
+    await d.send({
+      type: 'init',
+      mode: 'run',
+      runs: [{ id: 'bench', name: 'bench', dir: '/runs/bench', status: 'running', configPath: '/x.finetune.yaml', step: 0, totalSteps: POINTS * 2 }],
+    });
     const r = await d.page.evaluate<{ loadMs: number; frames: number[]; appended: number; finalPoints: number; longTasks: number[] }>(
-      `(${PAGE_BENCH})(${JSON.stringify({ points: POINTS, seconds: SECONDS, chunk: CHUNK })})`);
+      `(${PAGE_BENCH})(${JSON.stringify({ points: POINTS, seconds: SECONDS, chunk: CHUNK })})`,
+    );
     const sorted = [...r.frames].sort((a, b) => a - b);
     const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
     const over = r.frames.filter((f) => f > 16.7 * 1.5).length;
@@ -90,4 +95,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

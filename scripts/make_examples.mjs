@@ -29,8 +29,44 @@ const pick = (xs) => xs[Math.floor(r() * xs.length)];
 // Names are made from syllables, so there are thousands of them: most appear once or twice in
 // training (a vocabulary with min_frequency 2 spells them in characters, as a model must for the
 // unseen names of dev and test). Training and held-out names never overlap.
-const SYL = ['ka', 'ro', 'li', 'mar', 'ten', 'sa', 'vi', 'do', 'ne', 'ba', 'tor', 'el', 'mi', 'ra', 'shi', 'go', 'lan', 'pe',
-  'zu', 'fa', 'ber', 'tis', 'no', 'ha', 'ri', 'ven', 'co', 'lu', 'dra', 'mo', 'si', 'an', 'ky', 'os', 'wen', 'ja'];
+const SYL = [
+  'ka',
+  'ro',
+  'li',
+  'mar',
+  'ten',
+  'sa',
+  'vi',
+  'do',
+  'ne',
+  'ba',
+  'tor',
+  'el',
+  'mi',
+  'ra',
+  'shi',
+  'go',
+  'lan',
+  'pe',
+  'zu',
+  'fa',
+  'ber',
+  'tis',
+  'no',
+  'ha',
+  'ri',
+  'ven',
+  'co',
+  'lu',
+  'dra',
+  'mo',
+  'si',
+  'an',
+  'ky',
+  'os',
+  'wen',
+  'ja',
+];
 const word = (parts) => {
   const w = parts.join('');
   return w[0].toUpperCase() + w.slice(1);
@@ -54,8 +90,28 @@ function pools(n, minSyl, maxSyl, suffixes) {
 const FIRST = pools(1500, 2, 3);
 const LAST = pools(1500, 2, 3, ['', 'son', 'ez', 'ova', 'ski', 'er']);
 const ORG_STEM = pools(800, 2, 3);
-const ORG_SUFFIX = ['Bank', 'Motors', 'Group', 'Energy', 'Airlines', 'Foods', 'Capital', 'Systems', 'Pharma', 'Telecom',
-  'Holdings', 'Labs', 'Media', 'Insurance', 'Corp', 'Partners', 'Shipping', 'Steel', 'Rail', 'Mining'];
+const ORG_SUFFIX = [
+  'Bank',
+  'Motors',
+  'Group',
+  'Energy',
+  'Airlines',
+  'Foods',
+  'Capital',
+  'Systems',
+  'Pharma',
+  'Telecom',
+  'Holdings',
+  'Labs',
+  'Media',
+  'Insurance',
+  'Corp',
+  'Partners',
+  'Shipping',
+  'Steel',
+  'Rail',
+  'Mining',
+];
 const CITY = pools(800, 2, 3, ['', 'ville', 'burg', 'ton', 'stad', 'pur', 'grad']);
 const COUNTRY = pools(300, 2, 3, ['ia', 'land', 'stan', 'ar']);
 const NATION = pools(300, 2, 2, ['ian', 'ese', 'ish']);
@@ -64,11 +120,16 @@ const EVENT = ['Cup', 'Games', 'Open', 'Prize', 'Championship', 'Festival', 'Gra
 function entity(type, split) {
   const names = (pool) => (split === 'train' ? pool.train : pool.held);
   switch (type) {
-    case 'PER': return r() < 0.8 ? [pick(names(FIRST)), pick(names(LAST))] : [pick(names(LAST))];
-    case 'LAST': return [pick(names(LAST))];
-    case 'ORG': return r() < 0.85 ? [pick(names(ORG_STEM)), pick(ORG_SUFFIX)] : [pick(names(ORG_STEM)), pick(names(ORG_STEM)), pick(ORG_SUFFIX)];
-    case 'LOC': return [pick(r() < 0.6 ? names(CITY) : names(COUNTRY))];
-    case 'MISC': return r() < 0.6 ? [pick(names(NATION))] : [pick(names(CITY)), ...pick(EVENT).split(' ')];
+    case 'PER':
+      return r() < 0.8 ? [pick(names(FIRST)), pick(names(LAST))] : [pick(names(LAST))];
+    case 'LAST':
+      return [pick(names(LAST))];
+    case 'ORG':
+      return r() < 0.85 ? [pick(names(ORG_STEM)), pick(ORG_SUFFIX)] : [pick(names(ORG_STEM)), pick(names(ORG_STEM)), pick(ORG_SUFFIX)];
+    case 'LOC':
+      return [pick(r() < 0.6 ? names(CITY) : names(COUNTRY))];
+    case 'MISC':
+      return r() < 0.6 ? [pick(names(NATION))] : [pick(names(CITY)), ...pick(EVENT).split(' ')];
   }
   throw new Error(type);
 }
@@ -137,18 +198,34 @@ function writeConll(file, n, split) {
 }
 
 const TOPICS = {
-  sports: ['{MISC} champion {PER} won again in {LOC} .', 'The match in {LOC} ended in a draw after extra time .',
-    '{PER} scored the winning goal in the final minute .', 'The team will play in the {MISC} next season .',
-    'Fans celebrated the victory late into the night .'],
-  business: ['{ORG} reported higher quarterly profits .', 'Shares in {ORG} fell after the merger talks failed .',
-    'The bank raised interest rates by a quarter point .', 'Investors expect strong growth in {LOC} this year .',
-    '{PER} was named chief executive of {ORG} .'],
-  politics: ['The parliament in {LOC} passed the new budget .', '{PER} called for early elections .',
-    'The minister resigned after the vote in {LOC} .', 'Leaders met in {LOC} to discuss the treaty .',
-    'The opposition criticised the government plan .'],
-  weather: ['Heavy rain is expected in {LOC} on Sunday .', 'Temperatures will fall below zero overnight .',
-    'Storms closed roads across {LOC} .', 'A heat wave hit the south of {LOC} this week .',
-    'Forecasters warned of strong winds along the coast .'],
+  sports: [
+    '{MISC} champion {PER} won again in {LOC} .',
+    'The match in {LOC} ended in a draw after extra time .',
+    '{PER} scored the winning goal in the final minute .',
+    'The team will play in the {MISC} next season .',
+    'Fans celebrated the victory late into the night .',
+  ],
+  business: [
+    '{ORG} reported higher quarterly profits .',
+    'Shares in {ORG} fell after the merger talks failed .',
+    'The bank raised interest rates by a quarter point .',
+    'Investors expect strong growth in {LOC} this year .',
+    '{PER} was named chief executive of {ORG} .',
+  ],
+  politics: [
+    'The parliament in {LOC} passed the new budget .',
+    '{PER} called for early elections .',
+    'The minister resigned after the vote in {LOC} .',
+    'Leaders met in {LOC} to discuss the treaty .',
+    'The opposition criticised the government plan .',
+  ],
+  weather: [
+    'Heavy rain is expected in {LOC} on Sunday .',
+    'Temperatures will fall below zero overnight .',
+    'Storms closed roads across {LOC} .',
+    'A heat wave hit the south of {LOC} this week .',
+    'Forecasters warned of strong winds along the coast .',
+  ],
 };
 
 function writeJsonl(file, n, split) {
@@ -158,10 +235,12 @@ function writeJsonl(file, n, split) {
     const label = labels[i % labels.length];
     const parts = [];
     for (let k = 0; k < 2; k++) {
-      const t = pick(TOPICS[label]).split(' ').flatMap((tok) => {
-        const m = /^\{(\w+)\}$/.exec(tok);
-        return m ? entity(m[1], split) : [tok];
-      });
+      const t = pick(TOPICS[label])
+        .split(' ')
+        .flatMap((tok) => {
+          const m = /^\{(\w+)\}$/.exec(tok);
+          return m ? entity(m[1], split) : [tok];
+        });
       parts.push(t.join(' '));
     }
     lines.push(JSON.stringify({ text: parts.join(' '), label }));

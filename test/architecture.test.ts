@@ -18,7 +18,13 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-interface Parsed { file: string; rel: string; text: string; strings: string[]; imports: string[] }
+interface Parsed {
+  file: string;
+  rel: string;
+  text: string;
+  strings: string[];
+  imports: string[];
+}
 
 function parse(file: string): Parsed {
   const text = fs.readFileSync(file, 'utf8');
@@ -31,7 +37,8 @@ function parse(file: string): Parsed {
       else imports.push(`type:${n.moduleSpecifier.text}`);
       return;
     }
-    if (ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n) || ts.isTemplateHead(n) || ts.isTemplateMiddle(n) || ts.isTemplateTail(n)) strings.push(n.text);
+    if (ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n) || ts.isTemplateHead(n) || ts.isTemplateMiddle(n) || ts.isTemplateTail(n))
+      strings.push(n.text);
     ts.forEachChild(n, visit);
   };
   visit(sf);
@@ -57,7 +64,18 @@ describe('architecture', () => {
   });
 
   it('only the run-folder module names run-folder files or the default runs folder', () => {
-    const names = [/^run\.json$/, /\brun\.json\b/, /\bmetrics\.jsonl\b/, /\blaunch\.json\b/, /\btrain\.log\b/, /^model\.onnx$/, /^labels\.json$/, /misclassified-/, /^\.finetune$/, /\.finetune[/\\]runs/];
+    const names = [
+      /^run\.json$/,
+      /\brun\.json\b/,
+      /\bmetrics\.jsonl\b/,
+      /\blaunch\.json\b/,
+      /\btrain\.log\b/,
+      /^model\.onnx$/,
+      /^labels\.json$/,
+      /misclassified-/,
+      /^\.finetune$/,
+      /\.finetune[/\\]runs/,
+    ];
     const offenders: string[] = [];
     for (const f of files) {
       if (f.rel.startsWith('src/shared/run/')) continue;
@@ -68,7 +86,12 @@ describe('architecture', () => {
 
   it('layers import only downwards: extension and webview never import the trainer; shared imports no other layer', () => {
     const layer = (rel: string) => rel.split('/')[1];
-    const rules: Record<string, string[]> = { extension: ['trainer'], webview: ['trainer', 'extension'], shared: ['trainer', 'extension', 'webview'], trainer: ['extension', 'webview'] };
+    const rules: Record<string, string[]> = {
+      extension: ['trainer'],
+      webview: ['trainer', 'extension'],
+      shared: ['trainer', 'extension', 'webview'],
+      trainer: ['extension', 'webview'],
+    };
     const bad: string[] = [];
     for (const f of files) {
       for (const spec of f.imports) {
@@ -88,7 +111,8 @@ describe('architecture', () => {
         const spec = raw.replace(/^type:/, '');
         if (spec === 'vscode' && !raw.startsWith('type:') && !f.rel.startsWith('src/extension/')) bad.push(`${f.rel} imports vscode`);
         if (spec === 'onnxruntime-node' && f.rel !== 'src/trainer/engine/session.ts') bad.push(`${f.rel} imports onnxruntime-node`);
-        if (f.rel.startsWith('src/webview/') && (spec.startsWith('node:') || ['fs', 'path', 'os', 'child_process'].includes(spec))) bad.push(`${f.rel} imports ${spec}`);
+        if (f.rel.startsWith('src/webview/') && (spec.startsWith('node:') || ['fs', 'path', 'os', 'child_process'].includes(spec)))
+          bad.push(`${f.rel} imports ${spec}`);
       }
     }
     assert.deepEqual(bad, []);
@@ -115,6 +139,10 @@ describe('architecture', () => {
 
   it('a source file over 450 lines says at its top why it is long', () => {
     const long = files.filter((f) => f.text.split('\n').length > 450 && !/^\/\/ Long file: \S/.test(f.text));
-    assert.deepEqual(long.map((f) => `${f.rel} (${f.text.split('\n').length} lines)`), [], 'split it by concern, or start it with "// Long file: <why>"');
+    assert.deepEqual(
+      long.map((f) => `${f.rel} (${f.text.split('\n').length} lines)`),
+      [],
+      'split it by concern, or start it with "// Long file: <why>"',
+    );
   });
 });

@@ -89,8 +89,14 @@ describe('bad inputs: data files', () => {
 describe('bad inputs: hostile configs', () => {
   const F = '/w/x.finetune.yaml';
   it('a YAML alias bomb is refused quickly', () => {
-    const bomb = ['a: &a [x,x,x,x,x,x,x,x,x]', 'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]', 'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]', 'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]',
-      'e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]', 'f: [*e,*e,*e,*e,*e,*e,*e,*e,*e]'].join('\n');
+    const bomb = [
+      'a: &a [x,x,x,x,x,x,x,x,x]',
+      'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]',
+      'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]',
+      'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]',
+      'e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]',
+      'f: [*e,*e,*e,*e,*e,*e,*e,*e,*e]',
+    ].join('\n');
     const t0 = Date.now();
     const r = validateConfigText(bomb, F);
     assert.ok(Date.now() - t0 < 2000);
@@ -100,7 +106,10 @@ describe('bad inputs: hostile configs', () => {
   it('__proto__ and constructor keys are unknown keys (no crash, no pollution)', () => {
     const r = validateConfigText('__proto__: {polluted: 1}\nconstructor: {prototype: {x: 1}}\ntask: token-classification\n', F);
     assert.equal(r.config, undefined);
-    assert.ok(r.errors.some((e) => /unknown key '__proto__'/.test(e.message)), JSON.stringify(r.errors));
+    assert.ok(
+      r.errors.some((e) => /unknown key '__proto__'/.test(e.message)),
+      JSON.stringify(r.errors),
+    );
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
   it('a list, a number, binary junk and deep nesting are errors, not exceptions', () => {
@@ -124,8 +133,14 @@ describe('bad inputs: hostile configs', () => {
     }
     assert.equal(readRunInfo(runDir).status, 'failed');
     for (const [f, m] of before) assert.equal(fs.statSync(path.join(ws.dir, f)).mtimeMs, m, `${f} untouched`);
-    const after = fs.readdirSync(ws.dir, { recursive: true }).map(String).filter((f) => !before.has(f));
-    assert.ok(after.every((f) => f === 'runs' || f.startsWith(path.join('runs', 'failed'))), after.join(', '));
+    const after = fs
+      .readdirSync(ws.dir, { recursive: true })
+      .map(String)
+      .filter((f) => !before.has(f));
+    assert.ok(
+      after.every((f) => f === 'runs' || f.startsWith(path.join('runs', 'failed'))),
+      after.join(', '),
+    );
   });
   it('relative data paths resolve against the config folder; a missing one is reported with its full path', () => {
     const ws = tinyWorkspace();
@@ -161,7 +176,10 @@ describe('bad inputs: checkpoints and tokenizer files', () => {
   };
   it('a malformed tokenizer.json names the file', () => {
     const dir = folder({ 'tokenizer.json': '{"model": {"type": "WordPiece", "vocab": {' });
-    assert.throws(() => loadTokenizer(dir), (e: Error) => e.message.includes(path.join(dir, 'tokenizer.json')) && /is not valid JSON/.test(e.message));
+    assert.throws(
+      () => loadTokenizer(dir),
+      (e: Error) => e.message.includes(path.join(dir, 'tokenizer.json')) && /is not valid JSON/.test(e.message),
+    );
   });
   it('a tokenizer.json that is a list, or has no model', () => {
     assert.throws(() => loadTokenizer(folder({ 'tokenizer.json': '[1, 2]' })), /does not hold a JSON object/);
@@ -178,28 +196,66 @@ describe('bad inputs: messages from the webview', () => {
     const dir = path.join(base, 'runs', 'r1');
     fs.mkdirSync(dir, { recursive: true });
     const data = path.join(base, 'data', 'train.txt');
-    const info = { id: 'r1', name: 'r', configPath: path.join(base, 'x.finetune.yaml'), configHash: 'h', config: { baseDir: base, data: { train: data, validation: 'data/dev.txt' } },
-      status: 'completed' as const, createdAt: '', host: '', versions: {}, step: 5, epoch: 1 } as RunInfo;
+    const info = {
+      id: 'r1',
+      name: 'r',
+      configPath: path.join(base, 'x.finetune.yaml'),
+      configHash: 'h',
+      config: { baseDir: base, data: { train: data, validation: 'data/dev.txt' } },
+      status: 'completed' as const,
+      createdAt: '',
+      host: '',
+      versions: {},
+      step: 5,
+      epoch: 1,
+    } as RunInfo;
     fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify(info));
-    fs.writeFileSync(path.join(dir, 'misclassified-test.json'), JSON.stringify({ examples: [{ file: path.join(base, 'data', 'test.txt'), line: 4, gold: 'a', pred: 'b' }, { file: 7, gold: 'x' }] }));
+    fs.writeFileSync(
+      path.join(dir, 'misclassified-test.json'),
+      JSON.stringify({
+        examples: [
+          { file: path.join(base, 'data', 'test.txt'), line: 4, gold: 'a', pred: 'b' },
+          { file: 7, gold: 'x' },
+        ],
+      }),
+    );
     const posted: HostToWebview[] = [];
     const calls: string[] = [];
     const run: RunRecord = { dir, info };
     const s = new DashboardSession([dir], {
-      post: (m) => posted.push(m), getRun: (d) => (path.resolve(d) === dir ? run : undefined), eta: () => undefined, stop: (d) => calls.push(`stop ${d}`),
-      openFile: (f, l) => calls.push(`open ${f}:${l}`), save: (f, n) => void calls.push(`save ${f} ${n}`), log: (m) => calls.push(`log ${m}`),
+      post: (m) => posted.push(m),
+      getRun: (d) => (path.resolve(d) === dir ? run : undefined),
+      eta: () => undefined,
+      stop: (d) => calls.push(`stop ${d}`),
+      openFile: (f, l) => calls.push(`open ${f}:${l}`),
+      save: (f, n) => void calls.push(`save ${f} ${n}`),
+      log: (m) => calls.push(`log ${m}`),
     });
     return { base, dir, posted, calls, s };
   }
 
   it('unknown types and wrong field types are ignored (logged), nothing else happens', async () => {
     const { calls, posted, s } = setup();
-    for (const m of [null, 'ready', [], { type: 'eval' }, { type: 'deleteRun', dir: '/' }, { type: 'openFile', file: '/etc/passwd', line: '1' },
-      { type: 'openFile', file: 42, line: 1 }, { type: 'requestMisclassified', runId: 'r1', split: 'train' }, { type: 'export', format: 'exe', suggestedName: 'a', data: '' },
-      { type: 'export', format: 'csv', suggestedName: 'a.csv', data: 5 }, { type: 'stop', runId: ['r1'] }]) await s.receive(m);
+    for (const m of [
+      null,
+      'ready',
+      [],
+      { type: 'eval' },
+      { type: 'deleteRun', dir: '/' },
+      { type: 'openFile', file: '/etc/passwd', line: '1' },
+      { type: 'openFile', file: 42, line: 1 },
+      { type: 'requestMisclassified', runId: 'r1', split: 'train' },
+      { type: 'export', format: 'exe', suggestedName: 'a', data: '' },
+      { type: 'export', format: 'csv', suggestedName: 'a.csv', data: 5 },
+      { type: 'stop', runId: ['r1'] },
+    ])
+      await s.receive(m);
     assert.equal(posted.length, 0);
     assert.equal(calls.length, 11);
-    assert.ok(calls.every((c) => c.startsWith('log dashboard: ignored an invalid message')), calls.join('\n'));
+    assert.ok(
+      calls.every((c) => c.startsWith('log dashboard: ignored an invalid message')),
+      calls.join('\n'),
+    );
   });
 
   it('openFile opens only files the run refers to (data files, misclassified examples)', async () => {
@@ -212,9 +268,16 @@ describe('bad inputs: messages from the webview', () => {
     await s.receive({ type: 'openFile', file: 'data/train.txt', line: 1 });
     await s.receive({ type: 'openFile', file: path.join(base, 'data', 'train.txt'), line: -1 });
     await s.receive({ type: 'openFile', file: path.join(base, 'runs', 'r1', 'run.json'), line: 1 });
-    assert.deepEqual(calls.slice(0, 3), [`open ${path.join(base, 'data', 'train.txt')}:3`, `open ${path.join(base, 'data', 'dev.txt')}:1`, `open ${path.join(base, 'data', 'test.txt')}:4`]);
+    assert.deepEqual(calls.slice(0, 3), [
+      `open ${path.join(base, 'data', 'train.txt')}:3`,
+      `open ${path.join(base, 'data', 'dev.txt')}:1`,
+      `open ${path.join(base, 'data', 'test.txt')}:4`,
+    ]);
     assert.equal(calls.length, 8);
-    assert.ok(calls.slice(3).every((c) => c.startsWith('log dashboard: refused openFile')), calls.join('\n'));
+    assert.ok(
+      calls.slice(3).every((c) => c.startsWith('log dashboard: refused openFile')),
+      calls.join('\n'),
+    );
   });
 
   it('requestMisclassified reads only inside that run folder; malformed examples are dropped', async () => {
@@ -261,10 +324,26 @@ describe('bad inputs: run names and values never become Markdown or HTML on the 
   const HOSTILE = '[x](command:workbench.action.files.delete) <img src=x> | a | b |';
   const run = (over: Partial<RunInfo> = {}): RunRecord => ({
     dir: '/w/runs/r',
-    info: { id: 'r', name: HOSTILE, configPath: '/w/x.finetune.yaml', configHash: 'h', status: 'completed', createdAt: '2026-11-29T10:00:00Z', startedAt: '2026-11-29T10:00:00Z',
-      endedAt: '2026-11-29T10:01:00Z', host: '', versions: {}, step: 1, epoch: 1, best: { metric: 'f1', value: 0.5, step: 1, checkpoint: '' },
-      notes: `line one\n# heading ${HOSTILE}\n---`, tags: ['<b>', 'a|b'], error: { message: `![i](https://x/y.png) ${HOSTILE}` },
-      config: { task: 'token-classification', training: { optimizer: '`code` | pipe', lr: 0.001 }, model: { pretrained: '/m/$(trash) [l](command:x)' } }, ...over },
+    info: {
+      id: 'r',
+      name: HOSTILE,
+      configPath: '/w/x.finetune.yaml',
+      configHash: 'h',
+      status: 'completed',
+      createdAt: '2026-11-29T10:00:00Z',
+      startedAt: '2026-11-29T10:00:00Z',
+      endedAt: '2026-11-29T10:01:00Z',
+      host: '',
+      versions: {},
+      step: 1,
+      epoch: 1,
+      best: { metric: 'f1', value: 0.5, step: 1, checkpoint: '' },
+      notes: `line one\n# heading ${HOSTILE}\n---`,
+      tags: ['<b>', 'a|b'],
+      error: { message: `![i](https://x/y.png) ${HOSTILE}` },
+      config: { task: 'token-classification', training: { optimizer: '`code` | pipe', lr: 0.001 }, model: { pretrained: '/m/$(trash) [l](command:x)' } },
+      ...over,
+    },
   });
 
   it('escapes links, images, HTML, pipes, headings, theme icons and line breaks in the tooltip', () => {
@@ -277,7 +356,8 @@ describe('bad inputs: run names and values never become Markdown or HTML on the 
     assert.ok(!/(^|[^\\])\$\(trash\)/.test(t), t);
     assert.ok(!/^#/m.test(t.replace(/^\| /gm, '')), t);
     // every table row keeps exactly its three unescaped pipes
-    for (const row of t.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| |'))) assert.equal(row.replace(/\\\|/g, '').split('|').length - 1, 3, row);
+    for (const row of t.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| |')))
+      assert.equal(row.replace(/\\\|/g, '').split('|').length - 1, 3, row);
     assert.equal(mdEscape('a\nb'), 'a b');
     assert.equal(mdEscape('[x](y)'), '\\[x\\]\\(y\\)');
   });
@@ -312,7 +392,10 @@ describe('workspace trust', () => {
     assert.ok(!lens.some((l) => l.command === 'finetune.start'));
     assert.match(lens[0].title, /untrusted workspace/);
     assert.ok(configLens({ configPath: '/w/x.finetune.yaml', runs: [] }).some((l) => l.command === 'finetune.start'));
-    const r: RunRecord = { dir: '/w/r', info: { id: 'r', name: 'r', configPath: '', configHash: '', config: null, status: 'stopped', createdAt: '', host: '', versions: {}, step: 0, epoch: 0 } };
+    const r: RunRecord = {
+      dir: '/w/r',
+      info: { id: 'r', name: 'r', configPath: '', configHash: '', config: null, status: 'stopped', createdAt: '', host: '', versions: {}, step: 0, epoch: 0 },
+    };
     assert.match(describeRun(r, Date.now(), { trustNote: UNTRUSTED_NOTE }).tooltip, /not trusted/);
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
     assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
@@ -342,7 +425,19 @@ describe('config edited during or after a run', () => {
     const ws = tinyWorkspace();
     const text = fs.readFileSync(ws.config, 'utf8');
     const cfg = validateConfigText(text, ws.config).config!;
-    const info = { id: 'r', name: 'r', configPath: ws.config, configHash: configHash(cfg), config: cfg, status: 'completed', createdAt: '', host: '', versions: {}, step: 0, epoch: 0 } as RunInfo;
+    const info = {
+      id: 'r',
+      name: 'r',
+      configPath: ws.config,
+      configHash: configHash(cfg),
+      config: cfg,
+      status: 'completed',
+      createdAt: '',
+      host: '',
+      versions: {},
+      step: 0,
+      epoch: 0,
+    } as RunInfo;
     const cache = new ConfigDriftCache();
     assert.equal(cache.drift(info), 'same');
     fs.writeFileSync(ws.config, text.replace('epochs: 2', 'epochs: 3 '));

@@ -17,7 +17,10 @@ describe('finetune CLI (dist/trainer.js)', () => {
   it('check trains with the engine and reports JSON events', () => {
     const r = cli(['check', '--json', '--threads', '1', '--steps', '200']);
     assert.equal(r.status, 0, r.stderr);
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as TrainerEvent);
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as TrainerEvent);
     assert.ok(events.every(isTrainerEvent));
     const started = events[0];
     assert.equal(started.type, 'started');

@@ -10,17 +10,31 @@ import { describe, it } from 'node:test';
 
 const DIR = path.resolve(path.dirname(__filename), '..', 'src', 'shared', 'config');
 const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.ts'));
-const imports = Object.fromEntries(files.map((f) => [f, [...fs.readFileSync(path.join(DIR, f), 'utf8').matchAll(/^(?:import|export)[^;]*? from '([^']+)'/gms)].map((m) => m[1])]));
+const imports = Object.fromEntries(
+  files.map((f) => [f, [...fs.readFileSync(path.join(DIR, f), 'utf8').matchAll(/^(?:import|export)[^;]*? from '([^']+)'/gms)].map((m) => m[1])]),
+);
 
 describe('config module layout', () => {
   it('imports nothing from the trainer, the extension, the webview or vscode', () => {
-    const bad = Object.entries(imports).flatMap(([f, specs]) => specs.filter((s) => s === 'vscode' || /(^|\/)(trainer|extension|webview)(\/|$)/.test(s) || (s.startsWith('..') && !s.startsWith('../protocol') && !s.startsWith('../metrics'))).map((s) => `${f}: ${s}`));
+    const bad = Object.entries(imports).flatMap(([f, specs]) =>
+      specs
+        .filter(
+          (s) =>
+            s === 'vscode' ||
+            /(^|\/)(trainer|extension|webview)(\/|$)/.test(s) ||
+            (s.startsWith('..') && !s.startsWith('../protocol') && !s.startsWith('../metrics')),
+        )
+        .map((s) => `${f}: ${s}`),
+    );
     assert.deepEqual(bad, []);
   });
 
   it('schema.ts imports only the metric table; no module imports the entry; no cycles', () => {
     assert.deepEqual(imports['schema.ts'], ['../metrics']);
-    assert.deepEqual(files.filter((f) => imports[f].includes('./config')), []);
+    assert.deepEqual(
+      files.filter((f) => imports[f].includes('./config')),
+      [],
+    );
     const local = (f: string) => imports[f].filter((s) => s.startsWith('./')).map((s) => `${s.slice(2)}.ts`);
     const cycles: string[] = [];
     const state = new Map<string, 'open' | 'done'>();

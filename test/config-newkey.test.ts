@@ -64,13 +64,21 @@ describe('a new config key needs only its schema entry', () => {
 
   it('diagnostics: schema errors and did-you-mean at file:line:col', () => {
     assert.deepEqual(errorsOf(TEXT.replace('label_smoothing: 0.1', 'label_smoothing: 1.5')), [`${FILE}:9:20: training.label_smoothing must be < 1, got 1.5`]);
-    assert.deepEqual(errorsOf(TEXT.replace('label_smoothing: 0.1', 'label_smothing: 0.1')), [`${FILE}:9:3: unknown key 'label_smothing' — did you mean 'label_smoothing'?`]);
-    assert.deepEqual(errorsOf(TEXT.replace('bias: all', 'bias: al')), [`${FILE}:5:27: model.peft.lora.bias must be one of 'none', 'all', got 'al' — did you mean 'all'?`]);
+    assert.deepEqual(errorsOf(TEXT.replace('label_smoothing: 0.1', 'label_smothing: 0.1')), [
+      `${FILE}:9:3: unknown key 'label_smothing' — did you mean 'label_smoothing'?`,
+    ]);
+    assert.deepEqual(errorsOf(TEXT.replace('bias: all', 'bias: al')), [
+      `${FILE}:5:27: model.peft.lora.bias must be one of 'none', 'all', got 'al' — did you mean 'all'?`,
+    ]);
   });
 
   it('hover: the key at the cursor, its description and its resolved value', () => {
     const config = validateConfigText(TEXT, FILE).config!;
-    for (const [needle, key, value] of [['label_smoothing', 'training.label_smoothing', '0.1'], ['0.1', 'training.label_smoothing', '0.1'], ['bias', 'model.peft.lora.bias', 'all']] as const) {
+    for (const [needle, key, value] of [
+      ['label_smoothing', 'training.label_smoothing', '0.1'],
+      ['0.1', 'training.label_smoothing', '0.1'],
+      ['bias', 'model.peft.lora.bias', 'all'],
+    ] as const) {
       const k = keyAtOffset(TEXT, offsetOf(TEXT, needle, 1))!;
       assert.equal(k.key, key);
       assert.ok(isLeafKey(k.key));

@@ -142,8 +142,9 @@ sweep:
     assert.equal(configHash(a.config!), configHash(b.config!));
 
     // A JSON error points into the JSON text.
-    const bad = '{\n  "task": "sequence-classification",\n  "model": { "pretrained": "m" },\n  "data": { "format": "jsonl", "train": "t", "max_length": "long" }\n}\n';
-    assert.deepEqual(check(bad, 'x.finetune.json'), ['4:60 data.max_length must be an integer, got string \'long\'']);
+    const bad =
+      '{\n  "task": "sequence-classification",\n  "model": { "pretrained": "m" },\n  "data": { "format": "jsonl", "train": "t", "max_length": "long" }\n}\n';
+    assert.deepEqual(check(bad, 'x.finetune.json'), ["4:60 data.max_length must be an integer, got string 'long'"]);
   });
 
   it('derives the name from the file name and defaults intermediate to 4 × hidden', () => {
@@ -184,14 +185,18 @@ describe('config: schema errors', () => {
     ]);
     assert.deepEqual(check(`${MINIMAL}training: 3\n`), ['7:11 training must be a mapping, got 3']);
     assert.deepEqual(check(`${MINIMAL}training:\n  grad_clip: off\n`), ["8:14 training.grad_clip must be a number or null, got string 'off'"]);
-    assert.deepEqual(check(MINIMAL.replace('from_scratch: {}', 'from_scratch:')), ['3:3 model.from_scratch must be a mapping, got an empty value (write {} to use the defaults)']);
+    assert.deepEqual(check(MINIMAL.replace('from_scratch: {}', 'from_scratch:')), [
+      '3:3 model.from_scratch must be a mapping, got an empty value (write {} to use the defaults)',
+    ]);
   });
 
   it('wrong enum values list the choices (and the likely one)', () => {
     assert.deepEqual(check(MINIMAL.replace('task: token-classification', 'task: ner')), [
       "1:7 task must be one of 'token-classification', 'sequence-classification', got 'ner' — did you mean 'token-classification'?",
     ]);
-    assert.deepEqual(check(`${MINIMAL}  scheme: iob2\n`), ["7:11 data.scheme must be one of 'auto', 'IOB1', 'IOB2', 'BIOES', got 'iob2' — did you mean 'IOB2'?"]);
+    assert.deepEqual(check(`${MINIMAL}  scheme: iob2\n`), [
+      "7:11 data.scheme must be one of 'auto', 'IOB1', 'IOB2', 'BIOES', got 'iob2' — did you mean 'IOB2'?",
+    ]);
     assert.deepEqual(check(`${MINIMAL}device: gpu\n`), ["7:9 device must be one of 'auto', 'cpu', 'cuda', got 'gpu' — did you mean 'cuda'?"]);
   });
 
@@ -299,11 +304,14 @@ describe('config: semantic checks', () => {
   });
 
   it('sweep keys must name config keys, and sweep values must be valid', () => {
-    assert.deepEqual(check(`${MINIMAL}sweep:\n  training.lerning_rate: [1.0e-5]\n  training.batch_size: [16, 0]\n  model.peft.lora.rank: [4, 8]\n  training.lr: []\n`), [
-      "8:3 sweep key 'training.lerning_rate' is not a config key — did you mean 'training.lr'?",
-      "9:29 sweep['training.batch_size'][1] must be >= 1, got 0",
-      "11:16 sweep['training.lr'] must not be an empty list",
-    ]);
+    assert.deepEqual(
+      check(`${MINIMAL}sweep:\n  training.lerning_rate: [1.0e-5]\n  training.batch_size: [16, 0]\n  model.peft.lora.rank: [4, 8]\n  training.lr: []\n`),
+      [
+        "8:3 sweep key 'training.lerning_rate' is not a config key — did you mean 'training.lr'?",
+        "9:29 sweep['training.batch_size'][1] must be >= 1, got 0",
+        "11:16 sweep['training.lr'] must not be an empty list",
+      ],
+    );
   });
 
   it('stride must leave windows room to advance', () => {
@@ -362,8 +370,14 @@ describe('config: loadConfig, checkFiles and overrides', () => {
 
   it('schema errors throw ConfigValidationError listing file:line:col', () => {
     const file = project(`${MINIMAL}training:\n  lr: 0\n`);
-    assert.throws(() => loadConfig(file), (e: unknown) => e instanceof ConfigValidationError && e.message === `${file}:8:7: training.lr must be > 0, got 0`);
-    assert.throws(() => loadConfig(path.join(tmpDir(), 'absent.finetune.yaml')), (e: unknown) => e instanceof ConfigValidationError && /cannot read config/.test(e.message));
+    assert.throws(
+      () => loadConfig(file),
+      (e: unknown) => e instanceof ConfigValidationError && e.message === `${file}:8:7: training.lr must be > 0, got 0`,
+    );
+    assert.throws(
+      () => loadConfig(path.join(tmpDir(), 'absent.finetune.yaml')),
+      (e: unknown) => e instanceof ConfigValidationError && /cannot read config/.test(e.message),
+    );
   });
 
   it('checkFiles: the pretrained folder needs config.json, weights and a tokenizer', () => {
@@ -376,11 +390,15 @@ describe('config: loadConfig, checkFiles and overrides', () => {
     const dir = path.dirname(file);
     fs.writeFileSync(path.join(dir, 'bert/config.json'), JSON.stringify({ max_position_embeddings: 64 }));
     fs.writeFileSync(path.join(dir, 'bert/model.safetensors'), '');
-    assert.deepEqual(lines(checkFiles(c, text, file)), [`3:15 data.max_length (128) exceeds the model's max_position_embeddings (64) in ${path.join(dir, 'bert/config.json')}`]);
+    assert.deepEqual(lines(checkFiles(c, text, file)), [
+      `3:15 data.max_length (128) exceeds the model's max_position_embeddings (64) in ${path.join(dir, 'bert/config.json')}`,
+    ]);
     fs.writeFileSync(path.join(dir, 'bert/config.json'), JSON.stringify({ max_position_embeddings: 512 }));
     assert.deepEqual(checkFiles(c, text, file), []);
     const missing = validateConfigText(text.replace('pretrained: bert', 'pretrained: nope'), file).config!;
-    assert.deepEqual(lines(checkFiles(missing, text.replace('pretrained: bert', 'pretrained: nope'), file)), [`3:15 model.pretrained: folder not found: ${path.join(dir, 'nope')}`]);
+    assert.deepEqual(lines(checkFiles(missing, text.replace('pretrained: bert', 'pretrained: nope'), file)), [
+      `3:15 model.pretrained: folder not found: ${path.join(dir, 'nope')}`,
+    ]);
   });
 
   it('overrides replace values before validation', () => {
@@ -390,8 +408,14 @@ describe('config: loadConfig, checkFiles and overrides', () => {
     assert.equal(c.training.batchSize, 32);
     assert.deepEqual(c.model.peft, { kind: 'lora', rank: 4, alpha: 16, dropout: 0, targets: ['query', 'value'] });
     // An invalid override points at the value it replaces and says where it came from.
-    assert.throws(() => loadConfig(file, { 'training.lr': 0 }), (e: unknown) => e instanceof ConfigValidationError && e.message === `${file}:8:7: training.lr must be > 0, got 0 (override training.lr=0)`);
-    assert.throws(() => loadConfig(file, { 'training.lerning_rate': 1 }), /override 'training.lerning_rate' is not a config key — did you mean 'training.lr'\?/);
+    assert.throws(
+      () => loadConfig(file, { 'training.lr': 0 }),
+      (e: unknown) => e instanceof ConfigValidationError && e.message === `${file}:8:7: training.lr must be > 0, got 0 (override training.lr=0)`,
+    );
+    assert.throws(
+      () => loadConfig(file, { 'training.lerning_rate': 1 }),
+      /override 'training.lerning_rate' is not a config key — did you mean 'training.lr'\?/,
+    );
     // Warnings come back separately.
     const w = loadConfigWithWarnings(file, { 'training.lr': 0.5 });
     assert.deepEqual(lines(w.warnings), ['8:7 warning: training.lr 0.5 is unusually large for adamw (typical: 1e-5 to 1e-3) (override training.lr=0.5)']);
@@ -449,8 +473,14 @@ describe('config: hash, locate, sweeps', () => {
     // No sweep: one run, no overrides.
     assert.deepEqual(expandSweep(validateConfigText(MINIMAL, file).config!, file), [{ overrides: {}, name: 'conll-bert' }]);
     // Same last segment in two keys: the full key names them.
-    const dup = validateConfigText(`${MINIMAL}sweep:\n  model.dropout: [0.1]\n  model.attention_dropout: [0.2]\n  data.max_length: [64]\n`, '/nowhere/x.finetune.yaml').config!;
-    assert.deepEqual(expandSweep(dup, '/nowhere/x.finetune.yaml').map((r) => r.name), ['x[dropout=0.1,attention_dropout=0.2,max_length=64]']);
+    const dup = validateConfigText(
+      `${MINIMAL}sweep:\n  model.dropout: [0.1]\n  model.attention_dropout: [0.2]\n  data.max_length: [64]\n`,
+      '/nowhere/x.finetune.yaml',
+    ).config!;
+    assert.deepEqual(
+      expandSweep(dup, '/nowhere/x.finetune.yaml').map((r) => r.name),
+      ['x[dropout=0.1,attention_dropout=0.2,max_length=64]'],
+    );
   });
 
   it('expandSweep rejects combinations that break cross-field rules, pointing at the sweep value', () => {
@@ -463,7 +493,8 @@ describe('config: hash, locate, sweeps', () => {
       () => expandSweep(c, file),
       (e: unknown) =>
         e instanceof ConfigValidationError &&
-        e.message === `${file}:8:33: sweep run 's[heads=3]': model.from_scratch.hidden (256) must be divisible by model.from_scratch.heads (3) (sweep model.from_scratch.heads=3)`,
+        e.message ===
+          `${file}:8:33: sweep run 's[heads=3]': model.from_scratch.hidden (256) must be divisible by model.from_scratch.heads (3) (sweep model.from_scratch.heads=3)`,
     );
   });
 });

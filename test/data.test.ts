@@ -119,7 +119,10 @@ describe('readConll', () => {
     const f = write('tagcol.conll', 'Paris B-LOC NNP\nis O VBZ\n\nBob B-PER NNP\n');
     for (const tagColumn of [1, -2]) {
       const r = await readConll(f, { tagColumn });
-      assert.deepEqual(r.sentences.map((s) => s.tags), [['B-LOC', 'O'], ['B-PER']]);
+      assert.deepEqual(
+        r.sentences.map((s) => s.tags),
+        [['B-LOC', 'O'], ['B-PER']],
+      );
       assert.deepEqual(r.sentences[0].words, ['Paris', 'is']);
     }
     // The default (last column) holds POS tags here, which are not NER tags.
@@ -135,18 +138,21 @@ describe('readConll', () => {
 
   it('detects IOB1 and normalizes it to IOB2', async () => {
     // CoNLL-2003 as originally distributed: I- starts entities, B- only between adjacent same-type entities.
-    const f = write('iob1.conll', [
-      'U.N. NNP I-NP I-ORG',
-      'official NN I-NP O',
-      'Ekeus NNP I-NP I-PER',
-      'heads VBZ I-VP O',
-      '',
-      'Mary NNP I-NP I-PER',
-      'Jane NNP I-NP B-PER',
-      'Smith NNP I-NP I-PER',
-      'Paris NNP I-NP I-LOC',
-      '',
-    ].join('\n'));
+    const f = write(
+      'iob1.conll',
+      [
+        'U.N. NNP I-NP I-ORG',
+        'official NN I-NP O',
+        'Ekeus NNP I-NP I-PER',
+        'heads VBZ I-VP O',
+        '',
+        'Mary NNP I-NP I-PER',
+        'Jane NNP I-NP B-PER',
+        'Smith NNP I-NP I-PER',
+        'Paris NNP I-NP I-LOC',
+        '',
+      ].join('\n'),
+    );
     const r = await readConll(f);
     assert.equal(r.scheme, 'IOB1');
     assert.deepEqual(r.sentences[0].tags, ['B-ORG', 'O', 'B-PER', 'O']);
@@ -154,19 +160,22 @@ describe('readConll', () => {
   });
 
   it('detects BIOES and normalizes it to IOB2', async () => {
-    const f = write('bioes.conll', [
-      'Obama S-PER',
-      'met O',
-      'the O',
-      'United B-ORG',
-      'Nations I-ORG',
-      'Council E-ORG',
-      'in O',
-      'New B-LOC',
-      'York E-LOC',
-      'Merkel S-PER',
-      'Scholz S-PER',
-    ].join('\n') + '\n');
+    const f = write(
+      'bioes.conll',
+      [
+        'Obama S-PER',
+        'met O',
+        'the O',
+        'United B-ORG',
+        'Nations I-ORG',
+        'Council E-ORG',
+        'in O',
+        'New B-LOC',
+        'York E-LOC',
+        'Merkel S-PER',
+        'Scholz S-PER',
+      ].join('\n') + '\n',
+    );
     const r = await readConll(f);
     assert.equal(r.scheme, 'BIOES');
     assert.deepEqual(r.sentences[0].tags, ['B-PER', 'O', 'O', 'B-ORG', 'I-ORG', 'I-ORG', 'O', 'B-LOC', 'I-LOC', 'B-PER', 'B-PER']);
@@ -238,9 +247,15 @@ describe('readConll', () => {
 
   it('rejects E-/S- prefixes under an explicit IOB scheme', async () => {
     const f = write('es.conll', 'New B-LOC\nYork E-LOC\n');
-    await rejectsWith(readConll(f, { scheme: 'IOB2' }), `${f}:2:6: tag 'E-LOC' is not allowed in the IOB2 scheme (only B- and I- prefixes; use scheme 'BIOES' or 'auto')`);
+    await rejectsWith(
+      readConll(f, { scheme: 'IOB2' }),
+      `${f}:2:6: tag 'E-LOC' is not allowed in the IOB2 scheme (only B- and I- prefixes; use scheme 'BIOES' or 'auto')`,
+    );
     const s = write('s.conll', 'x O\nBob S-PER\n');
-    await rejectsWith(readConll(s, { scheme: 'IOB1' }), `${s}:2:5: tag 'S-PER' is not allowed in the IOB1 scheme (only B- and I- prefixes; use scheme 'BIOES' or 'auto')`);
+    await rejectsWith(
+      readConll(s, { scheme: 'IOB1' }),
+      `${s}:2:5: tag 'S-PER' is not allowed in the IOB1 scheme (only B- and I- prefixes; use scheme 'BIOES' or 'auto')`,
+    );
   });
 
   it('rejects bytes that are not UTF-8, naming the line', async () => {
@@ -285,7 +300,10 @@ describe('readConll', () => {
     assert.equal(last.line, lastSentenceLine);
     assert.equal(last.words[0], `w${tokens - 20}`);
     assert.equal(last.words[19], `w${tokens - 1}`);
-    assert.equal(r.sentences.reduce((n, s) => n + s.tags.filter((t) => t.startsWith('B-')).length, 0), entities);
+    assert.equal(
+      r.sentences.reduce((n, s) => n + s.tags.filter((t) => t.startsWith('B-')).length, 0),
+      entities,
+    );
     // Every word carries its own index, so no token was lost or duplicated at chunk boundaries.
     let k = 0;
     for (const s of r.sentences) for (const w of s.words) assert.equal(w, `w${k++}`);
@@ -325,13 +343,11 @@ describe('detectScheme / normalizeTags', () => {
 
 describe('readJsonl', () => {
   it('reads one object per line, skips blank lines, stringifies numeric labels', async () => {
-    const f = write('data.jsonl', [
-      '{"text": "great movie", "label": "pos"}',
-      '',
-      '   ',
-      '{"text": "awful", "label": 0, "id": 7}',
-      '{"label": 1.5, "text": "meh, \\"fine\\""}',
-    ].join('\n') + '\n');
+    const f = write(
+      'data.jsonl',
+      ['{"text": "great movie", "label": "pos"}', '', '   ', '{"text": "awful", "label": 0, "id": 7}', '{"label": 1.5, "text": "meh, \\"fine\\""}'].join('\n') +
+        '\n',
+    );
     const r = await readJsonl(f);
     assert.deepEqual(r, [
       { text: 'great movie', label: 'pos', file: f, line: 1 },
@@ -343,7 +359,13 @@ describe('readJsonl', () => {
   it('uses custom field names; tolerates a BOM, CRLF and a missing final newline', async () => {
     const f = write('custom.jsonl', '\uFEFF{"sentence": "a", "y": "x"}\r\n{"sentence": "b", "y": "z"}');
     const r = await readJsonl(f, { textField: 'sentence', labelField: 'y' });
-    assert.deepEqual(r.map((e) => [e.text, e.label, e.line]), [['a', 'x', 1], ['b', 'z', 2]]);
+    assert.deepEqual(
+      r.map((e) => [e.text, e.label, e.line]),
+      [
+        ['a', 'x', 1],
+        ['b', 'z', 2],
+      ],
+    );
   });
 
   it('rejects invalid JSON with line and column', async () => {
@@ -381,7 +403,10 @@ describe('readJsonl', () => {
     await rejectsWith(readJsonl(empty), `${empty}: file is empty`);
     const blank = write('blank.jsonl', '\n\n  \n');
     await rejectsWith(readJsonl(blank), `${blank}: no examples found (only blank lines)`);
-    const latin = write('latin.jsonl', Buffer.concat([Buffer.from('{"text": "a", "label": "x"}\n{"text": "caf'), Buffer.from([0xe9]), Buffer.from('", "label": "x"}\n')]));
+    const latin = write(
+      'latin.jsonl',
+      Buffer.concat([Buffer.from('{"text": "a", "label": "x"}\n{"text": "caf'), Buffer.from([0xe9]), Buffer.from('", "label": "x"}\n')]),
+    );
     await rejectsWith(readJsonl(latin), `${latin}:2:14: invalid UTF-8 byte sequence at byte 14 of the line (the file must be UTF-8 encoded)`);
   });
 });
@@ -392,16 +417,19 @@ function escapeRe(s: string): string {
 
 describe('readCsv', () => {
   it('reads a header row and records; line is where each record starts', async () => {
-    const f = write('data.csv', [
-      'id,text,label',
-      '1,"Hello, world",greeting',
-      '2,"a ""quoted"" word",quote',
-      '3,"line one',
-      'line two, still text',
-      'line three",multi',
-      '',
-      '4,plain,simple',
-    ].join('\n') + '\n');
+    const f = write(
+      'data.csv',
+      [
+        'id,text,label',
+        '1,"Hello, world",greeting',
+        '2,"a ""quoted"" word",quote',
+        '3,"line one',
+        'line two, still text',
+        'line three",multi',
+        '',
+        '4,plain,simple',
+      ].join('\n') + '\n',
+    );
     const r = await readCsv(f);
     assert.deepEqual(r, [
       { text: 'Hello, world', label: 'greeting', file: f, line: 2 },
@@ -414,16 +442,31 @@ describe('readCsv', () => {
   it('handles CRLF, a BOM, blank lines before the header and no final newline', async () => {
     const f = write('crlf.csv', '\uFEFF\r\ntext,label\r\n"x\r\ny",a\r\n\r\nz,b');
     const r = await readCsv(f);
-    assert.deepEqual(r.map((e) => [e.text, e.label, e.line]), [['x\ny', 'a', 3], ['z', 'b', 6]]);
+    assert.deepEqual(
+      r.map((e) => [e.text, e.label, e.line]),
+      [
+        ['x\ny', 'a', 3],
+        ['z', 'b', 6],
+      ],
+    );
   });
 
   it('uses custom column names and delimiters', async () => {
     const semi = write('semi.csv', 'label;sentence\npos;"a; b"\nneg;c\n');
     const r = await readCsv(semi, { delimiter: ';', textField: 'sentence' });
-    assert.deepEqual(r.map((e) => [e.text, e.label]), [['a; b', 'pos'], ['c', 'neg']]);
+    assert.deepEqual(
+      r.map((e) => [e.text, e.label]),
+      [
+        ['a; b', 'pos'],
+        ['c', 'neg'],
+      ],
+    );
     const tsv = write('data.tsv', 'text\tlabel\thello there\t1\n'.replace('\thello', '\nhello'));
     const t = await readCsv(tsv, { delimiter: '\t' });
-    assert.deepEqual(t.map((e) => [e.text, e.label, e.line]), [['hello there', '1', 2]]);
+    assert.deepEqual(
+      t.map((e) => [e.text, e.label, e.line]),
+      [['hello there', '1', 2]],
+    );
   });
 
   it('rejects a missing header column, listing the columns found', async () => {
@@ -475,7 +518,10 @@ describe('seededShuffle / splitBySeed', () => {
     assert.deepEqual(items, copy);
     assert.notDeepEqual(a, items);
     assert.notDeepEqual(seededShuffle(items, 43), a);
-    assert.deepEqual(a.slice().sort((x, y) => x - y), items);
+    assert.deepEqual(
+      a.slice().sort((x, y) => x - y),
+      items,
+    );
     assert.deepEqual(seededShuffle([], 1), []);
     assert.deepEqual(seededShuffle(['x'], 1), ['x']);
   });
@@ -491,7 +537,10 @@ describe('seededShuffle / splitBySeed', () => {
     assert.equal(s.validation.length, 10);
     assert.equal(s.train.length, 90);
     assert.deepEqual(splitBySeed(items, 0.1, 7), s);
-    assert.deepEqual([...s.train, ...s.validation].sort((x, y) => x - y), items);
+    assert.deepEqual(
+      [...s.train, ...s.validation].sort((x, y) => x - y),
+      items,
+    );
     assert.equal(splitBySeed(items, 0.25, 1).validation.length, 25);
     // Clamped so that each side keeps at least one item.
     assert.deepEqual(lengths(splitBySeed([1, 2, 3], 0.01, 1)), [2, 1]);
@@ -512,10 +561,17 @@ function lengths(s: { train: unknown[]; validation: unknown[] }): [number, numbe
 
 describe('labels', () => {
   it('orders NER tags: O first, then B-/I- grouped by sorted entity type', () => {
-    assert.deepEqual(
-      discoverLabels(['I-PER', 'O', 'B-MISC', 'B-LOC', 'I-LOC', 'B-PER', 'O', 'I-MISC', 'B-ORG', 'I-ORG', 'B-PER']),
-      ['O', 'B-LOC', 'I-LOC', 'B-MISC', 'I-MISC', 'B-ORG', 'I-ORG', 'B-PER', 'I-PER'],
-    );
+    assert.deepEqual(discoverLabels(['I-PER', 'O', 'B-MISC', 'B-LOC', 'I-LOC', 'B-PER', 'O', 'I-MISC', 'B-ORG', 'I-ORG', 'B-PER']), [
+      'O',
+      'B-LOC',
+      'I-LOC',
+      'B-MISC',
+      'I-MISC',
+      'B-ORG',
+      'I-ORG',
+      'B-PER',
+      'I-PER',
+    ]);
     assert.deepEqual(discoverLabels(['S-PER', 'E-PER', 'B-PER', 'I-PER', 'O']), ['O', 'B-PER', 'I-PER', 'E-PER', 'S-PER']);
   });
 
@@ -535,11 +591,12 @@ describe('labels', () => {
     const known = new Set(['O', 'B-PER', 'I-PER', 'B-LOC']);
     checkLabelsKnown(known, [{ label: 'B-PER', file: 'dev.conll', line: 1 }]);
     throwsWith(
-      () => checkLabelsKnown(known, [
-        { label: 'O', file: 'dev.conll', line: 3 },
-        { label: 'B-EVENT', file: 'dev.conll', line: 12 },
-        { label: 'B-DATE', file: 'dev.conll', line: 14 },
-      ]),
+      () =>
+        checkLabelsKnown(known, [
+          { label: 'O', file: 'dev.conll', line: 3 },
+          { label: 'B-EVENT', file: 'dev.conll', line: 12 },
+          { label: 'B-DATE', file: 'dev.conll', line: 14 },
+        ]),
       "dev.conll:12: label 'B-EVENT' never appears in the training data (known: 'O', 'B-LOC', 'B-PER', 'I-PER')",
     );
   });

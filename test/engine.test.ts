@@ -22,14 +22,17 @@ describe('build-time errors name the node, op and shapes', () => {
     const { g, b } = graph();
     const a = g.input('a', 'float32', [2, 3]);
     const w = g.input('w', 'float32', [4, 5]);
-    assert.throws(() => b.matmul(a, w), (e: GraphError) => {
-      assert.ok(e instanceof GraphError);
-      assert.equal(e.op, 'MatMul');
-      assert.match(e.node!, /^MatMul_/);
-      assert.match(e.message, /inner dimensions differ: 3 vs 4/);
-      assert.match(e.message, /a\[2,3\].*w\[4,5\]/);
-      return true;
-    });
+    assert.throws(
+      () => b.matmul(a, w),
+      (e: GraphError) => {
+        assert.ok(e instanceof GraphError);
+        assert.equal(e.op, 'MatMul');
+        assert.match(e.node!, /^MatMul_/);
+        assert.match(e.message, /inner dimensions differ: 3 vs 4/);
+        assert.match(e.message, /a\[2,3\].*w\[4,5\]/);
+        return true;
+      },
+    );
   });
 
   it('broadcast mismatch in Add', () => {
@@ -39,7 +42,10 @@ describe('build-time errors name the node, op and shapes', () => {
 
   it('dtype mismatch', () => {
     const { g, b } = graph();
-    assert.throws(() => b.mul(g.input('a', 'float32', [2]), g.input('d', 'float64', [2])), /Mul node .*dtype mismatch: float32 vs float64.*a\[2\]:float32 d\[2\]:float64/);
+    assert.throws(
+      () => b.mul(g.input('a', 'float32', [2]), g.input('d', 'float64', [2])),
+      /Mul node .*dtype mismatch: float32 vs float64.*a\[2\]:float32 d\[2\]:float64/,
+    );
   });
 
   it('reshape to an incompatible size', () => {
@@ -52,12 +58,15 @@ describe('build-time errors name the node, op and shapes', () => {
     const w = g.input('w', 'float32', [3]);
     const x = g.input('x', 'float32', [3]);
     const loss = b.reduceSum(b.max(w, x), [0]);
-    assert.throws(() => gradients(g, loss, [w]), (e: GraphError) => {
-      assert.equal(e.op, 'Max');
-      assert.match(e.message, /no gradient rule for this op/);
-      assert.match(e.message, /w\[3\] x\[3\]/);
-      return true;
-    });
+    assert.throws(
+      () => gradients(g, loss, [w]),
+      (e: GraphError) => {
+        assert.equal(e.op, 'Max');
+        assert.match(e.message, /no gradient rule for this op/);
+        assert.match(e.message, /w\[3\] x\[3\]/);
+        return true;
+      },
+    );
   });
 
   it('the gradient registry refuses a second rule for an op', () => {
@@ -92,8 +101,10 @@ describe('serialization', () => {
     const x = g.input('x', 'float32', ['n', 2]);
     g.output(b.exp(x), 'y');
     const s = await Session.create(serializeModel(g), g.inputs, { threads: 1 }, 'probe');
-    await assert.rejects(s.run({ x: { dtype: 'float32', shape: [3], data: new Float32Array(3) } }),
-      /probe: input 'x' has the wrong rank: expected float32\[n,2\], got float32\[3\]/);
+    await assert.rejects(
+      s.run({ x: { dtype: 'float32', shape: [3], data: new Float32Array(3) } }),
+      /probe: input 'x' has the wrong rank: expected float32\[n,2\], got float32\[3\]/,
+    );
     await assert.rejects(s.run({ x: { dtype: 'int64', shape: [1, 2], data: new BigInt64Array(2) } }), /wrong dtype/);
     await assert.rejects(s.run({}), /input 'x' was not fed/);
   });
@@ -110,9 +121,14 @@ describe('serialization', () => {
 
 function linearSpec(overrides: Partial<ProgramSpec> = {}): ProgramSpec {
   return {
-    params: [{ name: 'w', shape: [4, 3], data: Float32Array.from({ length: 12 }, (_, i) => (i % 5) * 0.1 - 0.2) },
-      { name: 'b', shape: [3], data: new Float32Array(3), decay: false }],
-    batch: [{ name: 'x', dtype: 'float32', shape: [2, 4] }, { name: 'y', dtype: 'int64', shape: [2] }],
+    params: [
+      { name: 'w', shape: [4, 3], data: Float32Array.from({ length: 12 }, (_, i) => (i % 5) * 0.1 - 0.2) },
+      { name: 'b', shape: [3], data: new Float32Array(3), decay: false },
+    ],
+    batch: [
+      { name: 'x', dtype: 'float32', shape: [2, 4] },
+      { name: 'y', dtype: 'int64', shape: [2] },
+    ],
     loss: (b, P, batch) => b.softmaxCrossEntropy(b.add(b.matmul(batch.get('x')!, P.get('w')!), P.get('b')!), batch.get('y')!)[0],
     optimizer: { kind: 'adamw' },
     ...overrides,
@@ -153,8 +169,7 @@ describe('training programs', () => {
     const frozen = { name: 'f', shape: [4, 4], data: Float32Array.from({ length: 16 }, (_, i) => (i % 4 === Math.floor(i / 4) ? 1 : 0)) };
     const spec = linearSpec({
       frozen: [frozen],
-      loss: (b, P, batch) => b.softmaxCrossEntropy(
-        b.add(b.matmul(b.matmul(batch.get('x')!, P.get('f')!), P.get('w')!), P.get('b')!), batch.get('y')!)[0],
+      loss: (b, P, batch) => b.softmaxCrossEntropy(b.add(b.matmul(b.matmul(batch.get('x')!, P.get('f')!), P.get('w')!), P.get('b')!), batch.get('y')!)[0],
     });
     const prog = await TrainProgram.create(spec, { threads: 1 });
     const w0 = prog.params.get('w')!.slice();
@@ -167,8 +182,7 @@ describe('training programs', () => {
 
   it('dropout in training mode trains and stays finite', async () => {
     const spec = linearSpec({
-      loss: (b, P, batch) => b.softmaxCrossEntropy(
-        b.add(b.matmul(b.dropout(batch.get('x')!, 0.1)[0], P.get('w')!), P.get('b')!), batch.get('y')!)[0],
+      loss: (b, P, batch) => b.softmaxCrossEntropy(b.add(b.matmul(b.dropout(batch.get('x')!, 0.1)[0], P.get('w')!), P.get('b')!), batch.get('y')!)[0],
     });
     const prog = await TrainProgram.create(spec, { threads: 1 });
     const r = await prog.run(feedsFor(4), [0.05, 0.05, 0.05, 0.05]);
@@ -178,8 +192,10 @@ describe('training programs', () => {
   it('rejects a parameter listed twice and data of the wrong size', async () => {
     const spec = linearSpec();
     await assert.rejects(TrainProgram.create({ ...spec, params: [...spec.params, spec.params[0]] }), /parameter 'w' is listed twice/);
-    await assert.rejects(TrainProgram.create({ ...spec, params: [{ name: 'w', shape: [4, 3], data: new Float32Array(5) }] }),
-      /parameter 'w' has 5 values for shape \[4,3\]/);
+    await assert.rejects(
+      TrainProgram.create({ ...spec, params: [{ name: 'w', shape: [4, 3], data: new Float32Array(5) }] }),
+      /parameter 'w' has 5 values for shape \[4,3\]/,
+    );
   });
 });
 
@@ -187,7 +203,9 @@ describe('embedding gradients with repeated indices', () => {
   it('sum every repeated row exactly, with several threads, run after run', async () => {
     // ORT's ScatterND with reduction=add races on repeated indices when multi-threaded (updates
     // are lost); the Gather rule uses ScatterElements, which adds them all.
-    const N = 4096, H = 64, V = 300;
+    const N = 4096,
+      H = 64,
+      V = 300;
     const g = new Graph('embedding');
     const b = new Builder(g);
     const table = g.input('table', 'float32', [V, H]);
@@ -202,7 +220,13 @@ describe('embedding gradients with repeated indices', () => {
     for (let n = 0; n < N; n++) for (let h = 0; h < H; h++) exact[Number(idv[n]) * H + h] += pv[n * H + h];
     let first: Float32Array | undefined;
     for (let k = 0; k < 8; k++) {
-      const out = (await s.run({ table: { dtype: 'float32', shape: [V, H], data: new Float32Array(V * H) }, ids: { dtype: 'int64', shape: [N], data: idv }, proj: { dtype: 'float32', shape: [N, H], data: pv } })).grad.data as Float32Array;
+      const out = (
+        await s.run({
+          table: { dtype: 'float32', shape: [V, H], data: new Float32Array(V * H) },
+          ids: { dtype: 'int64', shape: [N], data: idv },
+          proj: { dtype: 'float32', shape: [N, H], data: pv },
+        })
+      ).grad.data as Float32Array;
       let err = 0;
       for (let i = 0; i < out.length; i++) err = Math.max(err, Math.abs(out[i] - exact[i]));
       assert.ok(err < 1e-4, `max error ${err}`);

@@ -87,7 +87,11 @@ describe('extension: config key at a position', () => {
     assert.deepEqual(resolvedPath('training.batch_size'), ['training', 'batchSize']);
     assert.deepEqual(resolvedPath('model.from_scratch.max_positions'), ['model', 'fromScratch', 'maxPositions']);
     assert.deepEqual(resolvedPath('model.peft.lora.rank'), ['model', 'peft', 'rank']);
-    const cfg = { training: { batchSize: 16, lr: 3e-5, earlyStopping: { patience: 2 } }, model: { peft: { kind: 'lora', rank: 8, alpha: 16 } }, data: { train: '/w/data/train.txt' } };
+    const cfg = {
+      training: { batchSize: 16, lr: 3e-5, earlyStopping: { patience: 2 } },
+      model: { peft: { kind: 'lora', rank: 8, alpha: 16 } },
+      data: { train: '/w/data/train.txt' },
+    };
     assert.equal(resolvedValue(cfg, 'training.batch_size'), 16);
     assert.equal(resolvedValue(cfg, 'training.early_stopping.patience'), 2);
     assert.equal(resolvedValue(cfg, 'model.peft'), 'lora r=8 α=16');
@@ -109,15 +113,29 @@ const NOW = Date.parse('2026-11-29T12:00:00Z');
 const CFG = '/w/ner/ner.finetune.yaml';
 const OTHER = '/w/cls/cls.finetune.yaml';
 
-function run(id: string, o: { config?: string; lr: number; batchSize?: number; best?: number; test?: number; hoursAgo: number; status?: RunInfo['status']; metric?: MetricName }): RunRecord {
+function run(
+  id: string,
+  o: { config?: string; lr: number; batchSize?: number; best?: number; test?: number; hoursAgo: number; status?: RunInfo['status']; metric?: MetricName },
+): RunRecord {
   const configPath = o.config ?? CFG;
   const metric = o.metric ?? 'f1';
   const created = new Date(NOW - o.hoursAgo * 3600_000).toISOString();
   return {
     dir: `/w/.finetune/runs/${id}`,
     info: {
-      id, name: id, configPath, configHash: '', status: o.status ?? 'completed', createdAt: created, startedAt: created,
-      endedAt: o.status === 'running' ? undefined : new Date(Date.parse(created) + 600_000).toISOString(), host: 'h', versions: {}, step: 100, totalSteps: 100, epoch: 3,
+      id,
+      name: id,
+      configPath,
+      configHash: '',
+      status: o.status ?? 'completed',
+      createdAt: created,
+      startedAt: created,
+      endedAt: o.status === 'running' ? undefined : new Date(Date.parse(created) + 600_000).toISOString(),
+      host: 'h',
+      versions: {},
+      step: 100,
+      totalSteps: 100,
+      epoch: 3,
       config: { configPath, baseDir: path.dirname(configPath), training: { lr: o.lr, batchSize: o.batchSize ?? 32 }, evaluation: { metric } },
       best: o.best !== undefined ? { metric, value: o.best, step: 90, checkpoint: '' } : undefined,
       final: o.test !== undefined ? { [`test_${metric}`]: o.test, [`best_${metric}`]: o.best ?? o.test } : undefined,
@@ -128,7 +146,7 @@ function run(id: string, o: { config?: string; lr: number; batchSize?: number; b
 const RUNS: RunRecord[] = [
   run('ner-a', { lr: 1e-3, best: 0.9903, test: 0.9851, hoursAgo: 2 }),
   run('ner-b', { lr: 5e-4, best: 0.9712, test: 0.9655, hoursAgo: 5 }),
-  run('ner-c', { lr: 1e-3, batchSize: 16, best: 0.9811, test: 0.9790, hoursAgo: 26 }),
+  run('ner-c', { lr: 1e-3, batchSize: 16, best: 0.9811, test: 0.979, hoursAgo: 26 }),
   run('ner-d', { lr: 3e-5, status: 'failed', hoursAgo: 30 }),
   run('cls-a', { config: OTHER, lr: 2e-5, best: 0.91, test: 0.9, hoursAgo: 1, metric: 'accuracy' }),
 ];
@@ -166,14 +184,26 @@ describe('extension: hover table and CodeLens from past runs', () => {
 
   it('CodeLens: start, last result, compare; stop for a running run', () => {
     const lens = configLens({ configPath: CFG, runs: RUNS, now: NOW });
-    assert.deepEqual(lens.map((l) => l.title), ['▶ Start', 'last: f1 0.985 · 2 h ago', 'Compare (4)']);
+    assert.deepEqual(
+      lens.map((l) => l.title),
+      ['▶ Start', 'last: f1 0.985 · 2 h ago', 'Compare (4)'],
+    );
     assert.deepEqual(lens[0].arguments, [CFG]);
     assert.equal(lens[1].command, 'finetune.openDashboard');
     assert.deepEqual(lens[1].arguments, ['/w/.finetune/runs/ner-a']);
-    const live = [...RUNS, { ...run('ner-live', { lr: 1e-3, hoursAgo: 0 }), info: { ...run('ner-live', { lr: 1e-3, hoursAgo: 0 }).info, status: 'running' as const, step: 420, totalSteps: 1000 } }];
+    const live = [
+      ...RUNS,
+      {
+        ...run('ner-live', { lr: 1e-3, hoursAgo: 0 }),
+        info: { ...run('ner-live', { lr: 1e-3, hoursAgo: 0 }).info, status: 'running' as const, step: 420, totalSteps: 1000 },
+      },
+    ];
     const l2 = configLens({ configPath: CFG, runs: live, sweepSize: 4, now: NOW });
     assert.deepEqual(l2.map((l) => l.title).slice(0, 3), ['$(sync~spin) ner-live 42%', '$(debug-stop) Stop', '▶ Start sweep (4 runs)']);
-    assert.deepEqual(configLens({ configPath: '/w/none.finetune.yaml', runs: RUNS, now: NOW }).map((l) => l.title), ['▶ Start']);
+    assert.deepEqual(
+      configLens({ configPath: '/w/none.finetune.yaml', runs: RUNS, now: NOW }).map((l) => l.title),
+      ['▶ Start'],
+    );
   });
 });
 
@@ -217,18 +247,36 @@ describe('extension: diagnostics ranges and quick fixes', () => {
 
   it('offers the suggested key for an unknown key in the same section', () => {
     const fixes = quickFixes(byText("unknown key 'batchsize'"), TYPOS);
-    assert.deepEqual(fixes.map((f) => [f.title, f.newText, textIn(TYPOS, f.range)]), [["Change to 'batch_size'", 'batch_size', 'batchsize']]);
-    assert.deepEqual(quickFixes(byText("unknown key 'learning_rate'"), TYPOS).map((f) => f.newText), ['lr']);
+    assert.deepEqual(
+      fixes.map((f) => [f.title, f.newText, textIn(TYPOS, f.range)]),
+      [["Change to 'batch_size'", 'batch_size', 'batchsize']],
+    );
+    assert.deepEqual(
+      quickFixes(byText("unknown key 'learning_rate'"), TYPOS).map((f) => f.newText),
+      ['lr'],
+    );
   });
 
   it('offers the suggested value for an enum typo, keeping quotes', () => {
-    assert.deepEqual(quickFixes(byText("got 'cosin'"), TYPOS).map((f) => f.newText), ['cosine']);
-    assert.deepEqual(quickFixes(byText("got 'adamw2'"), TYPOS).map((f) => f.newText), ['"adamw"']);
+    assert.deepEqual(
+      quickFixes(byText("got 'cosin'"), TYPOS).map((f) => f.newText),
+      ['cosine'],
+    );
+    assert.deepEqual(
+      quickFixes(byText("got 'adamw2'"), TYPOS).map((f) => f.newText),
+      ['"adamw"'],
+    );
   });
 
   it('fixes a sweep key; nothing for messages without an obvious fix or a key in another section', () => {
-    assert.deepEqual(quickFixes(byText("sweep key 'traning.lr'"), TYPOS).map((f) => f.newText), ['training.lr']);
-    assert.deepEqual(quickFixes({ file: 'x', line: 1, column: 1, endLine: 1, endColumn: 5, message: 'missing required key \'model\'', severity: 'error' }, TYPOS), []);
+    assert.deepEqual(
+      quickFixes(byText("sweep key 'traning.lr'"), TYPOS).map((f) => f.newText),
+      ['training.lr'],
+    );
+    assert.deepEqual(
+      quickFixes({ file: 'x', line: 1, column: 1, endLine: 1, endColumn: 5, message: "missing required key 'model'", severity: 'error' }, TYPOS),
+      [],
+    );
     const elsewhere = 'task: token-classification\ntraining:\n  max_length: 64\n';
     const e = validateConfigText(elsewhere, 'x.finetune.yaml').errors.find((x) => x.message.includes("'max_length'"));
     assert.ok(e, 'expected an unknown key error');
@@ -239,7 +287,10 @@ describe('extension: diagnostics ranges and quick fixes', () => {
   it('the New Config template validates for both tasks', () => {
     for (const task of ['token-classification', 'sequence-classification'] as const) {
       const { config, errors } = validateConfigText(newConfigText(task), `/w/${task}.finetune.yaml`);
-      assert.deepEqual(errors.filter((e) => e.severity === 'error'), []);
+      assert.deepEqual(
+        errors.filter((e) => e.severity === 'error'),
+        [],
+      );
       assert.equal(config?.task, task);
     }
   });

@@ -21,7 +21,17 @@ import { MetricsTail, readLaunch, readRun, type RunRecord } from '../src/shared/
 
 const ROOT = path.resolve(path.dirname(__filename), '..');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ft-ext-proc-'));
-const train = (step: number, time?: number): TrainRecord => ({ type: 'train', step, epoch: step / 100, loss: 1 / step, lr: 1e-3, gradNorm: 1, stepsPerSec: 4, samplesPerSec: 128, ...(time !== undefined ? { time } : {}) });
+const train = (step: number, time?: number): TrainRecord => ({
+  type: 'train',
+  step,
+  epoch: step / 100,
+  loss: 1 / step,
+  lr: 1e-3,
+  gradNorm: 1,
+  stepsPerSec: 4,
+  samplesPerSec: 128,
+  ...(time !== undefined ? { time } : {}),
+});
 const line = (r: unknown) => JSON.stringify(r) + '\n';
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -31,14 +41,20 @@ describe('extension: incremental metrics reader', () => {
     const tail = new MetricsTail(file);
     assert.deepEqual(tail.read(), { records: [], reset: false, skipped: 0 });
     fs.writeFileSync(file, line(train(1)) + line(train(2)));
-    assert.deepEqual(tail.read().records.map((r) => r.step), [1, 2]);
+    assert.deepEqual(
+      tail.read().records.map((r) => r.step),
+      [1, 2],
+    );
     assert.deepEqual(tail.read().records, []);
     const torn = line(train(3));
     fs.appendFileSync(file, torn.slice(0, 20));
     assert.deepEqual(tail.read().records, []);
     fs.appendFileSync(file, torn.slice(20) + line({ type: 'eval', split: 'validation', step: 3, epoch: 0.03, metrics: { f1: 0.5 } }));
     const r = tail.read();
-    assert.deepEqual(r.records.map((x) => `${x.type}${x.step}`), ['train3', 'eval3']);
+    assert.deepEqual(
+      r.records.map((x) => `${x.type}${x.step}`),
+      ['train3', 'eval3'],
+    );
     assert.equal(tail.offset, fs.statSync(file).size);
   });
 
@@ -49,7 +65,10 @@ describe('extension: incremental metrics reader', () => {
     const tail = new MetricsTail(file, 7); // tiny chunks: lines and characters cross chunk borders
     const r = tail.read();
     assert.equal(r.skipped, 1);
-    assert.deepEqual(r.records.map((x) => x.step), [9, 10]);
+    assert.deepEqual(
+      r.records.map((x) => x.step),
+      [9, 10],
+    );
     assert.deepEqual(r.records[0], ev);
   });
 
@@ -65,7 +84,10 @@ describe('extension: incremental metrics reader', () => {
     fs.renameSync(path.join(dir, 'new.jsonl'), file);
     const rot = tail.read();
     assert.equal(rot.reset, true);
-    assert.deepEqual(rot.records.map((r) => r.step), [7, 8, 9, 10]);
+    assert.deepEqual(
+      rot.records.map((r) => r.step),
+      [7, 8, 9, 10],
+    );
     fs.rmSync(file);
     assert.equal(tail.read().reset, true);
   });
@@ -73,10 +95,19 @@ describe('extension: incremental metrics reader', () => {
 
 describe('extension: ETA', () => {
   it('from wall-clock progress over a recent window (evaluation pauses count)', () => {
-    const samples = [{ step: 0, time: 0 }, { step: 100, time: 10_000 }, { step: 200, time: 20_000 }];
+    const samples = [
+      { step: 0, time: 0 },
+      { step: 100, time: 10_000 },
+      { step: 200, time: 20_000 },
+    ];
     assert.equal(estimateEta({ step: 200, totalSteps: 1000, samples, now: 20_000 }), 80);
     assert.equal(estimateEta({ step: 200, totalSteps: 1000, samples, now: 25_000 }), 75); // time since the last record counts
-    const slow = [{ step: 0, time: 0 }, { step: 100, time: 10_000 }, { step: 110, time: 200_000 }, { step: 120, time: 210_000 }];
+    const slow = [
+      { step: 0, time: 0 },
+      { step: 100, time: 10_000 },
+      { step: 110, time: 200_000 },
+      { step: 120, time: 210_000 },
+    ];
     assert.equal(estimateEta({ step: 120, totalSteps: 220, samples: slow, now: 210_000, windowMs: 60_000 }), 100);
   });
 
@@ -134,7 +165,8 @@ describe('extension: run queue', () => {
 
 describe('extension: planning runs', () => {
   const data = path.join(ROOT, 'examples', 'ner', 'data');
-  const config = (extra = '') => `name: tiny\ntask: token-classification\nmodel: {from_scratch: {layers: 1, hidden: 16, heads: 2}}\ndata: {format: conll, train: ${data}/train.txt, validation: ${data}/dev.txt}\n${extra}`;
+  const config = (extra = '') =>
+    `name: tiny\ntask: token-classification\nmodel: {from_scratch: {layers: 1, hidden: 16, heads: 2}}\ndata: {format: conll, train: ${data}/train.txt, validation: ${data}/dev.txt}\n${extra}`;
 
   it('a sweep becomes one queued run folder per combination, written at once', () => {
     const dir = tmp();
@@ -143,7 +175,10 @@ describe('extension: planning runs', () => {
     const runsDir = path.join(dir, '.finetune', 'runs');
     const { runs } = planRuns(file, runsDir, new Date('2026-11-29T12:00:00Z'));
     assert.equal(runs.length, 4);
-    assert.deepEqual(runs.map((r) => r.name), ['tiny[lr=0.0005,batch_size=8]', 'tiny[lr=0.0005,batch_size=16]', 'tiny[lr=0.001,batch_size=8]', 'tiny[lr=0.001,batch_size=16]']);
+    assert.deepEqual(
+      runs.map((r) => r.name),
+      ['tiny[lr=0.0005,batch_size=8]', 'tiny[lr=0.0005,batch_size=16]', 'tiny[lr=0.001,batch_size=8]', 'tiny[lr=0.001,batch_size=16]'],
+    );
     for (const r of runs) {
       const info = readRun(r.dir)!.info;
       assert.equal(info.status, 'queued');
@@ -155,7 +190,21 @@ describe('extension: planning runs', () => {
       assert.deepEqual(readLaunch(r.dir), { configPath: file, overrides: r.overrides });
     }
     assert.deepEqual(trainerArgs({ configPath: file, runDir: runs[0].dir, overrides: runs[0].overrides, device: 'cpu', threads: 2 }), [
-      'train', file, '--json', '--run-dir', runs[0].dir, '--set', 'training.lr=0.0005', '--set', 'training.batch_size=8', '--set', 'name="tiny[lr=0.0005,batch_size=8]"', '--device', 'cpu', '--threads', '2',
+      'train',
+      file,
+      '--json',
+      '--run-dir',
+      runs[0].dir,
+      '--set',
+      'training.lr=0.0005',
+      '--set',
+      'training.batch_size=8',
+      '--set',
+      'name="tiny[lr=0.0005,batch_size=8]"',
+      '--device',
+      'cpu',
+      '--threads',
+      '2',
     ]);
     assert.deepEqual(trainerArgs({ resume: runs[0].dir, device: 'config', threads: 0 }), ['train', '--json', '--resume', runs[0].dir]);
     const again = planRerun(readLaunch(runs[1].dir)!, runsDir);
@@ -197,7 +246,23 @@ class FakeChild extends EventEmitter implements ChildLike {
 
 function runningRun(): string {
   const dir = tmp();
-  fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ id: path.basename(dir), name: 'r', configPath: '/w/x.finetune.yaml', configHash: '', config: null, status: 'running', createdAt: new Date().toISOString(), host: os.hostname(), versions: {}, step: 40, epoch: 0.4, pid: 4242 }));
+  fs.writeFileSync(
+    path.join(dir, 'run.json'),
+    JSON.stringify({
+      id: path.basename(dir),
+      name: 'r',
+      configPath: '/w/x.finetune.yaml',
+      configHash: '',
+      config: null,
+      status: 'running',
+      createdAt: new Date().toISOString(),
+      host: os.hostname(),
+      versions: {},
+      step: 40,
+      epoch: 0.4,
+      pid: 4242,
+    }),
+  );
   return dir;
 }
 
@@ -235,7 +300,10 @@ describe('extension: trainer process', () => {
     const c2 = new FakeChild();
     const p2 = new TrainerProcess(c2, { runDir: dir2 });
     c2.emit('message', { type: 'failed', error: 'loss is NaN at step 40' });
-    fs.writeFileSync(path.join(dir2, 'run.json'), JSON.stringify({ ...readRun(dir2)!.info, status: 'failed', error: { message: 'loss is NaN at step 40', step: 40 } }));
+    fs.writeFileSync(
+      path.join(dir2, 'run.json'),
+      JSON.stringify({ ...readRun(dir2)!.info, status: 'failed', error: { message: 'loss is NaN at step 40', step: 40 } }),
+    );
     c2.exit(1, null);
     const o2 = await p2.done;
     assert.deepEqual([o2.status, o2.crashed, o2.message], ['failed', false, 'loss is NaN at step 40']);
@@ -273,7 +341,10 @@ describe('extension: trainer process', () => {
   it('a real forked process that dies by SIGKILL after reporting progress', async () => {
     const dir = runningRun();
     const script = path.join(tmp(), 'fake-trainer.js');
-    fs.writeFileSync(script, `process.send(${JSON.stringify(train(41))});\nconsole.log('{"type":"log","level":"info","message":"hi"}');\nconsole.error('about to die');\nsetTimeout(() => process.kill(process.pid, 'SIGKILL'), 50);\n`);
+    fs.writeFileSync(
+      script,
+      `process.send(${JSON.stringify(train(41))});\nconsole.log('{"type":"log","level":"info","message":"hi"}');\nconsole.error('about to die');\nsetTimeout(() => process.kill(process.pid, 'SIGKILL'), 50);\n`,
+    );
     const child = fork(script, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     const tp = new TrainerProcess(child, { runDir: dir });
     const lines: string[] = [];
@@ -299,16 +370,37 @@ describe('extension: trainer process', () => {
 describe('extension: dashboard session', () => {
   function setup(records: number) {
     const dir = tmp();
-    const info = { id: 'run-1', name: 'r', configPath: '/w/x.finetune.yaml', configHash: '', config: null, status: 'running' as const, createdAt: '', host: '', versions: {}, step: 5, totalSteps: 100, epoch: 0 };
+    const info = {
+      id: 'run-1',
+      name: 'r',
+      configPath: '/w/x.finetune.yaml',
+      configHash: '',
+      config: null,
+      status: 'running' as const,
+      createdAt: '',
+      host: '',
+      versions: {},
+      step: 5,
+      totalSteps: 100,
+      epoch: 0,
+    };
     fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify(info));
     fs.writeFileSync(path.join(dir, 'metrics.jsonl'), Array.from({ length: records }, (_, i) => line(train(i + 1))).join(''));
-    fs.writeFileSync(path.join(dir, 'misclassified-validation.json'), JSON.stringify({ step: 5, examples: [{ file: '/d/dev.txt', line: 3, gold: 'B-PER', pred: 'O' }] }));
+    fs.writeFileSync(
+      path.join(dir, 'misclassified-validation.json'),
+      JSON.stringify({ step: 5, examples: [{ file: '/d/dev.txt', line: 3, gold: 'B-PER', pred: 'O' }] }),
+    );
     const posted: HostToWebview[] = [];
     const calls: string[] = [];
     const run: RunRecord = { dir, info };
     const s = new DashboardSession([dir], {
-      post: (m) => posted.push(m), getRun: (d) => (path.resolve(d) === path.resolve(dir) ? run : undefined), eta: () => 42,
-      stop: (d) => calls.push(`stop ${d}`), openFile: (f, l) => calls.push(`open ${f}:${l}`), save: (f, n, d) => void calls.push(`save ${f} ${n} ${typeof d === 'string' ? d : Buffer.from(d).toString()}`), log: (m) => calls.push(`log ${m}`),
+      post: (m) => posted.push(m),
+      getRun: (d) => (path.resolve(d) === path.resolve(dir) ? run : undefined),
+      eta: () => 42,
+      stop: (d) => calls.push(`stop ${d}`),
+      openFile: (f, l) => calls.push(`open ${f}:${l}`),
+      save: (f, n, d) => void calls.push(`save ${f} ${n} ${typeof d === 'string' ? d : Buffer.from(d).toString()}`),
+      log: (m) => calls.push(`log ${m}`),
     });
     return { dir, posted, calls, s };
   }
@@ -319,9 +411,19 @@ describe('extension: dashboard session', () => {
     s.runChanged(dir);
     assert.equal(posted.length, 0);
     await s.receive({ type: 'ready' });
-    assert.deepEqual(posted.map((m) => m.type), ['init', 'history', 'history', 'history', 'status']);
+    assert.deepEqual(
+      posted.map((m) => m.type),
+      ['init', 'history', 'history', 'history', 'status'],
+    );
     const h = posted.filter((m) => m.type === 'history');
-    assert.deepEqual(h.map((m) => [m.records.length, m.done]), [[5000, false], [5000, false], [2001, true]]);
+    assert.deepEqual(
+      h.map((m) => [m.records.length, m.done]),
+      [
+        [5000, false],
+        [5000, false],
+        [2001, true],
+      ],
+    );
     assert.deepEqual(posted[posted.length - 1], { type: 'status', run: (posted[0] as Extract<HostToWebview, { type: 'init' }>).runs[0], etaSeconds: 42 });
     posted.length = 0;
     fs.appendFileSync(path.join(dir, 'metrics.jsonl'), line(train(12_002)));
@@ -333,7 +435,10 @@ describe('extension: dashboard session', () => {
   it('an empty run still gets one history message with done; every webview message is handled', async () => {
     const { dir, posted, calls, s } = setup(0);
     await s.receive({ type: 'ready' });
-    assert.deepEqual(posted.filter((m) => m.type === 'history'), [{ type: 'history', runId: 'run-1', records: [], done: true }]);
+    assert.deepEqual(
+      posted.filter((m) => m.type === 'history'),
+      [{ type: 'history', runId: 'run-1', records: [], done: true }],
+    );
     await s.receive({ type: 'stop', runId: 'run-1' });
     await s.receive({ type: 'openFile', file: '/d/dev.txt', line: 3 });
     await s.receive({ type: 'requestMisclassified', runId: 'run-1', split: 'validation' });
@@ -345,7 +450,13 @@ describe('extension: dashboard session', () => {
     assert.deepEqual(calls.slice(0, 5), [`stop ${dir}`, 'open /d/dev.txt:3', 'save csv a.csv x,y', 'save png a.png PNG', 'log dashboard: oops']);
     assert.match(calls[5], /ignored an invalid message/);
     const mis = posted.filter((m) => m.type === 'misclassified');
-    assert.deepEqual(mis.map((m) => [m.split, m.examples.length]), [['validation', 1], ['test', 0]]);
+    assert.deepEqual(
+      mis.map((m) => [m.split, m.examples.length]),
+      [
+        ['validation', 1],
+        ['test', 0],
+      ],
+    );
   });
 });
 

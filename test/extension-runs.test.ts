@@ -7,25 +7,70 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { RunStore } from '../src/extension/core/store';
-import { classifyRunning, contextValue, describeRun, formatAgo, formatDuration, groupByConfig, keyMetric, parseTags, runsFolderFor, toRunSummary } from '../src/extension/core/runs';
+import {
+  classifyRunning,
+  contextValue,
+  describeRun,
+  formatAgo,
+  formatDuration,
+  groupByConfig,
+  keyMetric,
+  parseTags,
+  runsFolderFor,
+  toRunSummary,
+} from '../src/extension/core/runs';
 import { deleteRunFolder, exportModel, readRun, type RunInfo, scanRunsFolder, updateRunInfo } from '../src/shared/run';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ft-ext-runs-'));
 
 /** A run.json like the trainer writes (trimmed resolved config). */
-function runInfo(o: { id: string; configPath: string; status?: RunInfo['status']; lr?: number; batchSize?: number; createdAt?: string; best?: number; test?: number; pid?: number; host?: string; step?: number; totalSteps?: number }): RunInfo {
+function runInfo(o: {
+  id: string;
+  configPath: string;
+  status?: RunInfo['status'];
+  lr?: number;
+  batchSize?: number;
+  createdAt?: string;
+  best?: number;
+  test?: number;
+  pid?: number;
+  host?: string;
+  step?: number;
+  totalSteps?: number;
+}): RunInfo {
   const baseDir = path.dirname(o.configPath);
   return {
-    id: o.id, name: o.id.replace(/^\d{8}-\d{6}-/, ''), configPath: o.configPath, configHash: 'x', status: o.status ?? 'completed',
-    createdAt: o.createdAt ?? '2026-11-29T10:00:00.000Z', startedAt: o.createdAt ?? '2026-11-29T10:00:00.000Z',
+    id: o.id,
+    name: o.id.replace(/^\d{8}-\d{6}-/, ''),
+    configPath: o.configPath,
+    configHash: 'x',
+    status: o.status ?? 'completed',
+    createdAt: o.createdAt ?? '2026-11-29T10:00:00.000Z',
+    startedAt: o.createdAt ?? '2026-11-29T10:00:00.000Z',
     endedAt: o.status === 'running' ? undefined : new Date(Date.parse(o.createdAt ?? '2026-11-29T10:00:00.000Z') + 277_000).toISOString(),
-    host: o.host ?? os.hostname(), pid: o.pid, versions: { finetune: '0.1.0' }, step: o.step ?? 1000, totalSteps: o.totalSteps ?? 1000, epoch: 8,
+    host: o.host ?? os.hostname(),
+    pid: o.pid,
+    versions: { finetune: '0.1.0' },
+    step: o.step ?? 1000,
+    totalSteps: o.totalSteps ?? 1000,
+    epoch: 8,
     config: {
-      name: 'ner-scratch', task: 'token-classification', configPath: o.configPath, baseDir,
-      model: { fromScratch: { layers: 2, hidden: 128, heads: 4, intermediate: 512, maxPositions: 128, minFrequency: 5, lowercase: false }, dropout: 0.1, attentionDropout: 0.1, peft: { kind: 'none' } },
+      name: 'ner-scratch',
+      task: 'token-classification',
+      configPath: o.configPath,
+      baseDir,
+      model: {
+        fromScratch: { layers: 2, hidden: 128, heads: 4, intermediate: 512, maxPositions: 128, minFrequency: 5, lowercase: false },
+        dropout: 0.1,
+        attentionDropout: 0.1,
+        peft: { kind: 'none' },
+      },
       data: { format: 'conll', train: path.join(baseDir, 'data/train.txt'), maxLength: 64, overflow: 'window', stride: 16 },
       training: { epochs: 8, batchSize: o.batchSize ?? 32, optimizer: 'adamw', lr: o.lr ?? 0.001, weightDecay: 0.01, warmupRatio: 0.1, schedule: 'linear' },
-      evaluation: { every: 'epoch', metric: 'f1', mode: 'default', maxMisclassified: 200 }, device: 'auto', threads: 0, seed: 42,
+      evaluation: { every: 'epoch', metric: 'f1', mode: 'default', maxMisclassified: 200 },
+      device: 'auto',
+      threads: 0,
+      seed: 42,
     },
     best: o.best !== undefined ? { metric: 'f1', value: o.best, step: 875, checkpoint: '/x/checkpoints/best' } : undefined,
     final: o.test !== undefined ? { test_f1: o.test, test_loss: 0.0101, best_f1: o.best ?? o.test } : undefined,
@@ -66,9 +111,18 @@ describe('extension: run folders', () => {
     writeRun(runs, runInfo({ id: '20261129-100000-b1', configPath: b, createdAt: '2026-11-29T10:00:00Z' }));
     writeRun(runs, runInfo({ id: '20261129-130000-b2', configPath: path.join(root, 'b', '.', 'cls.finetune.yaml'), createdAt: '2026-11-29T13:00:00Z' }));
     const groups = groupByConfig(scanRunsFolder(runs));
-    assert.deepEqual(groups.map((g) => g.label), ['cls.finetune.yaml', 'ner.finetune.yaml']);
-    assert.deepEqual(groups[0].runs.map((r) => r.info.id), ['20261129-130000-b2', '20261129-100000-b1']);
-    assert.deepEqual(groups[1].runs.map((r) => r.info.id), ['20261129-120000-a2', '20261129-090000-a1']);
+    assert.deepEqual(
+      groups.map((g) => g.label),
+      ['cls.finetune.yaml', 'ner.finetune.yaml'],
+    );
+    assert.deepEqual(
+      groups[0].runs.map((r) => r.info.id),
+      ['20261129-130000-b2', '20261129-100000-b1'],
+    );
+    assert.deepEqual(
+      groups[1].runs.map((r) => r.info.id),
+      ['20261129-120000-a2', '20261129-090000-a1'],
+    );
   });
 
   it('describes a run: key metric, duration, progress, tooltip with hyper-parameters', () => {
@@ -83,7 +137,10 @@ describe('extension: run folders', () => {
     assert.match(d.tooltip, /from scratch 2×128, 4 heads/);
     assert.match(d.tooltip, /\| test f1 \| 0\.985 \|/);
 
-    const running = { dir: '/w/r2', info: runInfo({ id: 'r2', configPath: cfg, status: 'running', step: 420, totalSteps: 1000, best: 0.95, createdAt: '2026-11-29T11:58:00Z' }) };
+    const running = {
+      dir: '/w/r2',
+      info: runInfo({ id: 'r2', configPath: cfg, status: 'running', step: 420, totalSteps: 1000, best: 0.95, createdAt: '2026-11-29T11:58:00Z' }),
+    };
     assert.equal(describeRun(running, Date.parse('2026-11-29T12:00:00Z')).description, '42% · f1 0.950 · 2 min 00 s');
     assert.equal(toRunSummary(running).step, 420);
     assert.equal(toRunSummary(running).task, 'token-classification');
@@ -116,10 +173,21 @@ describe('extension: run folders', () => {
   it('after a reload: running runs with a live pid are followed, dead ones are stale, other hosts are left alone', () => {
     const cfg = '/w/x.finetune.yaml';
     const mk = (id: string, pid: number, host?: string) => ({ dir: `/w/${id}`, info: runInfo({ id, configPath: cfg, status: 'running', pid, host }) });
-    const runs = [mk('alive', process.pid), mk('dead', 2 ** 22 + 12345), mk('remote', 1, 'another-host'), { dir: '/w/done', info: runInfo({ id: 'done', configPath: cfg }) }];
+    const runs = [
+      mk('alive', process.pid),
+      mk('dead', 2 ** 22 + 12345),
+      mk('remote', 1, 'another-host'),
+      { dir: '/w/done', info: runInfo({ id: 'done', configPath: cfg }) },
+    ];
     const { live, stale } = classifyRunning(runs);
-    assert.deepEqual(live.map((r) => r.info.id), ['alive']);
-    assert.deepEqual(stale.map((r) => r.info.id), ['dead']);
+    assert.deepEqual(
+      live.map((r) => r.info.id),
+      ['alive'],
+    );
+    assert.deepEqual(
+      stale.map((r) => r.info.id),
+      ['dead'],
+    );
   });
 
   it('renames, annotates and tags a run in run.json (atomically, other fields kept)', () => {
@@ -156,9 +224,15 @@ describe('extension: run folders', () => {
     fs.mkdirSync(path.join(dir, 'tokenizer'));
     fs.writeFileSync(path.join(dir, 'tokenizer', 'tokenizer.json'), '{}');
     const dest = path.join(root, 'out');
-    assert.deepEqual(exportModel(dir, dest).map((p) => path.basename(p)), ['model.onnx', 'labels.json', 'tokenizer']);
+    assert.deepEqual(
+      exportModel(dir, dest).map((p) => path.basename(p)),
+      ['model.onnx', 'labels.json', 'tokenizer'],
+    );
     assert.equal(fs.readFileSync(path.join(dest, 'tokenizer', 'tokenizer.json'), 'utf8'), '{}');
-    assert.throws(() => exportModel(dir, dest), (e: NodeJS.ErrnoException) => e.code === 'EEXIST');
+    assert.throws(
+      () => exportModel(dir, dest),
+      (e: NodeJS.ErrnoException) => e.code === 'EEXIST',
+    );
     assert.equal(exportModel(dir, dest, true).length, 3);
     const noModel = writeRun(root, runInfo({ id: 'n', configPath: '/w/x.finetune.yaml', status: 'failed' }));
     assert.throws(() => exportModel(noModel, dest), /no model\.onnx/);

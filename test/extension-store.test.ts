@@ -13,7 +13,22 @@ describe('run store', () => {
     for (let i = 0; i < 450; i++) {
       const d = path.join(dir, `run-${i}`);
       fs.mkdirSync(d);
-      fs.writeFileSync(path.join(d, 'run.json'), JSON.stringify({ id: `run-${i}`, name: 'r', configPath: '/x.finetune.yaml', status: 'completed', createdAt: '', host: 'h', versions: {}, step: 1, epoch: 1, configHash: 'h', config: {} }));
+      fs.writeFileSync(
+        path.join(d, 'run.json'),
+        JSON.stringify({
+          id: `run-${i}`,
+          name: 'r',
+          configPath: '/x.finetune.yaml',
+          status: 'completed',
+          createdAt: '',
+          host: 'h',
+          versions: {},
+          step: 1,
+          epoch: 1,
+          configHash: 'h',
+          config: {},
+        }),
+      );
     }
     fs.mkdirSync(path.join(dir, 'broken'));
     fs.writeFileSync(path.join(dir, 'broken', 'run.json'), '{"id": ');

@@ -79,7 +79,9 @@ function nextEvent<K extends TrainerEvent['type']>(tp: TrainerProcess, type: K):
       resolve(e as Extract<TrainerEvent, { type: K }>);
     };
     tp.on('event', on);
-    void tp.done.then((o) => reject(new Error(`the trainer ended (${o.status}: ${o.message ?? ''}) before a '${type}' event; stderr:\n${o.stderrTail.join('\n')}`)));
+    void tp.done.then((o) =>
+      reject(new Error(`the trainer ended (${o.status}: ${o.message ?? ''}) before a '${type}' event; stderr:\n${o.stderrTail.join('\n')}`)),
+    );
   });
 }
 
@@ -135,10 +137,11 @@ describe('extension core + real trainer: forked runs through the queue', () => {
     const evals = fa.events.filter((e): e is EvalRecord => e.type === 'eval');
     for (let i = 1; i < trains.length; i++) assert.ok(trains[i].step > trains[i - 1].step, `train steps ${trains.map((t) => t.step)}`);
     let step = 0;
-    for (const e of fa.events) if (e.type === 'train' || e.type === 'eval' || e.type === 'completed') {
-      assert.ok(e.step >= step, `${e.type} at step ${e.step} after step ${step}`);
-      step = e.step;
-    }
+    for (const e of fa.events)
+      if (e.type === 'train' || e.type === 'eval' || e.type === 'completed') {
+        assert.ok(e.step >= step, `${e.type} at step ${e.step} after step ${step}`);
+        step = e.step;
+      }
     assert.deepEqual([...new Set(evals.map((e) => e.split))], ['validation', 'test']);
     assert.equal(trains[trains.length - 1].step, started.totalSteps);
 
@@ -149,8 +152,14 @@ describe('extension core + real trainer: forked runs through the queue', () => {
     assert.ok(ra.endedAt && ra.final && typeof ra.final.test_f1 === 'number');
     assert.equal(contextValue({ dir: a.dir, info: ra }), 'run-completed-model');
     const fileRecords = new MetricsTail(path.join(a.dir, 'metrics.jsonl')).read().records;
-    assert.deepEqual(fileRecords.filter((r) => r.type === 'train').map((r) => r.step), trains.map((t) => t.step));
-    assert.deepEqual(fileRecords.filter((r) => r.type === 'eval').map((r) => `${(r).split}@${r.step}`), evals.map((e) => `${e.split}@${e.step}`));
+    assert.deepEqual(
+      fileRecords.filter((r) => r.type === 'train').map((r) => r.step),
+      trains.map((t) => t.step),
+    );
+    assert.deepEqual(
+      fileRecords.filter((r) => r.type === 'eval').map((r) => `${r.split}@${r.step}`),
+      evals.map((e) => `${e.split}@${e.step}`),
+    );
 
     // The slot is freed and the second run starts (not before the first ended).
     await until('the second run to start', () => queue.running.includes(b.dir));
@@ -229,7 +238,10 @@ describe('extension core + real trainer: a trainer that dies', () => {
     const f = forkTrainer(trainerArgs({ configPath: p.configPath, runDir: p.dir, overrides: { 'training.lr': -1 }, device: 'cpu' }), p.dir);
     const o = await f.tp.done;
     assert.deepEqual([o.status, o.code, o.crashed], ['failed', 2, false]);
-    assert.ok(o.stderrTail.some((l) => /training\.lr/.test(l)), o.stderrTail.join('\n'));
+    assert.ok(
+      o.stderrTail.some((l) => /training\.lr/.test(l)),
+      o.stderrTail.join('\n'),
+    );
     assert.match(o.message!, /^invalid config:\n.*:\d+:\d+: .*training\.lr/);
     const r = info(p.dir);
     assert.equal(r.status, 'failed');
@@ -248,7 +260,10 @@ describe('extension core + real trainer: a trainer that dies', () => {
       const r = store.refresh(p.dir);
       return r?.info.status === 'running' && r.info.step > 0 && r.info.pid;
     });
-    assert.deepEqual(classifyRunning(store.all()).live.map((r) => r.dir), [p.dir]);
+    assert.deepEqual(
+      classifyRunning(store.all()).live.map((r) => r.dir),
+      [p.dir],
+    );
     process.kill(pid, 'SIGKILL');
     await exited(child);
     assert.equal(isPidAlive(pid), false);
@@ -328,7 +343,20 @@ describe('extension core: bad input', () => {
     const ws = tinyWorkspace();
     const full = fs.readFileSync(ws.config, 'utf8');
     const named = ['training:\n  lr: 1e-', 'model: {from_scratch: {lay'];
-    const texts = [...named, '', ':', '- a\n- b', 'training: [', 'training:\n\tlr: 1', 'sweep:\n  training.lr: [1e-3, ', 'data: {train: "unterminated', '{"name": "x", "training": {"lr": ', '\u0000\uffff', 'a: *nope', 'a: &x [*x]'];
+    const texts = [
+      ...named,
+      '',
+      ':',
+      '- a\n- b',
+      'training: [',
+      'training:\n\tlr: 1',
+      'sweep:\n  training.lr: [1e-3, ',
+      'data: {train: "unterminated',
+      '{"name": "x", "training": {"lr": ',
+      '\u0000\uffff',
+      'a: *nope',
+      'a: &x [*x]',
+    ];
     for (let i = 0; i <= full.length; i += 3) texts.push(full.slice(0, i));
     const file = ws.config;
     const check = (text: string) => {
@@ -336,7 +364,10 @@ describe('extension core: bad input', () => {
       const lines = text.split('\n');
       for (const e of errors) {
         const r = toRange(e, text);
-        assert.ok(r.startLine >= 0 && r.endLine < lines.length && r.startLine <= r.endLine, `${JSON.stringify(r)} for ${JSON.stringify(e)} in ${JSON.stringify(text)}`);
+        assert.ok(
+          r.startLine >= 0 && r.endLine < lines.length && r.startLine <= r.endLine,
+          `${JSON.stringify(r)} for ${JSON.stringify(e)} in ${JSON.stringify(text)}`,
+        );
         assert.ok(r.startCharacter >= 0 && r.endCharacter <= Math.max(1, lines[r.endLine].length), `${JSON.stringify(r)} in ${JSON.stringify(text)}`);
         quickFixes(e, text);
       }
@@ -348,11 +379,17 @@ describe('extension core: bad input', () => {
     for (const t of texts) assert.doesNotThrow(() => check(t), JSON.stringify(t));
     const lr = check(named[0]).filter((e) => e.severity === 'error');
     assert.ok(lr.length > 0);
-    assert.ok(lr.some((e) => toRange(e, named[0]).startLine === 1 && /training\.lr|number/.test(e.message)), JSON.stringify(lr));
+    assert.ok(
+      lr.some((e) => toRange(e, named[0]).startLine === 1 && /training\.lr|number/.test(e.message)),
+      JSON.stringify(lr),
+    );
     const flow = check(named[1]).filter((e) => e.severity === 'error');
     assert.ok(flow.length > 0);
     assert.equal(toRange(flow[0], named[1]).startLine, 0);
-    assert.deepEqual(check(full).filter((e) => e.severity === 'error'), []);
+    assert.deepEqual(
+      check(full).filter((e) => e.severity === 'error'),
+      [],
+    );
   });
 
   it('run folders whose run.json cannot be read are listed as unreadable with the reason', () => {
@@ -375,8 +412,14 @@ describe('extension core: bad input', () => {
     fs.writeFileSync(path.join(runsDir, 'stray.txt'), 'x');
 
     const { runs, unreadable } = scanRunsFolderDetailed(runsDir);
-    assert.deepEqual(runs.map((r) => r.dir), [good]);
-    assert.deepEqual(scanRunsFolder(runsDir).map((r) => r.dir), [good]);
+    assert.deepEqual(
+      runs.map((r) => r.dir),
+      [good],
+    );
+    assert.deepEqual(
+      scanRunsFolder(runsDir).map((r) => r.dir),
+      [good],
+    );
     const why = Object.fromEntries(unreadable.map((u) => [path.basename(u.dir), u.reason]));
     assert.deepEqual(Object.keys(why).sort(), ['array', 'empty', 'folder-named-run-json', 'garbage', 'no-status']);
     assert.match(why.garbage, /^run\.json is not valid JSON \(.+\)$/);
@@ -390,18 +433,39 @@ describe('extension core: bad input', () => {
     // The store lists them too, and forgets the reason once the file is good (or gone).
     const store = new RunStore();
     store.addFolder(runsDir);
-    assert.deepEqual(store.all().map((r) => r.dir), [good]);
-    assert.deepEqual(store.unreadable().map((u) => u.dir).sort(), [list, empty, folder, garbage, noStatus].sort());
+    assert.deepEqual(
+      store.all().map((r) => r.dir),
+      [good],
+    );
+    assert.deepEqual(
+      store
+        .unreadable()
+        .map((u) => u.dir)
+        .sort(),
+      [list, empty, folder, garbage, noStatus].sort(),
+    );
     fs.writeFileSync(path.join(noStatus, 'run.json'), JSON.stringify({ ...info(good), id: 'no-status', name: 'fixed' }));
     assert.equal(store.refresh(noStatus)?.info.name, 'fixed');
     fs.rmSync(path.join(empty, 'run.json'));
     assert.equal(store.refresh(empty), undefined);
-    assert.deepEqual(store.unreadable().map((u) => path.basename(u.dir)).sort(), ['array', 'folder-named-run-json', 'garbage']);
+    assert.deepEqual(
+      store
+        .unreadable()
+        .map((u) => path.basename(u.dir))
+        .sort(),
+      ['array', 'folder-named-run-json', 'garbage'],
+    );
     fs.writeFileSync(path.join(good, 'run.json'), '{"torn'); // a known run mid-write keeps its last good state
     assert.equal(store.refresh(good)?.info.status, 'queued');
     assert.ok(!store.unreadable().some((u) => u.dir === good));
     store.rescan();
-    assert.deepEqual(store.unreadable().map((u) => path.basename(u.dir)).sort(), ['array', 'folder-named-run-json', 'garbage', path.basename(good)].sort());
+    assert.deepEqual(
+      store
+        .unreadable()
+        .map((u) => path.basename(u.dir))
+        .sort(),
+      ['array', 'folder-named-run-json', 'garbage', path.basename(good)].sort(),
+    );
   });
 
   it('deleting a run removes only that folder, not siblings with similar names', () => {
@@ -432,7 +496,13 @@ describe('extension core: bad input', () => {
       assert.equal(readRun(d)?.info.id, path.basename(d));
     }
     assert.ok(fs.existsSync(path.join(runsDir, 'abc.txt')));
-    assert.deepEqual(store.all().map((r) => path.basename(r.dir)).sort(), [path.basename(base), ...siblings.map((d) => path.basename(d))].sort());
+    assert.deepEqual(
+      store
+        .all()
+        .map((r) => path.basename(r.dir))
+        .sort(),
+      [path.basename(base), ...siblings.map((d) => path.basename(d))].sort(),
+    );
 
     // An unreadable run can be deleted too; a folder that is no run (the runs folder, a folder without run.json) cannot.
     deleteRunFolder(garbage);

@@ -21,7 +21,9 @@ describe('faults', () => {
     const ws = tinyWorkspace();
     fs.writeFileSync(ws.config, fs.readFileSync(ws.config, 'utf8').replace('epochs: 2', 'epochs: 3'));
     const runDir = path.join(ws.dir, 'run');
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'trainer.js'), 'train', ws.config, '--json', '--run-dir', runDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'trainer.js'), 'train', ws.config, '--json', '--run-dir', runDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let buf = '';
     let sawEval = false;
     await new Promise<void>((resolve, reject) => {
@@ -30,7 +32,11 @@ describe('faults', () => {
         for (const line of buf.split('\n').slice(0, -1)) {
           const e = JSON.parse(line) as TrainerEvent;
           if (e.type === 'eval') sawEval = true;
-          else if (sawEval && e.type === 'train') { child.kill('SIGKILL'); resolve(); return; }
+          else if (sawEval && e.type === 'train') {
+            child.kill('SIGKILL');
+            resolve();
+            return;
+          }
         }
         buf = buf.slice(buf.lastIndexOf('\n') + 1);
       });
@@ -46,7 +52,11 @@ describe('faults', () => {
     const records = readMetrics(runDir);
     const trainSteps = records.filter((r) => r.type === 'train').map((r) => r.step);
     assert.equal(new Set(trainSteps).size, trainSteps.length, 'each step recorded once');
-    for (const e of evalsBefore) assert.ok(records.some((r) => r.type === 'eval' && r.step === e.step && r.split === e.split), `eval at ${e.step} kept`);
+    for (const e of evalsBefore)
+      assert.ok(
+        records.some((r) => r.type === 'eval' && r.step === e.step && r.split === e.split),
+        `eval at ${e.step} kept`,
+      );
     assert.equal(readRunInfo(runDir).status, 'completed');
   });
 
@@ -57,7 +67,10 @@ describe('faults', () => {
     const [a, b] = await Promise.all([train({ config: cfg, runsDir, emit: quiet }), train({ config: cfg, runsDir, emit: quiet })]);
     assert.notEqual(a.runDir, b.runDir);
     assert.deepEqual(fs.readdirSync(runsDir).sort(), [path.basename(a.runDir), path.basename(b.runDir)].sort());
-    const steps = (d: string) => readMetrics(d).filter((r) => r.type === 'train').map((r) => r.step);
+    const steps = (d: string) =>
+      readMetrics(d)
+        .filter((r) => r.type === 'train')
+        .map((r) => r.step);
     assert.deepEqual(steps(a.runDir), steps(b.runDir));
     assert.equal(new Set(steps(a.runDir)).size, steps(a.runDir).length);
   });
@@ -73,7 +86,10 @@ describe('faults', () => {
     }
     try {
       const runDir = path.join(mnt, 'run');
-      const error = await train({ config: loadConfig(ws.config, { 'training.epochs': 6 }), runDir, emit: quiet }).then(() => undefined, (e: Error) => e);
+      const error = await train({ config: loadConfig(ws.config, { 'training.epochs': 6 }), runDir, emit: quiet }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       assert.ok(error, 'the run fails');
       assert.match(error.message, /(disk is full|ENOSPC|no space)/i);
       const info = readRunInfo(runDir); // still parses: written atomically

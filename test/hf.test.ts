@@ -54,7 +54,11 @@ const TINY: BertConfig = {
 function randomParams(config: BertConfig, head: 'token' | 'sequence', seed = 1): Map<string, Float32Array> {
   const r = rng(seed);
   const m = new Map<string, Float32Array>();
-  for (const s of bertParamShapes(config, head)) m.set(s.name, Float32Array.from({ length: s.shape.reduce((a, b) => a * b, 1) }, () => r() - 0.5));
+  for (const s of bertParamShapes(config, head))
+    m.set(
+      s.name,
+      Float32Array.from({ length: s.shape.reduce((a, b) => a * b, 1) }, () => r() - 0.5),
+    );
   return m;
 }
 
@@ -83,7 +87,11 @@ describe('safetensors', () => {
     const f = Float32Array.from([1.5, -2, 3.25, 0, 1e-8, -7]);
     const i = BigInt64Array.from([1n, -2n, 9007199254740993n]);
     const scalar = Float32Array.from([42]);
-    writeSafetensors(file, { 'w.f': { dtype: 'F32', shape: [2, 3], data: f }, ids: { dtype: 'I64', shape: [3], data: i }, s: { dtype: 'F32', shape: [], data: scalar } }, { format: 'pt', note: 'hé' });
+    writeSafetensors(
+      file,
+      { 'w.f': { dtype: 'F32', shape: [2, 3], data: f }, ids: { dtype: 'I64', shape: [3], data: i }, s: { dtype: 'F32', shape: [], data: scalar } },
+      { format: 'pt', note: 'hé' },
+    );
     const bytes = fs.readFileSync(file);
     const n = Number(bytes.readBigUInt64LE(0));
     assert.equal((8 + n) % 8, 0, 'header padded to 8 bytes');
@@ -110,8 +118,14 @@ describe('safetensors', () => {
     writeSafetensors(file, { a: { dtype: 'F32', shape: [1], data: Float32Array.from([1]) } });
     writeSafetensors(file, { b: { dtype: 'F32', shape: [2], data: Float32Array.from([2, 3]) } });
     assert.deepEqual([...readSafetensors(file).tensors.keys()], ['b']);
-    assert.throws(() => writeSafetensors(file, { c: { dtype: 'F32', shape: [3], data: Float32Array.from([1]) } }), /m\.safetensors: tensor "c": 1 values for shape \[3\]/);
-    assert.throws(() => writeSafetensors(path.join(dir, 'no', 'such', 'x.safetensors'), { a: { dtype: 'F32', shape: [1], data: Float32Array.from([1]) } }), /x\.safetensors: cannot write/);
+    assert.throws(
+      () => writeSafetensors(file, { c: { dtype: 'F32', shape: [3], data: Float32Array.from([1]) } }),
+      /m\.safetensors: tensor "c": 1 values for shape \[3\]/,
+    );
+    assert.throws(
+      () => writeSafetensors(path.join(dir, 'no', 'such', 'x.safetensors'), { a: { dtype: 'F32', shape: [1], data: Float32Array.from([1]) } }),
+      /x\.safetensors: cannot write/,
+    );
     assert.deepEqual(fs.readdirSync(dir), ['m.safetensors']);
     assert.deepEqual([...readSafetensors(file).tensors.keys()], ['b']);
   });
@@ -150,7 +164,10 @@ describe('safetensors', () => {
     const unaligned = new Uint8Array(5);
     unaligned.set(u16([0x3c00, 0xc000]), 1);
     assert.deepEqual(toFloat32({ dtype: 'F16', shape: [2], data: unaligned.subarray(1) }), Float32Array.from([1, -2]));
-    assert.deepEqual(toFloat32({ dtype: 'F64', shape: [2], data: new Uint8Array(Float64Array.from([0.5, -1e300]).buffer) }), Float32Array.from([0.5, -Infinity]));
+    assert.deepEqual(
+      toFloat32({ dtype: 'F64', shape: [2], data: new Uint8Array(Float64Array.from([0.5, -1e300]).buffer) }),
+      Float32Array.from([0.5, -Infinity]),
+    );
     assert.throws(() => toFloat32({ dtype: 'F16', shape: [3], data: u16([1, 2]) }, 'x'), /x: 4 bytes for shape \[3\] of F16 \(expected 6\)/);
   });
 
@@ -170,25 +187,56 @@ describe('safetensors', () => {
       ['invalid JSON', () => rawFile(null, 0, { headerText: '{"a": {"dtype": "F32",' }), /bad\.safetensors: invalid JSON header/],
       ['header not an object', () => rawFile([1, 2], 0), /bad\.safetensors: header is not a JSON object/],
       ['unknown dtype', () => rawFile({ w: { dtype: 'Q4', shape: [1], data_offsets: [0, 1] } }, 1), /bad\.safetensors: tensor "w": unsupported dtype "Q4"/],
-      ['bad shape', () => rawFile({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, 4), /tensor "w": shape \[-1\] is not a list of non-negative integers/],
+      [
+        'bad shape',
+        () => rawFile({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, 4),
+        /tensor "w": shape \[-1\] is not a list of non-negative integers/,
+      ],
       ['bad offsets', () => rawFile({ w: { dtype: 'F32', shape: [1], data_offsets: [0] } }, 4), /tensor "w": data_offsets \[0\] is not a pair/],
-      ['offsets reversed', () => rawFile({ w: { dtype: 'F32', shape: [0], data_offsets: [4, 0] } }, 4), /tensor "w": data_offsets \[4, 0\] end before they begin/],
-      ['offsets out of range (truncated data)', () => rawFile({ w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, 12), /bad\.safetensors: tensor "w": data_offsets \[0, 16\] are out of range: the data buffer has 12 bytes/],
-      ['byte count != numel * itemsize', () => rawFile({ w: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 12] } }, 12), /tensor "w": byte count 12 does not match shape \[2, 2\] of F32 \(4 elements x 4 bytes = 16\)/],
-      ['overlapping tensors', () => rawFile({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12), /tensor "b": data_offsets \[4, 12\] overlap tensor "a"/],
-      ['a hole in the buffer', () => rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, 12), /tensor "b": bytes 4\.\.8 of the data buffer before it belong to no tensor/],
-      ['trailing bytes', () => rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, 8), /bytes 4\.\.8 at the end of the data buffer belong to no tensor \(last tensor "a"\)/],
+      [
+        'offsets reversed',
+        () => rawFile({ w: { dtype: 'F32', shape: [0], data_offsets: [4, 0] } }, 4),
+        /tensor "w": data_offsets \[4, 0\] end before they begin/,
+      ],
+      [
+        'offsets out of range (truncated data)',
+        () => rawFile({ w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, 12),
+        /bad\.safetensors: tensor "w": data_offsets \[0, 16\] are out of range: the data buffer has 12 bytes/,
+      ],
+      [
+        'byte count != numel * itemsize',
+        () => rawFile({ w: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 12] } }, 12),
+        /tensor "w": byte count 12 does not match shape \[2, 2\] of F32 \(4 elements x 4 bytes = 16\)/,
+      ],
+      [
+        'overlapping tensors',
+        () => rawFile({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12),
+        /tensor "b": data_offsets \[4, 12\] overlap tensor "a"/,
+      ],
+      [
+        'a hole in the buffer',
+        () => rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, 12),
+        /tensor "b": bytes 4\.\.8 of the data buffer before it belong to no tensor/,
+      ],
+      [
+        'trailing bytes',
+        () => rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, 8),
+        /bytes 4\.\.8 at the end of the data buffer belong to no tensor \(last tensor "a"\)/,
+      ],
       ['metadata not strings', () => rawFile({ __metadata__: { a: 1 } }, 0), /__metadata__\.a is not a string/],
     ];
     for (const [what, make, re] of cases) {
       it(what, () => {
         const file = path.join(tmpDir(), 'bad.safetensors');
         fs.writeFileSync(file, make());
-        assert.throws(() => readSafetensors(file), (e: Error) => {
-          assert.match(e.message, re);
-          assert.ok(e.message.startsWith(file), e.message);
-          return true;
-        });
+        assert.throws(
+          () => readSafetensors(file),
+          (e: Error) => {
+            assert.match(e.message, re);
+            assert.ok(e.message.startsWith(file), e.message);
+            return true;
+          },
+        );
       });
     }
     it('a missing file', () => assert.throws(() => readSafetensors(path.join(ROOT, 'nope.safetensors')), /nope\.safetensors: cannot read safetensors file/));
@@ -242,7 +290,18 @@ describe('Hugging Face folders', () => {
       assert.equal(cfg.hidden_act, 'gelu');
       assert.deepEqual(cfg.id2label, { 0: 'O', 1: 'B-PER', 2: 'I-PER' });
       assert.deepEqual(cfg.label2id, { O: 0, 'B-PER': 1, 'I-PER': 2 });
-      for (const k of ['hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'max_position_embeddings', 'type_vocab_size', 'layer_norm_eps', 'hidden_dropout_prob', 'attention_probs_dropout_prob', 'vocab_size']) {
+      for (const k of [
+        'hidden_size',
+        'num_hidden_layers',
+        'num_attention_heads',
+        'intermediate_size',
+        'max_position_embeddings',
+        'type_vocab_size',
+        'layer_norm_eps',
+        'hidden_dropout_prob',
+        'attention_probs_dropout_prob',
+        'vocab_size',
+      ]) {
         assert.ok(k in cfg, k);
       }
       const m = loadHfModel(dir, { numLabels: 3, head });
@@ -261,7 +320,12 @@ describe('Hugging Face folders', () => {
     const shapes = shapeOf(TINY, 'sequence');
     for (const [name, data] of params) {
       if (name.startsWith('classifier.')) continue;
-      tensors[name.slice('bert.'.length).replace(/LayerNorm\.weight$/, 'LayerNorm.gamma').replace(/LayerNorm\.bias$/, 'LayerNorm.beta')] = { shape: shapes.get(name)!, data };
+      tensors[
+        name
+          .slice('bert.'.length)
+          .replace(/LayerNorm\.weight$/, 'LayerNorm.gamma')
+          .replace(/LayerNorm\.bias$/, 'LayerNorm.beta')
+      ] = { shape: shapes.get(name)!, data };
     }
     tensors['cls.predictions.bias'] = { shape: [TINY.vocabSize], data: new Float32Array(TINY.vocabSize) };
     tensors['embeddings.position_ids'] = { shape: [1, TINY.maxPositions], data: new Float32Array(TINY.maxPositions) };
@@ -333,7 +397,19 @@ describe('Hugging Face folders', () => {
     tensors['vocab_transform.weight'] = { shape: [c.hidden, c.hidden], data: new Float32Array(c.hidden * c.hidden) };
     writeFolder(
       dir,
-      { model_type: 'distilbert', architectures: ['DistilBertForTokenClassification'], dim: c.hidden, n_layers: c.layers, n_heads: c.heads, hidden_dim: c.intermediate, max_position_embeddings: c.maxPositions, dropout: 0.2, attention_dropout: 0.3, vocab_size: c.vocabSize, id2label: { 0: 'X', 1: 'Y', 2: 'Z' } },
+      {
+        model_type: 'distilbert',
+        architectures: ['DistilBertForTokenClassification'],
+        dim: c.hidden,
+        n_layers: c.layers,
+        n_heads: c.heads,
+        hidden_dim: c.intermediate,
+        max_position_embeddings: c.maxPositions,
+        dropout: 0.2,
+        attention_dropout: 0.3,
+        vocab_size: c.vocabSize,
+        id2label: { 0: 'X', 1: 'Y', 2: 'Z' },
+      },
       tensors,
     );
     const m = loadHfModel(dir, { numLabels: 3, head: 'token' });
@@ -392,7 +468,19 @@ describe('Hugging Face folders', () => {
     tensors['lm_head.bias'] = { shape: [c.vocabSize], data: new Float32Array(c.vocabSize) };
     writeFolder(
       dir,
-      { model_type: 'roberta', architectures: ['RobertaForSequenceClassification'], hidden_size: H, num_hidden_layers: c.layers, num_attention_heads: c.heads, intermediate_size: c.intermediate, max_position_embeddings: c.maxPositions + 2, type_vocab_size: 1, layer_norm_eps: 1e-5, vocab_size: c.vocabSize, pad_token_id: 1 },
+      {
+        model_type: 'roberta',
+        architectures: ['RobertaForSequenceClassification'],
+        hidden_size: H,
+        num_hidden_layers: c.layers,
+        num_attention_heads: c.heads,
+        intermediate_size: c.intermediate,
+        max_position_embeddings: c.maxPositions + 2,
+        type_vocab_size: 1,
+        layer_norm_eps: 1e-5,
+        vocab_size: c.vocabSize,
+        pad_token_id: 1,
+      },
       tensors,
     );
     const m = loadHfModel(dir, { numLabels: 3, head: 'sequence' });
@@ -423,7 +511,10 @@ describe('Hugging Face folders', () => {
     for (const [name, data] of params) tensors[name] = { shape: shapes.get(name)!, data };
     delete tensors['bert.encoder.layer.1.attention.self.key.bias'];
     tensors['bert.encoder.layer.2.attention.self.key.bias'] = { shape: [TINY.hidden], data: new Float32Array(TINY.hidden) };
-    tensors['bert.encoder.layer.0.intermediate.dense.weight'] = { shape: [TINY.hidden, TINY.intermediate], data: params.get('bert.encoder.layer.0.intermediate.dense.weight')! };
+    tensors['bert.encoder.layer.0.intermediate.dense.weight'] = {
+      shape: [TINY.hidden, TINY.intermediate],
+      data: params.get('bert.encoder.layer.0.intermediate.dense.weight')!,
+    };
     writeFolder(dir, bertJson(TINY), tensors);
     assert.throws(
       () => loadHfModel(dir, { numLabels: 3, head: 'token' }),
@@ -445,7 +536,9 @@ describe('Hugging Face folders', () => {
     assert.ok(!other.params.has('classifier.weight'));
 
     const { tensors } = readSafetensors(path.join(dir, 'model.safetensors'));
-    const rest = Object.fromEntries([...tensors].filter(([n]) => n !== 'classifier.bias').map(([n, t]) => [n, { dtype: 'F32' as const, shape: t.shape, data: toFloat32(t) }]));
+    const rest = Object.fromEntries(
+      [...tensors].filter(([n]) => n !== 'classifier.bias').map(([n, t]) => [n, { dtype: 'F32' as const, shape: t.shape, data: toFloat32(t) }]),
+    );
     writeSafetensors(path.join(dir, 'model.safetensors'), rest);
     const m = loadHfModel(dir, { numLabels: 3, head: 'token' });
     assert.deepEqual(m.initializedHead, ['classifier.weight', 'classifier.bias']);

@@ -20,8 +20,14 @@ import { maxAbsErr, relMaxErr } from './helpers/reference';
 const FIX = path.join(path.dirname(__filename), 'fixtures');
 const FOLDER = path.join(FIX, 'hf-tiny-bert');
 const ref = JSON.parse(fs.readFileSync(path.join(FIX, 'hf_reference.json'), 'utf8')) as {
-  sentence: string[]; wordIds: number[][]; inputIds: number[][]; attentionMask: number[][]; logits: number[];
-  labels: number[][]; losses: number[]; finalClassifier: number[];
+  sentence: string[];
+  wordIds: number[][];
+  inputIds: number[][];
+  attentionMask: number[][];
+  logits: number[];
+  labels: number[][];
+  losses: number[];
+  finalClassifier: number[];
 };
 const B = ref.inputIds.length;
 const T = ref.inputIds[0].length;
@@ -31,7 +37,10 @@ describe('Hugging Face folder vs PyTorch (tiny BERT)', () => {
   it('the vocab.txt tokenizer gives BERT WordPiece ids', () => {
     const tok = loadTokenizer(FOLDER);
     assert.equal(tok.info.lowercase, true);
-    assert.deepEqual(ref.sentence.map((w) => tok.encodeWord(w)), ref.wordIds);
+    assert.deepEqual(
+      ref.sentence.map((w) => tok.encodeWord(w)),
+      ref.wordIds,
+    );
   });
 
   it('logits of a padded batch match', async () => {
@@ -39,7 +48,9 @@ describe('Hugging Face folder vs PyTorch (tiny BERT)', () => {
     assert.deepEqual(hf.initializedHead, []);
     const g = new Graph('golden');
     const b = new Builder(g);
-    const P = new Map([...hf.params].map(([n, d]) => [n, g.initializer(n, 'float32', bertParamShapes(hf.config).find((p) => p.name === n)!.shape, d)] as const));
+    const P = new Map(
+      [...hf.params].map(([n, d]) => [n, g.initializer(n, 'float32', bertParamShapes(hf.config).find((p) => p.name === n)!.shape, d)] as const),
+    );
     const inputIds = g.input('input_ids', 'int64', ['batch', 'sequence']);
     const attentionMask = g.input('attention_mask', 'int64', ['batch', 'sequence']);
     g.output(tokenClassificationLogits(b, P, hf.config, { inputIds, attentionMask }, { training: false }), 'logits');
@@ -53,24 +64,45 @@ describe('Hugging Face folder vs PyTorch (tiny BERT)', () => {
     const C = 7;
     const ours: number[] = [];
     const theirs: number[] = [];
-    ref.attentionMask.forEach((row, bi) => row.forEach((m, t) => {
-      if (!m) return;
-      for (let c = 0; c < C; c++) { ours.push(logits[(bi * T + t) * C + c]); theirs.push(ref.logits[(bi * T + t) * C + c]); }
-    }));
+    ref.attentionMask.forEach((row, bi) =>
+      row.forEach((m, t) => {
+        if (!m) return;
+        for (let c = 0; c < C; c++) {
+          ours.push(logits[(bi * T + t) * C + c]);
+          theirs.push(ref.logits[(bi * T + t) * C + c]);
+        }
+      }),
+    );
     assert.ok(relMaxErr(ours, theirs) < 1e-5, `logits error ${relMaxErr(ours, theirs)}`);
   });
 
   it('3 AdamW steps with clipping and weight decay match losses and weights', async () => {
     const hf = loadHfModel(FOLDER, { numLabels: 7, head: 'token' });
     const shapes = bertParamShapes(hf.config);
-    const prog = await TrainProgram.create({
-      params: shapes.map((p) => ({ name: p.name, shape: p.shape, data: hf.params.get(p.name)!, decay: p.name.endsWith('.weight') && !p.name.includes('LayerNorm') })),
-      batch: ['input_ids', 'attention_mask', 'labels'].map((name) => ({ name, dtype: 'int64' as const, shape: [B, T] })),
-      loss: (b, P, batch) => tokenClassificationLoss(b, P, hf.config, { inputIds: batch.get('input_ids')!, attentionMask: batch.get('attention_mask')! }, batch.get('labels')!, { training: false }).loss,
-      optimizer: { kind: 'adamw', weightDecay: 0.01 },
-      clipNorm: 1,
-    }, { threads: 1 });
-    const rep = (rows: number[][]) => { const one = int64(rows); const all = new BigInt64Array(3 * one.length); for (let k = 0; k < 3; k++) all.set(one, k * one.length); return all; };
+    const prog = await TrainProgram.create(
+      {
+        params: shapes.map((p) => ({
+          name: p.name,
+          shape: p.shape,
+          data: hf.params.get(p.name)!,
+          decay: p.name.endsWith('.weight') && !p.name.includes('LayerNorm'),
+        })),
+        batch: ['input_ids', 'attention_mask', 'labels'].map((name) => ({ name, dtype: 'int64' as const, shape: [B, T] })),
+        loss: (b, P, batch) =>
+          tokenClassificationLoss(b, P, hf.config, { inputIds: batch.get('input_ids')!, attentionMask: batch.get('attention_mask')! }, batch.get('labels')!, {
+            training: false,
+          }).loss,
+        optimizer: { kind: 'adamw', weightDecay: 0.01 },
+        clipNorm: 1,
+      },
+      { threads: 1 },
+    );
+    const rep = (rows: number[][]) => {
+      const one = int64(rows);
+      const all = new BigInt64Array(3 * one.length);
+      for (let k = 0; k < 3; k++) all.set(one, k * one.length);
+      return all;
+    };
     const r = await prog.run({ input_ids: rep(ref.inputIds), attention_mask: rep(ref.attentionMask), labels: rep(ref.labels) }, [1e-3, 1e-3, 1e-3]);
     assert.ok(relMaxErr(r.losses, ref.losses) < 1e-5, `losses ${Array.from(r.losses)} vs ${ref.losses}`);
     assert.ok(maxAbsErr(prog.params.get('classifier.weight')!, ref.finalClassifier) < 1e-5);

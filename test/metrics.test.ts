@@ -4,19 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  entityReport,
-  extractEntities,
-  formatEntityReport,
-  type Entity,
-  type PRF,
-} from '../src/trainer/metrics/seqeval';
-import {
-  accuracy,
-  classificationReport,
-  confusionMatrix,
-  formatClassificationReport,
-} from '../src/trainer/metrics/report';
+import { entityReport, extractEntities, formatEntityReport, type Entity, type PRF } from '../src/trainer/metrics/seqeval';
+import { accuracy, classificationReport, confusionMatrix, formatClassificationReport } from '../src/trainer/metrics/report';
 import { formatFixed } from '../src/trainer/metrics/common';
 
 const close = (actual: number, expected: number, msg?: string) =>
@@ -34,8 +23,14 @@ const spans = (es: Entity[]) => es.map((e) => `${e.type}@${e.sentence}:${e.start
 describe('seqeval default mode (conlleval-compatible)', () => {
   // seqeval README, "Usage": classification_report / f1_score on this pair gives f1 0.50,
   // MISC 0.00/0.00/0.00 support 1, PER 1.00/1.00/1.00 support 1, all averages 0.50 support 2.
-  const yTrue = [['O', 'O', 'O', 'B-MISC', 'I-MISC', 'I-MISC', 'O'], ['B-PER', 'I-PER', 'O']];
-  const yPred = [['O', 'O', 'B-MISC', 'I-MISC', 'I-MISC', 'I-MISC', 'O'], ['B-PER', 'I-PER', 'O']];
+  const yTrue = [
+    ['O', 'O', 'O', 'B-MISC', 'I-MISC', 'I-MISC', 'O'],
+    ['B-PER', 'I-PER', 'O'],
+  ];
+  const yPred = [
+    ['O', 'O', 'B-MISC', 'I-MISC', 'I-MISC', 'I-MISC', 'O'],
+    ['B-PER', 'I-PER', 'O'],
+  ];
 
   it('README example: per type and averages', () => {
     const r = entityReport(yTrue, yPred);
@@ -63,8 +58,14 @@ describe('seqeval default mode (conlleval-compatible)', () => {
 
   it('f1_score docstring example: micro 0.6667, macro 0.75, weighted 0.6667, per type [0.5, 1.0]', () => {
     // seqeval.metrics.f1_score docstring.
-    const t = [['O', 'O', 'B-MISC', 'I-MISC', 'B-MISC', 'O', 'O'], ['B-PER', 'I-PER', 'O']];
-    const p = [['O', 'O', 'B-MISC', 'I-MISC', 'B-MISC', 'I-MISC', 'O'], ['B-PER', 'I-PER', 'O']];
+    const t = [
+      ['O', 'O', 'B-MISC', 'I-MISC', 'B-MISC', 'O', 'O'],
+      ['B-PER', 'I-PER', 'O'],
+    ];
+    const p = [
+      ['O', 'O', 'B-MISC', 'I-MISC', 'B-MISC', 'I-MISC', 'O'],
+      ['B-PER', 'I-PER', 'O'],
+    ];
     const r = entityReport(t, p);
     close(r.micro.f1, 0.6666666666666666);
     close(r.macro.f1, 0.75);
@@ -90,7 +91,15 @@ describe('seqeval default mode (conlleval-compatible)', () => {
       'MISC@0:7-8',
     ]);
     // Sentences never share a chunk: each one is followed by an implicit 'O'.
-    assert.deepEqual(spans(extractEntities([['O', 'B-PER'], ['I-PER', 'O']])), ['PER@0:1-2', 'PER@1:0-1']);
+    assert.deepEqual(
+      spans(
+        extractEntities([
+          ['O', 'B-PER'],
+          ['I-PER', 'O'],
+        ]),
+      ),
+      ['PER@0:1-2', 'PER@1:0-1'],
+    );
     // A bare 'B' has type '_'.
     assert.deepEqual(spans(extractEntities([['B', 'I', 'O']])), ['_@0:0-2']);
   });
@@ -167,10 +176,7 @@ describe('seqeval strict mode', () => {
 
   it('scheme.Tokens docstring example: IOB2 entities with exclusive ends', () => {
     // Tokens(['B-PER','I-PER','O','B-LOC'], IOB2).entities -> PER 0..2, LOC 3..4
-    assert.deepEqual(spans(extractEntities([['B-PER', 'I-PER', 'O', 'B-LOC']], { mode: 'strict' })), [
-      'PER@0:0-2',
-      'LOC@0:3-4',
-    ]);
+    assert.deepEqual(spans(extractEntities([['B-PER', 'I-PER', 'O', 'B-LOC']], { mode: 'strict' })), ['PER@0:0-2', 'LOC@0:3-4']);
     // B-PER then I-LOC: the PER chunk ends (B->I with a different type) and the I-LOC starts nothing.
     assert.deepEqual(spans(extractEntities([['B-PER', 'I-LOC', 'O']], { mode: 'strict' })), ['PER@0:0-1']);
   });
@@ -193,10 +199,11 @@ describe('seqeval strict mode', () => {
     // ['I-PER','I-PER','B-PER','I-PER','O','I-LOC']: I-PER starts (O->I), I-PER continues, B-PER is not
     // inside, and I->B is an end pattern: PER [0,2). B-PER after I-PER of the same type starts: PER [2,4),
     // ended by O. I-LOC after O starts: LOC [5,6).
-    assert.deepEqual(
-      spans(extractEntities([['I-PER', 'I-PER', 'B-PER', 'I-PER', 'O', 'I-LOC']], { mode: 'strict', scheme: 'IOB1' })),
-      ['PER@0:0-2', 'PER@0:2-4', 'LOC@0:5-6'],
-    );
+    assert.deepEqual(spans(extractEntities([['I-PER', 'I-PER', 'B-PER', 'I-PER', 'O', 'I-LOC']], { mode: 'strict', scheme: 'IOB1' })), [
+      'PER@0:0-2',
+      'PER@0:2-4',
+      'LOC@0:5-6',
+    ]);
     // ['I-PER','B-PER','B-LOC']: PER [0,1) as above; B-PER starts a chunk (I->B same type) but the next
     // token B-LOC is not inside, and B->B with a different type is not an IOB1 end pattern, so that chunk
     // is dropped; B-LOC (after B-PER, different type) starts nothing. Default mode keeps all three.
@@ -224,14 +231,11 @@ describe('seqeval strict mode', () => {
   });
 
   it('BILOU and IOE2 basics', () => {
-    assert.deepEqual(
-      spans(extractEntities([['U-PER', 'B-LOC', 'I-LOC', 'L-LOC', 'B-ORG', 'O']], { mode: 'strict', scheme: 'BILOU' })),
-      ['PER@0:0-1', 'LOC@0:1-4'],
-    );
-    assert.deepEqual(
-      spans(extractEntities([['I-PER', 'E-PER', 'E-LOC', 'I-ORG', 'O']], { mode: 'strict', scheme: 'IOE2' })),
-      ['PER@0:0-2', 'LOC@0:2-3'],
-    );
+    assert.deepEqual(spans(extractEntities([['U-PER', 'B-LOC', 'I-LOC', 'L-LOC', 'B-ORG', 'O']], { mode: 'strict', scheme: 'BILOU' })), [
+      'PER@0:0-1',
+      'LOC@0:1-4',
+    ]);
+    assert.deepEqual(spans(extractEntities([['I-PER', 'E-PER', 'E-LOC', 'I-ORG', 'O']], { mode: 'strict', scheme: 'IOE2' })), ['PER@0:0-2', 'LOC@0:2-3']);
   });
 
   it('invalid tokens for the scheme throw, like seqeval', () => {
@@ -277,17 +281,18 @@ describe('sklearn-compatible token report', () => {
     // y_true = [2, 0, 2, 2, 0, 1], y_pred = [0, 0, 2, 2, 0, 2] -> [[2,0,0],[0,0,1],[1,0,2]]
     const t = [2, 0, 2, 2, 0, 1].map(String);
     const p = [0, 0, 2, 2, 0, 2].map(String);
-    assert.deepEqual(confusionMatrix(t, p, ['0', '1', '2']), [[2, 0, 0], [0, 0, 1], [1, 0, 2]]);
+    assert.deepEqual(confusionMatrix(t, p, ['0', '1', '2']), [
+      [2, 0, 0],
+      [0, 0, 1],
+      [1, 0, 2],
+    ]);
     // y_true = ["cat","ant","cat","cat","ant","bird"], y_pred = ["ant","ant","cat","cat","ant","cat"],
     // labels = ["ant","bird","cat"] -> the same matrix.
-    assert.deepEqual(
-      confusionMatrix(
-        ['cat', 'ant', 'cat', 'cat', 'ant', 'bird'],
-        ['ant', 'ant', 'cat', 'cat', 'ant', 'cat'],
-        ['ant', 'bird', 'cat'],
-      ),
-      [[2, 0, 0], [0, 0, 1], [1, 0, 2]],
-    );
+    assert.deepEqual(confusionMatrix(['cat', 'ant', 'cat', 'cat', 'ant', 'bird'], ['ant', 'ant', 'cat', 'cat', 'ant', 'cat'], ['ant', 'bird', 'cat']), [
+      [2, 0, 0],
+      [0, 0, 1],
+      [1, 0, 2],
+    ]);
     assert.throws(() => confusionMatrix(['a', 'b'], ['a', 'c'], ['a', 'b']), /unknown label "c" in pred at index 1/);
     assert.throws(() => confusionMatrix(['a'], ['a', 'b'], ['a', 'b']), /different lengths: 1 vs 2/);
   });

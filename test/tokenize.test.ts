@@ -6,13 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { encodeTexts, encodeTokenSentences, type TokenFeature } from '../src/trainer/encode';
-import {
-  buildWordPieceVocab,
-  loadTokenizer,
-  tokenizerFromVocab,
-  writeTokenizerFolder,
-  type Tok,
-} from '../src/trainer/tokenize';
+import { buildWordPieceVocab, loadTokenizer, tokenizerFromVocab, writeTokenizerFolder, type Tok } from '../src/trainer/tokenize';
 
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'finetune-tokenize-'));
 after(() => fs.rmSync(TMP, { recursive: true, force: true }));
@@ -25,7 +19,29 @@ const folder = (files: Record<string, string>) => {
 };
 
 // A small hand-written BERT vocabulary (ids = line numbers).
-const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'un', '##aff', '##able', 'the', ',', '.', 'a', '##b', '##c', 'b', 'c', 'runs', 'run', '##s', 'x', '##x'];
+const VOCAB = [
+  '[PAD]',
+  '[UNK]',
+  '[CLS]',
+  '[SEP]',
+  '[MASK]',
+  'un',
+  '##aff',
+  '##able',
+  'the',
+  ',',
+  '.',
+  'a',
+  '##b',
+  '##c',
+  'b',
+  'c',
+  'runs',
+  'run',
+  '##s',
+  'x',
+  '##x',
+];
 const id = (t: string) => VOCAB.indexOf(t);
 const vocabTxt = VOCAB.join('\n') + '\n';
 
@@ -50,7 +66,11 @@ describe('loadTokenizer: vocab.txt-only folder', () => {
     assert.deepEqual(tok.encodeText('The unaffable, runs.'), [id('the'), id('un'), id('##aff'), id('##able'), id(','), id('runs'), id('.')]);
     assert.equal(tok.decode(tok.encodeText('The unaffable, runs.')), 'the unaffable, runs.');
     assert.equal(tok.decode([]), '');
-    const json = tok.toJSON() as { model: { type: string; vocab: Record<string, number> }; normalizer: { type: string; lowercase: boolean }; post_processor: { type: string } };
+    const json = tok.toJSON() as {
+      model: { type: string; vocab: Record<string, number> };
+      normalizer: { type: string; lowercase: boolean };
+      post_processor: { type: string };
+    };
     assert.equal(json.model.type, 'WordPiece');
     assert.equal(json.model.vocab['##aff'], 6);
     assert.equal(json.normalizer.type, 'BertNormalizer');
@@ -69,11 +89,20 @@ describe('loadTokenizer: vocab.txt-only folder', () => {
 
   it('errors name the folder and what is missing', () => {
     const empty = folder({});
-    assert.throws(() => loadTokenizer(empty), (e: Error) => e.message.includes(empty) && /tokenizer\.json/.test(e.message) && /vocab\.txt/.test(e.message));
+    assert.throws(
+      () => loadTokenizer(empty),
+      (e: Error) => e.message.includes(empty) && /tokenizer\.json/.test(e.message) && /vocab\.txt/.test(e.message),
+    );
     const noCls = folder({ 'vocab.txt': VOCAB.filter((t) => t !== '[CLS]').join('\n') });
-    assert.throws(() => loadTokenizer(noCls), (e: Error) => e.message.includes(noCls) && e.message.includes('[CLS]'));
+    assert.throws(
+      () => loadTokenizer(noCls),
+      (e: Error) => e.message.includes(noCls) && e.message.includes('[CLS]'),
+    );
     const gone = path.join(TMP, 'no-such-folder');
-    assert.throws(() => loadTokenizer(gone), (e: Error) => e.message.includes(gone));
+    assert.throws(
+      () => loadTokenizer(gone),
+      (e: Error) => e.message.includes(gone),
+    );
   });
 });
 
@@ -137,7 +166,14 @@ describe('loadTokenizer: tokenizer.json folder, writeTokenizerFolder round trip'
   it('loads a tokenizer.json (+ tokenizer_config.json) folder', () => {
     const dir = folder({
       'tokenizer.json': JSON.stringify(built.toJSON()),
-      'tokenizer_config.json': JSON.stringify({ do_lower_case: true, cls_token: '[CLS]', sep_token: '[SEP]', pad_token: '[PAD]', unk_token: '[UNK]', mask_token: '[MASK]' }),
+      'tokenizer_config.json': JSON.stringify({
+        do_lower_case: true,
+        cls_token: '[CLS]',
+        sep_token: '[SEP]',
+        pad_token: '[PAD]',
+        unk_token: '[UNK]',
+        mask_token: '[MASK]',
+      }),
     });
     const tok = loadTokenizer(dir);
     assert.deepEqual(tok.info, { ...built.info, source: path.join(dir, 'tokenizer.json') });
@@ -174,7 +210,11 @@ describe('encodeTokenSentences', () => {
   const I = -100;
 
   it('labels the first sub-token of each word; other sub-tokens and specials get -100', () => {
-    const { features, stats } = encodeTokenSentences(tok, [{ words: ['The', 'unaffable', 'runs', '.'], labels: [0, 1, 2, 0] }], { maxLength: 16, overflow: 'truncate', stride: 0 });
+    const { features, stats } = encodeTokenSentences(tok, [{ words: ['The', 'unaffable', 'runs', '.'], labels: [0, 1, 2, 0] }], {
+      maxLength: 16,
+      overflow: 'truncate',
+      stride: 0,
+    });
     assert.equal(features.length, 1);
     const f = features[0];
     assert.deepEqual(f.inputIds, [CLS, id('the'), id('un'), id('##aff'), id('##able'), id('runs'), id('.'), SEP]);
@@ -199,14 +239,29 @@ describe('encodeTokenSentences', () => {
     assert.deepEqual(features[1].labels, [I, 5, I]);
     assert.deepEqual(features[2].inputIds, [CLS, SEP]);
     assert.ok(features.every((f) => f.inputIds.length <= 6));
-    assert.deepEqual(features.map((f) => f.sentence), [0, 1, 2]);
+    assert.deepEqual(
+      features.map((f) => f.sentence),
+      [0, 1, 2],
+    );
     assert.deepEqual(stats, { sentences: 3, windows: 3, truncatedSentences: 1, droppedWords: 2, overlongSentences: 1 });
   });
 
   it('a word longer than maxLength-2 sub-tokens is cut to its first sub-tokens', () => {
     const { features, stats } = encodeTokenSentences(tok, [{ words: ['unaffable', 'a'], labels: [7, 8] }], { maxLength: 4, overflow: 'window', stride: 1 });
-    assert.deepEqual(features.map((f) => f.inputIds), [[CLS, id('un'), id('##aff'), SEP], [CLS, id('a'), SEP]]);
-    assert.deepEqual(features.map((f) => f.labels), [[I, 7, I, I], [I, 8, I]]);
+    assert.deepEqual(
+      features.map((f) => f.inputIds),
+      [
+        [CLS, id('un'), id('##aff'), SEP],
+        [CLS, id('a'), SEP],
+      ],
+    );
+    assert.deepEqual(
+      features.map((f) => f.labels),
+      [
+        [I, 7, I, I],
+        [I, 8, I],
+      ],
+    );
     assert.equal(stats.truncatedSentences, 1);
     assert.equal(stats.overlongSentences, 1);
   });
@@ -217,10 +272,20 @@ describe('encodeTokenSentences', () => {
     const labels = words.map((_, i) => i % 9);
     const maxLength = 12;
     const stride = 4;
-    const { features, stats } = encodeTokenSentences(tok, [{ words: ['a'], labels: [3] }, { words, labels }], { maxLength, overflow: 'window', stride });
+    const { features, stats } = encodeTokenSentences(
+      tok,
+      [
+        { words: ['a'], labels: [3] },
+        { words, labels },
+      ],
+      { maxLength, overflow: 'window', stride },
+    );
     const windows = features.filter((f) => f.sentence === 1);
     assert.ok(windows.length > 3);
-    assert.deepEqual(windows.map((f) => f.window), windows.map((_, i) => i));
+    assert.deepEqual(
+      windows.map((f) => f.window),
+      windows.map((_, i) => i),
+    );
     assert.equal(stats.windows, features.length);
     assert.deepEqual({ ...stats, windows: 0 }, { sentences: 2, windows: 0, truncatedSentences: 0, droppedWords: 0, overlongSentences: 1 });
 
@@ -258,7 +323,10 @@ describe('encodeTokenSentences', () => {
       }
       for (const w of ws) if (!reconstructed.includes(w)) reconstructed.push(w);
     }
-    assert.deepEqual(reconstructed, words.map((_, i) => i));
+    assert.deepEqual(
+      reconstructed,
+      words.map((_, i) => i),
+    );
   });
 
   it('window labels a word where it has the most context', () => {
@@ -266,18 +334,24 @@ describe('encodeTokenSentences', () => {
     const words = ['a', 'b', 'c', 'x', 'a', 'b', 'c', 'x'];
     const labels = [0, 1, 2, 3, 4, 5, 6, 7];
     const { features } = encodeTokenSentences(tok, [{ words, labels }], { maxLength: 6, overflow: 'window', stride: 2 });
-    assert.deepEqual(features.map((f) => f.wordIds), [
-      [null, 0, 1, 2, 3, null],
-      [null, 2, 3, 4, 5, null],
-      [null, 4, 5, 6, 7, null],
-    ]);
+    assert.deepEqual(
+      features.map((f) => f.wordIds),
+      [
+        [null, 0, 1, 2, 3, null],
+        [null, 2, 3, 4, 5, null],
+        [null, 4, 5, 6, 7, null],
+      ],
+    );
     // word 2: context 1 in window 0 (before 2, after 1) and in window 1 (before 0) → window 0;
     // word 3: context 0 in window 0, 1 in window 1 → window 1
-    assert.deepEqual(features.map((f) => f.labels), [
-      [I, 0, 1, 2, I, I],
-      [I, I, 3, 4, I, I],
-      [I, I, 5, 6, 7, I],
-    ]);
+    assert.deepEqual(
+      features.map((f) => f.labels),
+      [
+        [I, 0, 1, 2, I, I],
+        [I, I, 3, 4, I, I],
+        [I, I, 5, 6, 7, I],
+      ],
+    );
   });
 
   it('rejects mismatched words/labels and a too small maxLength', () => {
@@ -289,7 +363,15 @@ describe('encodeTokenSentences', () => {
 describe('encodeTexts', () => {
   it('[CLS] text [SEP], truncated to maxLength and counted', () => {
     const tok = loadTokenizer(folder({ 'vocab.txt': vocabTxt }));
-    const { features, stats } = encodeTexts(tok, [{ text: 'The unaffable runs.', label: 1 }, { text: 'a b', label: 0 }, { text: '', label: 2 }], { maxLength: 6 });
+    const { features, stats } = encodeTexts(
+      tok,
+      [
+        { text: 'The unaffable runs.', label: 1 },
+        { text: 'a b', label: 0 },
+        { text: '', label: 2 },
+      ],
+      { maxLength: 6 },
+    );
     assert.deepEqual(stats, { texts: 3, truncated: 1 });
     assert.deepEqual(features[0], { inputIds: [2, id('the'), id('un'), id('##aff'), id('##able'), 3], attentionMask: [1, 1, 1, 1, 1, 1], label: 1, index: 0 });
     assert.deepEqual(features[1], { inputIds: [2, id('a'), id('b'), 3], attentionMask: [1, 1, 1, 1], label: 0, index: 1 });

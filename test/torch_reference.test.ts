@@ -75,10 +75,12 @@ for (const name of ['mlp', 'mlp_sgd', 'encoder'] as const) {
       const single = await TrainProgram.create(specOf(c).spec, { threads: 1 });
       const losses: number[] = [];
       for (let k = 0; k < steps; k++) {
-        const slice = Object.fromEntries(Object.entries(batches).map(([n, d]) => {
-          const per = d.length / steps;
-          return [n, d.slice(k * per, (k + 1) * per)];
-        }));
+        const slice = Object.fromEntries(
+          Object.entries(batches).map(([n, d]) => {
+            const per = d.length / steps;
+            return [n, d.slice(k * per, (k + 1) * per)];
+          }),
+        );
         losses.push((await single.run(slice, [c.lrs[k]])).losses[0]);
       }
       assert.deepEqual(losses, Array.from(rw.losses));

@@ -14,13 +14,19 @@ import { tinyWorkspace } from './helpers/tinyrun';
 import { readMetrics, readRunInfo } from '../src/shared/run';
 
 const quiet = (_e: TrainerEvent) => {};
-const trainLosses = (dir: string) => readMetrics(dir).filter((r) => r.type === 'train').map((r) => [r.step, (r as { loss: number }).loss]);
+const trainLosses = (dir: string) =>
+  readMetrics(dir)
+    .filter((r) => r.type === 'train')
+    .map((r) => [r.step, (r as { loss: number }).loss]);
 
 async function failedRun(extraYaml: string, mutate?: (dir: string) => void): Promise<{ error: Error; runDir: string }> {
   const ws = tinyWorkspace(extraYaml);
   mutate?.(ws.dir);
   const runDir = path.join(ws.dir, 'run');
-  const error = await train({ config: loadConfig(ws.config), runDir, emit: quiet }).then(() => new Error('no error'), (e: Error) => e);
+  const error = await train({ config: loadConfig(ws.config), runDir, emit: quiet }).then(
+    () => new Error('no error'),
+    (e: Error) => e,
+  );
   return { error, runDir };
 }
 
@@ -36,8 +42,16 @@ describe('trainer', () => {
     assert.equal(info.status, 'completed');
     assert.equal(info.device?.used, 'cpu');
     assert.ok(info.final && 'test_f1' in info.final);
-    for (const f of ['model.onnx', 'labels.json', 'tokenizer/tokenizer.json', 'checkpoints/best/model.safetensors', 'checkpoints/best/config.json',
-      'checkpoints/last/optimizer.safetensors', 'checkpoints/last/trainer_state.json', 'misclassified-validation.json']) {
+    for (const f of [
+      'model.onnx',
+      'labels.json',
+      'tokenizer/tokenizer.json',
+      'checkpoints/best/model.safetensors',
+      'checkpoints/best/config.json',
+      'checkpoints/last/optimizer.safetensors',
+      'checkpoints/last/trainer_state.json',
+      'misclassified-validation.json',
+    ]) {
       assert.ok(fs.existsSync(path.join(a.runDir, f)), `${f} exists`);
     }
     assert.ok(fs.readdirSync(path.join(a.runDir, 'tensorboard')).some((f) => f.startsWith('events.out.tfevents.')));
@@ -55,8 +69,13 @@ describe('trainer', () => {
     let step = 0;
     const events: TrainerEvent[] = [];
     const stopped = await train({
-      config: cfg, runDir: path.join(ws.dir, 'split'), shouldStop: () => step >= 12,
-      emit: (e) => { events.push(e); if (e.type === 'train') step = e.step; },
+      config: cfg,
+      runDir: path.join(ws.dir, 'split'),
+      shouldStop: () => step >= 12,
+      emit: (e) => {
+        events.push(e);
+        if (e.type === 'train') step = e.step;
+      },
     });
     assert.equal(stopped.status, 'stopped');
     assert.equal(readRunInfo(stopped.runDir).status, 'stopped');
@@ -70,7 +89,11 @@ describe('trainer', () => {
     assert.ok(after.length > 3);
     // Blocks may be grouped differently after the resume, so compare the steps both runs report.
     let compared = 0;
-    for (const [s, l] of after) if (byStep.has(s)) { assert.equal(l, byStep.get(s), `loss at step ${s}`); compared++; }
+    for (const [s, l] of after)
+      if (byStep.has(s)) {
+        assert.equal(l, byStep.get(s), `loss at step ${s}`);
+        compared++;
+      }
     assert.ok(compared >= 2, `compared ${compared} steps`);
     const pa = readSafetensors(path.join(whole.runDir, 'checkpoints/last/model.safetensors')).tensors;
     const pb = readSafetensors(path.join(resumed.runDir, 'checkpoints/last/model.safetensors')).tensors;
@@ -79,8 +102,11 @@ describe('trainer', () => {
   });
 
   it('sequence classification trains on the bundled JSONL example config', async () => {
-    const cfg = loadConfig(path.resolve(path.dirname(__filename), '../examples/textcls/textcls.finetune.yaml'),
-      { 'training.epochs': 2, 'training.max_steps': 60, threads: 1 });
+    const cfg = loadConfig(path.resolve(path.dirname(__filename), '../examples/textcls/textcls.finetune.yaml'), {
+      'training.epochs': 2,
+      'training.max_steps': 60,
+      threads: 1,
+    });
     const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'finetune-cls-'));
     const res = await train({ config: cfg, runDir: dir, emit: quiet });
     assert.equal(res.status, 'completed');
@@ -106,23 +132,53 @@ describe('bad input fails clearly and the run folder records it', () => {
   });
   expectFailure('an empty training file', '', (d) => fs.writeFileSync(path.join(d, 'data', 'train.txt'), ''), /train\.txt.*(empty|no sentences)/);
   expectFailure('an unknown tag scheme', '', (d) => fs.appendFileSync(path.join(d, 'data', 'train.txt'), '\nBerlin\tX-LOC\n'), /train\.txt:\d+.*X-LOC/);
-  expectFailure('inconsistent column counts', '', (d) => fs.appendFileSync(path.join(d, 'data', 'train.txt'), '\nBerlin B-LOC extra\n'), /train\.txt:\d+.*column/);
-  expectFailure('non-UTF-8 text', '', (d) => fs.appendFileSync(path.join(d, 'data', 'train.txt'), Buffer.from([0x0a, 0x42, 0xff, 0x09, 0x4f, 0x0a])), /train\.txt:\d+.*UTF-8/);
-  expectFailure('a validation label training never saw', '', (d) => fs.appendFileSync(path.join(d, 'data', 'dev.txt'), '\nOlympics\tB-EVENT\n'),
-    /dev\.txt:\d+: label 'B-EVENT' never appears in the training data/);
-  expectFailure('a pretrained checkpoint with wrong names and shapes', '', (d) => {
-    const cfgPath = path.join(d, 'tiny.finetune.yaml');
-    const pre = path.join(d, 'bert');
-    fs.mkdirSync(pre);
-    fs.writeFileSync(path.join(pre, 'config.json'), JSON.stringify({ model_type: 'bert', hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 64, vocab_size: 50, max_position_embeddings: 64 }));
-    fs.writeFileSync(path.join(pre, 'vocab.txt'), ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'the'].join('\n'));
-    const { writeSafetensors } = require('../src/trainer/io/safetensors');
-    writeSafetensors(path.join(pre, 'model.safetensors'), {
-      'bert.embeddings.word_embeddings.weight': { dtype: 'F32', shape: [50, 16], data: new Float32Array(800) },
-      'bert.unknown.weight': { dtype: 'F32', shape: [2], data: new Float32Array(2) },
-    });
-    fs.writeFileSync(cfgPath, fs.readFileSync(cfgPath, 'utf8').replace(/from_scratch: .*/, 'pretrained: bert'));
-  }, /missing: .*unexpected: .*bert\.unknown\.weight.*mis-shaped: .*word_embeddings.*\[50, ?32\].*\[50, ?16\]/s);
+  expectFailure(
+    'inconsistent column counts',
+    '',
+    (d) => fs.appendFileSync(path.join(d, 'data', 'train.txt'), '\nBerlin B-LOC extra\n'),
+    /train\.txt:\d+.*column/,
+  );
+  expectFailure(
+    'non-UTF-8 text',
+    '',
+    (d) => fs.appendFileSync(path.join(d, 'data', 'train.txt'), Buffer.from([0x0a, 0x42, 0xff, 0x09, 0x4f, 0x0a])),
+    /train\.txt:\d+.*UTF-8/,
+  );
+  expectFailure(
+    'a validation label training never saw',
+    '',
+    (d) => fs.appendFileSync(path.join(d, 'data', 'dev.txt'), '\nOlympics\tB-EVENT\n'),
+    /dev\.txt:\d+: label 'B-EVENT' never appears in the training data/,
+  );
+  expectFailure(
+    'a pretrained checkpoint with wrong names and shapes',
+    '',
+    (d) => {
+      const cfgPath = path.join(d, 'tiny.finetune.yaml');
+      const pre = path.join(d, 'bert');
+      fs.mkdirSync(pre);
+      fs.writeFileSync(
+        path.join(pre, 'config.json'),
+        JSON.stringify({
+          model_type: 'bert',
+          hidden_size: 32,
+          num_hidden_layers: 1,
+          num_attention_heads: 2,
+          intermediate_size: 64,
+          vocab_size: 50,
+          max_position_embeddings: 64,
+        }),
+      );
+      fs.writeFileSync(path.join(pre, 'vocab.txt'), ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'the'].join('\n'));
+      const { writeSafetensors } = require('../src/trainer/io/safetensors');
+      writeSafetensors(path.join(pre, 'model.safetensors'), {
+        'bert.embeddings.word_embeddings.weight': { dtype: 'F32', shape: [50, 16], data: new Float32Array(800) },
+        'bert.unknown.weight': { dtype: 'F32', shape: [2], data: new Float32Array(2) },
+      });
+      fs.writeFileSync(cfgPath, fs.readFileSync(cfgPath, 'utf8').replace(/from_scratch: .*/, 'pretrained: bert'));
+    },
+    /missing: .*unexpected: .*bert\.unknown\.weight.*mis-shaped: .*word_embeddings.*\[50, ?32\].*\[50, ?16\]/s,
+  );
 
   it('NaN or infinite loss stops the run, names the node and keeps the last good checkpoint', async () => {
     const { error, runDir } = await failedRun('', (d) => {
@@ -167,11 +223,17 @@ describe('bad input fails clearly and the run folder records it', () => {
 
 describe('parameter-efficient fine-tuning from a Hugging Face folder', () => {
   const FOLDER = path.resolve(path.dirname(__filename), 'fixtures/hf-tiny-bert');
-  for (const [title, peft] of [['head-only', 'head-only'], ['LoRA on query and value', '{ lora: { rank: 4, alpha: 8, targets: [query, value] } }']] as const) {
+  for (const [title, peft] of [
+    ['head-only', 'head-only'],
+    ['LoRA on query and value', '{ lora: { rank: 4, alpha: 8, targets: [query, value] } }'],
+  ] as const) {
     it(`${title}: frozen weights stay, trained ones move, the export loads`, async () => {
       const ws = tinyWorkspace();
-      const text = fs.readFileSync(ws.config, 'utf8')
-        .replace(/from_scratch: .*/, `pretrained: ${FOLDER}\n  peft: ${peft}`).replace('epochs: 2', 'epochs: 1').replace('max_length: 48', 'max_length: 32');
+      const text = fs
+        .readFileSync(ws.config, 'utf8')
+        .replace(/from_scratch: .*/, `pretrained: ${FOLDER}\n  peft: ${peft}`)
+        .replace('epochs: 2', 'epochs: 1')
+        .replace('max_length: 48', 'max_length: 32');
       fs.writeFileSync(ws.config, text);
       const events: TrainerEvent[] = [];
       const res = await train({ config: loadConfig(ws.config), runDir: path.join(ws.dir, 'run'), emit: (e) => events.push(e) });
@@ -200,7 +262,11 @@ describe('gradient accumulation', () => {
     const cfg = loadConfig(ws.config, { 'training.gradient_accumulation': 2, 'training.batch_size': 4, 'training.epochs': 1 });
     const a = await train({ config: cfg, runDir: path.join(ws.dir, 'a'), emit: quiet });
     const b = await train({ config: cfg, runDir: path.join(ws.dir, 'b'), emit: quiet });
-    const whole = await train({ config: loadConfig(ws.config, { 'training.batch_size': 8, 'training.epochs': 1 }), runDir: path.join(ws.dir, 'c'), emit: quiet });
+    const whole = await train({
+      config: loadConfig(ws.config, { 'training.batch_size': 8, 'training.epochs': 1 }),
+      runDir: path.join(ws.dir, 'c'),
+      emit: quiet,
+    });
     assert.equal(a.status, 'completed');
     assert.equal(readRunInfo(a.runDir).totalSteps, readRunInfo(whole.runDir).totalSteps);
     assert.deepEqual(trainLosses(a.runDir), trainLosses(b.runDir));

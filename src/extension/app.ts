@@ -31,7 +31,13 @@ export class FineTune implements vscode.Disposable {
     let doneScanning!: () => void;
     this.scanned = new Promise((r) => (doneScanning = r));
     this.launcher = new Launcher({ context, store: this.store, live: this.live, output: this.output, watchFolder: (dir) => this.watchInBackground(dir) });
-    this.dashboards = new Dashboards(context, { store: this.store, eta: (dir) => this.eta(dir), stop: (dir) => this.launcher.stop(dir), log: (m) => this.output.appendLine(m), scanned: this.scanned });
+    this.dashboards = new Dashboards(context, {
+      store: this.store,
+      eta: (dir) => this.eta(dir),
+      stop: (dir) => this.launcher.stop(dir),
+      log: (m) => this.output.appendLine(m),
+      scanned: this.scanned,
+    });
     this.editor = new ConfigEditorFeatures(this.store);
     const tree = new RunTreeProvider(this.store);
     const view = vscode.window.createTreeView('finetune.runs', { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
@@ -41,12 +47,23 @@ export class FineTune implements vscode.Disposable {
       view.message = vscode.workspace.isTrusted ? undefined : `${UNTRUSTED_NOTE}. Run history and dashboards work; trust the workspace to train.`;
     };
     trustMessage();
-    d.push(vscode.workspace.onDidGrantWorkspaceTrust(() => {
-      trustMessage();
-      tree.refreshSoon();
-      this.editor.refreshLensesSoon();
-    }));
-    d.push(...registerCommands({ store: this.store, launcher: this.launcher, dashboards: this.dashboards, output: this.output, view, refresh: () => this.refresh() }));
+    d.push(
+      vscode.workspace.onDidGrantWorkspaceTrust(() => {
+        trustMessage();
+        tree.refreshSoon();
+        this.editor.refreshLensesSoon();
+      }),
+    );
+    d.push(
+      ...registerCommands({
+        store: this.store,
+        launcher: this.launcher,
+        dashboards: this.dashboards,
+        output: this.output,
+        view,
+        refresh: () => this.refresh(),
+      }),
+    );
 
     // Files: run folders through chokidar; config files through VS Code's own watcher (shared, recursive, honours files.watcherExclude).
     this.watcher.on('run', (dir) => {
@@ -76,9 +93,11 @@ export class FineTune implements vscode.Disposable {
     });
     configs.onDidDelete(() => this.editor.refreshLensesSoon());
     d.push(configs);
-    d.push(vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('finetune.runsFolder')) void this.discover();
-    }));
+    d.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('finetune.runsFolder')) void this.discover();
+      }),
+    );
     d.push(vscode.workspace.onDidChangeWorkspaceFolders(() => void this.discover()));
 
     setImmediate(() => void this.discover().finally(doneScanning));

@@ -25,23 +25,28 @@ export interface CommandDeps {
 
 type Arg = RunNode | string | vscode.Uri | string[] | RunNode[] | undefined;
 
-const isNode = (x: unknown): x is RunNode => !!x && typeof x === 'object' && 'kind' in x
-  && ['run', 'group', 'unreadable', 'unreadableGroup'].includes((x as RunNode).kind);
+const isNode = (x: unknown): x is RunNode =>
+  !!x && typeof x === 'object' && 'kind' in x && ['run', 'group', 'unreadable', 'unreadableGroup'].includes((x as RunNode).kind);
 
 export function registerCommands(d: CommandDeps): vscode.Disposable[] {
   const { store, launcher, dashboards } = d;
 
   /** The runs an invocation is about; asks with a quick pick when none came with it. */
   async function runsOf(arg: Arg, selection: unknown, o: { many: boolean; filter?: (r: RunRecord) => boolean; placeHolder: string }): Promise<RunRecord[]> {
-    const pickFrom = (xs: unknown[]): RunRecord[] => xs.flatMap((x) => {
-      if (isNode(x)) return x.kind === 'run' ? [x.run] : x.kind === 'group' ? x.group.runs : [];
-      if (typeof x === 'string') return [store.get(x) ?? store.byId(x)].filter((r): r is RunRecord => !!r);
-      if (x instanceof vscode.Uri) {
-        if (CONFIG_RE.test(x.fsPath)) return store.all().filter((r) => r.info.configPath && path.resolve(r.info.configPath) === x.fsPath).sort(byNewest);
-        return [store.get(x.fsPath)].filter((r): r is RunRecord => !!r);
-      }
-      return [];
-    });
+    const pickFrom = (xs: unknown[]): RunRecord[] =>
+      xs.flatMap((x) => {
+        if (isNode(x)) return x.kind === 'run' ? [x.run] : x.kind === 'group' ? x.group.runs : [];
+        if (typeof x === 'string') return [store.get(x) ?? store.byId(x)].filter((r): r is RunRecord => !!r);
+        if (x instanceof vscode.Uri) {
+          if (CONFIG_RE.test(x.fsPath))
+            return store
+              .all()
+              .filter((r) => r.info.configPath && path.resolve(r.info.configPath) === x.fsPath)
+              .sort(byNewest);
+          return [store.get(x.fsPath)].filter((r): r is RunRecord => !!r);
+        }
+        return [];
+      });
     let runs: RunRecord[] = [];
     if (o.many && Array.isArray(selection) && selection.length > 1) runs = pickFrom(selection);
     else if (Array.isArray(arg)) runs = pickFrom(arg);
@@ -50,14 +55,22 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     runs = runs.map((r) => store.get(r.dir) ?? r);
     if (o.filter) runs = runs.filter(o.filter);
     if (runs.length) return o.many ? runs : runs.slice(0, 1);
-    const candidates = store.all().filter((r) => !o.filter || o.filter(r)).sort(byNewest);
+    const candidates = store
+      .all()
+      .filter((r) => !o.filter || o.filter(r))
+      .sort(byNewest);
     if (!candidates.length) {
       void vscode.window.showInformationMessage('Fine-tune: no matching runs.');
       return [];
     }
     const items = candidates.map((r) => {
       const km = keyMetric(r.info);
-      return { label: r.info.name, description: `${r.info.status}${km ? ` · ${km.name} ${formatMetric(km.value)}` : ''} · ${formatAgo(r.info.createdAt ?? r.info.startedAt)}`, detail: vscode.workspace.asRelativePath(r.info.configPath ?? r.dir), run: r };
+      return {
+        label: r.info.name,
+        description: `${r.info.status}${km ? ` · ${km.name} ${formatMetric(km.value)}` : ''} · ${formatAgo(r.info.createdAt ?? r.info.startedAt)}`,
+        detail: vscode.workspace.asRelativePath(r.info.configPath ?? r.dir),
+        run: r,
+      };
     });
     if (o.many) {
       const picked = await vscode.window.showQuickPick(items, { canPickMany: true, placeHolder: o.placeHolder, matchOnDescription: true });
@@ -66,7 +79,8 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     const picked = await vscode.window.showQuickPick(items, { placeHolder: o.placeHolder, matchOnDescription: true });
     return picked ? [picked.run] : [];
   }
-  const one = async (arg: Arg, placeHolder: string, filter?: (r: RunRecord) => boolean) => (await runsOf(arg, undefined, { many: false, filter, placeHolder }))[0];
+  const one = async (arg: Arg, placeHolder: string, filter?: (r: RunRecord) => boolean) =>
+    (await runsOf(arg, undefined, { many: false, filter, placeHolder }))[0];
 
   async function configsOf(arg: unknown, selection: unknown): Promise<string[]> {
     const fromArg = (x: unknown): string[] => {
@@ -90,20 +104,23 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       return [];
     }
     if (found.length === 1) return [found[0].fsPath];
-    const picked = await vscode.window.showQuickPick(found.map((u) => ({ label: path.basename(u.fsPath), description: vscode.workspace.asRelativePath(path.dirname(u.fsPath)), uri: u })),
-      { canPickMany: true, placeHolder: 'Configs to train (several are queued)' });
+    const picked = await vscode.window.showQuickPick(
+      found.map((u) => ({ label: path.basename(u.fsPath), description: vscode.workspace.asRelativePath(path.dirname(u.fsPath)), uri: u })),
+      { canPickMany: true, placeHolder: 'Configs to train (several are queued)' },
+    );
     return picked?.map((p) => p.uri.fsPath) ?? [];
   }
 
   const notRunning = (r: RunRecord) => r.info.status !== 'running' && r.info.status !== 'queued';
-  const cmd = (id: string, f: (...args: any[]) => unknown) => vscode.commands.registerCommand(id, async (...args: unknown[]) => {
-    try {
-      await f(...args);
-    } catch (e) {
-      d.output.appendLine(`${id}: ${(e as Error).stack ?? e}`);
-      void vscode.window.showErrorMessage(`Fine-tune: ${(e as Error).message}`);
-    }
-  });
+  const cmd = (id: string, f: (...args: any[]) => unknown) =>
+    vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+      try {
+        await f(...args);
+      } catch (e) {
+        d.output.appendLine(`${id}: ${(e as Error).stack ?? e}`);
+        void vscode.window.showErrorMessage(`Fine-tune: ${(e as Error).message}`);
+      }
+    });
 
   return [
     cmd('finetune.start', async (arg: unknown, selection: unknown) => {
@@ -111,7 +128,11 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       if (configs.length) await launcher.start(configs);
     }),
     cmd('finetune.stop', async (arg: Arg, selection: unknown) => {
-      const runs = await runsOf(arg, selection, { many: true, filter: (r) => r.info.status === 'running' || r.info.status === 'queued', placeHolder: 'Runs to stop' });
+      const runs = await runsOf(arg, selection, {
+        many: true,
+        filter: (r) => r.info.status === 'running' || r.info.status === 'queued',
+        placeHolder: 'Runs to stop',
+      });
       for (const r of runs) launcher.stop(r.dir);
     }),
     cmd('finetune.resume', async (arg: Arg) => {
@@ -129,17 +150,34 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     cmd('finetune.compareRuns', async (arg: Arg, selection: unknown) => {
       let runs = await runsOf(arg, selection, { many: true, placeHolder: 'Runs to compare (pick two or more)' });
       if (runs.length === 1 && !Array.isArray(selection)) {
-        const more = await runsOf(undefined, undefined, { many: true, filter: (r) => r.dir !== runs[0].dir, placeHolder: `Compare ${runs[0].info.name} with…` });
+        const more = await runsOf(undefined, undefined, {
+          many: true,
+          filter: (r) => r.dir !== runs[0].dir,
+          placeHolder: `Compare ${runs[0].info.name} with…`,
+        });
         runs = [...runs, ...more];
       }
       if (runs.length) dashboards.show(runs.map((r) => r.dir));
     }),
     cmd('finetune.diffConfigs', async (arg: Arg, selection: unknown) => {
       let runs = await runsOf(arg, selection, { many: true, placeHolder: 'Two runs whose configs to diff' });
-      if (runs.length === 1) runs = [...runs, ...(await runsOf(undefined, undefined, { many: false, filter: (r) => r.dir !== runs[0].dir, placeHolder: `Diff ${runs[0].info.name}'s config with…` }))];
+      if (runs.length === 1)
+        runs = [
+          ...runs,
+          ...(await runsOf(undefined, undefined, {
+            many: false,
+            filter: (r) => r.dir !== runs[0].dir,
+            placeHolder: `Diff ${runs[0].info.name}'s config with…`,
+          })),
+        ];
       if (runs.length < 2) return;
       const [a, b] = runs;
-      await vscode.commands.executeCommand('vscode.diff', runConfigUri(a.dir, a.info.name), runConfigUri(b.dir, b.info.name), `${a.info.name} ↔ ${b.info.name} (resolved configs)`);
+      await vscode.commands.executeCommand(
+        'vscode.diff',
+        runConfigUri(a.dir, a.info.name),
+        runConfigUri(b.dir, b.info.name),
+        `${a.info.name} ↔ ${b.info.name} (resolved configs)`,
+      );
     }),
     cmd('finetune.revealRun', async (arg: Arg) => {
       if (isNode(arg) && arg.kind === 'unreadable') {
@@ -164,7 +202,12 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     cmd('finetune.exportModel', async (arg: Arg) => {
       const r = await one(arg, 'Run whose model to export', (x) => hasExportedModel(x.dir));
       if (!r) return;
-      const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Export Here', title: `Export the model of ${r.info.name}` });
+      const picked = await vscode.window.showOpenDialog({
+        canSelectFolders: true,
+        canSelectFiles: false,
+        openLabel: 'Export Here',
+        title: `Export the model of ${r.info.name}`,
+      });
       if (!picked?.[0]) return;
       const dest = picked[0].fsPath;
       let copied: string[];
@@ -183,7 +226,11 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     cmd('finetune.renameRun', async (arg: Arg) => {
       const r = await one(arg, 'Run to rename', notRunning);
       if (!r) return;
-      const name = await vscode.window.showInputBox({ title: 'Rename run', value: r.info.name, validateInput: (v) => (v.trim() ? undefined : 'A name is needed') });
+      const name = await vscode.window.showInputBox({
+        title: 'Rename run',
+        value: r.info.name,
+        validateInput: (v) => (v.trim() ? undefined : 'A name is needed'),
+      });
       if (name === undefined || name.trim() === r.info.name) return;
       updateRunInfo(r.dir, { name: name.trim() });
       store.refresh(r.dir);
@@ -191,25 +238,45 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     cmd('finetune.editNotes', async (arg: Arg) => {
       const r = await one(arg, 'Run to annotate', notRunning);
       if (!r) return;
-      const notes = await vscode.window.showInputBox({ title: `Notes for ${r.info.name}`, value: r.info.notes ?? '', prompt: 'Free text, shown in the tooltip and the dashboard' });
+      const notes = await vscode.window.showInputBox({
+        title: `Notes for ${r.info.name}`,
+        value: r.info.notes ?? '',
+        prompt: 'Free text, shown in the tooltip and the dashboard',
+      });
       if (notes === undefined) return;
-      const tags = await vscode.window.showInputBox({ title: `Tags for ${r.info.name}`, value: (r.info.tags ?? []).join(', '), prompt: 'Comma-separated tags' });
+      const tags = await vscode.window.showInputBox({
+        title: `Tags for ${r.info.name}`,
+        value: (r.info.tags ?? []).join(', '),
+        prompt: 'Comma-separated tags',
+      });
       if (tags === undefined) return;
       updateRunInfo(r.dir, { notes: notes.trim() || undefined, tags: parseTags(tags).length ? parseTags(tags) : undefined });
       store.refresh(r.dir);
     }),
     cmd('finetune.deleteRun', async (arg: Arg, selection: unknown) => {
       if (isNode(arg) && arg.kind === 'unreadable') {
-        const ok = await vscode.window.showWarningMessage(`Delete the unreadable run folder '${path.basename(arg.dir)}'?`, { modal: true, detail: `${arg.dir}\n${arg.reason}` }, 'Delete');
+        const ok = await vscode.window.showWarningMessage(
+          `Delete the unreadable run folder '${path.basename(arg.dir)}'?`,
+          { modal: true, detail: `${arg.dir}\n${arg.reason}` },
+          'Delete',
+        );
         if (ok !== 'Delete') return;
         deleteRunFolder(arg.dir);
         store.refresh(arg.dir);
         return;
       }
-      const runs = await runsOf(arg, selection, { many: true, filter: (r) => r.info.status !== 'running' && !launcher.isOwned(r.dir), placeHolder: 'Runs to delete' });
+      const runs = await runsOf(arg, selection, {
+        many: true,
+        filter: (r) => r.info.status !== 'running' && !launcher.isOwned(r.dir),
+        placeHolder: 'Runs to delete',
+      });
       if (!runs.length) return;
       const what = runs.length === 1 ? `run '${runs[0].info.name}'` : `${runs.length} runs`;
-      const ok = await vscode.window.showWarningMessage(`Delete ${what}? Its folder (checkpoints, model, metrics) is removed from disk.`, { modal: true, detail: runs.map((r) => r.dir).join('\n') }, 'Delete');
+      const ok = await vscode.window.showWarningMessage(
+        `Delete ${what}? Its folder (checkpoints, model, metrics) is removed from disk.`,
+        { modal: true, detail: runs.map((r) => r.dir).join('\n') },
+        'Delete',
+      );
       if (ok !== 'Delete') return;
       for (const r of runs) {
         if (r.info.status === 'queued') launcher.queue.cancel(r.dir);
@@ -220,12 +287,20 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     cmd('finetune.refresh', () => d.refresh()),
     cmd('finetune.showOutput', () => d.output.show()),
     cmd('finetune.newConfig', async (arg: unknown) => {
-      const task = await vscode.window.showQuickPick<vscode.QuickPickItem & { task: TemplateTask }>([
-        { label: 'Named-entity recognition', description: 'token-classification, CoNLL data', task: 'token-classification' },
-        { label: 'Text classification', description: 'sequence-classification, JSONL or CSV data', task: 'sequence-classification' },
-      ], { placeHolder: 'What should the model learn?' });
+      const task = await vscode.window.showQuickPick<vscode.QuickPickItem & { task: TemplateTask }>(
+        [
+          { label: 'Named-entity recognition', description: 'token-classification, CoNLL data', task: 'token-classification' },
+          { label: 'Text classification', description: 'sequence-classification, JSONL or CSV data', task: 'sequence-classification' },
+        ],
+        { placeHolder: 'What should the model learn?' },
+      );
       if (!task) return;
-      const folder = arg instanceof vscode.Uri ? (fs.statSync(arg.fsPath).isDirectory() ? arg.fsPath : path.dirname(arg.fsPath)) : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+      const folder =
+        arg instanceof vscode.Uri
+          ? fs.statSync(arg.fsPath).isDirectory()
+            ? arg.fsPath
+            : path.dirname(arg.fsPath)
+          : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
       const base = task.task === 'token-classification' ? 'ner' : 'textcls';
       const text = newConfigText(task.task, base);
       if (!folder) {
@@ -235,7 +310,11 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       }
       let file = path.join(folder, `${base}.finetune.yaml`);
       for (let i = 2; fs.existsSync(file); i++) file = path.join(folder, `${base}-${i}.finetune.yaml`);
-      const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(file), filters: { 'Fine-tune config': ['yaml', 'yml'] }, saveLabel: 'Create' });
+      const target = await vscode.window.showSaveDialog({
+        defaultUri: vscode.Uri.file(file),
+        filters: { 'Fine-tune config': ['yaml', 'yml'] },
+        saveLabel: 'Create',
+      });
       if (!target) return;
       let fsPath = target.fsPath;
       if (!CONFIG_RE.test(fsPath)) fsPath = fsPath.replace(/(\.ya?ml)?$/i, '.finetune.yaml');

@@ -23,17 +23,28 @@ export interface DashboardDeps {
   scanned: Promise<void>;
 }
 
-interface Open { panel: vscode.WebviewPanel; session: DashboardSession; key: string }
+interface Open {
+  panel: vscode.WebviewPanel;
+  session: DashboardSession;
+  key: string;
+}
 
 export class Dashboards implements vscode.Disposable {
   private readonly open = new Map<string, Open>();
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(private readonly context: vscode.ExtensionContext, private readonly deps: DashboardDeps) {
-    this.disposables.push(vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW, {
-      deserializeWebviewPanel: async (panel, state) => this.restore(panel, state),
-    }));
-    const onChange = (dirs: string[]) => { for (const o of this.open.values()) for (const d of dirs) o.session.runChanged(d); };
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly deps: DashboardDeps,
+  ) {
+    this.disposables.push(
+      vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW, {
+        deserializeWebviewPanel: async (panel, state) => this.restore(panel, state),
+      }),
+    );
+    const onChange = (dirs: string[]) => {
+      for (const o of this.open.values()) for (const d of dirs) o.session.runChanged(d);
+    };
     deps.store.on('change', onChange);
     this.disposables.push({ dispose: () => deps.store.off('change', onChange) });
   }
@@ -71,7 +82,8 @@ export class Dashboards implements vscode.Disposable {
     const s = (state ?? {}) as { runDirs?: unknown; runIds?: unknown };
     let dirs: string[] = [];
     if (Array.isArray(s.runDirs)) dirs = s.runDirs.filter((d): d is string => typeof d === 'string');
-    else if (Array.isArray(s.runIds)) dirs = s.runIds.map((id) => (typeof id === 'string' ? this.deps.store.byId(id)?.dir : undefined)).filter((d): d is string => !!d);
+    else if (Array.isArray(s.runIds))
+      dirs = s.runIds.map((id) => (typeof id === 'string' ? this.deps.store.byId(id)?.dir : undefined)).filter((d): d is string => !!d);
     if (!dirs.length) {
       const saved = this.context.workspaceState.get<{ title: string; runDirs: string[] }[]>(OPEN_KEY, []);
       const used = new Set([...this.open.values()].map((o) => o.key));
@@ -83,7 +95,10 @@ export class Dashboards implements vscode.Disposable {
       return;
     }
     panel.webview.options = this.options();
-    this.attach(panel, dirs.map((d) => path.resolve(d)));
+    this.attach(
+      panel,
+      dirs.map((d) => path.resolve(d)),
+    );
   }
 
   private attach(panel: vscode.WebviewPanel, dirs: string[]): void {
@@ -116,12 +131,18 @@ export class Dashboards implements vscode.Disposable {
 
   private html(webview: vscode.Webview, title: string): string {
     const root = this.context.extensionUri;
-    const styles = [['media', 'dashboard.css'], ['dist', 'webview.css']]
+    const styles = [
+      ['media', 'dashboard.css'],
+      ['dist', 'webview.css'],
+    ]
       .filter((p) => fs.existsSync(path.join(root.fsPath, ...p)))
       .map((p) => webview.asWebviewUri(vscode.Uri.joinPath(root, ...p)).toString());
     return dashboardHtml({
       scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(root, 'dist', 'webview.js')).toString(),
-      styleUris: styles, cspSource: webview.cspSource, nonce: makeNonce(), title,
+      styleUris: styles,
+      cspSource: webview.cspSource,
+      nonce: makeNonce(),
+      title,
     });
   }
 
@@ -153,7 +174,11 @@ const FILTERS: Record<string, Record<string, string[]>> = { csv: { CSV: ['csv'] 
 async function saveExport(format: 'csv' | 'png' | 'svg', suggestedName: string, data: string | Uint8Array, configPath?: string): Promise<void> {
   const safe = path.basename(suggestedName).replace(/[\\/:*?"<>|]/g, '_') || `export.${format}`;
   const base = vscode.workspace.workspaceFolders?.[0]?.uri ?? (configPath ? vscode.Uri.file(path.dirname(configPath)) : undefined);
-  const target = await vscode.window.showSaveDialog({ defaultUri: base ? vscode.Uri.joinPath(base, safe) : undefined, filters: FILTERS[format], saveLabel: 'Export' });
+  const target = await vscode.window.showSaveDialog({
+    defaultUri: base ? vscode.Uri.joinPath(base, safe) : undefined,
+    filters: FILTERS[format],
+    saveLabel: 'Export',
+  });
   if (!target) return;
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   await vscode.workspace.fs.writeFile(target, bytes);

@@ -33,7 +33,9 @@ class Validations {
     try {
       result = validateConfigText(doc.getText(), doc.fileName);
     } catch (e) {
-      result = { errors: [{ file: doc.fileName, line: 1, column: 1, endLine: 1, endColumn: 1, message: `cannot validate: ${(e as Error).message}`, severity: 'error' }] };
+      result = {
+        errors: [{ file: doc.fileName, line: 1, column: 1, endLine: 1, endColumn: 1, message: `cannot validate: ${(e as Error).message}`, severity: 'error' }],
+      };
     }
     this.cache.set(key, { version: doc.version, result });
     return result;
@@ -59,15 +61,27 @@ export class ConfigEditorFeatures implements vscode.Disposable {
     d.push(vscode.workspace.onDidOpenTextDocument((doc) => this.validateSoon(doc, 0)));
     d.push(vscode.workspace.onDidChangeTextDocument((e) => this.validateSoon(e.document, 300)));
     d.push(vscode.workspace.onDidSaveTextDocument((doc) => this.validateSoon(doc, 0)));
-    d.push(vscode.workspace.onDidCloseTextDocument((doc) => {
-      this.diagnostics.delete(doc.uri);
-      this.errors.delete(doc.uri.toString());
-      this.validations.forget(doc);
-    }));
-    d.push(vscode.languages.registerCodeActionsProvider(CONFIG_SELECTOR, { provideCodeActions: (doc, range, ctx) => this.codeActions(doc, range, ctx) },
-      { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] }));
+    d.push(
+      vscode.workspace.onDidCloseTextDocument((doc) => {
+        this.diagnostics.delete(doc.uri);
+        this.errors.delete(doc.uri.toString());
+        this.validations.forget(doc);
+      }),
+    );
+    d.push(
+      vscode.languages.registerCodeActionsProvider(
+        CONFIG_SELECTOR,
+        { provideCodeActions: (doc, range, ctx) => this.codeActions(doc, range, ctx) },
+        { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] },
+      ),
+    );
     d.push(vscode.languages.registerHoverProvider(CONFIG_SELECTOR, { provideHover: (doc, pos) => this.hover(doc, pos) }));
-    d.push(vscode.languages.registerCodeLensProvider(CONFIG_SELECTOR, { onDidChangeCodeLenses: this.lensChanged.event, provideCodeLenses: (doc) => this.lenses(doc) }));
+    d.push(
+      vscode.languages.registerCodeLensProvider(CONFIG_SELECTOR, {
+        onDidChangeCodeLenses: this.lensChanged.event,
+        provideCodeLenses: (doc) => this.lenses(doc),
+      }),
+    );
     d.push(vscode.workspace.registerTextDocumentContentProvider(RUN_CONFIG_SCHEME, new RunConfigProvider(store)));
     const onStore = () => this.refreshLensesSoon();
     store.on('change', onStore);
@@ -94,10 +108,13 @@ export class ConfigEditorFeatures implements vscode.Disposable {
     const key = doc.uri.toString();
     const t = this.timers.get(key);
     if (t) clearTimeout(t);
-    this.timers.set(key, setTimeout(() => {
-      this.timers.delete(key);
-      if (!doc.isClosed) this.validate(doc);
-    }, ms));
+    this.timers.set(
+      key,
+      setTimeout(() => {
+        this.timers.delete(key);
+        if (!doc.isClosed) this.validate(doc);
+      }, ms),
+    );
   }
 
   private validate(doc: vscode.TextDocument): void {
@@ -112,11 +129,18 @@ export class ConfigEditorFeatures implements vscode.Disposable {
       }
     }
     this.errors.set(doc.uri.toString(), all);
-    this.diagnostics.set(doc.uri, all.map((e) => {
-      const dg = new vscode.Diagnostic(toVsRange(toRange(e, text)), e.message, e.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Error);
-      dg.source = 'finetune';
-      return dg;
-    }));
+    this.diagnostics.set(
+      doc.uri,
+      all.map((e) => {
+        const dg = new vscode.Diagnostic(
+          toVsRange(toRange(e, text)),
+          e.message,
+          e.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Error,
+        );
+        dg.source = 'finetune';
+        return dg;
+      }),
+    );
     this.refreshLensesSoon();
   }
 
@@ -150,7 +174,8 @@ export class ConfigEditorFeatures implements vscode.Disposable {
     const current = !k.inSweep && config ? resolvedValue(config, k.key) : undefined;
     const table = hoverTable({ key: k.key, configPath: doc.fileName, runs: this.store.all(), current });
     if (table) parts.push(table);
-    if (schema?.description && !table) parts.push(`**${k.key}** — ${schema.description}${schema.default !== undefined ? `\n\nDefault: \`${JSON.stringify(schema.default)}\`` : ''}`);
+    if (schema?.description && !table)
+      parts.push(`**${k.key}** — ${schema.description}${schema.default !== undefined ? `\n\nDefault: \`${JSON.stringify(schema.default)}\`` : ''}`);
     if (!parts.length) return undefined;
     const md = new vscode.MarkdownString(parts.join('\n\n'));
     return new vscode.Hover(md, new vscode.Range(doc.positionAt(k.start), doc.positionAt(k.end)));
@@ -161,10 +186,14 @@ export class ConfigEditorFeatures implements vscode.Disposable {
     const config = this.validations.get(doc).config;
     const sweepSize = config?.sweep ? Object.values(config.sweep).reduce((n, v) => n * (Array.isArray(v) ? v.length : 1), 1) : 1;
     const lines = doc.getText().split('\n');
-    const first = Math.max(0, lines.findIndex((l) => l.trim() && !l.trim().startsWith('#') && !l.trim().startsWith('//')));
+    const first = Math.max(
+      0,
+      lines.findIndex((l) => l.trim() && !l.trim().startsWith('#') && !l.trim().startsWith('//')),
+    );
     const range = new vscode.Range(first, 0, first, 0);
-    return configLens({ configPath: doc.fileName, runs: this.store.all(), sweepSize, trusted: vscode.workspace.isTrusted }).map((l) =>
-      new vscode.CodeLens(range, { title: l.title, command: l.command, arguments: l.arguments, tooltip: l.tooltip }));
+    return configLens({ configPath: doc.fileName, runs: this.store.all(), sweepSize, trusted: vscode.workspace.isTrusted }).map(
+      (l) => new vscode.CodeLens(range, { title: l.title, command: l.command, arguments: l.arguments, tooltip: l.tooltip }),
+    );
   }
 
   dispose(): void {
@@ -190,7 +219,7 @@ class RunConfigProvider implements vscode.TextDocumentContentProvider {
     const dir = decodeURIComponent(uri.query);
     const r = this.store.get(dir);
     if (!r) return `// ${dir}: no ${RUN_FILES.info}\n`;
-    const c = { ...(r.info.config as Record<string, unknown> | null ?? {}) };
+    const c = { ...((r.info.config as Record<string, unknown> | null) ?? {}) };
     const base = typeof c.baseDir === 'string' ? c.baseDir : path.dirname(r.info.configPath ?? '');
     // Paths relative to the config folder, so two runs of configs in different folders diff on what matters.
     const rel = (v: unknown): unknown => {

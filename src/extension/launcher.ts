@@ -33,14 +33,26 @@ const settings = () => vscode.workspace.getConfiguration('finetune');
 
 function describe(e: TrainerEvent): string | undefined {
   switch (e.type) {
-    case 'started': return `started on ${e.device.used}${e.device.reason ? ` (${e.device.reason})` : ''}; ${e.params} parameters; ${e.totalSteps ?? '?'} steps`;
-    case 'log': return `${e.level === 'info' ? '' : `${e.level}: `}${e.message}`;
-    case 'train': return undefined; // the status bar shows progress; the log keeps every step
-    case 'eval': return `${e.split} at step ${e.step}: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${formatMetric(v)}`).join('  ')}`;
-    case 'checkpoint': return `checkpoint at step ${e.step}${e.best ? ' (best)' : ''}`;
-    case 'completed': return `completed in ${e.seconds.toFixed(1)} s: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${formatMetric(v)}`).join(', ')}`;
-    case 'stopped': return `stopped at step ${e.step}`;
-    case 'failed': return `failed: ${e.error}`;
+    case 'started':
+      return `started on ${e.device.used}${e.device.reason ? ` (${e.device.reason})` : ''}; ${e.params} parameters; ${e.totalSteps ?? '?'} steps`;
+    case 'log':
+      return `${e.level === 'info' ? '' : `${e.level}: `}${e.message}`;
+    case 'train':
+      return undefined; // the status bar shows progress; the log keeps every step
+    case 'eval':
+      return `${e.split} at step ${e.step}: ${Object.entries(e.metrics)
+        .map(([k, v]) => `${k} ${formatMetric(v)}`)
+        .join('  ')}`;
+    case 'checkpoint':
+      return `checkpoint at step ${e.step}${e.best ? ' (best)' : ''}`;
+    case 'completed':
+      return `completed in ${e.seconds.toFixed(1)} s: ${Object.entries(e.metrics)
+        .map(([k, v]) => `${k} ${formatMetric(v)}`)
+        .join(', ')}`;
+    case 'stopped':
+      return `stopped at step ${e.step}`;
+    case 'failed':
+      return `failed: ${e.error}`;
   }
 }
 
@@ -96,7 +108,8 @@ export class Launcher implements vscode.Disposable {
       this.enqueue(runs);
       all.push(...runs);
     }
-    if (all.length > 1) void vscode.window.showInformationMessage(`Fine-tune: ${all.length} runs queued (${settings().get<number>('concurrency', 1)} at a time).`);
+    if (all.length > 1)
+      void vscode.window.showInformationMessage(`Fine-tune: ${all.length} runs queued (${settings().get<number>('concurrency', 1)} at a time).`);
     return all;
   }
 
@@ -133,10 +146,12 @@ export class Launcher implements vscode.Disposable {
   }
 
   private enqueue(runs: PlannedRun[]): void {
-    this.queue.enqueue(...runs.map((p) => ({
-      id: p.dir,
-      run: () => this.run(p.dir, p.name, trainerArgs({ configPath: p.configPath, runDir: p.dir, overrides: p.overrides, ...this.deviceArgs() })),
-    })));
+    this.queue.enqueue(
+      ...runs.map((p) => ({
+        id: p.dir,
+        run: () => this.run(p.dir, p.name, trainerArgs({ configPath: p.configPath, runDir: p.dir, overrides: p.overrides, ...this.deviceArgs() })),
+      })),
+    );
   }
 
   /** Workspace trust: no trainer in an untrusted workspace (core/trust.ts decides, the message says why). */
@@ -160,10 +175,20 @@ export class Launcher implements vscode.Disposable {
     if (e instanceof ConfigValidationError) {
       for (const err of e.errors) this.deps.output.appendLine(formatConfigError(err));
       const first = e.errors[0];
-      void vscode.window.showErrorMessage(`Fine-tune: ${path.basename(file)} has ${e.errors.length} error${e.errors.length === 1 ? '' : 's'}: ${first ? `line ${first.line}: ${first.message}` : ''}`, 'Show Problems', 'Open Config').then((a) => {
-        if (a === 'Show Problems') void vscode.commands.executeCommand('workbench.actions.view.problems');
-        if (a === 'Open Config') void vscode.window.showTextDocument(vscode.Uri.file(file), first ? { selection: new vscode.Range(first.line - 1, first.column - 1, first.endLine - 1, first.endColumn - 1) } : {});
-      });
+      void vscode.window
+        .showErrorMessage(
+          `Fine-tune: ${path.basename(file)} has ${e.errors.length} error${e.errors.length === 1 ? '' : 's'}: ${first ? `line ${first.line}: ${first.message}` : ''}`,
+          'Show Problems',
+          'Open Config',
+        )
+        .then((a) => {
+          if (a === 'Show Problems') void vscode.commands.executeCommand('workbench.actions.view.problems');
+          if (a === 'Open Config')
+            void vscode.window.showTextDocument(
+              vscode.Uri.file(file),
+              first ? { selection: new vscode.Range(first.line - 1, first.column - 1, first.endLine - 1, first.endColumn - 1) } : {},
+            );
+        });
     } else void vscode.window.showErrorMessage(`Fine-tune: cannot start ${path.basename(file)}: ${(e as Error).message}`);
   }
 
@@ -208,13 +233,18 @@ export class Launcher implements vscode.Disposable {
       const r = this.deps.store.get(dir);
       if (o.status === 'completed') {
         const km = r && keyMetric(r.info);
-        void vscode.window.showInformationMessage(`Fine-tune: ${name} completed${km ? ` — ${km.name} ${formatMetric(km.value)}` : ''}.`, 'Open Dashboard').then((a) => {
-          if (a) void vscode.commands.executeCommand('finetune.openDashboard', dir);
-        });
+        void vscode.window
+          .showInformationMessage(`Fine-tune: ${name} completed${km ? ` — ${km.name} ${formatMetric(km.value)}` : ''}.`, 'Open Dashboard')
+          .then((a) => {
+            if (a) void vscode.commands.executeCommand('finetune.openDashboard', dir);
+          });
       } else if (o.status === 'stopped') {
         void vscode.window.showInformationMessage(`Fine-tune: ${name} stopped; it can be resumed from its last checkpoint.`);
       } else {
-        const tail = o.stderrTail.filter((l) => l.trim()).slice(-5).join('\n');
+        const tail = o.stderrTail
+          .filter((l) => l.trim())
+          .slice(-5)
+          .join('\n');
         const msg = `Fine-tune: ${name} ${o.crashed ? 'crashed' : 'failed'}: ${o.message ?? ''}`;
         if (tail) out.appendLine(`${tag} last lines of stderr:\n${tail}`);
         void vscode.window.showErrorMessage(msg.length > 400 ? `${msg.slice(0, 400)}…` : msg, { detail: tail }, 'Open Log', 'Show Output').then((a) => {
@@ -241,7 +271,10 @@ export class Launcher implements vscode.Disposable {
         const eta = this.deps.live.eta(dir, t, e.step);
         const increment = pct !== undefined ? Math.max(0, pct - shown) : undefined;
         if (pct !== undefined) shown = pct;
-        progress.report({ increment, message: `step ${e.step}${t ? `/${t}` : ''} · loss ${e.loss.toFixed(4)}${eta !== undefined ? ` · ETA ${formatEta(eta)}` : ''}${tp.stopping ? ' · stopping…' : ''}` });
+        progress.report({
+          increment,
+          message: `step ${e.step}${t ? `/${t}` : ''} · loss ${e.loss.toFixed(4)}${eta !== undefined ? ` · ETA ${formatEta(eta)}` : ''}${tp.stopping ? ' · stopping…' : ''}`,
+        });
       };
       tp.on('event', onEvent);
       return tp.done.then(() => void tp.off('event', onEvent));
@@ -255,7 +288,9 @@ export class Launcher implements vscode.Disposable {
     if (tp) {
       const again = tp.stopping;
       tp.stop();
-      this.deps.output.appendLine(`[${path.basename(d)}] ${again ? 'killing the trainer' : 'stop requested: finishing the current block and saving a checkpoint'}`);
+      this.deps.output.appendLine(
+        `[${path.basename(d)}] ${again ? 'killing the trainer' : 'stop requested: finishing the current block and saving a checkpoint'}`,
+      );
       return;
     }
     const r = this.deps.store.get(d);
@@ -275,19 +310,22 @@ export class Launcher implements vscode.Disposable {
       let t: NodeJS.Timeout;
       try {
         // A followed run has no IPC channel: SIGTERM, then SIGKILL if it is still running.
-        t = stopThenKill({ kill: (signal) => process.kill(pid, signal) }, {
-          timeoutMs: ms,
-          beforeKill: () => {
-            this.killTimers.delete(d);
-            if (!isPidAlive(pid)) return false;
-            const now = this.deps.store.refresh(d);
-            return now?.info.status === 'running';
+        t = stopThenKill(
+          { kill: (signal) => process.kill(pid, signal) },
+          {
+            timeoutMs: ms,
+            beforeKill: () => {
+              this.killTimers.delete(d);
+              if (!isPidAlive(pid)) return false;
+              const now = this.deps.store.refresh(d);
+              return now?.info.status === 'running';
+            },
+            afterKill: () => {
+              markRunFailed(d, `the trainer process ${pid} did not stop within ${ms / 1000} s and was killed`);
+              this.deps.store.refresh(d);
+            },
           },
-          afterKill: () => {
-            markRunFailed(d, `the trainer process ${pid} did not stop within ${ms / 1000} s and was killed`);
-            this.deps.store.refresh(d);
-          },
-        });
+        );
         this.deps.output.appendLine(`[${r.info.name}] sent SIGTERM to trainer process ${pid}`);
       } catch (e) {
         void vscode.window.showErrorMessage(`Fine-tune: cannot stop process ${pid}: ${(e as Error).message}`);
@@ -307,9 +345,11 @@ export class Launcher implements vscode.Disposable {
   reattach(): void {
     const { live, stale } = classifyRunning(this.deps.store.all().filter((r) => !this.isOwned(r.dir)));
     for (const r of stale) {
-      if (markRunFailed(r.dir, `the trainer process ${r.info.pid ?? ''} is gone (VS Code or the machine restarted while it ran)`.replace('  ', ' '))) this.deps.store.refresh(r.dir);
+      if (markRunFailed(r.dir, `the trainer process ${r.info.pid ?? ''} is gone (VS Code or the machine restarted while it ran)`.replace('  ', ' ')))
+        this.deps.store.refresh(r.dir);
     }
-    if (live.length) this.deps.output.appendLine(`following ${live.length} running run${live.length === 1 ? '' : 's'}: ${live.map((r) => r.info.name).join(', ')}`);
+    if (live.length)
+      this.deps.output.appendLine(`following ${live.length} running run${live.length === 1 ? '' : 's'}: ${live.map((r) => r.info.name).join(', ')}`);
     this.deps.live.sync(this.deps.store.all());
     this.updateStatusSoon();
   }
@@ -370,10 +410,16 @@ export class Launcher implements vscode.Disposable {
     if (more > 0) parts.push(`+${more}`);
     if (queued) parts.push(`${queued} queued`);
     this.status.text = parts.join(' · ');
-    const tip = new vscode.MarkdownString(running.map((x) => {
-      const last = this.deps.live.last(x.dir);
-      return `**${x.info.name}** step ${x.info.step}/${x.info.totalSteps ?? '?'}${last ? `, loss ${last.loss.toFixed(4)}, ${last.samplesPerSec.toFixed(0)} samples/s` : ''}`;
-    }).join('\n\n') + (queued ? `\n\n${queued} queued` : '') + '\n\nClick to open the dashboard.');
+    const tip = new vscode.MarkdownString(
+      running
+        .map((x) => {
+          const last = this.deps.live.last(x.dir);
+          return `**${x.info.name}** step ${x.info.step}/${x.info.totalSteps ?? '?'}${last ? `, loss ${last.loss.toFixed(4)}, ${last.samplesPerSec.toFixed(0)} samples/s` : ''}`;
+        })
+        .join('\n\n') +
+        (queued ? `\n\n${queued} queued` : '') +
+        '\n\nClick to open the dashboard.',
+    );
     this.status.tooltip = tip;
     this.status.command = r ? { command: 'finetune.openDashboard', title: 'Open Dashboard', arguments: [r.dir] } : 'finetune.runs.focus';
     this.status.show();

@@ -10,10 +10,7 @@ import { ConfigDriftCache, driftText } from './core/drift';
 import { UNTRUSTED_NOTE } from './core/trust';
 
 export type RunNode =
-  | { kind: 'group'; group: ConfigGroup }
-  | { kind: 'run'; run: RunRecord }
-  | { kind: 'unreadableGroup' }
-  | { kind: 'unreadable'; dir: string; reason: string };
+  { kind: 'group'; group: ConfigGroup } | { kind: 'run'; run: RunRecord } | { kind: 'unreadableGroup' } | { kind: 'unreadable'; dir: string; reason: string };
 
 const ICONS: Record<string, [string, string?]> = {
   queued: ['clock', 'disabledForeground'],
@@ -94,8 +91,10 @@ export class RunTreeProvider implements vscode.TreeDataProvider<RunNode>, vscode
       return item;
     }
     const r = node.run;
-    const configNote = r.info.status === 'running' || r.info.status === 'queued' || r.info.status === 'completed' || r.info.status === 'failed' || r.info.status === 'stopped'
-      ? driftText(this.drift.drift(r.info, readLaunch(r.dir)?.overrides)) : undefined;
+    const configNote =
+      r.info.status === 'running' || r.info.status === 'queued' || r.info.status === 'completed' || r.info.status === 'failed' || r.info.status === 'stopped'
+        ? driftText(this.drift.drift(r.info, readLaunch(r.dir)?.overrides))
+        : undefined;
     const trustNote = vscode.workspace.isTrusted ? undefined : UNTRUSTED_NOTE;
     const d = describeRun(r, Date.now(), { configNote, trustNote });
     const item = new vscode.TreeItem(d.label, vscode.TreeItemCollapsibleState.None);

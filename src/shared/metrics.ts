@@ -5,7 +5,10 @@
 
 /** Every metric an evaluation can report, with its direction and what it measures. */
 export const METRICS = {
-  f1: { lowerIsBetter: false, description: 'F1 score: entity-level (seqeval, micro) for token classification, macro-averaged over classes for sequence classification.' },
+  f1: {
+    lowerIsBetter: false,
+    description: 'F1 score: entity-level (seqeval, micro) for token classification, macro-averaged over classes for sequence classification.',
+  },
   precision: { lowerIsBetter: false, description: 'Precision: entity-level (micro) for token classification, macro-averaged for sequence classification.' },
   recall: { lowerIsBetter: false, description: 'Recall: entity-level (micro) for token classification, macro-averaged for sequence classification.' },
   accuracy: { lowerIsBetter: false, description: 'Accuracy: tokens (token classification) or examples (sequence classification) predicted correctly.' },

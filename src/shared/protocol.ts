@@ -30,7 +30,12 @@ export interface TrainRecord {
   time?: number; // ms since the epoch
 }
 
-export interface PrfJson { precision: number; recall: number; f1: number; support: number }
+export interface PrfJson {
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
 
 export interface EvalRecord {
   type: 'eval';
@@ -140,18 +145,23 @@ export function isWebviewToHost(x: unknown): x is WebviewToHost {
   const m = x as Record<string, unknown>;
   if (!WEBVIEW_TO_HOST.has(String(m.type))) return false;
   switch (m.type) {
-    case 'stop': return typeof m.runId === 'string';
-    case 'openFile': return typeof m.file === 'string' && Number.isInteger(m.line);
-    case 'requestMisclassified': return typeof m.runId === 'string' && (m.split === 'validation' || m.split === 'test');
-    case 'export': return ['csv', 'png', 'svg'].includes(String(m.format)) && typeof m.suggestedName === 'string' && typeof m.data === 'string';
-    case 'error': return typeof m.message === 'string';
-    default: return true;
+    case 'stop':
+      return typeof m.runId === 'string';
+    case 'openFile':
+      return typeof m.file === 'string' && Number.isInteger(m.line);
+    case 'requestMisclassified':
+      return typeof m.runId === 'string' && (m.split === 'validation' || m.split === 'test');
+    case 'export':
+      return ['csv', 'png', 'svg'].includes(String(m.format)) && typeof m.suggestedName === 'string' && typeof m.data === 'string';
+    case 'error':
+      return typeof m.message === 'string';
+    default:
+      return true;
   }
 }
 
 export function isTrainerEvent(x: unknown): x is TrainerEvent {
   if (typeof x !== 'object' || x === null) return false;
   const t = (x as { type?: unknown }).type;
-  return t === 'started' || t === 'log' || t === 'train' || t === 'eval' || t === 'checkpoint' || t === 'completed'
-    || t === 'stopped' || t === 'failed';
+  return t === 'started' || t === 'log' || t === 'train' || t === 'eval' || t === 'checkpoint' || t === 'completed' || t === 'stopped' || t === 'failed';
 }

@@ -45,32 +45,56 @@ export async function runCheck(o: CheckOptions): Promise<{ accuracy: number; fir
   const train = blobs(B * o.steps, sizes[0], sizes[3], r);
   const test = blobs(1000, sizes[0], sizes[3], r, train.centres);
   const layers = sizes.length - 1;
-  const prog = await TrainProgram.create({
-    params: initParams(mlpParamShapes(sizes), r, 0.1),
-    batch: [{ name: 'x', dtype: 'float32', shape: [B, sizes[0]] }, { name: 'y', dtype: 'int64', shape: [B] }],
-    loss: (b, P, batch) => b.softmaxCrossEntropy(emitMlp(b, P, layers, batch.get('x')!), batch.get('y')!)[0],
-    optimizer: { kind: 'adamw', weightDecay: 0.01 },
-    clipNorm: 1,
-  }, { device: o.device, threads: o.threads });
+  const prog = await TrainProgram.create(
+    {
+      params: initParams(mlpParamShapes(sizes), r, 0.1),
+      batch: [
+        { name: 'x', dtype: 'float32', shape: [B, sizes[0]] },
+        { name: 'y', dtype: 'int64', shape: [B] },
+      ],
+      loss: (b, P, batch) => b.softmaxCrossEntropy(emitMlp(b, P, layers, batch.get('x')!), batch.get('y')!)[0],
+      optimizer: { kind: 'adamw', weightDecay: 0.01 },
+      clipNorm: 1,
+    },
+    { device: o.device, threads: o.threads },
+  );
   const params = sizes.slice(1).reduce((acc, n, i) => acc + n * sizes[i] + n, 0);
-  o.emit({ type: 'started', runId: 'check', time: new Date().toISOString(), params,
-    device: { ...prog.device, threads: o.threads, onnxruntime: ortVersion() } });
+  o.emit({
+    type: 'started',
+    runId: 'check',
+    time: new Date().toISOString(),
+    params,
+    device: { ...prog.device, threads: o.threads, onnxruntime: ortVersion() },
+  });
   const warmup = Math.max(1, Math.floor(o.steps / 10));
   const lrAt = (s: number) => (s < warmup ? (3e-3 * (s + 1)) / warmup : (3e-3 * (o.steps - s)) / (o.steps - warmup)); // warmup, linear decay
-  let firstLoss = NaN, lastLoss = NaN;
+  let firstLoss = NaN,
+    lastLoss = NaN;
   for (let s = 0; s < o.steps; s += K) {
     const k = Math.min(K, o.steps - s);
     const tb = performance.now();
-    const res = await prog.run({
-      x: train.x.subarray(s * B * sizes[0], (s + k) * B * sizes[0]),
-      y: train.y.subarray(s * B, (s + k) * B),
-    }, Array.from({ length: k }, (_, i) => lrAt(s + i)));
+    const res = await prog.run(
+      {
+        x: train.x.subarray(s * B * sizes[0], (s + k) * B * sizes[0]),
+        y: train.y.subarray(s * B, (s + k) * B),
+      },
+      Array.from({ length: k }, (_, i) => lrAt(s + i)),
+    );
     const secs = (performance.now() - tb) / 1000;
     if (s === 0) firstLoss = res.losses[0];
     lastLoss = res.losses[k - 1];
     const every = Math.max(K, Math.ceil(o.steps / 10 / K) * K);
-    if ((s + k) % every === 0 || s + k === o.steps) o.emit({ type: 'train', step: s + k, epoch: 0, loss: lastLoss, lr: lrAt(s + k - 1), gradNorm: res.gradNorms[k - 1],
-      stepsPerSec: k / secs, samplesPerSec: (k * B) / secs });
+    if ((s + k) % every === 0 || s + k === o.steps)
+      o.emit({
+        type: 'train',
+        step: s + k,
+        epoch: 0,
+        loss: lastLoss,
+        lr: lrAt(s + k - 1),
+        gradNorm: res.gradNorms[k - 1],
+        stepsPerSec: k / secs,
+        samplesPerSec: (k * B) / secs,
+      });
   }
   // Evaluate with a forward-only graph on the trained weights.
   const g = new Graph('check_eval');

@@ -58,16 +58,24 @@ function printer(json: boolean): (e: TrainerEvent) => void {
   return (e) => {
     switch (e.type) {
       case 'started':
-        console.log(`device: ${e.device.used}${e.device.reason ? ` (${e.device.reason})` : ''}; ${e.device.threads} threads; onnxruntime ${e.device.onnxruntime}; ${e.params} parameters`);
+        console.log(
+          `device: ${e.device.used}${e.device.reason ? ` (${e.device.reason})` : ''}; ${e.device.threads} threads; onnxruntime ${e.device.onnxruntime}; ${e.params} parameters`,
+        );
         break;
       case 'train':
-        console.log(`step ${String(e.step).padStart(5)}  loss ${e.loss.toFixed(4)}  lr ${e.lr.toExponential(2)}  grad-norm ${e.gradNorm.toFixed(3)}  ${e.stepsPerSec.toFixed(0)} steps/s`);
+        console.log(
+          `step ${String(e.step).padStart(5)}  loss ${e.loss.toFixed(4)}  lr ${e.lr.toExponential(2)}  grad-norm ${e.gradNorm.toFixed(3)}  ${e.stepsPerSec.toFixed(0)} steps/s`,
+        );
         break;
       case 'eval':
         console.log(`eval at step ${e.step}: ${JSON.stringify(e.metrics)}`);
         break;
       case 'completed':
-        console.log(`done in ${e.seconds.toFixed(1)} s: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`);
+        console.log(
+          `done in ${e.seconds.toFixed(1)} s: ${Object.entries(e.metrics)
+            .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+            .join(', ')}`,
+        );
         break;
       case 'checkpoint':
         break;
@@ -107,8 +115,16 @@ export async function main(argv: string[]): Promise<number> {
       case 'train': {
         const { runTrain } = await import('./commands');
         const { parseSetArgs } = await import('../shared/config/config');
-        return await runTrain({ configPath: positional[1], runDir: flags['run-dir'] as string | undefined, resume: flags.resume as string | undefined,
-          overrides: parseSetArgs(sets), json: !!flags.json, device: flags.device as Device | undefined, threads: flags.threads ? threads : undefined, emit });
+        return await runTrain({
+          configPath: positional[1],
+          runDir: flags['run-dir'] as string | undefined,
+          resume: flags.resume as string | undefined,
+          overrides: parseSetArgs(sets),
+          json: !!flags.json,
+          device: flags.device as Device | undefined,
+          threads: flags.threads ? threads : undefined,
+          emit,
+        });
       }
       case 'eval': {
         const { runEval } = await import('./commands');

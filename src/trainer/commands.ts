@@ -32,7 +32,12 @@ export function formatEvalRecord(r: EvalRecord): string {
     lines.push('');
     for (const [k, v] of Object.entries(r.averages)) lines.push(row(`${k} avg`, v));
   }
-  lines.push('', Object.entries(r.metrics).map(([k, v]) => `${k} ${fmt(v)}`).join('   '));
+  lines.push(
+    '',
+    Object.entries(r.metrics)
+      .map(([k, v]) => `${k} ${fmt(v)}`)
+      .join('   '),
+  );
   return lines.join('\n');
 }
 
@@ -48,7 +53,7 @@ function progress(total: () => number | undefined): (e: TrainerEvent) => boolean
     }
     const n = total() ?? 0;
     const frac = n ? e.step / n : 0;
-    const eta = frac > 0 ? ((Date.now() - t0) / 1000) * (1 - frac) / frac : 0;
+    const eta = frac > 0 ? (((Date.now() - t0) / 1000) * (1 - frac)) / frac : 0;
     const text = `step ${e.step}/${n} ${(100 * frac).toFixed(0)}% loss ${e.loss.toFixed(4)} lr ${e.lr.toExponential(1)} ${e.stepsPerSec.toFixed(1)} steps/s ETA ${Math.round(eta)}s`;
     if (tty) {
       const width = 24;
@@ -62,7 +67,16 @@ function progress(total: () => number | undefined): (e: TrainerEvent) => boolean
   };
 }
 
-export async function runTrain(o: { configPath?: string; runDir?: string; resume?: string; overrides: Record<string, unknown>; json: boolean; device?: Device; threads?: number; emit: Emit }): Promise<number> {
+export async function runTrain(o: {
+  configPath?: string;
+  runDir?: string;
+  resume?: string;
+  overrides: Record<string, unknown>;
+  json: boolean;
+  device?: Device;
+  threads?: number;
+  emit: Emit;
+}): Promise<number> {
   let config: ResolvedConfig;
   if (o.resume) {
     config = readRunInfo(path.resolve(o.resume)).config as ResolvedConfig;
@@ -93,12 +107,18 @@ export async function runTrain(o: { configPath?: string; runDir?: string; resume
   };
   process.on('SIGINT', requestStop);
   process.on('SIGTERM', requestStop);
-  process.on('message', (m: TrainerCommand) => { if (m?.type === 'stop') requestStop(); });
+  process.on('message', (m: TrainerCommand) => {
+    if (m?.type === 'stop') requestStop();
+  });
   let total: number | undefined;
   const bar = o.json ? undefined : progress(() => total);
   // The extension that forked this process may reload and go away: send only while connected, and
   // never let a closed channel or pipe (EPIPE) end the run.
-  const send = process.send ? (e: TrainerEvent) => { if (process.connected) process.send!(e, undefined, undefined, () => {}); } : undefined;
+  const send = process.send
+    ? (e: TrainerEvent) => {
+        if (process.connected) process.send!(e, undefined, undefined, () => {});
+      }
+    : undefined;
   process.on('disconnect', () => o.emit({ type: 'log', level: 'info', message: 'the extension disconnected; training continues' }));
   process.stdout.on('error', () => {});
   process.stderr.on('error', () => {});
@@ -107,11 +127,16 @@ export async function runTrain(o: { configPath?: string; runDir?: string; resume
     send?.(e);
     if (bar?.(e)) return;
     if (!o.json && e.type === 'eval') {
-      console.log(`${e.split} at step ${e.step}: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${fmt(v)}`).join('  ')}`);
+      console.log(
+        `${e.split} at step ${e.step}: ${Object.entries(e.metrics)
+          .map(([k, v]) => `${k} ${fmt(v)}`)
+          .join('  ')}`,
+      );
       if (e.split === 'test') console.log(formatEvalRecord(e));
       return;
     }
-    if (!o.json && e.type === 'started') console.log(`run ${e.runDir}\ndevice: ${e.device.used}; ${e.params} parameters (${e.trainable} trained); ${e.totalSteps} steps`);
+    if (!o.json && e.type === 'started')
+      console.log(`run ${e.runDir}\ndevice: ${e.device.used}; ${e.params} parameters (${e.trainable} trained); ${e.totalSteps} steps`);
     else o.emit(e);
   };
   try {
@@ -129,11 +154,26 @@ function recordConfigFailure(configPath: string, runDir: string | undefined, e: 
   const name = defaultRunName(abs);
   const { id, dir } = openRunFolder({ runDir, runsDir: defaultRunsFolder(path.dirname(abs)), name });
   const now = new Date();
-  writeRunInfo(dir, newRunInfo({
-    id, name, configPath: abs, configHash: '', config: null, status: 'failed', now, endedAt: now.toISOString(),
-    versions: { finetune: VERSION, node: process.version },
-    error: { message: e.errors.filter((x) => x.severity === 'error').map(formatConfigError).join('\n') },
-  }));
+  writeRunInfo(
+    dir,
+    newRunInfo({
+      id,
+      name,
+      configPath: abs,
+      configHash: '',
+      config: null,
+      status: 'failed',
+      now,
+      endedAt: now.toISOString(),
+      versions: { finetune: VERSION, node: process.version },
+      error: {
+        message: e.errors
+          .filter((x) => x.severity === 'error')
+          .map(formatConfigError)
+          .join('\n'),
+      },
+    }),
+  );
 }
 
 function exported(runDir: string) {
@@ -150,9 +190,15 @@ export async function runEval(o: { runDir: string; split: 'test' | 'validation';
   const config = readRunInfo(x.dir).config as ResolvedConfig;
   const data = await loadRunData(config, x.tokenizerDir);
   const bytes = fs.readFileSync(x.model);
-  const session = await Session.create(bytes, [
-    { name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] }, { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] },
-  ], { device: config.device }, x.model);
+  const session = await Session.create(
+    bytes,
+    [
+      { name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] },
+      { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] },
+    ],
+    { device: config.device },
+    x.model,
+  );
   const ev = new Evaluator(session, { head: config.task === 'token-classification' ? 'token' : 'sequence', numLabels: x.labels.labels.length });
   const { record } = await ev.evaluate(data, o.split, undefined, { step: 0, epoch: 0, mode: config.evaluation.mode, maxMisclassified: 0 });
   await ev.release();
@@ -164,13 +210,22 @@ export async function runEval(o: { runDir: string; split: 'test' | 'validation';
 export async function runPredict(o: { runDir: string; text: string; json: boolean }): Promise<number> {
   if (!o.runDir || !o.text) throw new Error('predict needs a run folder and text: finetune predict <run-dir> "some text"');
   const x = exported(o.runDir);
-  const session = await Session.create(fs.readFileSync(x.model), [
-    { name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] }, { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] },
-  ], {}, x.model);
-  const run = async (ids: number[]) => (await session.run({
-    input_ids: { dtype: 'int64', shape: [1, ids.length], data: BigInt64Array.from(ids.map(BigInt)) },
-    attention_mask: { dtype: 'int64', shape: [1, ids.length], data: new BigInt64Array(ids.length).fill(1n) },
-  })).logits.data as Float32Array;
+  const session = await Session.create(
+    fs.readFileSync(x.model),
+    [
+      { name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] },
+      { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] },
+    ],
+    {},
+    x.model,
+  );
+  const run = async (ids: number[]) =>
+    (
+      await session.run({
+        input_ids: { dtype: 'int64', shape: [1, ids.length], data: BigInt64Array.from(ids.map(BigInt)) },
+        attention_mask: { dtype: 'int64', shape: [1, ids.length], data: new BigInt64Array(ids.length).fill(1n) },
+      })
+    ).logits.data as Float32Array;
   const L = x.labels.labels;
   const argmax = (l: Float32Array, off: number) => {
     let b = 0;
@@ -183,7 +238,9 @@ export async function runPredict(o: { runDir: string; text: string; json: boolea
     const tags = words.map(() => 'O');
     for (const f of features) {
       const logits = await run(f.inputIds);
-      f.labels.forEach((lab, p) => { if (lab >= 0) tags[f.wordIds[p]!] = L[argmax(logits, p * L.length)]; });
+      f.labels.forEach((lab, p) => {
+        if (lab >= 0) tags[f.wordIds[p]!] = L[argmax(logits, p * L.length)];
+      });
     }
     const entities = extractEntities([tags]).map((e) => ({ type: e.type, text: words.slice(e.start, e.end).join(' '), start: e.start, end: e.end }));
     if (o.json) console.log(JSON.stringify({ words, tags, entities }));

@@ -63,7 +63,15 @@ export function encodeTokenSentences(
   const features: TokenFeature[] = [];
   const stats: EncodeStats = { sentences: 0, windows: 0, truncatedSentences: 0, droppedWords: 0, overlongSentences: 0 };
 
-  const feature = (sentence: number, window: number, pieces: number[][], labels: number[], from: number, to: number, labelled: (w: number) => boolean): TokenFeature => {
+  const feature = (
+    sentence: number,
+    window: number,
+    pieces: number[][],
+    labels: number[],
+    from: number,
+    to: number,
+    labelled: (w: number) => boolean,
+  ): TokenFeature => {
     const f: TokenFeature = { inputIds: [clsId], attentionMask: [], labels: [IGNORE_LABEL], wordIds: [null], sentence, window };
     for (let w = from; w < to; w++) {
       pieces[w].forEach((id, k) => {

@@ -316,7 +316,8 @@ const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  */
 export function buildWordPieceVocab(words: Iterable<string>, opts: { minFrequency: number; lowercase: boolean; maxSize?: number }): string[] {
   const maxSize = opts.maxSize ?? Infinity;
-  if (maxSize < SPECIALS_IN_ORDER.length) throw new Error(`buildWordPieceVocab: maxSize ${maxSize} is smaller than the ${SPECIALS_IN_ORDER.length} special tokens`);
+  if (maxSize < SPECIALS_IN_ORDER.length)
+    throw new Error(`buildWordPieceVocab: maxSize ${maxSize} is smaller than the ${SPECIALS_IN_ORDER.length} special tokens`);
   const minFrequency = Math.max(1, opts.minFrequency);
   // The library's normalizer and pre-tokenizer, from a tokenizer of the same structure.
   const pipeline = new Tokenizer(bertTokenizerJson(SPECIALS_IN_ORDER, opts.lowercase, BERT_SPECIALS, 'buildWordPieceVocab'), {});

@@ -59,7 +59,12 @@ export class Chart {
   private resizeObs: ResizeObserver;
   points = 0;
 
-  constructor(spec: ChartSpec, theme: Theme, private readonly onExport: ExportFn, private readonly syncKey: string) {
+  constructor(
+    spec: ChartSpec,
+    theme: Theme,
+    private readonly onExport: ExportFn,
+    private readonly syncKey: string,
+  ) {
     this.spec = spec;
     this.theme = theme;
     this.plot = el('div', { class: 'plot' });
@@ -69,12 +74,19 @@ export class Chart {
       b.addEventListener('click', fn);
       return b;
     };
-    const tools = el('div', { class: 'chart-tools' },
+    const tools = el(
+      'div',
+      { class: 'chart-tools' },
       btn('⤢', `Reset zoom of ${spec.title}`, () => this.resetZoom()),
       btn('PNG', `Export ${spec.title} as PNG`, () => this.onExport('png', `${spec.key}.png`, this.toPNG(), true)),
-      btn('SVG', `Export ${spec.title} as SVG`, () => this.onExport('svg', `${spec.key}.svg`, this.toSVG(), false)));
-    this.root = el('section', { class: 'chart', 'data-chart': spec.key, 'aria-labelledby': `chart-title-${spec.key}` },
-      el('div', { class: 'chart-head' }, title, tools), this.plot);
+      btn('SVG', `Export ${spec.title} as SVG`, () => this.onExport('svg', `${spec.key}.svg`, this.toSVG(), false)),
+    );
+    this.root = el(
+      'section',
+      { class: 'chart', 'data-chart': spec.key, 'aria-labelledby': `chart-title-${spec.key}` },
+      el('div', { class: 'chart-head' }, title, tools),
+      this.plot,
+    );
     this.resizeObs = new ResizeObserver(() => {
       const w = this.width();
       if (this.u && w > 0 && Math.abs(w - this.u.width) > 1) this.u.setSize({ width: w, height: HEIGHT });
@@ -83,7 +95,9 @@ export class Chart {
     this.resizeObs.observe(this.plot);
   }
 
-  private width(): number { return Math.floor(this.plot.clientWidth); }
+  private width(): number {
+    return Math.floor(this.plot.clientWidth);
+  }
 
   /** Replace the spec (series, log scale) or theme: rebuilds the uPlot instance. */
   rebuild(spec: ChartSpec, theme: Theme): void {
@@ -94,17 +108,28 @@ export class Chart {
 
   private build(): void {
     const w = this.width();
-    if (w <= 0) { this.u?.destroy(); this.u = null; return; } // hidden tab: built when shown
+    if (w <= 0) {
+      this.u?.destroy();
+      this.u = null;
+      return;
+    } // hidden tab: built when shown
     this.u?.destroy();
-    const t = this.theme, s = this.spec;
+    const t = this.theme,
+      s = this.spec;
     const font = `11px ${t.font}`;
     const axis = (label?: string, log = false): uPlot.Axis => ({
-      stroke: t.foreground, font, labelFont: font, label, labelSize: label ? 16 : 0,
-      grid: { stroke: t.grid, width: 1 }, ticks: { stroke: t.grid, width: 1 },
+      stroke: t.foreground,
+      font,
+      labelFont: font,
+      label,
+      labelSize: label ? 16 : 0,
+      grid: { stroke: t.grid, width: 1 },
+      ticks: { stroke: t.grid, width: 1 },
       values: (_u, splits) => (log ? splits.map(logTick) : tickLabels(splits)),
     });
     const opts: uPlot.Options = {
-      width: w, height: HEIGHT,
+      width: w,
+      height: HEIGHT,
       pxAlign: false,
       cursor: { sync: { key: this.syncKey }, drag: { x: true, y: false, setScale: true } },
       legend: { live: true },
@@ -122,7 +147,13 @@ export class Chart {
         })),
       ],
     };
-    opts.hooks = { setScale: [(u: uPlot, key: string) => { if (key === 'x') this.onScale(u); }] };
+    opts.hooks = {
+      setScale: [
+        (u: uPlot, key: string) => {
+          if (key === 'x') this.onScale(u);
+        },
+      ],
+    };
     const data = this.zoom ? s.data(this.zoom) : s.data();
     this.u = new uPlot(opts, data, this.plot);
     if (this.zoom) this.u.setScale('x', { min: this.zoom[0], max: this.zoom[1] });
@@ -134,21 +165,30 @@ export class Chart {
   /** Zoomed when the x scale is narrower than all data; a zoomed chart gets full-detail data. */
   private onScale(u: uPlot): void {
     const ext = this.spec.extent();
-    const min = u.scales.x.min, max = u.scales.x.max;
+    const min = u.scales.x.min,
+      max = u.scales.x.max;
     if (!ext || min === undefined || max === undefined || min === null || max === null) return;
     const eps = (ext[1] - ext[0]) * 1e-9 + 1e-12;
     if (min > ext[0] + eps || max < ext[1] - eps) {
-      if (!this.zoom || this.zoom[0] !== min || this.zoom[1] !== max) { this.zoom = [min, max]; this.update(); }
+      if (!this.zoom || this.zoom[0] !== min || this.zoom[1] !== max) {
+        this.zoom = [min, max];
+        this.update();
+      }
     } else {
       this.zoom = null;
     }
   }
 
   /** New data arrived: redraw on the next animation frame (coalesced). */
-  update(): void { schedule(this); }
+  update(): void {
+    schedule(this);
+  }
 
   redrawNow(): void {
-    if (!this.u) { this.build(); return; }
+    if (!this.u) {
+      this.build();
+      return;
+    }
     // Keep the user's zoom when live points arrive; follow the data otherwise.
     const z = this.zoom;
     if (z) {
@@ -180,7 +220,9 @@ export class Chart {
     this.root.remove();
   }
 
-  get canvas(): HTMLCanvasElement | null { return this.u ? this.u.ctx.canvas : null; }
+  get canvas(): HTMLCanvasElement | null {
+    return this.u ? this.u.ctx.canvas : null;
+  }
 
   /** PNG (base64, no data: prefix): title, the plot canvas and a legend on the theme background. */
   toPNG(): string {
@@ -203,7 +245,8 @@ export class Chart {
     ctx.drawImage(src, 0, 24, u.width, u.height);
     ctx.font = `11px ${this.theme.font}`;
     series.forEach((ss, i) => {
-      const x = 8 + (i % 3) * Math.floor(u.width / 3), y = 24 + u.height + 14 + 18 * Math.floor(i / 3);
+      const x = 8 + (i % 3) * Math.floor(u.width / 3),
+        y = 24 + u.height + 14 + 18 * Math.floor(i / 3);
       ctx.fillStyle = ss.color;
       ctx.fillRect(x, y - 8, 12, 3);
       ctx.fillStyle = this.theme.foreground;
@@ -214,8 +257,15 @@ export class Chart {
 
   /** SVG built from the data in the current zoom window (min/max per pixel column). */
   toSVG(): string {
-    return buildSvg(this.spec, this.zoom ? this.spec.data(this.zoom) : this.spec.data(), this.theme, this.u?.width ?? 800, HEIGHT,
-      this.u?.scales.x.min, this.u?.scales.x.max);
+    return buildSvg(
+      this.spec,
+      this.zoom ? this.spec.data(this.zoom) : this.spec.data(),
+      this.theme,
+      this.u?.width ?? 800,
+      HEIGHT,
+      this.u?.scales.x.min,
+      this.u?.scales.x.max,
+    );
   }
 }
 
@@ -250,19 +300,33 @@ function niceTicks(min: number, max: number, count: number): number[] {
   return out;
 }
 
-export function buildSvg(spec: ChartSpec, data: uPlot.AlignedData, theme: Theme, width: number, height: number,
-  xMin?: number | null, xMax?: number | null): string {
+export function buildSvg(
+  spec: ChartSpec,
+  data: uPlot.AlignedData,
+  theme: Theme,
+  width: number,
+  height: number,
+  xMin?: number | null,
+  xMax?: number | null,
+): string {
   const xs = data[0] as ArrayLike<number>;
   const n = xs.length;
-  const ml = 64, mr = 12, mt = 28, mb = 34;
+  const ml = 64,
+    mr = 12,
+    mt = 28,
+    mb = 34;
   const legendH = 18 * Math.ceil(spec.series.length / 3);
-  const pw = width - ml - mr, ph = height - mt - mb;
-  const x0 = xMin ?? (n ? xs[0] : 0), x1 = xMax ?? (n ? xs[n - 1] : 1);
+  const pw = width - ml - mr,
+    ph = height - mt - mb;
+  const x0 = xMin ?? (n ? xs[0] : 0),
+    x1 = xMax ?? (n ? xs[n - 1] : 1);
   // visible index range
-  let i0 = 0, i1 = n;
+  let i0 = 0,
+    i1 = n;
   while (i0 < n && xs[i0] < x0) i0++;
   while (i1 > i0 && xs[i1 - 1] > x1) i1--;
-  let yMin = Infinity, yMax = -Infinity;
+  let yMin = Infinity,
+    yMax = -Infinity;
   for (let s = 1; s < data.length; s++) {
     const ys = data[s] as ArrayLike<number | null>;
     for (let i = i0; i < i1; i++) {
@@ -272,19 +336,30 @@ export function buildSvg(spec: ChartSpec, data: uPlot.AlignedData, theme: Theme,
       if (y > yMax) yMax = y;
     }
   }
-  if (!Number.isFinite(yMin)) { yMin = 0; yMax = 1; }
-  if (yMax === yMin) { yMax += Math.abs(yMax) * 0.1 || 1; yMin -= Math.abs(yMin) * 0.1 || 1; }
+  if (!Number.isFinite(yMin)) {
+    yMin = 0;
+    yMax = 1;
+  }
+  if (yMax === yMin) {
+    yMax += Math.abs(yMax) * 0.1 || 1;
+    yMin -= Math.abs(yMin) * 0.1 || 1;
+  }
   const ty = spec.log ? (v: number) => Math.log10(v) : (v: number) => v;
-  const ly0 = ty(yMin), ly1 = ty(yMax);
+  const ly0 = ty(yMin),
+    ly1 = ty(yMax);
   const px = (x: number) => ml + ((x - x0) / (x1 - x0 || 1)) * pw;
   const py = (y: number) => mt + ph - ((ty(y) - ly0) / (ly1 - ly0 || 1)) * ph;
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height + legendH}" viewBox="0 0 ${width} ${height + legendH}" font-family="${esc(theme.font)}" font-size="11">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height + legendH}" viewBox="0 0 ${width} ${height + legendH}" font-family="${esc(theme.font)}" font-size="11">`,
+  );
   parts.push(`<rect width="100%" height="100%" fill="${esc(theme.background)}"/>`);
   parts.push(`<text x="8" y="18" font-size="13" font-weight="bold" fill="${esc(theme.foreground)}">${esc(spec.title)}</text>`);
   // axes and grid
   const yt = spec.log
-    ? niceTicks(Math.floor(ly0), Math.ceil(ly1), Math.max(1, Math.ceil(ly1) - Math.floor(ly0))).map((e) => Math.pow(10, e)).filter((v) => v >= yMin && v <= yMax)
+    ? niceTicks(Math.floor(ly0), Math.ceil(ly1), Math.max(1, Math.ceil(ly1) - Math.floor(ly0)))
+        .map((e) => Math.pow(10, e))
+        .filter((v) => v >= yMin && v <= yMax)
     : niceTicks(yMin, yMax, 5);
   for (const v of yt) {
     const y = py(v).toFixed(1);
@@ -305,7 +380,11 @@ export function buildSvg(spec: ChartSpec, data: uPlot.AlignedData, theme: Theme,
     const stroke = ss.faint ? withAlpha(ss.color, 0.3) : ss.color;
     const segs: string[] = [];
     let cur: string[] = [];
-    let col = NaN, cmin = 0, cmax = 0, cfirst = 0, clast = 0;
+    let col = NaN,
+      cmin = 0,
+      cmax = 0,
+      cfirst = 0,
+      clast = 0;
     const flush = () => {
       if (Number.isNaN(col)) return;
       const x = (ml + col + 0.5).toFixed(1);
@@ -317,8 +396,15 @@ export function buildSvg(spec: ChartSpec, data: uPlot.AlignedData, theme: Theme,
       const y = ys[i];
       if (y === null || y === undefined || !Number.isFinite(y) || (spec.log && y <= 0)) continue;
       const c = Math.floor(px(xs[i]) - ml);
-      if (c !== col) { flush(); col = c; cmin = cmax = cfirst = clast = y; }
-      else { if (y < cmin) cmin = y; if (y > cmax) cmax = y; clast = y; }
+      if (c !== col) {
+        flush();
+        col = c;
+        cmin = cmax = cfirst = clast = y;
+      } else {
+        if (y < cmin) cmin = y;
+        if (y > cmax) cmax = y;
+        clast = y;
+      }
       if (ss.points) points.push(`<circle cx="${px(xs[i]).toFixed(1)}" cy="${py(y).toFixed(1)}" r="2.5" fill="${esc(ss.color)}"/>`);
     }
     flush();
@@ -328,7 +414,8 @@ export function buildSvg(spec: ChartSpec, data: uPlot.AlignedData, theme: Theme,
     parts.push(...points);
   });
   spec.series.forEach((ss, i) => {
-    const x = 8 + (i % 3) * Math.floor(width / 3), y = height + 14 + 18 * Math.floor(i / 3);
+    const x = 8 + (i % 3) * Math.floor(width / 3),
+      y = height + 14 + 18 * Math.floor(i / 3);
     parts.push(`<rect x="${x}" y="${y - 8}" width="12" height="3" fill="${esc(ss.color)}"/>`);
     parts.push(`<text x="${x + 16}" y="${y}" fill="${esc(theme.foreground)}">${esc(ss.label)}</text>`);
   });

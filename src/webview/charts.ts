@@ -8,7 +8,11 @@ import { Envelope, RAW_LIMIT, windowed } from './lod';
 import type { RunData } from './store';
 import type { Theme } from './theme';
 
-export interface CurveOptions { smoothing: number; logScale: boolean; compareMetric: MetricName }
+export interface CurveOptions {
+  smoothing: number;
+  logScale: boolean;
+  compareMetric: MetricName;
+}
 
 type Series = { x: ArrayLike<number>; ys: ArrayLike<number>[] };
 
@@ -52,8 +56,13 @@ export class CurvesView {
   private charts = new Map<string, Chart>();
   private specKey = new Map<string, string>();
 
-  constructor(private runs: () => RunData[], private colorOf: (r: RunData) => string, private opts: () => CurveOptions,
-    private theme: Theme, private onExport: ExportFn) {
+  constructor(
+    private runs: () => RunData[],
+    private colorOf: (r: RunData) => string,
+    private opts: () => CurveOptions,
+    private theme: Theme,
+    private onExport: ExportFn,
+  ) {
     this.root = document.createElement('div');
     this.root.className = 'charts';
   }
@@ -63,14 +72,21 @@ export class CurvesView {
     for (const [key, c] of this.charts) c.rebuild(this.spec(key)!, theme);
   }
 
-  chart(key: string): Chart | undefined { return this.charts.get(key); }
+  chart(key: string): Chart | undefined {
+    return this.charts.get(key);
+  }
 
   /** Data changed (or options): rebuild charts whose series changed, redraw the rest next frame. */
   update(): void {
     for (const key of ['loss', 'val-loss', 'val-metrics', 'lr', 'throughput']) {
       const spec = this.spec(key);
       let c = this.charts.get(key);
-      if (!spec) { c?.destroy(); this.charts.delete(key); this.specKey.delete(key); continue; }
+      if (!spec) {
+        c?.destroy();
+        this.charts.delete(key);
+        this.specKey.delete(key);
+        continue;
+      }
       const sig = JSON.stringify([spec.title, spec.log, spec.series]);
       if (!c) {
         c = new Chart(spec, this.theme, this.onExport, 'finetune');
@@ -79,8 +95,10 @@ export class CurvesView {
         this.root.append(c.root);
         continue;
       }
-      if (this.specKey.get(key) !== sig) { this.specKey.set(key, sig); c.rebuild(spec, this.theme); }
-      else c.update();
+      if (this.specKey.get(key) !== sig) {
+        this.specKey.set(key, sig);
+        c.rebuild(spec, this.theme);
+      } else c.update();
     }
     // keep DOM order stable
     for (const key of ['loss', 'val-loss', 'val-metrics', 'lr', 'throughput']) {
@@ -90,7 +108,9 @@ export class CurvesView {
   }
 
   /** Rebuild charts that were built while hidden (zero width). */
-  shown(): void { for (const c of this.charts.values()) c.update(); }
+  shown(): void {
+    for (const c of this.charts.values()) c.update();
+  }
 
   private spec(key: string): ChartSpec | undefined {
     const runs = this.runs();
@@ -105,11 +125,18 @@ export class CurvesView {
           { label: name(r, o.smoothing > 0 ? `smoothed (${o.smoothing})` : 'loss'), color: this.colorOf(r) },
         ]);
         return {
-          key, title: 'Train loss', yLabel: 'loss', log: o.logScale, series,
-          data: (range) => joinSeries(this.runs().map((r) => {
-            const w = this.opts().smoothing;
-            return trainTable(r, 'loss', [r.cols.loss.a, r.smoothedLoss(w)], w, range);
-          })),
+          key,
+          title: 'Train loss',
+          yLabel: 'loss',
+          log: o.logScale,
+          series,
+          data: (range) =>
+            joinSeries(
+              this.runs().map((r) => {
+                const w = this.opts().smoothing;
+                return trainTable(r, 'loss', [r.cols.loss.a, r.smoothedLoss(w)], w, range);
+              }),
+            ),
           extent: () => trainExtent(this.runs()),
           count: () => Math.max(0, ...this.runs().map((r) => r.length)),
         };
@@ -118,7 +145,10 @@ export class CurvesView {
         const have = runs.filter((r) => r.evalsOf('validation').some((e) => e.metrics.loss !== undefined));
         if (!have.length) return undefined;
         return {
-          key, title: 'Validation loss', yLabel: 'loss', log: o.logScale,
+          key,
+          title: 'Validation loss',
+          yLabel: 'loss',
+          log: o.logScale,
           series: have.map((r) => ({ label: multi ? r.summary.name : 'validation loss', color: this.colorOf(r), points: true })),
           data: () => joinSeries(have.map((r) => evalSeries(r, ['loss']))),
           extent: () => dataExtent(joinSeries(have.map((r) => evalSeries(r, ['loss'])))),
@@ -130,7 +160,9 @@ export class CurvesView {
           const names = r ? metricNames([r]) : [];
           if (!names.length) return undefined;
           return {
-            key, title: 'Validation metrics', yLabel: 'score',
+            key,
+            title: 'Validation metrics',
+            yLabel: 'score',
             series: names.map((m, i) => ({ label: m, color: this.theme.palette[i % this.theme.palette.length], points: true })),
             data: () => joinSeries([evalSeries(r, names)]),
             extent: () => dataExtent(joinSeries([evalSeries(r, names)])),
@@ -140,7 +172,9 @@ export class CurvesView {
         const have = runs.filter((r) => r.evalsOf('validation').some((e) => e.metrics[m] !== undefined));
         if (!have.length) return undefined;
         return {
-          key, title: `Validation ${m}`, yLabel: m,
+          key,
+          title: `Validation ${m}`,
+          yLabel: m,
           series: have.map((r) => ({ label: r.summary.name, color: this.colorOf(r), points: true })),
           data: () => joinSeries(have.map((r) => evalSeries(r, [m]))),
           extent: () => dataExtent(joinSeries(have.map((r) => evalSeries(r, [m])))),
@@ -151,7 +185,9 @@ export class CurvesView {
         if (!runs.some((r) => r.length)) return undefined;
         const col = key === 'lr' ? 'lr' : 'samplesPerSec';
         return {
-          key, title: key === 'lr' ? 'Learning rate' : 'Throughput', yLabel: key === 'lr' ? 'lr' : 'samples/s',
+          key,
+          title: key === 'lr' ? 'Learning rate' : 'Throughput',
+          yLabel: key === 'lr' ? 'lr' : 'samples/s',
           series: runs.map((r) => ({ label: multi ? r.summary.name : key === 'lr' ? 'learning rate' : 'samples/s', color: this.colorOf(r) })),
           data: (range) => joinSeries(this.runs().map((r) => trainTable(r, key, [r.cols[col].a], 0, range))),
           extent: () => trainExtent(this.runs()),
@@ -168,8 +204,12 @@ const envelopes = new WeakMap<RunData, Map<string, Envelope>>();
 /** A run's train columns for a chart: raw when short, an incremental envelope when long, full
  *  detail inside a zoom window. */
 function trainTable(r: RunData, key: string, cols: Float64Array[], stamp: unknown, range?: [number, number]): Series {
-  const n = r.length, x = r.cols.step.a;
-  if (range) { const [xx, ...ys] = windowed(x, cols, n, range[0], range[1]); return { x: xx, ys }; }
+  const n = r.length,
+    x = r.cols.step.a;
+  if (range) {
+    const [xx, ...ys] = windowed(x, cols, n, range[0], range[1]);
+    return { x: xx, ys };
+  }
   if (n <= RAW_LIMIT) return { x: x.subarray(0, n), ys: cols.map((c) => c.subarray(0, n)) };
   let m = envelopes.get(r);
   if (!m) envelopes.set(r, (m = new Map<string, Envelope>()));

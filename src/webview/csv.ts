@@ -19,7 +19,18 @@ export function metricsCsv(runs: RunData[]): string {
     const name = cell(r.summary.name);
     let e = 0;
     const evals = [...r.evals].sort((a, b) => a.step - b.step);
-    const pushEval = (ev: (typeof evals)[number]) => lines.push([name, 'eval', ev.split, ev.step, ev.epoch, ...TRAIN_FIELDS.slice(2).map((f) => (f === 'time' ? cell(ev.time) : '')), ...metricKeys.map((m) => cell(ev.metrics[m]))].join(','));
+    const pushEval = (ev: (typeof evals)[number]) =>
+      lines.push(
+        [
+          name,
+          'eval',
+          ev.split,
+          ev.step,
+          ev.epoch,
+          ...TRAIN_FIELDS.slice(2).map((f) => (f === 'time' ? cell(ev.time) : '')),
+          ...metricKeys.map((m) => cell(ev.metrics[m])),
+        ].join(','),
+      );
     const steps = r.cols.step.a;
     for (let i = 0; i < r.length; i++) {
       while (e < evals.length && evals[e].step < steps[i]) pushEval(evals[e++]);

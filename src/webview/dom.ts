@@ -53,6 +53,8 @@ export function fmt(v: number | null | undefined, digits = 4): string {
 export function fmtDuration(s: number | undefined): string {
   if (s === undefined || !Number.isFinite(s) || s < 0) return '—';
   s = Math.round(s);
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  const h = Math.floor(s / 3600),
+    m = Math.floor((s % 3600) / 60),
+    sec = s % 60;
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
 }

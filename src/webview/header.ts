@@ -4,13 +4,21 @@
 import { clear, el, fmt, fmtDuration } from './dom';
 import type { RunData } from './store';
 
-export interface HeaderCallbacks { stop(runId: string): void }
+export interface HeaderCallbacks {
+  stop(runId: string): void;
+}
 
 const canStop = (r: RunData) => r.summary.status === 'running' || r.summary.status === 'queued';
 
 function stopButton(r: RunData, cb: HeaderCallbacks): HTMLElement {
-  const b = el('vscode-button', { class: 'stop', appearance: 'secondary', 'data-run': r.summary.id, 'aria-label': `Stop run ${r.summary.name}`, disabled: !canStop(r) }, 'Stop');
-  b.addEventListener('click', () => { if (canStop(r)) cb.stop(r.summary.id); });
+  const b = el(
+    'vscode-button',
+    { class: 'stop', appearance: 'secondary', 'data-run': r.summary.id, 'aria-label': `Stop run ${r.summary.name}`, disabled: !canStop(r) },
+    'Stop',
+  );
+  b.addEventListener('click', () => {
+    if (canStop(r)) cb.stop(r.summary.id);
+  });
   return b;
 }
 
@@ -43,7 +51,8 @@ function fact(label: string, value: string, key: string): HTMLElement {
 
 function facts(r: RunData): [string, string, string][] {
   const s = r.summary;
-  const sps = r.cols.samplesPerSec.last, stepsPerSec = r.cols.stepsPerSec.last;
+  const sps = r.cols.samplesPerSec.last,
+    stepsPerSec = r.cols.stepsPerSec.last;
   const epoch = s.epoch ?? (r.length ? r.cols.epoch.last : undefined);
   return [
     ['Step', `${s.step}${s.totalSteps ? ` / ${s.totalSteps}` : ''}`, 'step'],
@@ -74,18 +83,25 @@ export function renderRunHeader(box: HTMLElement, r: RunData, cb: HeaderCallback
   const progress = el('progress', { max: total ?? 1, value: total ? Math.min(s.step, total) : 0, 'aria-label': `Progress of ${s.name}` });
   box.append(
     el('div', { class: 'title-row' }, title, statusBadge(r), stopButton(r, cb)),
-    el('div', { class: 'facts' },
+    el(
+      'div',
+      { class: 'facts' },
       ...facts(r).map(([label, value, k]) => fact(label, value, k)),
       deviceFact(r),
-      fact('Best', s.best ? `${s.best.metric} ${fmt(s.best.value)} @ ${s.best.step}` : '—', 'best')),
-    progress);
-  if (s.error) box.append(el('p', { class: 'error', role: 'alert' }, `Failed${s.error.step !== undefined ? ` at step ${s.error.step}` : ''}: ${s.error.message}`));
+      fact('Best', s.best ? `${s.best.metric} ${fmt(s.best.value)} @ ${s.best.step}` : '—', 'best'),
+    ),
+    progress,
+  );
+  if (s.error)
+    box.append(el('p', { class: 'error', role: 'alert' }, `Failed${s.error.step !== undefined ? ` at step ${s.error.step}` : ''}: ${s.error.message}`));
   if (s.notes) box.append(el('p', { class: 'notes' }, s.notes));
   if (s.tags?.length) box.append(el('p', { class: 'tags' }, ...s.tags.map((t) => el('span', { class: 'tag' }, t))));
 }
 
 export function renderCompareHeader(box: HTMLElement, runs: RunData[], cb: HeaderCallbacks, colorOf: (r: RunData) => string): void {
-  const key = JSON.stringify(runs.map((r) => [r.summary.id, r.summary.name, r.summary.status, r.summary.step, r.etaSeconds === undefined ? -1 : Math.round(r.etaSeconds), colorOf(r)]));
+  const key = JSON.stringify(
+    runs.map((r) => [r.summary.id, r.summary.name, r.summary.status, r.summary.step, r.etaSeconds === undefined ? -1 : Math.round(r.etaSeconds), colorOf(r)]),
+  );
   if (box.dataset.key === key) return;
   box.dataset.key = key;
   clear(box);
@@ -93,11 +109,21 @@ export function renderCompareHeader(box: HTMLElement, runs: RunData[], cb: Heade
   const ul = el('ul', { class: 'run-list' });
   for (const r of runs) {
     const s = r.summary;
-    ul.append(el('li', { 'data-run': s.id },
-      swatch(colorOf(r)),
-      el('span', { class: 'run-name' }, s.name), statusBadge(r),
-      el('span', { class: 'muted' }, ` step ${s.step}${s.totalSteps ? ` / ${s.totalSteps}` : ''}${canStop(r) && r.etaSeconds !== undefined ? ` · ETA ${fmtDuration(r.etaSeconds)}` : ''}`),
-      canStop(r) ? stopButton(r, cb) : null));
+    ul.append(
+      el(
+        'li',
+        { 'data-run': s.id },
+        swatch(colorOf(r)),
+        el('span', { class: 'run-name' }, s.name),
+        statusBadge(r),
+        el(
+          'span',
+          { class: 'muted' },
+          ` step ${s.step}${s.totalSteps ? ` / ${s.totalSteps}` : ''}${canStop(r) && r.etaSeconds !== undefined ? ` · ETA ${fmtDuration(r.etaSeconds)}` : ''}`,
+        ),
+        canStop(r) ? stopButton(r, cb) : null,
+      ),
+    );
   }
   box.append(ul);
 }
@@ -107,14 +133,17 @@ export function flatten(x: unknown, prefix = '', out: Record<string, string> = {
   if (x !== null && typeof x === 'object' && !Array.isArray(x)) {
     for (const [k, v] of Object.entries(x as Record<string, unknown>)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
   } else if (prefix) {
-    out[prefix] = typeof x === 'string' ? x : JSON.stringify(x) ?? 'undefined';
+    out[prefix] = typeof x === 'string' ? x : (JSON.stringify(x) ?? 'undefined');
   }
   return out;
 }
 
 export function renderConfig(r: RunData, open: boolean, onToggle: (open: boolean) => void): HTMLElement {
   const d = el('details', { class: 'config', open });
-  d.append(el('summary', {}, 'Resolved config'), el('pre', { tabindex: 0, 'aria-label': 'Resolved config' }, r.summary.config === undefined ? '(not recorded)' : JSON.stringify(r.summary.config, null, 2)));
+  d.append(
+    el('summary', {}, 'Resolved config'),
+    el('pre', { tabindex: 0, 'aria-label': 'Resolved config' }, r.summary.config === undefined ? '(not recorded)' : JSON.stringify(r.summary.config, null, 2)),
+  );
   d.addEventListener('toggle', () => onToggle(d.open));
   return d;
 }

@@ -13,7 +13,8 @@ export function orderLabels(labels: readonly string[]): number[] {
   });
   keyed.sort((a, b) => {
     if (a.isO !== b.isO) return a.isO ? -1 : 1;
-    const ta = typeOrder.get(a.type)!, tb = typeOrder.get(b.type)!;
+    const ta = typeOrder.get(a.type)!,
+      tb = typeOrder.get(b.type)!;
     if (ta !== tb) return ta - tb;
     if (a.rank !== b.rank) return a.rank - b.rank;
     return a.i - b.i;

@@ -18,7 +18,10 @@ export class Envelope {
   /** Decimated [x, ...ys] for the first n raw points (views, valid until the next call). */
   update(x: Float64Array, ys: Float64Array[], n: number, stamp?: unknown): Float64Array[] {
     if (n < this.consumed || stamp !== this.stamp || ys.length !== this.ys.length) this.reset(ys.length, stamp);
-    while (Math.ceil(n / this.B) > MAX_BUCKETS) { this.B *= 2; this.reset(ys.length, stamp, this.B); }
+    while (Math.ceil(n / this.B) > MAX_BUCKETS) {
+      this.B *= 2;
+      this.reset(ys.length, stamp, this.B);
+    }
     const cap = 2 * (Math.ceil(n / this.B) + 1);
     if (this.x.length < cap) this.grow(Math.max(cap, this.x.length * 2));
     // complete buckets
@@ -29,7 +32,10 @@ export class Envelope {
     }
     // the partial last bucket (rewritten on each update)
     let len = this.buckets * 2;
-    if (this.consumed < n) { this.write(this.buckets, x, ys, this.consumed, n); len += 2; }
+    if (this.consumed < n) {
+      this.write(this.buckets, x, ys, this.consumed, n);
+      len += 2;
+    }
     return [this.x.subarray(0, len), ...this.ys.map((y) => y.subarray(0, len))];
   }
 
@@ -38,14 +44,20 @@ export class Envelope {
     this.buckets = 0;
     this.consumed = 0;
     this.stamp = stamp;
-    if (this.ys.length !== series) { this.ys = Array.from({ length: series }, () => new Float64Array(this.x.length)); }
+    if (this.ys.length !== series) {
+      this.ys = Array.from({ length: series }, () => new Float64Array(this.x.length));
+    }
   }
 
   private grow(cap: number): void {
     const nx = new Float64Array(cap);
     nx.set(this.x);
     this.x = nx;
-    this.ys = this.ys.map((y) => { const ny = new Float64Array(cap); ny.set(y); return ny; });
+    this.ys = this.ys.map((y) => {
+      const ny = new Float64Array(cap);
+      ny.set(y);
+      return ny;
+    });
   }
 
   private write(k: number, x: Float64Array, ys: Float64Array[], i0: number, i1: number): void {
@@ -54,15 +66,32 @@ export class Envelope {
     this.x[j + 1] = x[Math.min(i1 - 1, i0 + (this.B >> 1))];
     for (let s = 0; s < ys.length; s++) {
       const y = ys[s];
-      let mn = Infinity, mx = -Infinity, imn = i0, imx = i0;
+      let mn = Infinity,
+        mx = -Infinity,
+        imn = i0,
+        imx = i0;
       for (let i = i0; i < i1; i++) {
         const v = y[i];
-        if (v < mn) { mn = v; imn = i; }
-        if (v > mx) { mx = v; imx = i; }
+        if (v < mn) {
+          mn = v;
+          imn = i;
+        }
+        if (v > mx) {
+          mx = v;
+          imx = i;
+        }
       }
-      if (mn === Infinity) { mn = mx = NaN; }
+      if (mn === Infinity) {
+        mn = mx = NaN;
+      }
       const out = this.ys[s];
-      if (imn <= imx) { out[j] = mn; out[j + 1] = mx; } else { out[j] = mx; out[j + 1] = mn; }
+      if (imn <= imx) {
+        out[j] = mn;
+        out[j + 1] = mx;
+      } else {
+        out[j] = mx;
+        out[j + 1] = mn;
+      }
     }
   }
 }
@@ -70,9 +99,23 @@ export class Envelope {
 /** Raw views of the points in [lo, hi] (one extra point each side), or an envelope of them when
  *  there are too many (computed on the spot: zooming is a user action, not a per-frame cost). */
 export function windowed(x: Float64Array, ys: Float64Array[], n: number, lo: number, hi: number): Float64Array[] {
-  const find = (v: number) => { let a = 0, b = n; while (a < b) { const m = (a + b) >> 1; if (x[m] < v) a = m + 1; else b = m; } return a; };
-  const i0 = Math.max(0, find(lo) - 1), i1 = Math.min(n, find(hi) + 1);
+  const find = (v: number) => {
+    let a = 0,
+      b = n;
+    while (a < b) {
+      const m = (a + b) >> 1;
+      if (x[m] < v) a = m + 1;
+      else b = m;
+    }
+    return a;
+  };
+  const i0 = Math.max(0, find(lo) - 1),
+    i1 = Math.min(n, find(hi) + 1);
   if (i1 - i0 <= RAW_LIMIT) return [x.subarray(i0, i1), ...ys.map((y) => y.subarray(i0, i1))];
   const e = new Envelope();
-  return e.update(x.subarray(i0, i1), ys.map((y) => y.subarray(i0, i1)), i1 - i0);
+  return e.update(
+    x.subarray(i0, i1),
+    ys.map((y) => y.subarray(i0, i1)),
+    i1 - i0,
+  );
 }

@@ -7,20 +7,37 @@ import { lowerIsBetter, metricsIn, type MetricName } from '../shared/metrics';
 import { bestOf, type RunData } from './store';
 import { metricNames } from './charts';
 
-export interface SortState { key: string; dir: 'asc' | 'desc' }
+export interface SortState {
+  key: string;
+  dir: 'asc' | 'desc';
+}
 export type SortMap = Record<string, SortState>;
 
-interface Col { key: string; label: string; numeric?: boolean; digits?: number; fixed?: number }
+interface Col {
+  key: string;
+  label: string;
+  numeric?: boolean;
+  digits?: number;
+  fixed?: number;
+}
 type Row = Record<string, string | number | undefined>;
 
-export function sortableTable(id: string, caption: string, cols: Col[], rows: Row[], sorts: SortMap, onSort: (id: string, s: SortState) => void): HTMLTableElement {
+export function sortableTable(
+  id: string,
+  caption: string,
+  cols: Col[],
+  rows: Row[],
+  sorts: SortMap,
+  onSort: (id: string, s: SortState) => void,
+): HTMLTableElement {
   const sort = sorts[id];
   if (sort) {
     const col = cols.find((c) => c.key === sort.key);
     if (col) {
       const k = sort.dir === 'asc' ? 1 : -1;
       rows = [...rows].sort((a, b) => {
-        const x = a[sort.key], y = b[sort.key];
+        const x = a[sort.key],
+          y = b[sort.key];
         if (x === undefined) return 1;
         if (y === undefined) return -1;
         return (typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y))) * k;
@@ -32,9 +49,17 @@ export function sortableTable(id: string, caption: string, cols: Col[], rows: Ro
   const tr = el('tr');
   for (const c of cols) {
     const active = sort?.key === c.key;
-    const th = el('th', { scope: 'col', class: c.numeric ? 'num' : undefined, 'aria-sort': active ? (sort.dir === 'asc' ? 'ascending' : 'descending') : 'none' });
-    const b = el('button', { type: 'button', class: 'sort', 'data-key': c.key, 'aria-label': `Sort by ${c.label}` }, c.label,
-      el('span', { class: 'arrow', 'aria-hidden': 'true' }, active ? (sort.dir === 'asc' ? ' ▲' : ' ▼') : ''));
+    const th = el('th', {
+      scope: 'col',
+      class: c.numeric ? 'num' : undefined,
+      'aria-sort': active ? (sort.dir === 'asc' ? 'ascending' : 'descending') : 'none',
+    });
+    const b = el(
+      'button',
+      { type: 'button', class: 'sort', 'data-key': c.key, 'aria-label': `Sort by ${c.label}` },
+      c.label,
+      el('span', { class: 'arrow', 'aria-hidden': 'true' }, active ? (sort.dir === 'asc' ? ' ▲' : ' ▼') : ''),
+    );
     b.addEventListener('click', () => onSort(id, { key: c.key, dir: active && sort.dir === 'desc' ? 'asc' : active ? 'desc' : c.numeric ? 'desc' : 'asc' }));
     th.append(b);
     tr.append(th);
@@ -45,7 +70,7 @@ export function sortableTable(id: string, caption: string, cols: Col[], rows: Ro
     const row = el('tr');
     cols.forEach((c, i) => {
       const v = r[c.key];
-      const text = typeof v === 'number' ? (c.fixed !== undefined ? v.toFixed(c.fixed) : c.digits === 0 ? String(v) : fmt(v, c.digits ?? 4)) : v ?? '—';
+      const text = typeof v === 'number' ? (c.fixed !== undefined ? v.toFixed(c.fixed) : c.digits === 0 ? String(v) : fmt(v, c.digits ?? 4)) : (v ?? '—');
       row.append(el(i === 0 ? 'th' : 'td', { class: c.numeric ? 'num' : undefined, scope: i === 0 ? 'row' : undefined }, text));
     });
     body.append(row);
@@ -75,19 +100,33 @@ function headline(run: RunData, split: 'validation' | 'test', sorts: SortMap, on
     const b = bestOf(evals, m);
     return { metric: m, latest: latest.metrics[m], best: b?.value, step: b?.step, better: lowerIsBetter(m) ? 'lower' : 'higher' };
   });
-  return sortableTable(`headline-${split}`, `${split === 'test' ? 'Test' : 'Validation'} metrics (latest at step ${latest.step}; best over ${evals.length} evaluation${evals.length === 1 ? '' : 's'})`, [
-    { key: 'metric', label: 'Metric' }, { key: 'latest', label: 'Latest', numeric: true }, { key: 'best', label: 'Best', numeric: true },
-    { key: 'step', label: 'Best step', numeric: true, digits: 0 }, { key: 'better', label: 'Better' },
-  ], rows, sorts, onSort);
+  return sortableTable(
+    `headline-${split}`,
+    `${split === 'test' ? 'Test' : 'Validation'} metrics (latest at step ${latest.step}; best over ${evals.length} evaluation${evals.length === 1 ? '' : 's'})`,
+    [
+      { key: 'metric', label: 'Metric' },
+      { key: 'latest', label: 'Latest', numeric: true },
+      { key: 'best', label: 'Best', numeric: true },
+      { key: 'step', label: 'Best step', numeric: true, digits: 0 },
+      { key: 'better', label: 'Better' },
+    ],
+    rows,
+    sorts,
+    onSort,
+  );
 }
 
 export function renderRunReports(run: RunData, split: 'validation' | 'test', sorts: SortMap, onSort: (id: string, s: SortState) => void): HTMLElement {
   const box = el('div', { class: 'reports' });
-  const h1 = headline(run, 'validation', sorts, onSort), h2 = headline(run, 'test', sorts, onSort);
+  const h1 = headline(run, 'validation', sorts, onSort),
+    h2 = headline(run, 'test', sorts, onSort);
   if (h1) box.append(h1);
   if (h2) box.append(h2);
   const ev: EvalRecord | undefined = run.latestEval(split) ?? run.latestEval('validation');
-  if (!ev) { box.append(el('p', { class: 'muted' }, 'No evaluation yet.')); return box; }
+  if (!ev) {
+    box.append(el('p', { class: 'muted' }, 'No evaluation yet.'));
+    return box;
+  }
   const which = `${ev.split}, step ${ev.step}`;
   if (ev.perClass) box.append(sortableTable('per-class', `Entity-level report (${which})`, PRF_COLS, prfRows(ev.perClass), sorts, onSort));
   if (ev.tokenReport) box.append(sortableTable('token-report', `Token-level report (${which})`, PRF_COLS, prfRows(ev.tokenReport), sorts, onSort));
@@ -107,7 +146,11 @@ export function renderCompareTable(runs: RunData[], sorts: SortMap, onSort: (id:
     }
     return row;
   });
-  const cols: Col[] = [{ key: 'run', label: 'Run' }, { key: 'status', label: 'Status' }, { key: 'step', label: 'Step', numeric: true, digits: 0 }];
+  const cols: Col[] = [
+    { key: 'run', label: 'Run' },
+    { key: 'status', label: 'Status' },
+    { key: 'step', label: 'Step', numeric: true, digits: 0 },
+  ];
   for (const m of metrics) cols.push({ key: m, label: `best ${m}`, numeric: true }, { key: `${m}@`, label: 'at step', numeric: true, digits: 0 });
   return sortableTable('compare-metrics', 'Best validation metrics per run', cols, rows, sorts, onSort);
 }

@@ -8,7 +8,9 @@ import { emaInit, emaInto, type EmaState } from './smoothing';
 export class Column {
   a: Float64Array;
   n = 0;
-  constructor(cap = 1024) { this.a = new Float64Array(cap); }
+  constructor(cap = 1024) {
+    this.a = new Float64Array(cap);
+  }
   push(v: number): void {
     if (this.n === this.a.length) {
       const b = new Float64Array(this.a.length * 2);
@@ -18,9 +20,15 @@ export class Column {
     this.a[this.n++] = v;
   }
   /** A view of the filled part (no copy). */
-  view(): Float64Array { return this.a.subarray(0, this.n); }
-  truncate(n: number): void { this.n = Math.min(this.n, n); }
-  get last(): number { return this.n ? this.a[this.n - 1] : NaN; }
+  view(): Float64Array {
+    return this.a.subarray(0, this.n);
+  }
+  truncate(n: number): void {
+    this.n = Math.min(this.n, n);
+  }
+  get last(): number {
+    return this.n ? this.a[this.n - 1] : NaN;
+  }
 }
 
 export const TRAIN_FIELDS = ['step', 'epoch', 'loss', 'lr', 'gradNorm', 'stepsPerSec', 'samplesPerSec', 'tokensPerSec', 'time'] as const;
@@ -39,9 +47,13 @@ export class RunData {
   version = 0;
   rewound = false;
 
-  constructor(summary: RunSummary) { this.summary = summary; }
+  constructor(summary: RunSummary) {
+    this.summary = summary;
+  }
 
-  get length(): number { return this.cols.step.n; }
+  get length(): number {
+    return this.cols.step.n;
+  }
 
   add(records: readonly MetricsRecord[]): void {
     for (const r of records) {
@@ -55,8 +67,13 @@ export class RunData {
     const step = this.cols.step;
     if (step.n && r.step <= step.last) {
       // A resumed run logs again from its checkpoint: drop what came after it.
-      let lo = 0, hi = step.n;
-      while (lo < hi) { const mid = (lo + hi) >> 1; if (step.a[mid] < r.step) lo = mid + 1; else hi = mid; }
+      let lo = 0,
+        hi = step.n;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (step.a[mid] < r.step) lo = mid + 1;
+        else hi = mid;
+      }
       for (const c of Object.values(this.cols)) c.truncate(lo);
       this.smoothing = -1; // recompute the EMA
       this.rewound = true;

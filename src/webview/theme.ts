@@ -28,9 +28,14 @@ export function withAlpha(color: string, alpha: number): string {
   scratch.fillStyle = '#000';
   scratch.fillStyle = color;
   const c = String(scratch.fillStyle); // normalized: #rrggbb or rgba(...)
-  let r = 0, g = 0, b = 0, a = 1;
+  let r = 0,
+    g = 0,
+    b = 0,
+    a = 1;
   if (c.startsWith('#')) {
-    r = parseInt(c.slice(1, 3), 16); g = parseInt(c.slice(3, 5), 16); b = parseInt(c.slice(5, 7), 16);
+    r = parseInt(c.slice(1, 3), 16);
+    g = parseInt(c.slice(3, 5), 16);
+    b = parseInt(c.slice(5, 7), 16);
   } else {
     const m = /rgba?\(([^)]+)\)/.exec(c);
     if (m) [r, g, b, a = 1] = m[1].split(',').map((s) => parseFloat(s));
@@ -51,8 +56,8 @@ export interface Theme {
 
 export function readTheme(): Theme {
   const cls = document.body.classList;
-  const kind = cls.contains('vscode-high-contrast') || cls.contains('vscode-high-contrast-light') ? 'high-contrast'
-    : cls.contains('vscode-light') ? 'light' : 'dark';
+  const kind =
+    cls.contains('vscode-high-contrast') || cls.contains('vscode-high-contrast-light') ? 'high-contrast' : cls.contains('vscode-light') ? 'light' : 'dark';
   const fg = cssVar('--vscode-foreground');
   return {
     background: cssVar('--vscode-editor-background'),
@@ -71,7 +76,10 @@ export function onThemeChange(fn: () => void): void {
   const obs = new MutationObserver(() => {
     if (pending) return;
     pending = true;
-    requestAnimationFrame(() => { pending = false; fn(); });
+    requestAnimationFrame(() => {
+      pending = false;
+      fn();
+    });
   });
   obs.observe(document.body, { attributes: true, attributeFilter: ['class'] });
   obs.observe(document.documentElement, { attributes: true, attributeFilter: ['style', 'class'] });

@@ -3,8 +3,14 @@
 // append message, bad records are dropped one by one.
 
 import {
-  isHostToWebview, type EvalRecord, type HostToWebview, type MetricsRecord, type MisclassifiedExample,
-  type PrfJson, type RunSummary, type TrainRecord,
+  isHostToWebview,
+  type EvalRecord,
+  type HostToWebview,
+  type MetricsRecord,
+  type MisclassifiedExample,
+  type PrfJson,
+  type RunSummary,
+  type TrainRecord,
 } from '../shared/protocol';
 
 type Obj = Record<string, unknown>;
@@ -43,8 +49,19 @@ function isReport(x: unknown): x is Record<string, PrfJson> {
 }
 
 export function isTrainRecord(x: unknown): x is TrainRecord {
-  return isObj(x) && x.type === 'train' && isFiniteNum(x.step) && isNum(x.epoch) && isNum(x.loss) && isNum(x.lr)
-    && isNum(x.gradNorm) && isNum(x.stepsPerSec) && isNum(x.samplesPerSec) && optNum(x.tokensPerSec) && optNum(x.time);
+  return (
+    isObj(x) &&
+    x.type === 'train' &&
+    isFiniteNum(x.step) &&
+    isNum(x.epoch) &&
+    isNum(x.loss) &&
+    isNum(x.lr) &&
+    isNum(x.gradNorm) &&
+    isNum(x.stepsPerSec) &&
+    isNum(x.samplesPerSec) &&
+    optNum(x.tokensPerSec) &&
+    optNum(x.time)
+  );
 }
 
 export function isEvalRecord(x: unknown): x is EvalRecord {

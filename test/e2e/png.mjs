@@ -5,15 +5,23 @@ import { inflateSync } from 'node:zlib';
 /** @returns {{ width: number, height: number, rgba: Uint8Array }} */
 export function decodePng(buf) {
   if (buf.readUInt32BE(0) !== 0x89504e47) throw new Error('not a PNG');
-  let pos = 8, width = 0, height = 0, colorType = 0, depth = 0, interlace = 0;
+  let pos = 8,
+    width = 0,
+    height = 0,
+    colorType = 0,
+    depth = 0,
+    interlace = 0;
   const idat = [];
   while (pos < buf.length) {
     const len = buf.readUInt32BE(pos);
     const type = buf.toString('latin1', pos + 4, pos + 8);
     const data = buf.subarray(pos + 8, pos + 8 + len);
     if (type === 'IHDR') {
-      width = data.readUInt32BE(0); height = data.readUInt32BE(4);
-      depth = data[8]; colorType = data[9]; interlace = data[12];
+      width = data.readUInt32BE(0);
+      height = data.readUInt32BE(4);
+      depth = data[8];
+      colorType = data[9];
+      interlace = data[12];
     } else if (type === 'IDAT') idat.push(data);
     else if (type === 'IEND') break;
     pos += 12 + len;
@@ -23,26 +31,48 @@ export function decodePng(buf) {
   const raw = inflateSync(Buffer.concat(idat));
   const stride = width * channels;
   const out = new Uint8Array(width * height * 4);
-  let prev = new Uint8Array(stride), cur = new Uint8Array(stride);
+  let prev = new Uint8Array(stride),
+    cur = new Uint8Array(stride);
   for (let y = 0; y < height; y++) {
     const filter = raw[y * (stride + 1)];
     const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
     for (let x = 0; x < stride; x++) {
-      const a = x >= channels ? cur[x - channels] : 0, b = prev[x], c = x >= channels ? prev[x - channels] : 0;
+      const a = x >= channels ? cur[x - channels] : 0,
+        b = prev[x],
+        c = x >= channels ? prev[x - channels] : 0;
       let v = line[x];
       switch (filter) {
-        case 0: break;
-        case 1: v += a; break;
-        case 2: v += b; break;
-        case 3: v += (a + b) >> 1; break;
-        case 4: { const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c); v += pa <= pb && pa <= pc ? a : pb <= pc ? b : c; break; }
-        default: throw new Error(`bad PNG filter ${filter} on row ${y}`);
+        case 0:
+          break;
+        case 1:
+          v += a;
+          break;
+        case 2:
+          v += b;
+          break;
+        case 3:
+          v += (a + b) >> 1;
+          break;
+        case 4: {
+          const p = a + b - c,
+            pa = Math.abs(p - a),
+            pb = Math.abs(p - b),
+            pc = Math.abs(p - c);
+          v += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+          break;
+        }
+        default:
+          throw new Error(`bad PNG filter ${filter} on row ${y}`);
       }
       cur[x] = v & 255;
     }
     for (let x = 0; x < width; x++) {
-      const o = (y * width + x) * 4, i = x * channels;
-      out[o] = cur[i]; out[o + 1] = cur[i + 1]; out[o + 2] = cur[i + 2]; out[o + 3] = channels === 4 ? cur[i + 3] : 255;
+      const o = (y * width + x) * 4,
+        i = x * channels;
+      out[o] = cur[i];
+      out[o + 1] = cur[i + 1];
+      out[o + 2] = cur[i + 2];
+      out[o + 3] = channels === 4 ? cur[i + 3] : 255;
     }
     [prev, cur] = [cur, prev];
   }
@@ -62,13 +92,23 @@ export function inkStats(png) {
     const k = (rgba[i] << 16) | (rgba[i + 1] << 8) | rgba[i + 2];
     counts.set(k, (counts.get(k) ?? 0) + 1);
   }
-  let bg = 0, best = -1;
-  for (const [k, n] of counts) if (n > best) { best = n; bg = k; }
-  const br = bg >> 16, bgG = (bg >> 8) & 255, bb = bg & 255;
-  let ink = 0, chromatic = 0;
+  let bg = 0,
+    best = -1;
+  for (const [k, n] of counts)
+    if (n > best) {
+      best = n;
+      bg = k;
+    }
+  const br = bg >> 16,
+    bgG = (bg >> 8) & 255,
+    bb = bg & 255;
+  let ink = 0,
+    chromatic = 0;
   const colours = new Set();
   for (let i = 0; i < rgba.length; i += 4) {
-    const r = rgba[i], g = rgba[i + 1], b = rgba[i + 2];
+    const r = rgba[i],
+      g = rgba[i + 1],
+      b = rgba[i + 2];
     if (Math.max(Math.abs(r - br), Math.abs(g - bgG), Math.abs(b - bb)) < 40) continue;
     ink++;
     if (Math.max(r, g, b) - Math.min(r, g, b) > 60) chromatic++;

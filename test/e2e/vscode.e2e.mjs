@@ -27,8 +27,16 @@ import { decodePng, inkStats } from './png.mjs';
 const OUT = path.join(ROOT, 'test-output/e2e');
 const EPOCHS = Number(process.env.FINETUNE_E2E_EPOCHS ?? 2);
 const BUDGET_MS = Number(process.env.FINETUNE_E2E_BUDGET_MIN ?? 20) * 60_000; // all steps together, setup included
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--disable-dev-shm-usage', '--no-first-run', '--disable-quic'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+  '--no-first-run',
+  '--disable-quic',
+];
 const CONFIG_NAME = 'ner.finetune.yaml';
 const EXTENSION_ID = 'finetune.finetune';
 
@@ -40,9 +48,24 @@ fs.mkdirSync(OUT, { recursive: true });
 
 /** Everything the steps share. */
 const E = {
-  tools: undefined, vsix: undefined, tmp: undefined, ws: undefined, config: undefined, ud: undefined, ext: undefined,
-  port: 0, cs: undefined, csExit: undefined, browser: undefined, page: undefined, wb: undefined,
-  firstRun: undefined, secondRun: undefined, lrLine: 0, doing: '', stepFile: '',
+  tools: undefined,
+  vsix: undefined,
+  tmp: undefined,
+  ws: undefined,
+  config: undefined,
+  ud: undefined,
+  ext: undefined,
+  port: 0,
+  cs: undefined,
+  csExit: undefined,
+  browser: undefined,
+  page: undefined,
+  wb: undefined,
+  firstRun: undefined,
+  secondRun: undefined,
+  lrLine: 0,
+  doing: '',
+  stepFile: '',
 };
 
 // ---- steps ----------------------------------------------------------------------------------------
@@ -57,7 +80,11 @@ let n = 0;
 function step(name, { needs = [], timeout = 60_000, screenshot = true } = {}, fn) {
   const id = String(++n).padStart(2, '0');
   const full = `${id} ${name}`;
-  const file = `${id}-${name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60)}`;
+  const file = `${id}-${name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 60)}`;
   test(full, async (t) => {
     const blocked = needs.filter((x) => !passed.has(x));
     if (blocked.length) {
@@ -75,7 +102,9 @@ function step(name, { needs = [], timeout = 60_000, screenshot = true } = {}, fn
     try {
       await Promise.race([
         fn(t),
-        new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${timeout / 1000} s${E.doing ? ` while ${E.doing}` : ''}`)), timeout); }),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`timed out after ${timeout / 1000} s${E.doing ? ` while ${E.doing}` : ''}`)), timeout);
+        }),
       ]);
       passed.add(name);
       if (screenshot && E.page) await E.page.screenshot({ path: path.join(OUT, `${file}.png`) }).catch(() => {});
@@ -98,7 +127,13 @@ async function saveFailure(file) {
   const saved = [];
   if (E.page) {
     const shot = path.join(OUT, `${file}-FAILED.png`);
-    if (await E.page.screenshot({ path: shot }).then(() => true, () => false)) saved.push(path.relative(ROOT, shot));
+    if (
+      await E.page.screenshot({ path: shot }).then(
+        () => true,
+        () => false,
+      )
+    )
+      saved.push(path.relative(ROOT, shot));
   }
   saved.push(...copyLogs());
   return saved;
@@ -123,7 +158,8 @@ function listFiles(dir) {
   const out = [];
   for (const d of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, d.name);
-    if (d.isDirectory()) out.push(...listFiles(p)); else out.push(p);
+    if (d.isDirectory()) out.push(...listFiles(p));
+    else out.push(p);
   }
   return out;
 }
@@ -135,7 +171,11 @@ function findRuns() {
   const walk = (dir, depth) => {
     if (depth > 6) return;
     let entries;
-    try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { return; }
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
     for (const d of entries) {
       if (!d.isDirectory() || d.name === 'node_modules' || d.name === 'checkpoints' || d.name === 'tensorboard') continue;
       const p = path.join(dir, d.name);
@@ -143,7 +183,9 @@ function findRuns() {
         try {
           const info = JSON.parse(fs.readFileSync(path.join(p, 'run.json'), 'utf8'));
           runs.push({ ...info, dir: p });
-        } catch { /* being written, or not a run */ }
+        } catch {
+          /* being written, or not a run */
+        }
       } else walk(p, depth + 1);
     }
   };
@@ -152,12 +194,26 @@ function findRuns() {
 }
 
 const runById = (id) => findRuns().find((r) => r.id === id);
-const isAlive = (pid) => { try { process.kill(pid, 0); return true; } catch (e) { return e.code === 'EPERM'; } };
-const describeRun = (r) => (r ? `${r.id}: ${r.status}${r.step !== undefined ? `, step ${r.step}/${r.totalSteps ?? '?'}` : ''}${r.error ? `, error ${JSON.stringify(r.error).slice(0, 300)}` : ''}` : 'no such run');
+const isAlive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+};
+const describeRun = (r) =>
+  r
+    ? `${r.id}: ${r.status}${r.step !== undefined ? `, step ${r.step}/${r.totalSteps ?? '?'}` : ''}${r.error ? `, error ${JSON.stringify(r.error).slice(0, 300)}` : ''}`
+    : 'no such run';
 
 /** Trainer lines of a run (train.log) for messages. */
 function runLogTail(r, lines = 15) {
-  try { return fs.readFileSync(path.join(r.dir, 'train.log'), 'utf8').trim().split('\n').slice(-lines).join('\n'); } catch { return '(no train.log)'; }
+  try {
+    return fs.readFileSync(path.join(r.dir, 'train.log'), 'utf8').trim().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no train.log)';
+  }
 }
 
 /** The run's key metric (as the sidebar shows it) and the ways it may be printed. */
@@ -171,11 +227,18 @@ function keyMetric(run) {
 
 async function waitRunStatus(id, want, timeout) {
   const bad = ['failed', 'completed', 'stopped'].filter((s) => !want.includes(s));
-  return waitFor(`run ${id} to be ${want.join(' or ')} (run.json)`, () => {
-    const r = runById(id);
-    if (r && bad.includes(r.status)) throw Object.assign(new Error(`run ${id} is ${r.status}, expected ${want.join(' or ')}: ${describeRun(r)}\n--- train.log ---\n${runLogTail(r)}`), { fatal: true });
-    return r && want.includes(r.status) ? r : false;
-  }, { timeout, interval: 500 }).catch((e) => {
+  return waitFor(
+    `run ${id} to be ${want.join(' or ')} (run.json)`,
+    () => {
+      const r = runById(id);
+      if (r && bad.includes(r.status))
+        throw Object.assign(new Error(`run ${id} is ${r.status}, expected ${want.join(' or ')}: ${describeRun(r)}\n--- train.log ---\n${runLogTail(r)}`), {
+          fatal: true,
+        });
+      return r && want.includes(r.status) ? r : false;
+    },
+    { timeout, interval: 500 },
+  ).catch((e) => {
     if (e.fatal || !/not within/.test(e.message)) throw e;
     const r = runById(id);
     throw new Error(`${e.message}; it is ${describeRun(r)}${r ? `\n--- train.log ---\n${runLogTail(r)}` : ''}`);
@@ -191,10 +254,16 @@ const showRows = (rows) => rows.map((r) => `[${rowStatus(r)}] ${r.label} — ${r
 
 async function waitRows(what, pred, timeout = 30_000) {
   E.doing = `waiting for the Runs view to show ${what}`;
-  return waitFor(`the Fine-tune Runs view to show ${what}`, async () => {
-    const rows = await runRows();
-    return pred(rows) ? rows : false;
-  }, { timeout }).catch(async (e) => { throw new Error(`${e.message.split(';')[0]}; it shows: ${showRows(await runRows())}`); });
+  return waitFor(
+    `the Fine-tune Runs view to show ${what}`,
+    async () => {
+      const rows = await runRows();
+      return pred(rows) ? rows : false;
+    },
+    { timeout },
+  ).catch(async (e) => {
+    throw new Error(`${e.message.split(';')[0]}; it shows: ${showRows(await runRows())}`);
+  });
 }
 
 async function startRunFromPalette() {
@@ -204,7 +273,9 @@ async function startRunFromPalette() {
   await E.wb.runCommand('Fine-tune: Start');
   await E.wb.answerQuickPick(/ner/i);
   E.doing = 'waiting for a new run folder';
-  const run = await waitFor(`a new run folder under ${E.ws}/**/.finetune/runs after "Fine-tune: Start"`, () => findRuns().find((r) => !before.has(r.id)), { timeout: 60_000 });
+  const run = await waitFor(`a new run folder under ${E.ws}/**/.finetune/runs after "Fine-tune: Start"`, () => findRuns().find((r) => !before.has(r.id)), {
+    timeout: 60_000,
+  });
   log(`  new run ${run.id}`);
   return run;
 }
@@ -236,21 +307,45 @@ const INSTALL = step('install: the VSIX installs into code-server', { needs: [SE
   fs.mkdirSync(path.join(E.ud, 'User'), { recursive: true });
   // Settings for a quiet, predictable window: no welcome page, tips, AI panels or update checks;
   // no completion pop-ups or auto-indent while the test types into the editor.
-  fs.writeFileSync(path.join(E.ud, 'User/settings.json'), JSON.stringify({
-    'workbench.startupEditor': 'none', 'workbench.tips.enabled': false, 'workbench.enableExperiments': false,
-    'telemetry.telemetryLevel': 'off', 'update.mode': 'none', 'extensions.autoUpdate': false, 'extensions.autoCheckUpdates': false,
-    'extensions.ignoreRecommendations': true, 'chat.disableAIFeatures': true, 'workbench.secondarySideBar.defaultVisibility': 'hidden',
-    'security.workspace.trust.enabled': false, 'files.autoSave': 'off', 'editor.hover.delay': 300, 'editor.autoIndent': 'none',
-    'editor.quickSuggestions': { other: false, comments: false, strings: false }, 'editor.suggestOnTriggerCharacters': false,
-    'editor.acceptSuggestionOnEnter': 'off', 'editor.wordBasedSuggestions': 'off', 'editor.autoClosingBrackets': 'never',
-    'editor.autoClosingQuotes': 'never', 'editor.minimap.enabled': false, 'workbench.colorTheme': 'Default Dark Modern',
-  }, null, 2));
+  fs.writeFileSync(
+    path.join(E.ud, 'User/settings.json'),
+    JSON.stringify(
+      {
+        'workbench.startupEditor': 'none',
+        'workbench.tips.enabled': false,
+        'workbench.enableExperiments': false,
+        'telemetry.telemetryLevel': 'off',
+        'update.mode': 'none',
+        'extensions.autoUpdate': false,
+        'extensions.autoCheckUpdates': false,
+        'extensions.ignoreRecommendations': true,
+        'chat.disableAIFeatures': true,
+        'workbench.secondarySideBar.defaultVisibility': 'hidden',
+        'security.workspace.trust.enabled': false,
+        'files.autoSave': 'off',
+        'editor.hover.delay': 300,
+        'editor.autoIndent': 'none',
+        'editor.quickSuggestions': { other: false, comments: false, strings: false },
+        'editor.suggestOnTriggerCharacters': false,
+        'editor.acceptSuggestionOnEnter': 'off',
+        'editor.wordBasedSuggestions': 'off',
+        'editor.autoClosingBrackets': 'never',
+        'editor.autoClosingQuotes': 'never',
+        'editor.minimap.enabled': false,
+        'workbench.colorTheme': 'Default Dark Modern',
+      },
+      null,
+      2,
+    ),
+  );
   const env = codeServerEnv({ node: E.tools.node, cache: E.tools.cache });
-  const cs = (args) => spawnSync(E.tools.node, [E.tools.codeServer, ...args, '--extensions-dir', E.ext, '--user-data-dir', E.ud], { env, encoding: 'utf8', timeout: 90_000 });
+  const cs = (args) =>
+    spawnSync(E.tools.node, [E.tools.codeServer, ...args, '--extensions-dir', E.ext, '--user-data-dir', E.ud], { env, encoding: 'utf8', timeout: 90_000 });
   const inst = cs(['--install-extension', E.vsix, '--force']);
   if (inst.status !== 0) throw new Error(`code-server --install-extension exited ${inst.status ?? inst.signal}:\n${inst.stdout}${inst.stderr}`);
   const list = cs(['--list-extensions', '--show-versions']);
-  if (!list.stdout.toLowerCase().includes(EXTENSION_ID)) throw new Error(`code-server --list-extensions does not list ${EXTENSION_ID}:\n${list.stdout}${list.stderr}`);
+  if (!list.stdout.toLowerCase().includes(EXTENSION_ID))
+    throw new Error(`code-server --list-extensions does not list ${EXTENSION_ID}:\n${list.stdout}${list.stderr}`);
   log(`  installed: ${list.stdout.trim()}`);
 
   // The workspace: a copy of examples/ (no run folders), the NER config shortened for CI.
@@ -269,24 +364,52 @@ const SERVER = step('code-server starts on 127.0.0.1', { needs: [INSTALL], timeo
   E.port = await new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => { const p = srv.address().port; srv.close(() => resolve(p)); });
+    srv.listen(0, '127.0.0.1', () => {
+      const p = srv.address().port;
+      srv.close(() => resolve(p));
+    });
   });
   const logFd = fs.openSync(path.join(OUT, 'code-server.log'), 'w');
-  const args = [E.tools.codeServer, '--auth', 'none', '--bind-addr', `127.0.0.1:${E.port}`, '--disable-telemetry', '--disable-update-check',
-    '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened',
-    '--user-data-dir', E.ud, '--extensions-dir', E.ext, '--config', path.join(E.tmp, 'code-server.yaml'), E.ws];
+  const args = [
+    E.tools.codeServer,
+    '--auth',
+    'none',
+    '--bind-addr',
+    `127.0.0.1:${E.port}`,
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-workspace-trust',
+    '--disable-getting-started-override',
+    '--ignore-last-opened',
+    '--user-data-dir',
+    E.ud,
+    '--extensions-dir',
+    E.ext,
+    '--config',
+    path.join(E.tmp, 'code-server.yaml'),
+    E.ws,
+  ];
   fs.writeFileSync(path.join(E.tmp, 'code-server.yaml'), `bind-addr: 127.0.0.1:${E.port}\nauth: none\ncert: false\n`);
   E.cs = spawn(E.tools.node, args, { env: codeServerEnv({ node: E.tools.node, cache: E.tools.cache }), stdio: ['ignore', logFd, logFd], detached: true });
   fs.closeSync(logFd);
   E.csExit = new Promise((resolve) => E.cs.once('exit', (code, signal) => resolve(code ?? signal)));
   let exited;
-  void E.csExit.then((c) => { exited = c; });
+  void E.csExit.then((c) => {
+    exited = c;
+  });
   E.doing = `waiting for http://127.0.0.1:${E.port}/healthz`;
-  await waitFor(`code-server to answer on 127.0.0.1:${E.port}`, async () => {
-    if (exited !== undefined) throw Object.assign(new Error(`code-server exited (${exited}):\n${fs.readFileSync(path.join(OUT, 'code-server.log'), 'utf8').slice(-3000)}`), { fatal: true });
-    const r = await fetch(`http://127.0.0.1:${E.port}/healthz`).catch(() => undefined);
-    return r?.ok;
-  }, { timeout: 60_000, interval: 300 }).catch((e) => {
+  await waitFor(
+    `code-server to answer on 127.0.0.1:${E.port}`,
+    async () => {
+      if (exited !== undefined)
+        throw Object.assign(new Error(`code-server exited (${exited}):\n${fs.readFileSync(path.join(OUT, 'code-server.log'), 'utf8').slice(-3000)}`), {
+          fatal: true,
+        });
+      const r = await fetch(`http://127.0.0.1:${E.port}/healthz`).catch(() => undefined);
+      return r?.ok;
+    },
+    { timeout: 60_000, interval: 300 },
+  ).catch((e) => {
     throw e.fatal ? e : new Error(`${e.message}\n${fs.readFileSync(path.join(OUT, 'code-server.log'), 'utf8').slice(-3000)}`);
   });
   log(`  code-server (pid ${E.cs.pid}) on http://127.0.0.1:${E.port}`);
@@ -304,7 +427,9 @@ const WORKBENCH = step('the workbench loads in Chromium', { needs: [SERVER], tim
   await E.page.goto(`http://127.0.0.1:${E.port}/?folder=${encodeURIComponent(E.ws)}`);
   E.doing = 'waiting for the activity bar, editor area and status bar';
   await E.wb.waitLoaded();
-  await waitFor('the Explorer to show the workspace folder ("ner")', async () => (await E.wb.sidebarTreeRows()).some((r) => r.label === 'ner'), { timeout: 30_000 }).catch(() => {});
+  await waitFor('the Explorer to show the workspace folder ("ner")', async () => (await E.wb.sidebarTreeRows()).some((r) => r.label === 'ner'), {
+    timeout: 30_000,
+  }).catch(() => {});
   log(`  workbench up in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 });
 
@@ -313,7 +438,8 @@ step('the "Fine-tune" activity bar container shows its Runs view', { needs: [WOR
   await E.wb.showContainer('Fine-tune');
   const views = await E.page.$$eval('.part.sidebar .pane-header', (hs) => hs.map((h) => (h.getAttribute('aria-label') ?? h.textContent ?? '').trim()));
   const title = await E.page.locator('.part.sidebar .composite.title .title-label').first().textContent();
-  if (!/runs/i.test(`${title} ${views.join(' ')}`)) throw new Error(`the Fine-tune container shows "${title}" with views ${JSON.stringify(views)}, no "Runs" view`);
+  if (!/runs/i.test(`${title} ${views.join(' ')}`))
+    throw new Error(`the Fine-tune container shows "${title}" with views ${JSON.stringify(views)}, no "Runs" view`);
 });
 
 const OPEN = step(`open ${CONFIG_NAME} from quick open`, { needs: [WORKBENCH], timeout: 60_000 }, async () => {
@@ -324,11 +450,14 @@ const OPEN = step(`open ${CONFIG_NAME} from quick open`, { needs: [WORKBENCH], t
 const PALETTE = step('the command palette lists "Fine-tune: Start"', { needs: [OPEN], timeout: 45_000 }, async () => {
   E.doing = 'typing "Fine-tune: Start" into the command palette';
   await E.wb.openQuickInput('>Fine-tune: Start');
-  await waitFor('the command palette to list "Fine-tune: Start"', async () => (await E.wb.quickInputRows()).some((r) => r.label === 'Fine-tune: Start'), { timeout: 20_000 })
-    .catch(async () => {
-      const rows = (await E.wb.quickInputRows()).map((r) => `"${r.label}"`);
-      throw new Error(`the command palette lists ${rows.join(', ') || 'nothing'} for "Fine-tune: Start" (is the extension installed and does it contribute the command?)`);
-    });
+  await waitFor('the command palette to list "Fine-tune: Start"', async () => (await E.wb.quickInputRows()).some((r) => r.label === 'Fine-tune: Start'), {
+    timeout: 20_000,
+  }).catch(async () => {
+    const rows = (await E.wb.quickInputRows()).map((r) => `"${r.label}"`);
+    throw new Error(
+      `the command palette lists ${rows.join(', ') || 'nothing'} for "Fine-tune: Start" (is the extension installed and does it contribute the command?)`,
+    );
+  });
   await E.page.screenshot({ path: path.join(OUT, `${E.stepFile}-palette.png`) });
   await E.wb.closeQuickInput();
 });
@@ -338,7 +467,10 @@ const STARTED = step('"Fine-tune: Start" on the config starts a run shown as run
   E.doing = 'waiting for the run to be running';
   await waitRunStatus(E.firstRun.id, ['running', 'completed'], 60_000);
   await E.wb.showContainer('Fine-tune');
-  await waitRows('a running run', (rows) => rows.some((r) => rowStatus(r) === 'running') || (runById(E.firstRun.id)?.status === 'completed' && rows.length > 0));
+  await waitRows(
+    'a running run',
+    (rows) => rows.some((r) => rowStatus(r) === 'running') || (runById(E.firstRun.id)?.status === 'completed' && rows.length > 0),
+  );
   if (runById(E.firstRun.id)?.status === 'completed') log('  (the run completed before the view was read)');
 });
 
@@ -350,8 +482,14 @@ const COMPLETED = step('the run completes; the sidebar shows it completed with i
   if (!km) throw new Error(`run ${r.id} completed without a key metric in run.json (final: ${JSON.stringify(r.final)}, best: ${JSON.stringify(r.best)})`);
   log(`  completed: ${km.name} ${km.value}`);
   await E.wb.showContainer('Fine-tune');
-  await waitRows(`the run completed with "${km.name} ${km.texts[1]}"`, (rows) => rows.some((row) => rowStatus(row) === 'completed'
-    && new RegExp(`\\b${km.name}\\b`, 'i').test(`${row.description} ${row.label}`) && km.texts.some((x) => `${row.description} ${row.label}`.includes(x))));
+  await waitRows(`the run completed with "${km.name} ${km.texts[1]}"`, (rows) =>
+    rows.some(
+      (row) =>
+        rowStatus(row) === 'completed' &&
+        new RegExp(`\\b${km.name}\\b`, 'i').test(`${row.description} ${row.label}`) &&
+        km.texts.some((x) => `${row.description} ${row.label}`.includes(x)),
+    ),
+  );
 });
 
 let dashboardFrame;
@@ -360,14 +498,21 @@ const DASHBOARD = step('"Fine-tune: Open Dashboard" opens the dashboard', { need
   await E.wb.runCommand('Fine-tune: Open Dashboard');
   await E.wb.answerQuickPick(/completed|f1|ner/i);
   E.doing = 'waiting for the dashboard webview';
-  dashboardFrame = await waitFor('a webview with the dashboard', async () => {
-    for (const f of E.wb.webviewContentFrames()) {
-      const ok = await f.evaluate(() => (document.body?.innerText ?? '').trim().length > 0 && !!document.querySelector('canvas, svg')).catch(() => false);
-      if (ok) return f;
-    }
-    return false;
-  }, { timeout: 60_000 });
-  const tab = await E.page.locator('.part.editor .tabs-container .tab.active').getAttribute('aria-label').catch(() => '');
+  dashboardFrame = await waitFor(
+    'a webview with the dashboard',
+    async () => {
+      for (const f of E.wb.webviewContentFrames()) {
+        const ok = await f.evaluate(() => (document.body?.innerText ?? '').trim().length > 0 && !!document.querySelector('canvas, svg')).catch(() => false);
+        if (ok) return f;
+      }
+      return false;
+    },
+    { timeout: 60_000 },
+  );
+  const tab = await E.page
+    .locator('.part.editor .tabs-container .tab.active')
+    .getAttribute('aria-label')
+    .catch(() => '');
   log(`  dashboard tab: ${tab}`);
 });
 
@@ -375,36 +520,53 @@ const DASHBOARD = step('"Fine-tune: Open Dashboard" opens the dashboard', { need
 async function measure(what, find, file, pass, timeout = 45_000) {
   let last;
   E.doing = `waiting for the ${what} to be drawn`;
-  await waitFor(`the ${what} to be drawn`, async () => {
-    const found = await dashboardFrame.evaluate(find);
-    if (!found) { last = `no ${what} element found`; return false; }
-    const png = await dashboardFrame.locator('[data-e2e-target]').first().screenshot({ path: path.join(OUT, file) });
-    const stats = inkStats(decodePng(png));
-    last = { element: found, ...stats };
-    return pass(stats) ? stats : false;
-  }, { timeout, interval: 1000 }).catch((e) => { throw new Error(`${e.message.split(';')[0]}: ${JSON.stringify(last)}`); });
+  await waitFor(
+    `the ${what} to be drawn`,
+    async () => {
+      const found = await dashboardFrame.evaluate(find);
+      if (!found) {
+        last = `no ${what} element found`;
+        return false;
+      }
+      const png = await dashboardFrame
+        .locator('[data-e2e-target]')
+        .first()
+        .screenshot({ path: path.join(OUT, file) });
+      const stats = inkStats(decodePng(png));
+      last = { element: found, ...stats };
+      return pass(stats) ? stats : false;
+    },
+    { timeout, interval: 1000 },
+  ).catch((e) => {
+    throw new Error(`${e.message.split(';')[0]}: ${JSON.stringify(last)}`);
+  });
   log(`  ${what}: ${JSON.stringify(last)}`);
 }
 
 step('dashboard: the loss curve is drawn', { needs: [DASHBOARD], timeout: 75_000 }, async () => {
-  await measure('loss curve', () => {
-    document.querySelectorAll('[data-e2e-target]').forEach((e) => e.removeAttribute('data-e2e-target'));
-    // The chart whose own title/legend says "loss": the nearest ancestor of a canvas that mentions loss
-    // and holds no other large canvas.
-    for (const c of document.querySelectorAll('canvas')) {
-      if (c.getBoundingClientRect().width < 80) continue;
-      let a = c.parentElement;
-      for (let i = 0; a && i < 6; i++, a = a.parentElement) {
-        const big = [...a.querySelectorAll('canvas')].filter((x) => x.getBoundingClientRect().width >= 80);
-        if (big.length > 1) break;
-        if (/loss/i.test(a.textContent ?? '')) {
-          a.setAttribute('data-e2e-target', 'loss');
-          return `${a.tagName.toLowerCase()}.${a.className} "${(a.textContent ?? '').trim().slice(0, 40)}"`;
+  await measure(
+    'loss curve',
+    () => {
+      document.querySelectorAll('[data-e2e-target]').forEach((e) => e.removeAttribute('data-e2e-target'));
+      // The chart whose own title/legend says "loss": the nearest ancestor of a canvas that mentions loss
+      // and holds no other large canvas.
+      for (const c of document.querySelectorAll('canvas')) {
+        if (c.getBoundingClientRect().width < 80) continue;
+        let a = c.parentElement;
+        for (let i = 0; a && i < 6; i++, a = a.parentElement) {
+          const big = [...a.querySelectorAll('canvas')].filter((x) => x.getBoundingClientRect().width >= 80);
+          if (big.length > 1) break;
+          if (/loss/i.test(a.textContent ?? '')) {
+            a.setAttribute('data-e2e-target', 'loss');
+            return `${a.tagName.toLowerCase()}.${a.className} "${(a.textContent ?? '').trim().slice(0, 40)}"`;
+          }
         }
       }
-    }
-    return undefined;
-  }, `${E.stepFile}-element.png`, (s) => s.chromatic >= 80 && s.ink >= 300);
+      return undefined;
+    },
+    `${E.stepFile}-element.png`,
+    (s) => s.chromatic >= 80 && s.ink >= 300,
+  );
 });
 
 step('dashboard: the confusion matrix is drawn', { needs: [DASHBOARD], timeout: 75_000 }, async () => {
@@ -415,19 +577,30 @@ step('dashboard: the confusion matrix is drawn', { needs: [DASHBOARD], timeout: 
     const text = dashboardFrame.getByText(/^confusion matrix$/i).first();
     if (await text.count()) await text.click();
   }
-  await measure('confusion matrix', () => {
-    document.querySelectorAll('[data-e2e-target]').forEach((e) => e.removeAttribute('data-e2e-target'));
-    const visible = (e) => { const r = e.getBoundingClientRect(); return r.width > 40 && r.height > 40; };
-    const cand = [...document.querySelectorAll('svg.confusion, [aria-label*="onfusion matrix" i], .confusion canvas, .confusion svg, [class*="confusion"] svg, [class*="confusion"] canvas')]
-      .filter((e) => visible(e) && (e.tagName === 'svg' || e.tagName === 'CANVAS' || e.tagName === 'TABLE' || e.querySelector('svg, canvas, table')));
-    const el = cand[0];
-    if (!el) return undefined;
-    el.setAttribute('data-e2e-target', 'confusion');
-    return `${el.tagName.toLowerCase()}.${el.getAttribute('class') ?? ''} ${el.getAttribute('aria-label') ?? ''}`.trim();
-  }, `${E.stepFile}-element.png`, (s) => s.chromatic >= 300 && s.colours >= 3);
+  await measure(
+    'confusion matrix',
+    () => {
+      document.querySelectorAll('[data-e2e-target]').forEach((e) => e.removeAttribute('data-e2e-target'));
+      const visible = (e) => {
+        const r = e.getBoundingClientRect();
+        return r.width > 40 && r.height > 40;
+      };
+      const cand = [
+        ...document.querySelectorAll(
+          'svg.confusion, [aria-label*="onfusion matrix" i], .confusion canvas, .confusion svg, [class*="confusion"] svg, [class*="confusion"] canvas',
+        ),
+      ].filter((e) => visible(e) && (e.tagName === 'svg' || e.tagName === 'CANVAS' || e.tagName === 'TABLE' || e.querySelector('svg, canvas, table')));
+      const el = cand[0];
+      if (!el) return undefined;
+      el.setAttribute('data-e2e-target', 'confusion');
+      return `${el.tagName.toLowerCase()}.${el.getAttribute('class') ?? ''} ${el.getAttribute('aria-label') ?? ''}`.trim();
+    },
+    `${E.stepFile}-element.png`,
+    (s) => s.chromatic >= 300 && s.colours >= 3,
+  );
 });
 
-step('hovering the lr value in the config shows the run\'s metric', { needs: [COMPLETED], timeout: 75_000 }, async () => {
+step("hovering the lr value in the config shows the run's metric", { needs: [COMPLETED], timeout: 75_000 }, async () => {
   const km = keyMetric(E.firstRun);
   E.doing = `opening ${CONFIG_NAME} at the lr line (${E.lrLine})`;
   await E.wb.openFile(CONFIG_NAME);
@@ -435,12 +608,18 @@ step('hovering the lr value in the config shows the run\'s metric', { needs: [CO
   const lrValue = fs.readFileSync(E.config, 'utf8').split('\n')[E.lrLine - 1].replace(/#.*/, '').split(':')[1].trim();
   E.doing = `hovering "${lrValue}"`;
   let text = '';
-  await waitFor(`a hover on "${lrValue}" showing ${km.name} ${km.texts[1]}`, async () => {
-    await E.page.mouse.move(5, 5);
-    await sleep(300);
-    text = await E.wb.hoverToken(/^\s*lr:/, lrValue, { timeout: 10_000 }).catch((e) => e.message);
-    return new RegExp(`\\b${km.name}\\b`, 'i').test(text) && km.texts.some((x) => text.includes(x));
-  }, { timeout: 40_000, interval: 500 }).catch((e) => { throw new Error(`${e.message.split(':')[0]}; the hover says: "${text.slice(0, 400)}"`); });
+  await waitFor(
+    `a hover on "${lrValue}" showing ${km.name} ${km.texts[1]}`,
+    async () => {
+      await E.page.mouse.move(5, 5);
+      await sleep(300);
+      text = await E.wb.hoverToken(/^\s*lr:/, lrValue, { timeout: 10_000 }).catch((e) => e.message);
+      return new RegExp(`\\b${km.name}\\b`, 'i').test(text) && km.texts.some((x) => text.includes(x));
+    },
+    { timeout: 40_000, interval: 500 },
+  ).catch((e) => {
+    throw new Error(`${e.message.split(':')[0]}; the hover says: "${text.slice(0, 400)}"`);
+  });
   log(`  hover: ${text.slice(0, 200)}`);
 });
 
@@ -450,20 +629,37 @@ const STOPPED = step('a second run stopped midway shows as stopped', { needs: [P
   const id = E.secondRun.id;
   E.doing = `waiting for run ${id} to train`;
   let queuedSince;
-  await waitFor(`run ${id} to report training steps (metrics.jsonl)`, () => {
-    const r = runById(id);
-    // Queued with nothing running for 45 s: the queue is stuck; say what holds it.
-    if (r?.status === 'queued' && !findRuns().some((x) => x.status === 'running')) {
-      queuedSince ??= Date.now();
-      if (Date.now() - queuedSince > 45_000) {
-        const alive = findRuns().filter((x) => x.id !== id && Number.isInteger(x.pid) && isAlive(x.pid));
-        throw Object.assign(new Error(`run ${id} stays queued although no run is running${alive.length
-          ? `; the trainer process of ${alive.map((x) => `${x.id} (${x.status}, pid ${x.pid})`).join(', ')} is still alive, so the queue slot is still taken (a forked trainer must exit after its final event, e.g. disconnect its IPC channel)`
-          : ''}`), { fatal: true });
+  await waitFor(
+    `run ${id} to report training steps (metrics.jsonl)`,
+    () => {
+      const r = runById(id);
+      // Queued with nothing running for 45 s: the queue is stuck; say what holds it.
+      if (r?.status === 'queued' && !findRuns().some((x) => x.status === 'running')) {
+        queuedSince ??= Date.now();
+        if (Date.now() - queuedSince > 45_000) {
+          const alive = findRuns().filter((x) => x.id !== id && Number.isInteger(x.pid) && isAlive(x.pid));
+          throw Object.assign(
+            new Error(
+              `run ${id} stays queued although no run is running${
+                alive.length
+                  ? `; the trainer process of ${alive.map((x) => `${x.id} (${x.status}, pid ${x.pid})`).join(', ')} is still alive, so the queue slot is still taken (a forked trainer must exit after its final event, e.g. disconnect its IPC channel)`
+                  : ''
+              }`,
+            ),
+            { fatal: true },
+          );
+        }
+      } else queuedSince = undefined;
+      try {
+        return /"type"\s*:\s*"train"/.test(fs.readFileSync(path.join(r?.dir ?? '', 'metrics.jsonl'), 'utf8'));
+      } catch {
+        return false;
       }
-    } else queuedSince = undefined;
-    try { return /"type"\s*:\s*"train"/.test(fs.readFileSync(path.join(r?.dir ?? '', 'metrics.jsonl'), 'utf8')); } catch { return false; }
-  }, { timeout: 150_000, interval: 500 }).catch((e) => { throw e.fatal ? e : new Error(`${e.message}; the run is ${describeRun(runById(id))}`); });
+    },
+    { timeout: 150_000, interval: 500 },
+  ).catch((e) => {
+    throw e.fatal ? e : new Error(`${e.message}; the run is ${describeRun(runById(id))}`);
+  });
   if (runById(id)?.status !== 'running') throw new Error(`run ${id} is not running before Stop: ${describeRun(runById(id))}`);
   await E.wb.showContainer('Fine-tune');
   await waitRows('the second run running', (rows) => rows.some((r) => rowStatus(r) === 'running'));
@@ -484,17 +680,26 @@ step('"Fine-tune: Resume" continues the stopped run to completion', { needs: [ST
   await E.wb.runCommand('Fine-tune: Resume');
   await E.wb.answerQuickPick(/stopped|ner/i);
   E.doing = `waiting for run ${id} to run again`;
-  await waitFor(`run ${id} to be resumed (running or completed in its run.json)`, () => {
-    const r = runById(id);
-    const fresh = findRuns().filter((x) => !before.has(x.id));
-    if (fresh.length && r?.status === 'stopped') throw Object.assign(new Error(`Resume started a new run (${fresh.map((x) => x.id).join(', ')}) instead of continuing ${id}`), { fatal: true });
-    return r && (r.status === 'running' || r.status === 'completed');
-  }, { timeout: 60_000, interval: 500 });
+  await waitFor(
+    `run ${id} to be resumed (running or completed in its run.json)`,
+    () => {
+      const r = runById(id);
+      const fresh = findRuns().filter((x) => !before.has(x.id));
+      if (fresh.length && r?.status === 'stopped')
+        throw Object.assign(new Error(`Resume started a new run (${fresh.map((x) => x.id).join(', ')}) instead of continuing ${id}`), { fatal: true });
+      return r && (r.status === 'running' || r.status === 'completed');
+    },
+    { timeout: 60_000, interval: 500 },
+  );
   const r = await waitRunStatus(id, ['completed'], 5 * 60_000);
-  if (stepAtStop !== undefined && r.step !== undefined && r.step <= stepAtStop) throw new Error(`run ${id} completed at step ${r.step}, not past the step it stopped at (${stepAtStop})`);
+  if (stepAtStop !== undefined && r.step !== undefined && r.step <= stepAtStop)
+    throw new Error(`run ${id} completed at step ${r.step}, not past the step it stopped at (${stepAtStop})`);
   log(`  resumed from step ${stepAtStop} and completed at step ${r.step}/${r.totalSteps}`);
   await E.wb.showContainer('Fine-tune');
-  await waitRows('both runs completed and none stopped', (rows) => rows.filter((row) => rowStatus(row) === 'completed').length >= 2 && !rows.some((row) => rowStatus(row) === 'stopped'));
+  await waitRows(
+    'both runs completed and none stopped',
+    (rows) => rows.filter((row) => rowStatus(row) === 'completed').length >= 2 && !rows.some((row) => rowStatus(row) === 'stopped'),
+  );
 });
 
 step('a typo in the config ("lerning_rate: 1") shows a diagnostic on its range', { needs: [OPEN], timeout: 90_000 }, async () => {
@@ -508,25 +713,45 @@ step('a typo in the config ("lerning_rate: 1") shows a diagnostic on its range',
   await E.page.keyboard.press('Home');
   await E.page.keyboard.type('  lerning_rate: 1');
   await E.wb.runCommand('File: Save');
-  await waitFor(`${CONFIG_NAME} to be saved with the typo on line ${line}`, () => fs.readFileSync(E.config, 'utf8').split('\n')[line - 1] === '  lerning_rate: 1', { timeout: 10_000 })
-    .catch(() => { throw new Error(`line ${line} of the saved config is "${fs.readFileSync(E.config, 'utf8').split('\n')[line - 1]}", not "  lerning_rate: 1"`); });
+  await waitFor(
+    `${CONFIG_NAME} to be saved with the typo on line ${line}`,
+    () => fs.readFileSync(E.config, 'utf8').split('\n')[line - 1] === '  lerning_rate: 1',
+    { timeout: 10_000 },
+  ).catch(() => {
+    throw new Error(`line ${line} of the saved config is "${fs.readFileSync(E.config, 'utf8').split('\n')[line - 1]}", not "  lerning_rate: 1"`);
+  });
 
   E.doing = 'opening the Problems panel';
   await E.page.keyboard.press('Control+Shift+M');
   let rows = [];
-  const want = (r) => { const m = /Ln (\d+), Col (\d+)/.exec(r.text) ?? /line (\d+) column (\d+)/i.exec(r.aria); return m && Number(m[1]) === line && Number(m[2]) === 3; };
-  const found = await waitFor(`a problem at Ln ${line}, Col 3 (the "lerning_rate" key)`, async () => {
-    rows = await E.wb.problems();
-    return rows.find(want);
-  }, { timeout: 30_000 }).catch(() => undefined);
+  const want = (r) => {
+    const m = /Ln (\d+), Col (\d+)/.exec(r.text) ?? /line (\d+) column (\d+)/i.exec(r.aria);
+    return m && Number(m[1]) === line && Number(m[2]) === 3;
+  };
+  const found = await waitFor(
+    `a problem at Ln ${line}, Col 3 (the "lerning_rate" key)`,
+    async () => {
+      rows = await E.wb.problems();
+      return rows.find(want);
+    },
+    { timeout: 30_000 },
+  ).catch(() => undefined);
   E.doing = 'hovering the squiggle under "lerning_rate"';
   const hover = await E.wb.hoverToken(/^\s*lerning_rate:/, 'lerning_rate', { timeout: 10_000 }).catch((e) => `(no hover: ${e.message})`);
   const squiggle = await E.page.locator('.part.editor .monaco-editor .view-overlays [class*="squiggly-"]').count();
-  log(`  problems: ${rows.map((r) => r.text).join(' | ').slice(0, 300)}`);
+  log(
+    `  problems: ${rows
+      .map((r) => r.text)
+      .join(' | ')
+      .slice(0, 300)}`,
+  );
   log(`  hover: ${hover.slice(0, 200)}; squiggles: ${squiggle}`);
   if (!found) {
     const hoverOk = /lerning_rate|learning_rate|unknown|not allowed|additional/i.test(hover) && squiggle > 0;
-    if (!hoverOk) throw new Error(`no diagnostic at Ln ${line}, Col 3: the Problems panel shows ${rows.length ? rows.map((r) => `"${r.text}"`).join(', ') : 'nothing'}; the hover on "lerning_rate" says "${hover.slice(0, 300)}"; ${squiggle} squiggle(s) in the editor`);
+    if (!hoverOk)
+      throw new Error(
+        `no diagnostic at Ln ${line}, Col 3: the Problems panel shows ${rows.length ? rows.map((r) => `"${r.text}"`).join(', ') : 'nothing'}; the hover on "lerning_rate" says "${hover.slice(0, 300)}"; ${squiggle} squiggle(s) in the editor`,
+      );
     log('  (found by the squiggle hover, not in the Problems panel)');
   }
 });
@@ -539,14 +764,29 @@ after(async () => {
   if (E.ws) {
     for (const r of findRuns()) {
       if ((r.status === 'running' || r.status === 'queued') && Number.isInteger(r.pid)) {
-        try { process.kill(r.pid, 'SIGTERM'); log(`stopped trainer pid ${r.pid} (run ${r.id})`); } catch { /* gone */ }
+        try {
+          process.kill(r.pid, 'SIGTERM');
+          log(`stopped trainer pid ${r.pid} (run ${r.id})`);
+        } catch {
+          /* gone */
+        }
       }
     }
   }
   if (E.cs && E.cs.exitCode === null) {
-    try { process.kill(-E.cs.pid, 'SIGTERM'); } catch { /* gone */ }
+    try {
+      process.kill(-E.cs.pid, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
     const done = await Promise.race([E.csExit, sleep(5000).then(() => 'timeout')]);
-    if (done === 'timeout') { try { process.kill(-E.cs.pid, 'SIGKILL'); } catch { /* gone */ } }
+    if (done === 'timeout') {
+      try {
+        process.kill(-E.cs.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
   }
   if (E.tmp && process.env.FINETUNE_E2E_KEEP !== '1') fs.rmSync(E.tmp, { recursive: true, force: true });
   else if (E.tmp) log(`kept ${E.tmp}`);

@@ -51,10 +51,16 @@ export interface GradCheckResult {
 
 function host(spec: InputSpec, values: number[]): HostTensor {
   const dtype = spec.dtype ?? 'float64';
-  const data = dtype === 'float64' ? Float64Array.from(values)
-    : dtype === 'float32' ? Float32Array.from(values)
-    : dtype === 'int64' ? BigInt64Array.from(values.map((v) => BigInt(v)))
-    : dtype === 'bool' ? Uint8Array.from(values) : Int32Array.from(values);
+  const data =
+    dtype === 'float64'
+      ? Float64Array.from(values)
+      : dtype === 'float32'
+        ? Float32Array.from(values)
+        : dtype === 'int64'
+          ? BigInt64Array.from(values.map((v) => BigInt(v)))
+          : dtype === 'bool'
+            ? Uint8Array.from(values)
+            : Int32Array.from(values);
   return { dtype, shape: spec.shape, data };
 }
 
@@ -69,9 +75,17 @@ export async function gradCheck(specs: InputSpec[], build: (b: Builder, xs: Tens
   const outShape = out.shape as number[];
   const nOut = outShape.reduce((p, d) => p * d, 1);
   const w = g.input('proj', 'float64', outShape);
-  const loss = b.reduceSum(b.mul(b.cast(out, 'float64'), w), outShape.map((_, i) => i), false);
-  const diffIdx = specs.map((s, i) => (s.diff ?? ['float64', 'float32'].includes(s.dtype ?? 'float64') ? i : -1)).filter((i) => i >= 0);
-  const grads = gradients(g, loss, diffIdx.map((i) => xs[i]));
+  const loss = b.reduceSum(
+    b.mul(b.cast(out, 'float64'), w),
+    outShape.map((_, i) => i),
+    false,
+  );
+  const diffIdx = specs.map((s, i) => ((s.diff ?? ['float64', 'float32'].includes(s.dtype ?? 'float64')) ? i : -1)).filter((i) => i >= 0);
+  const grads = gradients(
+    g,
+    loss,
+    diffIdx.map((i) => xs[i]),
+  );
   g.output(loss, 'loss');
   diffIdx.forEach((i) => g.output(grads.get(xs[i].name)!, `grad_${specs[i].name}`));
   const model = serializeModel(g);

@@ -9,7 +9,10 @@ import type { FeedDef, ParamDef, ProgramSpec } from '../../src/trainer/engine/pr
 import { tokenClassificationLoss, type BertConfig } from '../../src/trainer/models/bert';
 import { emitMlp } from '../../src/trainer/models/mlp';
 
-export interface JsonTensor { shape: number[]; data: number[] }
+export interface JsonTensor {
+  shape: number[];
+  data: number[];
+}
 export interface Case {
   optimizer: OptimizerConfig & Record<string, unknown>;
   clipNorm: number | null;
@@ -23,7 +26,12 @@ export interface Case {
   sizes?: number[];
   config?: BertConfig;
 }
-export interface Fixture { torch: string; mlp: Case; mlp_sgd: Case; encoder: Case }
+export interface Fixture {
+  torch: string;
+  mlp: Case;
+  mlp_sgd: Case;
+  encoder: Case;
+}
 
 export function loadFixture(): Fixture {
   return JSON.parse(fs.readFileSync(path.join(path.dirname(__filename), '..', 'fixtures', 'torch_reference.json'), 'utf8'));
@@ -39,19 +47,23 @@ export function paramsOf(c: Case): ParamDef[] {
 export function specOf(c: Case): { spec: ProgramSpec; batches: Record<string, TypedData>; steps: number } {
   const steps = c.lrs.length;
   const feeds: FeedDef[] = Object.entries(c.batch).map(([name, t]) => ({
-    name, dtype: name === 'x' ? 'float32' : 'int64', shape: t.shape.slice(1),
+    name,
+    dtype: name === 'x' ? 'float32' : 'int64',
+    shape: t.shape.slice(1),
   }));
-  const batches: Record<string, TypedData> = Object.fromEntries(Object.entries(c.batch).map(([name, t]) => [
-    name, name === 'x' ? Float32Array.from(t.data) : BigInt64Array.from(t.data.map((v) => BigInt(v))),
-  ]));
+  const batches: Record<string, TypedData> = Object.fromEntries(
+    Object.entries(c.batch).map(([name, t]) => [name, name === 'x' ? Float32Array.from(t.data) : BigInt64Array.from(t.data.map((v) => BigInt(v)))]),
+  );
   let loss: (b: Builder, P: Map<string, Tensor>, batch: Map<string, Tensor>) => Tensor;
   if (c.sizes) {
     const layers = c.sizes.length - 1;
     loss = (b, P, batch) => b.softmaxCrossEntropy(emitMlp(b, P, layers, batch.get('x')!), batch.get('y')!)[0];
   } else {
     const cfg = c.config!;
-    loss = (b, P, batch) => tokenClassificationLoss(b, P, cfg,
-      { inputIds: batch.get('input_ids')!, attentionMask: batch.get('attention_mask')! }, batch.get('labels')!, { training: false }).loss;
+    loss = (b, P, batch) =>
+      tokenClassificationLoss(b, P, cfg, { inputIds: batch.get('input_ids')!, attentionMask: batch.get('attention_mask')! }, batch.get('labels')!, {
+        training: false,
+      }).loss;
   }
   const spec: ProgramSpec = { params: paramsOf(c), batch: feeds, loss, optimizer: c.optimizer, clipNorm: c.clipNorm ?? undefined };
   return { spec, batches, steps };
@@ -59,7 +71,8 @@ export function specOf(c: Case): { spec: ProgramSpec; batches: Record<string, Ty
 
 /** max |a - b| / max |b|: error relative to the tensor's scale. */
 export function relMaxErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < b.length; i++) {
     num = Math.max(num, Math.abs(a[i] - b[i]));
     den = Math.max(den, Math.abs(b[i]));

@@ -8,7 +8,10 @@ import * as path from 'node:path';
 const ROOT = path.resolve(path.dirname(__filename), '..', '..');
 
 export function sentencesOf(file: string, n: number): string {
-  const blocks = fs.readFileSync(path.join(ROOT, file), 'utf8').split(/\n\s*\n/).filter((b) => b.trim() && !b.startsWith('-DOCSTART-'));
+  const blocks = fs
+    .readFileSync(path.join(ROOT, file), 'utf8')
+    .split(/\n\s*\n/)
+    .filter((b) => b.trim() && !b.startsWith('-DOCSTART-'));
   return blocks.slice(0, n).join('\n\n') + '\n';
 }
 
@@ -19,7 +22,9 @@ export function tinyWorkspace(extraYaml = '', opts: { train?: number; dev?: numb
   fs.writeFileSync(path.join(dir, 'data', 'dev.txt'), sentencesOf('examples/ner/data/dev.txt', opts.dev ?? 40));
   fs.writeFileSync(path.join(dir, 'data', 'test.txt'), sentencesOf('examples/ner/data/test.txt', 40));
   const config = path.join(dir, 'tiny.finetune.yaml');
-  fs.writeFileSync(config, `name: tiny
+  fs.writeFileSync(
+    config,
+    `name: tiny
 task: token-classification
 model:
   from_scratch: { layers: 1, hidden: 32, heads: 2, intermediate: 64, max_positions: 64, min_frequency: 3 }
@@ -40,6 +45,7 @@ training:
 evaluation: { every: epoch, metric: f1 }
 threads: 1
 seed: 7
-${extraYaml}`);
+${extraYaml}`,
+  );
   return { dir, config };
 }

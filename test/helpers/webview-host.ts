@@ -14,8 +14,14 @@ import type { HostToWebview, MetricsRecord, MisclassifiedExample, RunSummary, We
 export const ROOT = resolve(__dirname, '../..');
 export const FIXTURES = join(ROOT, 'test/fixtures/dashboard');
 
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--disable-dev-shm-usage'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
 
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
@@ -33,48 +39,109 @@ const COMMON = {
 export const THEMES: Record<ThemeKind, Record<string, string>> = {
   dark: {
     ...COMMON,
-    '--vscode-editor-background': '#1e1e1e', '--vscode-foreground': '#cccccc', '--vscode-descriptionForeground': 'rgba(204, 204, 204, 0.7)',
-    '--vscode-charts-red': '#f14c4c', '--vscode-charts-blue': '#3794ff', '--vscode-charts-yellow': '#cca700',
-    '--vscode-charts-orange': '#d18616', '--vscode-charts-green': '#89d185', '--vscode-charts-purple': '#b180d7',
-    '--vscode-charts-foreground': '#cccccc', '--vscode-charts-lines': 'rgba(204, 204, 204, 0.5)',
-    '--vscode-focusBorder': '#007fd4', '--vscode-widget-border': '#303031', '--vscode-panel-border': 'rgba(128, 128, 128, 0.35)',
-    '--vscode-button-background': '#0e639c', '--vscode-button-foreground': '#ffffff', '--vscode-button-hoverBackground': '#1177bb',
-    '--vscode-button-secondaryBackground': '#3a3d41', '--vscode-button-secondaryForeground': '#ffffff', '--vscode-button-secondaryHoverBackground': '#45494e',
-    '--vscode-badge-background': '#4d4d4d', '--vscode-badge-foreground': '#ffffff',
-    '--vscode-panelTitle-activeForeground': '#e7e7e7', '--vscode-panelTitle-activeBorder': '#e7e7e7', '--vscode-panelTitle-inactiveForeground': 'rgba(231, 231, 231, 0.6)',
-    '--vscode-checkbox-background': '#3c3c3c', '--vscode-checkbox-border': '#6b6b6b', '--vscode-checkbox-foreground': '#f0f0f0',
-    '--vscode-dropdown-background': '#3c3c3c', '--vscode-dropdown-border': '#3c3c3c', '--vscode-dropdown-foreground': '#f0f0f0',
-    '--vscode-dropdown-listBackground': '#252526', '--vscode-list-activeSelectionBackground': '#04395e', '--vscode-list-activeSelectionForeground': '#ffffff',
-    '--vscode-textLink-foreground': '#3794ff', '--vscode-textLink-activeForeground': '#3794ff', '--vscode-input-background': '#3c3c3c',
-    '--vscode-progressBar-background': '#0e70c0', '--vscode-editorWidget-background': '#252526', '--vscode-errorForeground': '#f48771',
-    '--vscode-editor-findMatchHighlightBackground': 'rgba(234, 92, 0, 0.33)', '--vscode-editor-selectionBackground': '#264f78',
-    '--vscode-textCodeBlock-background': 'rgba(10, 10, 10, 0.4)', '--vscode-icon-foreground': '#c5c5c5', '--vscode-toolbar-hoverBackground': 'rgba(90, 93, 94, 0.31)',
+    '--vscode-editor-background': '#1e1e1e',
+    '--vscode-foreground': '#cccccc',
+    '--vscode-descriptionForeground': 'rgba(204, 204, 204, 0.7)',
+    '--vscode-charts-red': '#f14c4c',
+    '--vscode-charts-blue': '#3794ff',
+    '--vscode-charts-yellow': '#cca700',
+    '--vscode-charts-orange': '#d18616',
+    '--vscode-charts-green': '#89d185',
+    '--vscode-charts-purple': '#b180d7',
+    '--vscode-charts-foreground': '#cccccc',
+    '--vscode-charts-lines': 'rgba(204, 204, 204, 0.5)',
+    '--vscode-focusBorder': '#007fd4',
+    '--vscode-widget-border': '#303031',
+    '--vscode-panel-border': 'rgba(128, 128, 128, 0.35)',
+    '--vscode-button-background': '#0e639c',
+    '--vscode-button-foreground': '#ffffff',
+    '--vscode-button-hoverBackground': '#1177bb',
+    '--vscode-button-secondaryBackground': '#3a3d41',
+    '--vscode-button-secondaryForeground': '#ffffff',
+    '--vscode-button-secondaryHoverBackground': '#45494e',
+    '--vscode-badge-background': '#4d4d4d',
+    '--vscode-badge-foreground': '#ffffff',
+    '--vscode-panelTitle-activeForeground': '#e7e7e7',
+    '--vscode-panelTitle-activeBorder': '#e7e7e7',
+    '--vscode-panelTitle-inactiveForeground': 'rgba(231, 231, 231, 0.6)',
+    '--vscode-checkbox-background': '#3c3c3c',
+    '--vscode-checkbox-border': '#6b6b6b',
+    '--vscode-checkbox-foreground': '#f0f0f0',
+    '--vscode-dropdown-background': '#3c3c3c',
+    '--vscode-dropdown-border': '#3c3c3c',
+    '--vscode-dropdown-foreground': '#f0f0f0',
+    '--vscode-dropdown-listBackground': '#252526',
+    '--vscode-list-activeSelectionBackground': '#04395e',
+    '--vscode-list-activeSelectionForeground': '#ffffff',
+    '--vscode-textLink-foreground': '#3794ff',
+    '--vscode-textLink-activeForeground': '#3794ff',
+    '--vscode-input-background': '#3c3c3c',
+    '--vscode-progressBar-background': '#0e70c0',
+    '--vscode-editorWidget-background': '#252526',
+    '--vscode-errorForeground': '#f48771',
+    '--vscode-editor-findMatchHighlightBackground': 'rgba(234, 92, 0, 0.33)',
+    '--vscode-editor-selectionBackground': '#264f78',
+    '--vscode-textCodeBlock-background': 'rgba(10, 10, 10, 0.4)',
+    '--vscode-icon-foreground': '#c5c5c5',
+    '--vscode-toolbar-hoverBackground': 'rgba(90, 93, 94, 0.31)',
   },
   light: {
     ...COMMON,
-    '--vscode-editor-background': '#ffffff', '--vscode-foreground': '#616161', '--vscode-descriptionForeground': '#717171',
-    '--vscode-charts-red': '#e51400', '--vscode-charts-blue': '#1a85ff', '--vscode-charts-yellow': '#bf8803',
-    '--vscode-charts-orange': '#d18616', '--vscode-charts-green': '#388a34', '--vscode-charts-purple': '#652d90',
-    '--vscode-charts-foreground': '#616161', '--vscode-charts-lines': 'rgba(97, 97, 97, 0.5)',
-    '--vscode-focusBorder': '#0090f1', '--vscode-widget-border': '#d4d4d4', '--vscode-panel-border': 'rgba(128, 128, 128, 0.35)',
-    '--vscode-button-background': '#007acc', '--vscode-button-foreground': '#ffffff', '--vscode-button-hoverBackground': '#0062a3',
-    '--vscode-button-secondaryBackground': '#5f6a79', '--vscode-button-secondaryForeground': '#ffffff', '--vscode-button-secondaryHoverBackground': '#4c5561',
-    '--vscode-badge-background': '#c4c4c4', '--vscode-badge-foreground': '#333333',
-    '--vscode-panelTitle-activeForeground': '#424242', '--vscode-panelTitle-activeBorder': '#424242', '--vscode-panelTitle-inactiveForeground': 'rgba(66, 66, 66, 0.75)',
-    '--vscode-checkbox-background': '#ffffff', '--vscode-checkbox-border': '#919191', '--vscode-checkbox-foreground': '#616161',
-    '--vscode-dropdown-background': '#ffffff', '--vscode-dropdown-border': '#cecece', '--vscode-dropdown-foreground': '#616161',
-    '--vscode-dropdown-listBackground': '#ffffff', '--vscode-list-activeSelectionBackground': '#0060c0', '--vscode-list-activeSelectionForeground': '#ffffff',
-    '--vscode-textLink-foreground': '#006ab1', '--vscode-textLink-activeForeground': '#006ab1', '--vscode-input-background': '#ffffff',
-    '--vscode-progressBar-background': '#0e70c0', '--vscode-editorWidget-background': '#f3f3f3', '--vscode-errorForeground': '#a1260d',
-    '--vscode-editor-findMatchHighlightBackground': 'rgba(234, 92, 0, 0.33)', '--vscode-editor-selectionBackground': '#add6ff',
-    '--vscode-textCodeBlock-background': 'rgba(220, 220, 220, 0.4)', '--vscode-icon-foreground': '#424242', '--vscode-toolbar-hoverBackground': 'rgba(184, 184, 184, 0.31)',
+    '--vscode-editor-background': '#ffffff',
+    '--vscode-foreground': '#616161',
+    '--vscode-descriptionForeground': '#717171',
+    '--vscode-charts-red': '#e51400',
+    '--vscode-charts-blue': '#1a85ff',
+    '--vscode-charts-yellow': '#bf8803',
+    '--vscode-charts-orange': '#d18616',
+    '--vscode-charts-green': '#388a34',
+    '--vscode-charts-purple': '#652d90',
+    '--vscode-charts-foreground': '#616161',
+    '--vscode-charts-lines': 'rgba(97, 97, 97, 0.5)',
+    '--vscode-focusBorder': '#0090f1',
+    '--vscode-widget-border': '#d4d4d4',
+    '--vscode-panel-border': 'rgba(128, 128, 128, 0.35)',
+    '--vscode-button-background': '#007acc',
+    '--vscode-button-foreground': '#ffffff',
+    '--vscode-button-hoverBackground': '#0062a3',
+    '--vscode-button-secondaryBackground': '#5f6a79',
+    '--vscode-button-secondaryForeground': '#ffffff',
+    '--vscode-button-secondaryHoverBackground': '#4c5561',
+    '--vscode-badge-background': '#c4c4c4',
+    '--vscode-badge-foreground': '#333333',
+    '--vscode-panelTitle-activeForeground': '#424242',
+    '--vscode-panelTitle-activeBorder': '#424242',
+    '--vscode-panelTitle-inactiveForeground': 'rgba(66, 66, 66, 0.75)',
+    '--vscode-checkbox-background': '#ffffff',
+    '--vscode-checkbox-border': '#919191',
+    '--vscode-checkbox-foreground': '#616161',
+    '--vscode-dropdown-background': '#ffffff',
+    '--vscode-dropdown-border': '#cecece',
+    '--vscode-dropdown-foreground': '#616161',
+    '--vscode-dropdown-listBackground': '#ffffff',
+    '--vscode-list-activeSelectionBackground': '#0060c0',
+    '--vscode-list-activeSelectionForeground': '#ffffff',
+    '--vscode-textLink-foreground': '#006ab1',
+    '--vscode-textLink-activeForeground': '#006ab1',
+    '--vscode-input-background': '#ffffff',
+    '--vscode-progressBar-background': '#0e70c0',
+    '--vscode-editorWidget-background': '#f3f3f3',
+    '--vscode-errorForeground': '#a1260d',
+    '--vscode-editor-findMatchHighlightBackground': 'rgba(234, 92, 0, 0.33)',
+    '--vscode-editor-selectionBackground': '#add6ff',
+    '--vscode-textCodeBlock-background': 'rgba(220, 220, 220, 0.4)',
+    '--vscode-icon-foreground': '#424242',
+    '--vscode-toolbar-hoverBackground': 'rgba(184, 184, 184, 0.31)',
   },
 };
 
 // ---- the page server ------------------------------------------------------------------------------
 const TYPES: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' };
 
-export interface PageServer { origin: string; close(): Promise<void> }
+export interface PageServer {
+  origin: string;
+  close(): Promise<void>;
+}
 
 /** Serves `/` (the dashboard page, fresh nonce each time) and files under dist/ and media/. */
 export async function startServer(): Promise<PageServer> {
@@ -83,15 +150,22 @@ export async function startServer(): Promise<PageServer> {
     const url = new URL(req.url ?? '/', origin);
     if (url.pathname === '/') {
       const html = dashboardHtml({
-        scriptUri: `${origin}/dist/webview.js`, styleUris: [`${origin}/dist/webview.css`, `${origin}/media/dashboard.css`],
-        cspSource: origin, nonce: makeNonce(), title: 'Fine-tune dashboard',
+        scriptUri: `${origin}/dist/webview.js`,
+        styleUris: [`${origin}/dist/webview.css`, `${origin}/media/dashboard.css`],
+        cspSource: origin,
+        nonce: makeNonce(),
+        title: 'Fine-tune dashboard',
       });
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(html);
       return;
     }
     const rel = normalize(decodeURIComponent(url.pathname)).replace(/^[/\\]+/, '');
-    if (!/^(dist|media)[/\\][\w.-]+$/.test(rel)) { res.writeHead(404); res.end(); return; }
+    if (!/^(dist|media)[/\\][\w.-]+$/.test(rel)) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
     try {
       const body = readFileSync(join(ROOT, rel));
       res.writeHead(200, { 'content-type': TYPES[extname(rel)] ?? 'application/octet-stream' });
@@ -139,15 +213,27 @@ function initScript(vars: Record<string, string>, kind: ThemeKind): string {
 })();`;
 }
 
-export interface OpenOptions { theme?: ThemeKind; width?: number; height?: number }
+export interface OpenOptions {
+  theme?: ThemeKind;
+  width?: number;
+  height?: number;
+}
 
 export class DashboardPage {
   readonly errors: string[] = [];
   readonly dialogs: string[] = [];
-  constructor(readonly page: Page, readonly origin: string) {
+  constructor(
+    readonly page: Page,
+    readonly origin: string,
+  ) {
     page.on('pageerror', (e) => this.errors.push(String(e)));
-    page.on('console', (m) => { if (m.type() === 'error') this.errors.push(m.text()); });
-    page.on('dialog', (d) => { this.dialogs.push(d.message()); void d.dismiss(); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') this.errors.push(m.text());
+    });
+    page.on('dialog', (d) => {
+      this.dialogs.push(d.message());
+      void d.dismiss();
+    });
   }
 
   static async open(browser: Browser, server: PageServer, opts: OpenOptions = {}): Promise<DashboardPage> {
@@ -161,7 +247,9 @@ export class DashboardPage {
   }
 
   async reload(): Promise<void> {
-    await this.page.evaluate(() => { (window as unknown as { __posted: unknown[] }).__posted.length = 0; });
+    await this.page.evaluate(() => {
+      (window as unknown as { __posted: unknown[] }).__posted.length = 0;
+    });
     await this.page.reload();
     await this.waitForPosted((m) => m.type === 'ready');
   }
@@ -191,11 +279,14 @@ export class DashboardPage {
   }
 
   async setTheme(kind: ThemeKind): Promise<void> {
-    await this.page.evaluate(({ vars, kind }) => {
-      for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(k, v);
-      document.body.classList.remove('vscode-light', 'vscode-dark', 'vscode-high-contrast');
-      document.body.classList.add(`vscode-${kind}`);
-    }, { vars: THEMES[kind], kind });
+    await this.page.evaluate(
+      ({ vars, kind }) => {
+        for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(k, v);
+        document.body.classList.remove('vscode-light', 'vscode-dark', 'vscode-high-contrast');
+        document.body.classList.add(`vscode-${kind}`);
+      },
+      { vars: THEMES[kind], kind },
+    );
   }
 
   /** init, then the history in chunks (done on the last). */
@@ -226,13 +317,28 @@ export interface RecordedRun {
 /** The recorded NER run in test/fixtures/dashboard (run.json, metrics.jsonl, misclassified-*.json). */
 export function loadFixtureRun(): RecordedRun {
   const run = JSON.parse(readFileSync(join(FIXTURES, 'run.json'), 'utf8'));
-  const records = readFileSync(join(FIXTURES, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricsRecord);
-  const mis = (split: string) => (JSON.parse(readFileSync(join(FIXTURES, `misclassified-${split}.json`), 'utf8')) as { examples: MisclassifiedExample[] }).examples;
+  const records = readFileSync(join(FIXTURES, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as MetricsRecord);
+  const mis = (split: string) =>
+    (JSON.parse(readFileSync(join(FIXTURES, `misclassified-${split}.json`), 'utf8')) as { examples: MisclassifiedExample[] }).examples;
   const summary: RunSummary = {
-    id: run.id, name: run.name, dir: `/runs/${run.id}`, status: run.status, configPath: run.configPath,
-    task: run.config?.task, step: run.step, totalSteps: run.totalSteps, epoch: run.epoch, startedAt: run.startedAt,
-    endedAt: run.endedAt, device: run.device, best: run.best && { metric: run.best.metric, value: run.best.value, step: run.best.step },
-    final: run.final, config: run.config,
+    id: run.id,
+    name: run.name,
+    dir: `/runs/${run.id}`,
+    status: run.status,
+    configPath: run.configPath,
+    task: run.config?.task,
+    step: run.step,
+    totalSteps: run.totalSteps,
+    epoch: run.epoch,
+    startedAt: run.startedAt,
+    endedAt: run.endedAt,
+    device: run.device,
+    best: run.best && { metric: run.best.metric, value: run.best.value, step: run.best.step },
+    final: run.final,
+    config: run.config,
   };
   return { summary, records, misclassified: { validation: mis('validation'), test: mis('test') } };
 }

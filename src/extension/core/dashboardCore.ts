@@ -37,7 +37,10 @@ export class DashboardSession {
 
   readonly runDirs: string[];
 
-  constructor(runDirs: string[], private readonly host: DashboardHost) {
+  constructor(
+    runDirs: string[],
+    private readonly host: DashboardHost,
+  ) {
     this.runDirs = [...new Set(runDirs.map((d) => path.resolve(d)))];
   }
 

@@ -3,7 +3,12 @@
 
 import type { ConfigError } from '../../shared/config/config';
 
-export interface Range0 { startLine: number; startCharacter: number; endLine: number; endCharacter: number }
+export interface Range0 {
+  startLine: number;
+  startCharacter: number;
+  endLine: number;
+  endCharacter: number;
+}
 
 /**
  * A 0-based range for an error. An empty span (a missing key reported at a position) is widened

@@ -11,7 +11,11 @@ import type { RunInfo } from '../../shared/run';
 export type Drift = 'same' | 'changed' | 'missing' | 'invalid' | 'unknown';
 
 /** Pure: compares the current config (resolved, or why not) with the run's recorded hash. */
-export function configDrift(info: Pick<RunInfo, 'configHash' | 'config'>, current: ResolvedConfig | 'missing' | 'invalid', hash: (c: ResolvedConfig) => string = configHash): Drift {
+export function configDrift(
+  info: Pick<RunInfo, 'configHash' | 'config'>,
+  current: ResolvedConfig | 'missing' | 'invalid',
+  hash: (c: ResolvedConfig) => string = configHash,
+): Drift {
   if (!info.configHash) return 'unknown'; // failed validation: nothing was recorded
   if (current === 'missing' || current === 'invalid') return current;
   const run = (info.config ?? {}) as Partial<ResolvedConfig>;
@@ -22,10 +26,14 @@ export function configDrift(info: Pick<RunInfo, 'configHash' | 'config'>, curren
 /** Words for a drift (undefined: nothing worth saying). */
 export function driftText(d: Drift): string | undefined {
   switch (d) {
-    case 'changed': return 'config changed since this run';
-    case 'missing': return 'config file no longer exists';
-    case 'invalid': return 'config changed since this run (now invalid)';
-    default: return undefined;
+    case 'changed':
+      return 'config changed since this run';
+    case 'missing':
+      return 'config file no longer exists';
+    case 'invalid':
+      return 'config changed since this run (now invalid)';
+    default:
+      return undefined;
   }
 }
 

@@ -4,10 +4,21 @@
 
 import type { TrainRecord } from '../../shared/protocol';
 
-export interface Sample { step: number; time: number }
+export interface Sample {
+  step: number;
+  time: number;
+}
 
 /** Seconds left at `now` (ms), or undefined when there is nothing to go on. */
-export function estimateEta(o: { step: number; totalSteps?: number; samples?: Sample[]; stepsPerSec?: number; startedAt?: number; now?: number; windowMs?: number }): number | undefined {
+export function estimateEta(o: {
+  step: number;
+  totalSteps?: number;
+  samples?: Sample[];
+  stepsPerSec?: number;
+  startedAt?: number;
+  now?: number;
+  windowMs?: number;
+}): number | undefined {
   const total = o.totalSteps;
   if (!total || total <= 0) return undefined;
   const left = Math.max(0, total - o.step);
@@ -18,7 +29,11 @@ export function estimateEta(o: { step: number; totalSteps?: number; samples?: Sa
   if (s.length >= 2) {
     const last = s[s.length - 1];
     let first = s[0];
-    for (const x of s) if (last.time - x.time <= windowMs) { first = x; break; }
+    for (const x of s)
+      if (last.time - x.time <= windowMs) {
+        first = x;
+        break;
+      }
     if (first === last) first = s[s.length - 2];
     const dt = (last.time - first.time) / 1000;
     const ds = last.step - first.step;

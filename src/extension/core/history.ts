@@ -32,7 +32,7 @@ function groupValues(key: string, runs: RunRecord[], metric: MetricName): Group[
     let g = groups.get(value);
     if (!g) groups.set(value, (g = { value, runs: [] }));
     g.runs.push(r);
-    const has = (m: MetricName) => (r.info.best?.metric === m) || r.info.final?.[bestKey(m)] !== undefined || r.info.final?.[testKey(m)] !== undefined;
+    const has = (m: MetricName) => r.info.best?.metric === m || r.info.final?.[bestKey(m)] !== undefined || r.info.final?.[testKey(m)] !== undefined;
     const m = has(metric) ? metric : metricName(r.info);
     const best = r.info.best && r.info.best.metric === m ? r.info.best.value : r.info.final?.[bestKey(m)];
     const test = r.info.final?.[testKey(m)];
@@ -115,21 +115,54 @@ export function configLens(o: { configPath: string; runs: RunRecord[]; sweepSize
   const queued = mine.filter((r) => r.info.status === 'queued');
   for (const r of running.slice(0, 2)) {
     const pct = progressPercent(r.info);
-    out.push({ title: `$(sync~spin) ${r.info.name} ${pct !== undefined ? `${pct}%` : 'running'}`, command: 'finetune.openDashboard', arguments: [r.dir], tooltip: 'Open the dashboard of this run' });
+    out.push({
+      title: `$(sync~spin) ${r.info.name} ${pct !== undefined ? `${pct}%` : 'running'}`,
+      command: 'finetune.openDashboard',
+      arguments: [r.dir],
+      tooltip: 'Open the dashboard of this run',
+    });
     out.push({ title: '$(debug-stop) Stop', command: 'finetune.stop', arguments: [r.dir], tooltip: 'Stop after the current block (a checkpoint is kept)' });
   }
   if (queued.length) out.push({ title: `$(clock) ${queued.length} queued`, command: 'finetune.runs.focus', arguments: [] });
   const n = o.sweepSize ?? 1;
-  if (o.trusted === false) out.push({ title: '$(shield) Training off: untrusted workspace', command: 'workbench.trust.manage', arguments: [], tooltip: `${UNTRUSTED_NOTE}. Trust the workspace to train; history and diagnostics still work.` });
-  else out.push({ title: n > 1 ? `▶ Start sweep (${n} runs)` : '▶ Start', command: 'finetune.start', arguments: [o.configPath], tooltip: 'Start training with this config' });
+  if (o.trusted === false)
+    out.push({
+      title: '$(shield) Training off: untrusted workspace',
+      command: 'workbench.trust.manage',
+      arguments: [],
+      tooltip: `${UNTRUSTED_NOTE}. Trust the workspace to train; history and diagnostics still work.`,
+    });
+  else
+    out.push({
+      title: n > 1 ? `▶ Start sweep (${n} runs)` : '▶ Start',
+      command: 'finetune.start',
+      arguments: [o.configPath],
+      tooltip: 'Start training with this config',
+    });
   const last = mine.find((r) => r.info.status !== 'running' && r.info.status !== 'queued');
   if (last) {
     const km = keyMetric(last.info);
     const when = formatAgo(last.info.endedAt ?? last.info.startedAt ?? last.info.createdAt, now);
-    const what = last.info.status === 'completed' && km ? `${km.name} ${formatMetric(km.value)}` : last.info.status === 'completed' ? 'completed' : `${last.info.status}${km ? ` (${km.name} ${formatMetric(km.value)})` : ''}`;
-    out.push({ title: `last: ${what}${when ? ` · ${when}` : ''}`, command: 'finetune.openDashboard', arguments: [last.dir], tooltip: `Open the dashboard of ${last.info.name}` });
+    const what =
+      last.info.status === 'completed' && km
+        ? `${km.name} ${formatMetric(km.value)}`
+        : last.info.status === 'completed'
+          ? 'completed'
+          : `${last.info.status}${km ? ` (${km.name} ${formatMetric(km.value)})` : ''}`;
+    out.push({
+      title: `last: ${what}${when ? ` · ${when}` : ''}`,
+      command: 'finetune.openDashboard',
+      arguments: [last.dir],
+      tooltip: `Open the dashboard of ${last.info.name}`,
+    });
   }
   const done = mine.filter((r) => r.info.status !== 'queued');
-  if (done.length >= 2) out.push({ title: `Compare (${Math.min(done.length, 8)})`, command: 'finetune.compareRuns', arguments: [done.slice(0, 8).map((r) => r.dir)], tooltip: 'Compare the latest runs of this config' });
+  if (done.length >= 2)
+    out.push({
+      title: `Compare (${Math.min(done.length, 8)})`,
+      command: 'finetune.compareRuns',
+      arguments: [done.slice(0, 8).map((r) => r.dir)],
+      tooltip: 'Compare the latest runs of this config',
+    });
   return out;
 }

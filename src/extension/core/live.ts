@@ -7,7 +7,10 @@ import type { MetricsRecord, TrainRecord } from '../../shared/protocol';
 import { EtaTracker } from './eta';
 import { MetricsTail, type RunRecord } from '../../shared/run';
 
-interface Followed { tail: MetricsTail; eta: EtaTracker }
+interface Followed {
+  tail: MetricsTail;
+  eta: EtaTracker;
+}
 
 export class LiveRuns {
   private readonly runs = new Map<string, Followed>();
@@ -16,11 +19,12 @@ export class LiveRuns {
   sync(all: RunRecord[]): string[] {
     const running = new Set(all.filter((r) => r.info.status === 'running').map((r) => path.resolve(r.dir)));
     for (const d of [...this.runs.keys()]) if (!running.has(d)) this.runs.delete(d);
-    for (const d of running) if (!this.runs.has(d)) {
-      const f: Followed = { tail: MetricsTail.of(d), eta: new EtaTracker() };
-      this.runs.set(d, f);
-      f.eta.add(f.tail.read().records);
-    }
+    for (const d of running)
+      if (!this.runs.has(d)) {
+        const f: Followed = { tail: MetricsTail.of(d), eta: new EtaTracker() };
+        this.runs.set(d, f);
+        f.eta.add(f.tail.read().records);
+      }
     return [...this.runs.keys()];
   }
 

@@ -79,7 +79,7 @@ export function runSeconds(info: RunInfo, now = Date.now()): number | undefined 
 export function metricName(info: RunInfo): MetricName {
   const c = info.config as { evaluation?: { metric?: unknown } } | null | undefined;
   const m = c?.evaluation?.metric;
-  return isMetricName(m) ? m : info.best?.metric ?? 'f1';
+  return isMetricName(m) ? m : (info.best?.metric ?? 'f1');
 }
 
 /** A run's headline number: the test value of its metric, else the best validation value. */
@@ -116,14 +116,35 @@ export function toRunSummary(r: RunRecord): RunSummary {
   const i = r.info;
   const c = i.config as { task?: RunSummary['task'] } | null;
   return {
-    id: i.id, name: i.name, dir: r.dir, status: i.status, configPath: i.configPath, task: c?.task, step: i.step ?? 0, totalSteps: i.totalSteps, epoch: i.epoch,
-    startedAt: i.startedAt, endedAt: i.endedAt, device: i.device, best: i.best ? { metric: i.best.metric, value: i.best.value, step: i.best.step } : undefined,
-    final: i.final, error: i.error, config: i.config ?? undefined, notes: i.notes, tags: i.tags,
+    id: i.id,
+    name: i.name,
+    dir: r.dir,
+    status: i.status,
+    configPath: i.configPath,
+    task: c?.task,
+    step: i.step ?? 0,
+    totalSteps: i.totalSteps,
+    epoch: i.epoch,
+    startedAt: i.startedAt,
+    endedAt: i.endedAt,
+    device: i.device,
+    best: i.best ? { metric: i.best.metric, value: i.best.value, step: i.best.step } : undefined,
+    final: i.final,
+    error: i.error,
+    config: i.config ?? undefined,
+    notes: i.notes,
+    tags: i.tags,
   };
 }
 
-interface Hyper { task?: string; model?: { pretrained?: string; fromScratch?: { layers: number; hidden: number; heads: number }; peft?: { kind: string } }; data?: { maxLength?: number };
-  training?: { epochs?: number; batchSize?: number; lr?: number; weightDecay?: number; warmupRatio?: number; schedule?: string; optimizer?: string }; seed?: number; device?: string }
+interface Hyper {
+  task?: string;
+  model?: { pretrained?: string; fromScratch?: { layers: number; hidden: number; heads: number }; peft?: { kind: string } };
+  data?: { maxLength?: number };
+  training?: { epochs?: number; batchSize?: number; lr?: number; weightDecay?: number; warmupRatio?: number; schedule?: string; optimizer?: string };
+  seed?: number;
+  device?: string;
+}
 
 /** The main hyper-parameters of a resolved config as [label, value] pairs. */
 export function mainHyperParameters(config: unknown): [string, string][] {
@@ -155,9 +176,14 @@ export function mainHyperParameters(config: unknown): [string, string][] {
  * (a table cell or the bold title line cannot be split into new blocks).
  */
 export function mdEscape(s: string): string {
-  return String(s).replace(/[\r\n\u2028\u2029]+/g, ' ').replace(/[\\`*_{}[\]()!~|<>$&]/g, (ch) => `\\${ch}`)
-    // only at the start of a line do these make a heading, list, rule or quote
-    .replace(/^(\s*)([#+\-=])(?=[\s#+\-=]|$)/, '$1\\$2').replace(/^(\s*\d+)([.)])(?=\s|$)/, '$1\\$2');
+  return (
+    String(s)
+      .replace(/[\r\n\u2028\u2029]+/g, ' ')
+      .replace(/[\\`*_{}[\]()!~|<>$&]/g, (ch) => `\\${ch}`)
+      // only at the start of a line do these make a heading, list, rule or quote
+      .replace(/^(\s*)([#+\-=])(?=[\s#+\-=]|$)/, '$1\\$2')
+      .replace(/^(\s*\d+)([.)])(?=\s|$)/, '$1\\$2')
+  );
 }
 
 /** Multi-line text (notes) → Markdown: each line escaped, line breaks kept as hard breaks. */
@@ -166,7 +192,11 @@ export function mdEscapeLines(s: string): string {
 }
 
 /** The run history item: label, description and a Markdown tooltip. */
-export function describeRun(r: RunRecord, now = Date.now(), o: { configNote?: string; trustNote?: string } = {}): { label: string; description: string; tooltip: string } {
+export function describeRun(
+  r: RunRecord,
+  now = Date.now(),
+  o: { configNote?: string; trustNote?: string } = {},
+): { label: string; description: string; tooltip: string } {
   const i = r.info;
   const parts: string[] = [];
   if (o.configNote) parts.push(o.configNote);
@@ -212,14 +242,26 @@ export function classifyRunning(runs: RunRecord[], alive = isPidAlive, host = os
 
 /** Comma/space separated tags → a clean unique list. */
 export function parseTags(text: string): string[] {
-  return [...new Set(text.split(/[,\s]+/).map((t) => t.trim()).filter(Boolean))];
+  return [
+    ...new Set(
+      text
+        .split(/[,\s]+/)
+        .map((t) => t.trim())
+        .filter(Boolean),
+    ),
+  ];
 }
 
 /** A JSON text with sorted keys (stable for diffs). */
 export function sortedJsonText(v: unknown): string {
   const sort = (x: unknown): unknown => {
     if (Array.isArray(x)) return x.map(sort);
-    if (x && typeof x === 'object') return Object.fromEntries(Object.keys(x).sort().map((k) => [k, sort((x as Record<string, unknown>)[k])]));
+    if (x && typeof x === 'object')
+      return Object.fromEntries(
+        Object.keys(x)
+          .sort()
+          .map((k) => [k, sort((x as Record<string, unknown>)[k])]),
+      );
     return x;
   };
   return JSON.stringify(sort(v), null, 2) + '\n';

@@ -73,10 +73,11 @@ export class RunStore extends EventEmitter<{ change: [dirs: string[]] }> {
         changed.push(u.dir);
       }
     }
-    for (const d of before) if (!seen.has(d)) {
-      this.runs.delete(d);
-      changed.push(d);
-    }
+    for (const d of before)
+      if (!seen.has(d)) {
+        this.runs.delete(d);
+        changed.push(d);
+      }
     this.emit('change', changed);
   }
 

@@ -25,7 +25,8 @@ model:
   peft: none                      # none | head-only | { lora: { rank: 8, alpha: 16 } } (pretrained models)
 
 data:
-${ner
+${
+  ner
     ? `  format: conll                   # word ... TAB tag per line, blank line between sentences
   train: data/train.txt           # required
   validation: data/dev.txt        # evaluated during training; picks the best checkpoint
@@ -39,7 +40,8 @@ ${ner
   text_field: text
   label_field: label
   max_length: 64
-  overflow: truncate`}
+  overflow: truncate`
+}
 
 training:
   epochs: 3

@@ -31,7 +31,14 @@ export interface TrainerOutcome {
 }
 
 /** Arguments for dist/trainer.js. */
-export function trainerArgs(o: { configPath?: string; runDir?: string; resume?: string; overrides?: Record<string, unknown>; device?: string; threads?: number }): string[] {
+export function trainerArgs(o: {
+  configPath?: string;
+  runDir?: string;
+  resume?: string;
+  overrides?: Record<string, unknown>;
+  device?: string;
+  threads?: number;
+}): string[] {
   const args = ['train'];
   if (o.resume) args.push('--json', '--resume', o.resume);
   else {
@@ -131,7 +138,10 @@ export class TrainerProcess extends EventEmitter<{ event: [TrainerEvent]; line: 
   private killTimer: NodeJS.Timeout | undefined;
   private exited = false;
 
-  constructor(readonly child: ChildLike, readonly opts: { runDir?: string; stopTimeoutMs?: number; tailLines?: number } = {}) {
+  constructor(
+    readonly child: ChildLike,
+    readonly opts: { runDir?: string; stopTimeoutMs?: number; tailLines?: number } = {},
+  ) {
     super();
     const keep = opts.tailLines ?? 30;
     const ipc = typeof child.send === 'function';

@@ -13,7 +13,8 @@ export function trainingGate(trusted: boolean, action: TrainAction, what?: strin
   const verb = action === 'start' ? 'start' : action === 'resume' ? 'resume' : 'rerun';
   return {
     allowed: false,
-    message: `Fine-tune: cannot ${verb} ${what ? `${what} ` : ''}in an untrusted workspace. Training runs a process that reads the files a config names; `
-      + 'trust this workspace (Manage Workspace Trust) to train. Run history, dashboards and config diagnostics work without it.',
+    message:
+      `Fine-tune: cannot ${verb} ${what ? `${what} ` : ''}in an untrusted workspace. Training runs a process that reads the files a config names; ` +
+      'trust this workspace (Manage Workspace Trust) to train. Run history, dashboards and config diagnostics work without it.',
   };
 }

@@ -11,14 +11,24 @@ import { RUN_SUBFOLDERS, runFileKind } from '../../shared/run';
 
 const SKIP_DIRS = new Set([...RUN_SUBFOLDERS, 'node_modules', '.git']);
 
-export class RunsWatcher extends EventEmitter<{ run: [dir: string]; metrics: [dir: string]; removed: [dir: string]; folder: [runsDir: string]; ready: []; error: [Error] }> {
+export class RunsWatcher extends EventEmitter<{
+  run: [dir: string];
+  metrics: [dir: string];
+  removed: [dir: string];
+  folder: [runsDir: string];
+  ready: [];
+  error: [Error];
+}> {
   private readonly watcher: FSWatcher;
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly roots = new Set<string>();
   /** Runs folders that do not exist yet → a shallow watcher on their nearest existing ancestor. */
   private readonly waiting = new Map<string, FSWatcher>();
 
-  constructor(folders: string[] = [], private readonly debounceMs = 150) {
+  constructor(
+    folders: string[] = [],
+    private readonly debounceMs = 150,
+  ) {
     super();
     this.watcher = watch([], {
       ignoreInitial: true,
@@ -77,10 +87,13 @@ export class RunsWatcher extends EventEmitter<{ run: [dir: string]; metrics: [di
 
   private later(key: string, f: () => void): void {
     if (this.timers.has(key)) return; // already due: it reads the latest state when it fires
-    this.timers.set(key, setTimeout(() => {
-      this.timers.delete(key);
-      f();
-    }, this.debounceMs));
+    this.timers.set(
+      key,
+      setTimeout(() => {
+        this.timers.delete(key);
+        f();
+      }, this.debounceMs),
+    );
   }
 
   async close(): Promise<void> {

@@ -29,16 +29,24 @@ export function runDataFiles(config: unknown): string[] {
 
 /** The files a set of misclassified examples names. */
 export function misclassifiedFiles(examples: MisclassifiedExample[]): string[] {
-  return examples.map((e) => e?.file).filter((f): f is string => typeof f === 'string' && f.length > 0).map((f) => path.resolve(f));
+  return examples
+    .map((e) => e?.file)
+    .filter((f): f is string => typeof f === 'string' && f.length > 0)
+    .map((f) => path.resolve(f));
 }
 
 /**
  * Pure: may the webview open `file`? Only a file the runs refer to (`allowed`: their configs' data
  * files and files named in their misclassified-*.json), and `line` must be a positive integer.
  */
-export function checkOpenFile(file: unknown, line: unknown, allowed: Iterable<string>): { ok: true; file: string; line: number } | { ok: false; reason: string } {
+export function checkOpenFile(
+  file: unknown,
+  line: unknown,
+  allowed: Iterable<string>,
+): { ok: true; file: string; line: number } | { ok: false; reason: string } {
   if (typeof file !== 'string' || !file || file.includes('\0')) return { ok: false, reason: 'openFile: not a file path' };
-  if (!Number.isInteger(line) || (line as number) < 1 || (line as number) > 1e9) return { ok: false, reason: `openFile: line ${JSON.stringify(line)} is not a positive integer` };
+  if (!Number.isInteger(line) || (line as number) < 1 || (line as number) > 1e9)
+    return { ok: false, reason: `openFile: line ${JSON.stringify(line)} is not a positive integer` };
   if (!path.isAbsolute(file)) return { ok: false, reason: `openFile: ${file} is not an absolute path` };
   const want = path.resolve(file);
   for (const a of allowed) if (path.resolve(a) === want) return { ok: true, file: want, line: line as number };
@@ -49,7 +57,11 @@ export function checkOpenFile(file: unknown, line: unknown, allowed: Iterable<st
 export function safeExportName(suggested: unknown, format: 'csv' | 'png' | 'svg'): string {
   const raw = typeof suggested === 'string' ? suggested : '';
   let base = raw.split(/[\\/]/).pop() ?? '';
-  base = base.replace(/[\u0000-\u001f\u007f:*?"<>|]/g, '_').replace(/^[.\s]+/, '').trim().slice(0, 120);
+  base = base
+    .replace(/[\u0000-\u001f\u007f:*?"<>|]/g, '_')
+    .replace(/^[.\s]+/, '')
+    .trim()
+    .slice(0, 120);
   if (!base) base = 'export';
   if (!base.toLowerCase().endsWith(`.${format}`)) base = `${base.replace(/\.+$/, '')}.${format}`;
   return base;
@@ -66,8 +78,14 @@ export function readMisclassifiedIn(runDir: string, split: unknown): Misclassifi
     if (!st.isFile() || st.size > MAX_MISCLASSIFIED_BYTES) return [];
     const j = JSON.parse(fs.readFileSync(real, 'utf8')) as { examples?: unknown };
     if (!Array.isArray(j.examples)) return [];
-    return j.examples.filter((e): e is MisclassifiedExample => !!e && typeof e === 'object' && typeof (e as MisclassifiedExample).file === 'string'
-      && typeof (e as MisclassifiedExample).gold === 'string' && typeof (e as MisclassifiedExample).pred === 'string');
+    return j.examples.filter(
+      (e): e is MisclassifiedExample =>
+        !!e &&
+        typeof e === 'object' &&
+        typeof (e as MisclassifiedExample).file === 'string' &&
+        typeof (e as MisclassifiedExample).gold === 'string' &&
+        typeof (e as MisclassifiedExample).pred === 'string',
+    );
   } catch {
     return [];
   }

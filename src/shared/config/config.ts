@@ -35,7 +35,9 @@ export function loadConfigWithWarnings(file: string, overrides?: Record<string, 
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new ConfigValidationError([{ file, line: 1, column: 1, endLine: 1, endColumn: 1, message: `cannot read config: ${(e as Error).message}`, severity: 'error' }]);
+    throw new ConfigValidationError([
+      { file, line: 1, column: 1, endLine: 1, endColumn: 1, message: `cannot read config: ${(e as Error).message}`, severity: 'error' },
+    ]);
   }
   const { src, config, errors } = validateWith(text, file, overrides);
   if (!config) throw new ConfigValidationError(errors.filter((e) => e.severity === 'error'));

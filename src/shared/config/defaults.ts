@@ -23,7 +23,10 @@ export function defaultRunName(file: string): string {
 
 export const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
-interface Ctx { file: string; baseDir: string }
+interface Ctx {
+  file: string;
+  baseDir: string;
+}
 
 /** A written path, absolute against the config's folder (`~` is the home folder). */
 const absPath = (v: unknown, _done: Obj, ctx: Ctx) => (typeof v === 'string' ? path.resolve(ctx.baseDir, expandHome(v)) : undefined);
@@ -40,7 +43,11 @@ const RESOLVE: Record<string, (v: unknown, done: Obj, ctx: Ctx) => unknown> = {
   'model.peft': (v, _d, ctx): PeftConfig => {
     const p = v ?? clone(schemaAt('model.peft')!.default);
     // `{ lora: {...} }` resolves to `{ kind: 'lora', rank, ... }` (see resolvedPath).
-    if (isObj(p)) return { kind: 'lora', ...(resolveSection(p.lora, schemaAt('model.peft.lora')!, 'model.peft.lora', ctx) as Omit<Extract<PeftConfig, { kind: 'lora' }>, 'kind'>) };
+    if (isObj(p))
+      return {
+        kind: 'lora',
+        ...(resolveSection(p.lora, schemaAt('model.peft.lora')!, 'model.peft.lora', ctx) as Omit<Extract<PeftConfig, { kind: 'lora' }>, 'kind'>),
+      };
     return { kind: p as 'none' | 'head-only' };
   },
   'data.train': absPath,

@@ -32,7 +32,9 @@ export function fileIssues(c: ResolvedConfig): Issue[] {
       const missing: string[] = [];
       if (!there('config.json')) missing.push('config.json');
       if (!there('model.safetensors') && !there('model.safetensors.index.json'))
-        missing.push(there('pytorch_model.bin') ? 'model.safetensors (it has only pytorch_model.bin; save the model with safe_serialization=True)' : 'model.safetensors');
+        missing.push(
+          there('pytorch_model.bin') ? 'model.safetensors (it has only pytorch_model.bin; save the model with safe_serialization=True)' : 'model.safetensors',
+        );
       if (!there('tokenizer.json') && !there('vocab.txt')) missing.push('tokenizer.json or vocab.txt');
       if (missing.length) err(['model', 'pretrained'], `model.pretrained: ${pre} has no ${missing.join(', no ')}`);
       if (there('config.json')) {
@@ -55,4 +57,3 @@ export function fileIssues(c: ResolvedConfig): Issue[] {
   }
   return out;
 }
-

@@ -24,4 +24,3 @@ export function configHash(c: ResolvedConfig): string {
   const { name: _n, configPath: _p, baseDir: _b, ...rest } = c;
   return createHash('sha256').update(sortedJson(rest)).digest('hex');
 }
-

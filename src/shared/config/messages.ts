@@ -31,7 +31,9 @@ export function describeValue(v: unknown): string {
 }
 
 function typeWord(t: string): string {
-  return { number: 'a number', integer: 'an integer', string: 'a string', boolean: 'true or false', object: 'a mapping', array: 'a list', null: 'null' }[t] ?? t;
+  return (
+    { number: 'a number', integer: 'an integer', string: 'a string', boolean: 'true or false', object: 'a mapping', array: 'a list', null: 'null' }[t] ?? t
+  );
 }
 
 function describeSchema(s: JsonSchema): string[] {
@@ -63,25 +65,87 @@ function branchAcceptsType(b: JsonSchema, v: unknown): boolean {
 
 // Did-you-mean: edit distance on normalized names, plus common names from other trainers.
 const ALIASES: Record<string, string[]> = {
-  learning_rate: ['lr'], learningrate: ['lr'], rate: ['lr'],
-  num_epochs: ['epochs'], num_train_epochs: ['epochs'], epoch: ['epochs'], n_epochs: ['epochs'],
-  batch: ['batch_size'], batchsize: ['batch_size'], per_device_train_batch_size: ['batch_size'], train_batch_size: ['batch_size'],
-  gradient_accumulation_steps: ['gradient_accumulation'], grad_accum: ['gradient_accumulation'], accumulation: ['gradient_accumulation'],
-  max_grad_norm: ['grad_clip'], clip_grad_norm: ['grad_clip'], gradient_clipping: ['grad_clip'], clip: ['grad_clip'],
-  lr_scheduler: ['schedule'], lr_scheduler_type: ['schedule'], scheduler: ['schedule'], lr_schedule: ['schedule'],
-  warmup: ['warmup_ratio'], num_warmup_steps: ['warmup_steps'],
-  optim: ['optimizer'], optimiser: ['optimizer'], beta1: ['adam_beta1'], beta2: ['adam_beta2'], eps: ['adam_eps'], epsilon: ['adam_eps'], adam_epsilon: ['adam_eps'],
-  steps: ['max_steps'], total_steps: ['max_steps'], early_stop: ['early_stopping'],
-  max_seq_length: ['max_length'], max_len: ['max_length'], seq_len: ['max_length'], max_seq_len: ['max_length'],
-  dev: ['validation'], valid: ['validation'], val: ['validation'], eval: ['evaluation', 'validation'], val_split: ['validation_split'],
-  train_file: ['train'], training: ['train'], validation_file: ['validation'], test_file: ['test'],
-  text_column: ['text_field'], label_column: ['label_field'], sep: ['delimiter'], separator: ['delimiter'], tagging_scheme: ['scheme'],
-  model_name_or_path: ['pretrained'], model_name: ['pretrained'], model_path: ['pretrained'], path: ['pretrained'], scratch: ['from_scratch'],
-  num_layers: ['layers'], num_hidden_layers: ['layers'], hidden_size: ['hidden'], num_attention_heads: ['heads'], num_heads: ['heads'],
-  intermediate_size: ['intermediate'], max_position_embeddings: ['max_positions'], hidden_dropout_prob: ['dropout'], attention_probs_dropout_prob: ['attention_dropout'],
-  lora_r: ['rank'], r: ['rank'], lora_alpha: ['alpha'], lora_dropout: ['dropout'], target_modules: ['targets'],
-  eval_steps: ['every'], evaluation_strategy: ['every'], metric_for_best_model: ['metric'], random_seed: ['seed'], num_threads: ['threads'],
-  gpu: ['cuda'], ner: ['token-classification'], token_cls: ['token-classification'], text_classification: ['sequence-classification'], classification: ['sequence-classification'],
+  learning_rate: ['lr'],
+  learningrate: ['lr'],
+  rate: ['lr'],
+  num_epochs: ['epochs'],
+  num_train_epochs: ['epochs'],
+  epoch: ['epochs'],
+  n_epochs: ['epochs'],
+  batch: ['batch_size'],
+  batchsize: ['batch_size'],
+  per_device_train_batch_size: ['batch_size'],
+  train_batch_size: ['batch_size'],
+  gradient_accumulation_steps: ['gradient_accumulation'],
+  grad_accum: ['gradient_accumulation'],
+  accumulation: ['gradient_accumulation'],
+  max_grad_norm: ['grad_clip'],
+  clip_grad_norm: ['grad_clip'],
+  gradient_clipping: ['grad_clip'],
+  clip: ['grad_clip'],
+  lr_scheduler: ['schedule'],
+  lr_scheduler_type: ['schedule'],
+  scheduler: ['schedule'],
+  lr_schedule: ['schedule'],
+  warmup: ['warmup_ratio'],
+  num_warmup_steps: ['warmup_steps'],
+  optim: ['optimizer'],
+  optimiser: ['optimizer'],
+  beta1: ['adam_beta1'],
+  beta2: ['adam_beta2'],
+  eps: ['adam_eps'],
+  epsilon: ['adam_eps'],
+  adam_epsilon: ['adam_eps'],
+  steps: ['max_steps'],
+  total_steps: ['max_steps'],
+  early_stop: ['early_stopping'],
+  max_seq_length: ['max_length'],
+  max_len: ['max_length'],
+  seq_len: ['max_length'],
+  max_seq_len: ['max_length'],
+  dev: ['validation'],
+  valid: ['validation'],
+  val: ['validation'],
+  eval: ['evaluation', 'validation'],
+  val_split: ['validation_split'],
+  train_file: ['train'],
+  training: ['train'],
+  validation_file: ['validation'],
+  test_file: ['test'],
+  text_column: ['text_field'],
+  label_column: ['label_field'],
+  sep: ['delimiter'],
+  separator: ['delimiter'],
+  tagging_scheme: ['scheme'],
+  model_name_or_path: ['pretrained'],
+  model_name: ['pretrained'],
+  model_path: ['pretrained'],
+  path: ['pretrained'],
+  scratch: ['from_scratch'],
+  num_layers: ['layers'],
+  num_hidden_layers: ['layers'],
+  hidden_size: ['hidden'],
+  num_attention_heads: ['heads'],
+  num_heads: ['heads'],
+  intermediate_size: ['intermediate'],
+  max_position_embeddings: ['max_positions'],
+  hidden_dropout_prob: ['dropout'],
+  attention_probs_dropout_prob: ['attention_dropout'],
+  lora_r: ['rank'],
+  r: ['rank'],
+  lora_alpha: ['alpha'],
+  lora_dropout: ['dropout'],
+  target_modules: ['targets'],
+  eval_steps: ['every'],
+  evaluation_strategy: ['every'],
+  metric_for_best_model: ['metric'],
+  random_seed: ['seed'],
+  num_threads: ['threads'],
+  gpu: ['cuda'],
+  ner: ['token-classification'],
+  token_cls: ['token-classification'],
+  text_classification: ['sequence-classification'],
+  classification: ['sequence-classification'],
 };
 
 const norm = (s: string) => s.toLowerCase().replace(/[-\s]/g, '_');
@@ -223,7 +287,7 @@ export function schemaIssues(errors: ErrorObject[], data: unknown, base: JPath):
         break;
       }
       case 'enum': {
-        const allowed = (s?.enum ?? []);
+        const allowed = s?.enum ?? [];
         const near = typeof e.data === 'string' ? closest(e.data, allowed.map(String)) : undefined;
         add(`${name} must be one of ${allowed.map(q).join(', ')}, got ${q(e.data)}${near ? ` — did you mean '${near}'?` : ''}`);
         break;
@@ -276,4 +340,3 @@ export function badKey(key: string, what: string): string | undefined {
   }
   return `${what} '${key}' is not a config key${near ? ` — did you mean '${near}'?` : ''}`;
 }
-

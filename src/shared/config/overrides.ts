@@ -5,7 +5,13 @@
 import { badKey } from './messages';
 import { clone, isObj, type Issue, type JPath, type Obj } from './types';
 
-export interface OverrideInfo { key: string; path: JPath; origin: JPath; value: unknown; label: string }
+export interface OverrideInfo {
+  key: string;
+  path: JPath;
+  origin: JPath;
+  value: unknown;
+  label: string;
+}
 
 /** Numbers as Python prints them (3e-05, 0.0001, 16), so sweep names read like other tools'. */
 export function formatNumber(v: number): string {
@@ -31,7 +37,12 @@ function setAt(root: Obj, segs: string[], value: unknown): void {
  * Writes the overrides into `raw` (in place). Keys that name no config key become issues at
  * `origins[key]` (the sweep value that set them) or at the top of the file.
  */
-export function applyOverrides(raw: Obj, overrides: Record<string, unknown>, origins: Record<string, JPath>, labelPrefix: string): { issues: Issue[]; infos: OverrideInfo[] } {
+export function applyOverrides(
+  raw: Obj,
+  overrides: Record<string, unknown>,
+  origins: Record<string, JPath>,
+  labelPrefix: string,
+): { issues: Issue[]; infos: OverrideInfo[] } {
   const issues: Issue[] = [];
   const infos: OverrideInfo[] = [];
   for (const [key, value] of Object.entries(overrides)) {

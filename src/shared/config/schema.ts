@@ -71,20 +71,26 @@ export const CONFIG_SCHEMA: JsonSchema = {
   required: ['task', 'model', 'data'],
   properties: {
     name: {
-      description: 'Name of the run, shown in the sidebar and run history. Default: the config file name without `.finetune.yaml`, `.finetune.yml` or `.finetune.json`.',
+      description:
+        'Name of the run, shown in the sidebar and run history. Default: the config file name without `.finetune.yaml`, `.finetune.yml` or `.finetune.json`.',
       type: 'string',
       minLength: 1,
       pattern: '^[^/\\\\]+$',
       patternErrorMessage: 'must not contain / or \\',
     },
     task: {
-      description: 'What the model learns: a label per token (named-entity recognition, CoNLL data) or a label per text (text classification, JSONL or CSV data).',
+      description:
+        'What the model learns: a label per token (named-entity recognition, CoNLL data) or a label per text (text classification, JSONL or CSV data).',
       type: 'string',
       enum: ['token-classification', 'sequence-classification'],
-      enumDescriptions: ['One label per token (NER, tagging); data.format must be conll.', 'One label per text (topic, sentiment); data.format must be jsonl or csv.'],
+      enumDescriptions: [
+        'One label per token (NER, tagging); data.format must be conll.',
+        'One label per text (topic, sentiment); data.format must be jsonl or csv.',
+      ],
     },
     model: {
-      description: 'The encoder: exactly one of `pretrained` (a local Hugging Face folder) or `from_scratch` (a new BERT-style encoder with a vocabulary built from the training data).',
+      description:
+        'The encoder: exactly one of `pretrained` (a local Hugging Face folder) or `from_scratch` (a new BERT-style encoder with a vocabulary built from the training data).',
       type: 'object',
       additionalProperties: false,
       properties: {
@@ -92,7 +98,8 @@ export const CONFIG_SCHEMA: JsonSchema = {
           'Path to a local Hugging Face model folder (BERT family) with config.json, model.safetensors and tokenizer.json or vocab.txt. Relative to this file. Exclusive with from_scratch.',
         ),
         from_scratch: {
-          description: 'Train a new BERT-style encoder from random weights, with a WordPiece-like vocabulary built from the training data. Exclusive with pretrained.',
+          description:
+            'Train a new BERT-style encoder from random weights, with a WordPiece-like vocabulary built from the training data. Exclusive with pretrained.',
           type: 'object',
           additionalProperties: false,
           properties: {
@@ -100,15 +107,27 @@ export const CONFIG_SCHEMA: JsonSchema = {
             hidden: { description: 'Hidden size (embedding width); must be divisible by heads.', type: 'integer', minimum: 8, default: 256 },
             heads: { description: 'Attention heads per layer; hidden must be divisible by it.', type: 'integer', minimum: 1, default: 4 },
             intermediate: { description: 'Feed-forward inner size. Default: 4 × hidden.', type: 'integer', minimum: 1 },
-            max_positions: { description: 'Number of position embeddings: the longest sequence the model can read (data.max_length must not exceed it).', type: 'integer', minimum: 8, maximum: 8192, default: 512 },
-            min_frequency: { description: 'Words seen fewer times than this in the training data are left out of the vocabulary (1: every word of the training data).', type: 'integer', minimum: 1, default: 1 },
+            max_positions: {
+              description: 'Number of position embeddings: the longest sequence the model can read (data.max_length must not exceed it).',
+              type: 'integer',
+              minimum: 8,
+              maximum: 8192,
+              default: 512,
+            },
+            min_frequency: {
+              description: 'Words seen fewer times than this in the training data are left out of the vocabulary (1: every word of the training data).',
+              type: 'integer',
+              minimum: 1,
+              default: 1,
+            },
             lowercase: { description: 'Lowercase text before building the vocabulary and tokenizing.', type: 'boolean', default: false },
           },
         },
         dropout: dropout('Hidden-layer dropout', 0.1),
         attention_dropout: dropout('Attention-probability dropout', 0.1),
         peft: {
-          description: "Which weights train: 'none' (all of them), 'head-only' (only the classification head; the encoder is frozen) or `{ lora: {...} }` (low-rank adapters on the attention projections plus the head).",
+          description:
+            "Which weights train: 'none' (all of them), 'head-only' (only the classification head; the encoder is frozen) or `{ lora: {...} }` (low-rank adapters on the attention projections plus the head).",
           default: 'none',
           anyOf: [
             {
@@ -129,10 +148,16 @@ export const CONFIG_SCHEMA: JsonSchema = {
                   additionalProperties: false,
                   properties: {
                     rank: { description: 'Rank r of the adapter matrices.', type: 'integer', minimum: 1, default: 8 },
-                    alpha: { description: 'Scaling numerator: the adapter output is multiplied by alpha / rank.', type: 'number', exclusiveMinimum: 0, default: 16 },
+                    alpha: {
+                      description: 'Scaling numerator: the adapter output is multiplied by alpha / rank.',
+                      type: 'number',
+                      exclusiveMinimum: 0,
+                      default: 16,
+                    },
                     dropout: dropout('Dropout on the adapter input', 0),
                     targets: {
-                      description: "Suffixes of the linear layers that get adapters (Hugging Face names, e.g. 'query', 'key', 'value', 'attention.output.dense').",
+                      description:
+                        "Suffixes of the linear layers that get adapters (Hugging Face names, e.g. 'query', 'key', 'value', 'attention.output.dense').",
                       type: 'array',
                       items: { type: 'string', minLength: 1, description: 'A linear-layer name suffix.' },
                       minItems: 1,
@@ -154,10 +179,15 @@ export const CONFIG_SCHEMA: JsonSchema = {
       required: ['format', 'train'],
       properties: {
         format: {
-          description: "File format: 'conll' (token classification: one token per line with its tag, blank line between sentences), 'jsonl' or 'csv' (sequence classification: a text and a label per record).",
+          description:
+            "File format: 'conll' (token classification: one token per line with its tag, blank line between sentences), 'jsonl' or 'csv' (sequence classification: a text and a label per record).",
           type: 'string',
           enum: ['conll', 'jsonl', 'csv'],
-          enumDescriptions: ['Token per line, tag in tag_column, blank lines between sentences.', 'One JSON object per line with text_field and label_field.', 'Comma- (or delimiter-) separated values with a header row naming text_field and label_field.'],
+          enumDescriptions: [
+            'Token per line, tag in tag_column, blank lines between sentences.',
+            'One JSON object per line with text_field and label_field.',
+            'Comma- (or delimiter-) separated values with a header row naming text_field and label_field.',
+          ],
         },
         train: pathString('Training data file.'),
         validation: pathString('Validation data file, evaluated during training to pick the best checkpoint.'),
@@ -178,14 +208,27 @@ export const CONFIG_SCHEMA: JsonSchema = {
         text_field: { description: 'JSONL/CSV: the field (column) holding the text.', type: 'string', minLength: 1, default: 'text' },
         label_field: { description: 'JSONL/CSV: the field (column) holding the label.', type: 'string', minLength: 1, default: 'label' },
         delimiter: { description: 'CSV: the field delimiter.', type: 'string', minLength: 1, default: ',' },
-        max_length: { description: 'Maximum sequence length in tokens, special tokens included (8 to 4096).', type: 'integer', minimum: 8, maximum: 4096, default: 128 },
+        max_length: {
+          description: 'Maximum sequence length in tokens, special tokens included (8 to 4096).',
+          type: 'integer',
+          minimum: 8,
+          maximum: 4096,
+          default: 128,
+        },
         overflow: {
-          description: "What happens to sequences longer than max_length: 'window' splits them into overlapping windows (every token gets a prediction), 'truncate' cuts them.",
+          description:
+            "What happens to sequences longer than max_length: 'window' splits them into overlapping windows (every token gets a prediction), 'truncate' cuts them.",
           type: 'string',
           enum: ['window', 'truncate'],
           default: 'window',
         },
-        stride: { description: "Tokens of overlap between consecutive windows (overflow: 'window'); must be less than max_length - 2. Default 32, or (max_length - 2) / 2 when that is smaller.", type: 'integer', minimum: 0, default: 32 },
+        stride: {
+          description:
+            "Tokens of overlap between consecutive windows (overflow: 'window'); must be less than max_length - 2. Default 32, or (max_length - 2) / 2 when that is smaller.",
+          type: 'integer',
+          minimum: 0,
+          default: 32,
+        },
       },
     },
     training: {
@@ -194,14 +237,46 @@ export const CONFIG_SCHEMA: JsonSchema = {
       additionalProperties: false,
       properties: {
         epochs: { description: 'Passes over the training data.', type: 'integer', minimum: 1, default: 3 },
-        max_steps: { description: 'Total optimizer steps; when set it replaces epochs (training runs as many epochs as that takes, more or fewer). Default: none.', type: 'integer', minimum: 1 },
+        max_steps: {
+          description: 'Total optimizer steps; when set it replaces epochs (training runs as many epochs as that takes, more or fewer). Default: none.',
+          type: 'integer',
+          minimum: 1,
+        },
         batch_size: { description: 'Examples per forward/backward pass.', type: 'integer', minimum: 1, default: 16 },
-        gradient_accumulation: { description: 'Micro-batches of batch_size per optimizer step; their losses and gradients are averaged (micro-batches without any labelled example, at the end of an epoch, are left out), so the effective batch is batch_size × gradient_accumulation.', type: 'integer', minimum: 1, default: 1 },
-        optimizer: { description: "Optimizer: 'adamw' (decoupled weight decay) or 'sgd' (with momentum).", type: 'string', enum: ['adamw', 'sgd'], default: 'adamw' },
+        gradient_accumulation: {
+          description:
+            'Micro-batches of batch_size per optimizer step; their losses and gradients are averaged (micro-batches without any labelled example, at the end of an epoch, are left out), so the effective batch is batch_size × gradient_accumulation.',
+          type: 'integer',
+          minimum: 1,
+          default: 1,
+        },
+        optimizer: {
+          description: "Optimizer: 'adamw' (decoupled weight decay) or 'sgd' (with momentum).",
+          type: 'string',
+          enum: ['adamw', 'sgd'],
+          default: 'adamw',
+        },
         lr: { description: 'Peak learning rate.', type: 'number', exclusiveMinimum: 0, default: 5e-5 },
-        weight_decay: { description: 'Weight decay (decoupled for adamw, L2 for sgd); not applied to parameters matching no_decay.', type: 'number', minimum: 0, default: 0.01 },
-        adam_beta1: { description: 'AdamW: exponential decay rate of the first moment, in [0, 1).', type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.9 },
-        adam_beta2: { description: 'AdamW: exponential decay rate of the second moment, in [0, 1).', type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.999 },
+        weight_decay: {
+          description: 'Weight decay (decoupled for adamw, L2 for sgd); not applied to parameters matching no_decay.',
+          type: 'number',
+          minimum: 0,
+          default: 0.01,
+        },
+        adam_beta1: {
+          description: 'AdamW: exponential decay rate of the first moment, in [0, 1).',
+          type: 'number',
+          minimum: 0,
+          exclusiveMaximum: 1,
+          default: 0.9,
+        },
+        adam_beta2: {
+          description: 'AdamW: exponential decay rate of the second moment, in [0, 1).',
+          type: 'number',
+          minimum: 0,
+          exclusiveMaximum: 1,
+          default: 0.999,
+        },
         adam_eps: { description: 'AdamW: term added to the denominator for numerical stability.', type: 'number', exclusiveMinimum: 0, default: 1e-8 },
         momentum: { description: 'SGD momentum, in [0, 1) (sgd only).', type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.9 },
         no_decay: {
@@ -210,8 +285,18 @@ export const CONFIG_SCHEMA: JsonSchema = {
           items: { type: 'string', minLength: 1, description: 'A parameter-name suffix.' },
           default: ['bias', 'LayerNorm.weight'],
         },
-        warmup_ratio: { description: 'Fraction of the total optimizer steps spent warming the learning rate up linearly from 0, in [0, 1). Exclusive with warmup_steps.', type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0 },
-        warmup_steps: { description: 'Optimizer steps spent warming the learning rate up linearly from 0. Exclusive with warmup_ratio. Default: none.', type: 'integer', minimum: 0 },
+        warmup_ratio: {
+          description: 'Fraction of the total optimizer steps spent warming the learning rate up linearly from 0, in [0, 1). Exclusive with warmup_steps.',
+          type: 'number',
+          minimum: 0,
+          exclusiveMaximum: 1,
+          default: 0,
+        },
+        warmup_steps: {
+          description: 'Optimizer steps spent warming the learning rate up linearly from 0. Exclusive with warmup_ratio. Default: none.',
+          type: 'integer',
+          minimum: 0,
+        },
         schedule: {
           description: 'Learning-rate schedule after warmup.',
           type: 'string',
@@ -219,9 +304,15 @@ export const CONFIG_SCHEMA: JsonSchema = {
           enumDescriptions: ['Linear decay to 0 at the last step.', 'Cosine decay to 0 at the last step.', 'Constant learning rate.'],
           default: 'linear',
         },
-        grad_clip: { description: 'Clip the global gradient norm to this value; null disables clipping.', type: ['number', 'null'], exclusiveMinimum: 0, default: 1.0 },
+        grad_clip: {
+          description: 'Clip the global gradient norm to this value; null disables clipping.',
+          type: ['number', 'null'],
+          exclusiveMinimum: 0,
+          default: 1.0,
+        },
         steps_per_run: {
-          description: "Optimizer steps per ONNX Runtime call (a K-step Loop graph), or 'auto': start at 4 and after every call set K to the steps done per second (1 to 64), so that each call takes about a second. A call never runs past an evaluation, the end of an epoch or the last step, and holds steps of one sequence length only, so it can be shorter than K. One train event (loss, lr, speed) is reported per call.",
+          description:
+            "Optimizer steps per ONNX Runtime call (a K-step Loop graph), or 'auto': start at 4 and after every call set K to the steps done per second (1 to 64), so that each call takes about a second. A call never runs past an evaluation, the end of an epoch or the last step, and holds steps of one sequence length only, so it can be shorter than K. One train event (loss, lr, speed) is reported per call.",
           default: 'auto',
           anyOf: [
             { description: 'Adapt K to the measured speed: about one call per second.', type: 'string', const: 'auto' },
@@ -229,11 +320,18 @@ export const CONFIG_SCHEMA: JsonSchema = {
           ],
         },
         early_stopping: {
-          description: 'Stop when the metric has not improved for `patience` evaluations. Needs validation data (data.validation or data.validation_split). Default: off.',
+          description:
+            'Stop when the metric has not improved for `patience` evaluations. Needs validation data (data.validation or data.validation_split). Default: off.',
           type: 'object',
           additionalProperties: false,
           properties: {
-            metric: { description: 'The validation metric to watch (one the task produces).', type: 'string', enum: ALL_METRICS, enumDescriptions: METRIC_DESCRIPTIONS, default: 'f1' },
+            metric: {
+              description: 'The validation metric to watch (one the task produces).',
+              type: 'string',
+              enum: ALL_METRICS,
+              enumDescriptions: METRIC_DESCRIPTIONS,
+              default: 'f1',
+            },
             mode: { description: "'max': higher is better; 'min': lower is better (e.g. loss).", type: 'string', enum: ['max', 'min'], default: 'max' },
             patience: { description: 'Evaluations without improvement before stopping.', type: 'integer', minimum: 1, default: 2 },
             min_delta: { description: 'Smallest change that counts as an improvement.', type: 'number', minimum: 0, default: 0 },
@@ -255,9 +353,16 @@ export const CONFIG_SCHEMA: JsonSchema = {
             { description: 'Evaluate every N optimizer steps.', type: 'integer', minimum: 1 },
           ],
         },
-        metric: { description: 'The metric that picks the best checkpoint (one the task produces).', type: 'string', enum: ALL_METRICS, enumDescriptions: METRIC_DESCRIPTIONS, default: 'f1' },
+        metric: {
+          description: 'The metric that picks the best checkpoint (one the task produces).',
+          type: 'string',
+          enum: ALL_METRICS,
+          enumDescriptions: METRIC_DESCRIPTIONS,
+          default: 'f1',
+        },
         mode: {
-          description: "seqeval mode for entity scores (token classification): 'default' (conlleval-compatible, lenient about broken I- sequences) or 'strict' (entities must follow the scheme exactly).",
+          description:
+            "seqeval mode for entity scores (token classification): 'default' (conlleval-compatible, lenient about broken I- sequences) or 'strict' (entities must follow the scheme exactly).",
           type: 'string',
           enum: ['default', 'strict'],
           default: 'default',

@@ -32,11 +32,18 @@ export function semanticIssues(raw: Obj, c: ResolvedConfig): Issue[] {
   const f = c.model.fromScratch;
   if (f && !c.model.pretrained) {
     if (f.hidden % f.heads !== 0) {
-      const at: JPath = has(raw, ['model', 'from_scratch', 'heads']) ? ['model', 'from_scratch', 'heads'] : has(raw, ['model', 'from_scratch', 'hidden']) ? ['model', 'from_scratch', 'hidden'] : ['model', 'from_scratch'];
+      const at: JPath = has(raw, ['model', 'from_scratch', 'heads'])
+        ? ['model', 'from_scratch', 'heads']
+        : has(raw, ['model', 'from_scratch', 'hidden'])
+          ? ['model', 'from_scratch', 'hidden']
+          : ['model', 'from_scratch'];
       err(at, `model.from_scratch.hidden (${f.hidden}) must be divisible by model.from_scratch.heads (${f.heads})`, at.length === 2 ? 'key' : 'value');
     }
     if (c.data.maxLength > f.maxPositions) {
-      const at: JPath = has(raw, ['data', 'max_length']) || !has(raw, ['model', 'from_scratch', 'max_positions']) ? ['data', 'max_length'] : ['model', 'from_scratch', 'max_positions'];
+      const at: JPath =
+        has(raw, ['data', 'max_length']) || !has(raw, ['model', 'from_scratch', 'max_positions'])
+          ? ['data', 'max_length']
+          : ['model', 'from_scratch', 'max_positions'];
       err(at, `data.max_length (${c.data.maxLength}) exceeds model.from_scratch.max_positions (${f.maxPositions})`);
     }
     if (c.model.peft.kind !== 'none')
@@ -45,7 +52,10 @@ export function semanticIssues(raw: Obj, c: ResolvedConfig): Issue[] {
 
   // Windows must advance.
   if (c.data.overflow === 'window' && c.data.stride >= c.data.maxLength - 2) {
-    err(['data', 'stride'], `data.stride (${c.data.stride}) must be less than data.max_length - 2 (${c.data.maxLength - 2}, the room left after [CLS] and [SEP]) when overflow is 'window'`);
+    err(
+      ['data', 'stride'],
+      `data.stride (${c.data.stride}) must be less than data.max_length - 2 (${c.data.maxLength - 2}, the room left after [CLS] and [SEP]) when overflow is 'window'`,
+    );
   }
 
   // Validation data.
@@ -67,11 +77,16 @@ export function semanticIssues(raw: Obj, c: ResolvedConfig): Issue[] {
   const es = c.training.earlyStopping;
   if (es) {
     if (!metrics.includes(es.metric))
-      err(has(raw, ['training', 'early_stopping', 'metric']) ? ['training', 'early_stopping', 'metric'] : ['training', 'early_stopping'], metricMsg('training.early_stopping.metric', es.metric));
+      err(
+        has(raw, ['training', 'early_stopping', 'metric']) ? ['training', 'early_stopping', 'metric'] : ['training', 'early_stopping'],
+        metricMsg('training.early_stopping.metric', es.metric),
+      );
     const lowerBetter = lowerIsBetter(es.metric);
     if (lowerBetter !== (es.mode === 'min'))
-      warn(has(raw, ['training', 'early_stopping', 'mode']) ? ['training', 'early_stopping', 'mode'] : ['training', 'early_stopping'],
-        `training.early_stopping.mode '${es.mode}' with metric '${es.metric}': ${lowerBetter ? 'lower' : 'higher'} is better, so mode should be '${lowerBetter ? 'min' : 'max'}'`);
+      warn(
+        has(raw, ['training', 'early_stopping', 'mode']) ? ['training', 'early_stopping', 'mode'] : ['training', 'early_stopping'],
+        `training.early_stopping.mode '${es.mode}' with metric '${es.metric}': ${lowerBetter ? 'lower' : 'higher'} is better, so mode should be '${lowerBetter ? 'min' : 'max'}'`,
+      );
   }
 
   // Optimizer.
@@ -85,4 +100,3 @@ export function semanticIssues(raw: Obj, c: ResolvedConfig): Issue[] {
 
   return out;
 }
-

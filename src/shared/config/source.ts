@@ -6,9 +6,16 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { JPath, Span } from './types';
 
-interface YNode { range?: [number, number, number] | null; flow?: boolean }
+interface YNode {
+  range?: [number, number, number] | null;
+  flow?: boolean;
+}
 
-export interface Source { text: string; doc: Document; lc: LineCounter }
+export interface Source {
+  text: string;
+  doc: Document;
+  lc: LineCounter;
+}
 
 export function parseSource(text: string): Source {
   const lc = new LineCounter();
@@ -42,7 +49,11 @@ export function firstLineSpan(src: Source, n: YNode | null | undefined): Span {
 const keyText = (k: unknown): string => (isScalar(k) ? String(k.value) : String(k));
 
 /** One child of a mapping (`seg` is the key's text, `key` its node) or of a sequence (`seg` is the index). */
-interface Entry { seg: string | number; key?: unknown; value: unknown }
+interface Entry {
+  seg: string | number;
+  key?: unknown;
+  value: unknown;
+}
 
 /** The children of a mapping or sequence node; undefined for scalars, aliases and empty values. */
 function entries(node: unknown): Entry[] | undefined {
@@ -61,7 +72,11 @@ function child(node: unknown, seg: string | number): Entry | undefined {
 
 const resolved = (src: Source, node: unknown): unknown => (isAlias(node) ? node.resolve(src.doc) : node);
 
-interface Nav { node: unknown; key: unknown; matched: number }
+interface Nav {
+  node: unknown;
+  key: unknown;
+  matched: number;
+}
 
 /** Follows a path through the document; stops at the deepest existing node. */
 export function navigate(src: Source, p: JPath): Nav {

@@ -21,7 +21,11 @@ export function sweepIssues(raw: Obj): Issue[] {
   return out;
 }
 
-export interface SweepRun { overrides: Record<string, unknown>; name: string; /** Index of each key's value, in key order. */ index: number[] }
+export interface SweepRun {
+  overrides: Record<string, unknown>;
+  name: string;
+  /** Index of each key's value, in key order. */ index: number[];
+}
 
 /** The grid over the sweep values: one entry per combination (first key outermost), named like "conll-bert[lr=3e-05]". */
 export function sweepGrid(c: ResolvedConfig): SweepRun[] {

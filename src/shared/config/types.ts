@@ -90,7 +90,12 @@ export class ConfigValidationError extends Error {
 export type Seg = string | number;
 export type JPath = Seg[];
 export type Obj = Record<string, unknown>;
-export interface Span { line: number; column: number; endLine: number; endColumn: number }
+export interface Span {
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+}
 
 /** A problem at a path of the config; turned into a positioned ConfigError at the end (validate.ts). */
 export interface Issue {

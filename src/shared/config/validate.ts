@@ -35,9 +35,19 @@ export function toConfigErrors(src: Source, file: string, issues: Issue[], overr
   return out.sort((a, b) => a.line - b.line || a.column - b.column);
 }
 
-export interface Validated { src: Source; config?: ResolvedConfig; errors: ConfigError[] }
+export interface Validated {
+  src: Source;
+  config?: ResolvedConfig;
+  errors: ConfigError[];
+}
 
-export function validateWith(text: string, file: string, overrides: Record<string, unknown> = {}, origins: Record<string, JPath> = {}, labelPrefix = 'override'): Validated {
+export function validateWith(
+  text: string,
+  file: string,
+  overrides: Record<string, unknown> = {},
+  origins: Record<string, JPath> = {},
+  labelPrefix = 'override',
+): Validated {
   const src = parseSource(text);
   const errors: ConfigError[] = [];
   for (const e of src.doc.errors) errors.push({ file, ...spanOf(src, e.pos[0], e.pos[1]), message: e.message, severity: 'error' });
@@ -52,11 +62,24 @@ export function validateWith(text: string, file: string, overrides: Record<strin
     return { src, errors };
   }
   if (raw === null || raw === undefined) {
-    errors.push({ file, line: 1, column: 1, endLine: 1, endColumn: 1, message: `config is empty (it needs at least 'task', 'model' and 'data')`, severity: 'error' });
+    errors.push({
+      file,
+      line: 1,
+      column: 1,
+      endLine: 1,
+      endColumn: 1,
+      message: `config is empty (it needs at least 'task', 'model' and 'data')`,
+      severity: 'error',
+    });
     return { src, errors };
   }
   if (!isObj(raw)) {
-    errors.push({ file, ...firstLineSpan(src, src.doc.contents), message: `config must be a mapping of keys to values, got ${describeValue(raw)}`, severity: 'error' });
+    errors.push({
+      file,
+      ...firstLineSpan(src, src.doc.contents),
+      message: `config must be a mapping of keys to values, got ${describeValue(raw)}`,
+      severity: 'error',
+    });
     return { src, errors };
   }
 

@@ -105,12 +105,29 @@ const USER_FIELDS = ['name', 'notes', 'tags'] as const;
 
 /** The one constructor of a RunInfo: a run at step 0 created now on this host. */
 export function newRunInfo(o: {
-  id: string; name: string; configPath: string; config: unknown; configHash: string; status: RunStatus;
-  versions?: Record<string, string>; now?: Date; endedAt?: string; error?: RunInfo['error'];
+  id: string;
+  name: string;
+  configPath: string;
+  config: unknown;
+  configHash: string;
+  status: RunStatus;
+  versions?: Record<string, string>;
+  now?: Date;
+  endedAt?: string;
+  error?: RunInfo['error'];
 }): RunInfo {
   const info: RunInfo = {
-    id: o.id, name: o.name, configPath: o.configPath, configHash: o.configHash, config: o.config, status: o.status,
-    createdAt: (o.now ?? new Date()).toISOString(), host: os.hostname(), versions: o.versions ?? { node: process.version }, step: 0, epoch: 0,
+    id: o.id,
+    name: o.name,
+    configPath: o.configPath,
+    configHash: o.configHash,
+    config: o.config,
+    status: o.status,
+    createdAt: (o.now ?? new Date()).toISOString(),
+    host: os.hostname(),
+    versions: o.versions ?? { node: process.version },
+    step: 0,
+    epoch: 0,
   };
   if (o.endedAt) info.endedAt = o.endedAt;
   if (o.error) info.error = o.error;
@@ -155,7 +172,13 @@ export function writeJsonAtomic(file: string, value: unknown): void {
 // Creating run folders
 
 function slug(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'run';
+  return (
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 40) || 'run'
+  );
 }
 
 /** A new run folder <runsDir>/<yyyymmdd-hhmmss>-<name>[-n]. */
@@ -191,7 +214,10 @@ export function writeRunInfo(dir: string, info: RunInfo): void {
 export class RunWriter {
   readonly paths: ReturnType<typeof runPaths>;
 
-  constructor(readonly dir: string, public info: RunInfo) {
+  constructor(
+    readonly dir: string,
+    public info: RunInfo,
+  ) {
     this.paths = runPaths(dir);
   }
 

@@ -54,12 +54,17 @@ export class MetricsTail {
     return new MetricsTail(runPaths(runDir).metrics, chunkBytes);
   }
 
-  constructor(readonly file: string, private readonly chunkBytes = 1 << 20) {}
+  constructor(
+    readonly file: string,
+    private readonly chunkBytes = 1 << 20,
+  ) {}
 
   /** The records appended since the last call. */
   read(): TailRead {
     const records: MetricsRecord[] = [];
-    const it = this.steps((r) => { records.push(...r); });
+    const it = this.steps((r) => {
+      records.push(...r);
+    });
     let step = it.next();
     while (!step.done) step = it.next();
     return { records, reset: step.value.reset, skipped: step.value.skipped };

@@ -87,9 +87,16 @@ export function checkLabelsKnown(known: Set<string>, other: { label: string; fil
     if (!known.has(item.label)) {
       const all = discoverLabels(known);
       const MAX = 30;
-      const shown = all.slice(0, MAX).map((l) => `'${l}'`).join(', ');
+      const shown = all
+        .slice(0, MAX)
+        .map((l) => `'${l}'`)
+        .join(', ');
       const more = all.length > MAX ? `, … ${all.length - MAX} more` : '';
-      throw new DataError(`label '${item.label}' never appears in the training data (known: ${all.length === 0 ? 'none' : shown + more})`, item.file, item.line);
+      throw new DataError(
+        `label '${item.label}' never appears in the training data (known: ${all.length === 0 ? 'none' : shown + more})`,
+        item.file,
+        item.line,
+      );
     }
   }
 }

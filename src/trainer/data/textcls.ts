@@ -139,12 +139,14 @@ export async function readCsv(file: string, opts: TextOptions & { delimiter?: st
   }
 
   let linesBefore = 0; // newlines consumed by earlier records
-  const located = records.map(({ record, raw }) => {
-    const leading = /^\n*/.exec(raw)![0].length; // blank lines skipped before this record
-    const line = linesBefore + leading + 1;
-    linesBefore += countNewlines(raw);
-    return { fields: record, line };
-  }).filter(({ fields }) => !(fields.length === 1 && fields[0].trim() === '')); // whitespace-only lines
+  const located = records
+    .map(({ record, raw }) => {
+      const leading = /^\n*/.exec(raw)![0].length; // blank lines skipped before this record
+      const line = linesBefore + leading + 1;
+      linesBefore += countNewlines(raw);
+      return { fields: record, line };
+    })
+    .filter(({ fields }) => !(fields.length === 1 && fields[0].trim() === '')); // whitespace-only lines
 
   if (located.length === 0) throw new DataError('no header row found (the file has only blank lines)', file);
   const header = located[0];
@@ -157,7 +159,11 @@ export async function readCsv(file: string, opts: TextOptions & { delimiter?: st
   const examples: TextExample[] = [];
   for (const { fields, line } of located.slice(1)) {
     if (fields.length !== columns.length) {
-      throw new DataError(`found ${fields.length} field${fields.length === 1 ? '' : 's'}, expected ${columns.length} (as in the header on line ${header.line})`, file, line);
+      throw new DataError(
+        `found ${fields.length} field${fields.length === 1 ? '' : 's'}, expected ${columns.length} (as in the header on line ${header.line})`,
+        file,
+        line,
+      );
     }
     const text = fields[textIndex];
     const label = fields[labelIndex];

@@ -30,37 +30,95 @@ export class Builder {
   }
 
   // ---- elementwise -----------------------------------------------------------------------
-  add(a: Tensor, b: Tensor) { return this.g.op('Add', [a, b]); }
-  sub(a: Tensor, b: Tensor) { return this.g.op('Sub', [a, b]); }
-  mul(a: Tensor, b: Tensor) { return this.g.op('Mul', [a, b]); }
-  div(a: Tensor, b: Tensor) { return this.g.op('Div', [a, b]); }
-  pow(a: Tensor, b: Tensor) { return this.g.op('Pow', [a, b]); }
-  max(a: Tensor, b: Tensor) { return this.g.op('Max', [a, b]); }
-  min(a: Tensor, b: Tensor) { return this.g.op('Min', [a, b]); }
-  sum(xs: Tensor[]) { return xs.length === 1 ? xs[0] : this.g.op('Sum', xs); }
-  neg(x: Tensor) { return this.g.op('Neg', [x]); }
-  sqrt(x: Tensor) { return this.g.op('Sqrt', [x]); }
-  exp(x: Tensor) { return this.g.op('Exp', [x]); }
-  log(x: Tensor) { return this.g.op('Log', [x]); }
-  tanh(x: Tensor) { return this.g.op('Tanh', [x]); }
-  erf(x: Tensor) { return this.g.op('Erf', [x]); }
-  relu(x: Tensor) { return this.g.op('Relu', [x]); }
-  gelu(x: Tensor) { return this.g.op('Gelu', [x]); }
-  sigmoid(x: Tensor) { return this.g.op('Sigmoid', [x]); }
-  softmax(x: Tensor, axis = -1) { return this.g.op('Softmax', [x], { axis }); }
-  logSoftmax(x: Tensor, axis = -1) { return this.g.op('LogSoftmax', [x], { axis }); }
-  abs(x: Tensor) { return this.g.op('Abs', [x]); }
-  where(c: Tensor, a: Tensor, b: Tensor) { return this.g.op('Where', [c, a, b]); }
-  equal(a: Tensor, b: Tensor) { return this.g.op('Equal', [a, b]); }
-  greater(a: Tensor, b: Tensor) { return this.g.op('Greater', [a, b]); }
-  less(a: Tensor, b: Tensor) { return this.g.op('Less', [a, b]); }
-  not(x: Tensor) { return this.g.op('Not', [x]); }
-  cast(x: Tensor, to: DType) { return x.dtype === to ? x : this.g.op('Cast', [x], { to: ONNX_DTYPE[to] }); }
-  mulScalar(x: Tensor, v: number) { return v === 1 ? x : this.mul(x, this.scalar(v, x)); }
-  addScalar(x: Tensor, v: number) { return v === 0 ? x : this.add(x, this.scalar(v, x)); }
+  add(a: Tensor, b: Tensor) {
+    return this.g.op('Add', [a, b]);
+  }
+  sub(a: Tensor, b: Tensor) {
+    return this.g.op('Sub', [a, b]);
+  }
+  mul(a: Tensor, b: Tensor) {
+    return this.g.op('Mul', [a, b]);
+  }
+  div(a: Tensor, b: Tensor) {
+    return this.g.op('Div', [a, b]);
+  }
+  pow(a: Tensor, b: Tensor) {
+    return this.g.op('Pow', [a, b]);
+  }
+  max(a: Tensor, b: Tensor) {
+    return this.g.op('Max', [a, b]);
+  }
+  min(a: Tensor, b: Tensor) {
+    return this.g.op('Min', [a, b]);
+  }
+  sum(xs: Tensor[]) {
+    return xs.length === 1 ? xs[0] : this.g.op('Sum', xs);
+  }
+  neg(x: Tensor) {
+    return this.g.op('Neg', [x]);
+  }
+  sqrt(x: Tensor) {
+    return this.g.op('Sqrt', [x]);
+  }
+  exp(x: Tensor) {
+    return this.g.op('Exp', [x]);
+  }
+  log(x: Tensor) {
+    return this.g.op('Log', [x]);
+  }
+  tanh(x: Tensor) {
+    return this.g.op('Tanh', [x]);
+  }
+  erf(x: Tensor) {
+    return this.g.op('Erf', [x]);
+  }
+  relu(x: Tensor) {
+    return this.g.op('Relu', [x]);
+  }
+  gelu(x: Tensor) {
+    return this.g.op('Gelu', [x]);
+  }
+  sigmoid(x: Tensor) {
+    return this.g.op('Sigmoid', [x]);
+  }
+  softmax(x: Tensor, axis = -1) {
+    return this.g.op('Softmax', [x], { axis });
+  }
+  logSoftmax(x: Tensor, axis = -1) {
+    return this.g.op('LogSoftmax', [x], { axis });
+  }
+  abs(x: Tensor) {
+    return this.g.op('Abs', [x]);
+  }
+  where(c: Tensor, a: Tensor, b: Tensor) {
+    return this.g.op('Where', [c, a, b]);
+  }
+  equal(a: Tensor, b: Tensor) {
+    return this.g.op('Equal', [a, b]);
+  }
+  greater(a: Tensor, b: Tensor) {
+    return this.g.op('Greater', [a, b]);
+  }
+  less(a: Tensor, b: Tensor) {
+    return this.g.op('Less', [a, b]);
+  }
+  not(x: Tensor) {
+    return this.g.op('Not', [x]);
+  }
+  cast(x: Tensor, to: DType) {
+    return x.dtype === to ? x : this.g.op('Cast', [x], { to: ONNX_DTYPE[to] });
+  }
+  mulScalar(x: Tensor, v: number) {
+    return v === 1 ? x : this.mul(x, this.scalar(v, x));
+  }
+  addScalar(x: Tensor, v: number) {
+    return v === 0 ? x : this.add(x, this.scalar(v, x));
+  }
 
   // ---- linear algebra --------------------------------------------------------------------
-  matmul(a: Tensor, b: Tensor) { return this.g.op('MatMul', [a, b]); }
+  matmul(a: Tensor, b: Tensor) {
+    return this.g.op('MatMul', [a, b]);
+  }
   gemm(a: Tensor, b: Tensor, c: Tensor | null, o: { transA?: boolean; transB?: boolean; alpha?: number; beta?: number } = {}) {
     const attrs: Record<string, ReturnType<typeof A.i>> = {};
     if (o.transA) attrs.transA = A.i(1);
@@ -83,9 +141,15 @@ export class Builder {
   }
 
   // ---- shapes ----------------------------------------------------------------------------
-  reshape(x: Tensor, shape: number[]) { return this.g.op('Reshape', [x, this.ints(shape)]); }
-  shapeOf(x: Tensor) { return this.g.op('Shape', [x]); }
-  isStatic(x: Tensor) { return x.shape.every((d) => typeof d === 'number'); }
+  reshape(x: Tensor, shape: number[]) {
+    return this.g.op('Reshape', [x, this.ints(shape)]);
+  }
+  shapeOf(x: Tensor) {
+    return this.g.op('Shape', [x]);
+  }
+  isStatic(x: Tensor) {
+    return x.shape.every((d) => typeof d === 'number');
+  }
   /** Reshape x to the shape of `like` (a constant when static, else taken at run time). */
   reshapeLike(x: Tensor, like: Tensor) {
     if (this.isStatic(like)) return this.reshape(x, like.shape as number[]);
@@ -103,10 +167,18 @@ export class Builder {
     [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
     return this.transpose(x, perm);
   }
-  transpose(x: Tensor, perm: number[]) { return this.g.op('Transpose', [x], { perm }); }
-  unsqueeze(x: Tensor, axes: number[]) { return this.g.op('Unsqueeze', [x, this.ints(axes)]); }
-  squeeze(x: Tensor, axes: number[]) { return this.g.op('Squeeze', [x, this.ints(axes)]); }
-  concat(xs: Tensor[], axis: number) { return this.g.op('Concat', xs, { axis }); }
+  transpose(x: Tensor, perm: number[]) {
+    return this.g.op('Transpose', [x], { perm });
+  }
+  unsqueeze(x: Tensor, axes: number[]) {
+    return this.g.op('Unsqueeze', [x, this.ints(axes)]);
+  }
+  squeeze(x: Tensor, axes: number[]) {
+    return this.g.op('Squeeze', [x, this.ints(axes)]);
+  }
+  concat(xs: Tensor[], axis: number) {
+    return this.g.op('Concat', xs, { axis });
+  }
   split(x: Tensor, sizes: number[], axis: number) {
     return this.g.add('Split', [x, this.ints(sizes)], { axis }, { outputs: sizes.length });
   }
@@ -116,12 +188,16 @@ export class Builder {
     if (steps) ins.push(this.ints(steps));
     return this.g.op('Slice', ins);
   }
-  pad(x: Tensor, pads: number[]) { return this.g.op('Pad', [x, this.ints(pads)]); }
+  pad(x: Tensor, pads: number[]) {
+    return this.g.op('Pad', [x, this.ints(pads)]);
+  }
   expand(x: Tensor, shape: Shape) {
     if (!shape.every((d) => typeof d === 'number')) throw new GraphError(`expand to symbolic shape ${fmtShape(shape)}`);
     return this.g.op('Expand', [x, this.ints(shape)]);
   }
-  gather(x: Tensor, idx: Tensor, axis = 0) { return this.g.op('Gather', [x, idx], { axis }); }
+  gather(x: Tensor, idx: Tensor, axis = 0) {
+    return this.g.op('Gather', [x, idx], { axis });
+  }
   scatterNDAdd(data: Tensor, idx: Tensor, upd: Tensor) {
     return this.g.op('ScatterND', [data, idx, upd], { reduction: 'add' });
   }

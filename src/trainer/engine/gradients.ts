@@ -22,8 +22,21 @@ export type GradRule = (c: GradContext) => (Tensor | null)[];
 
 /** Ops whose outputs carry no gradient (comparisons, shape queries, index producers). */
 export const NON_DIFFERENTIABLE = new Set([
-  'Shape', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'Not', 'And', 'Or',
-  'Range', 'ConstantOfShape', 'IsNaN', 'IsInf', 'Sign', 'ArgMax',
+  'Shape',
+  'Equal',
+  'Less',
+  'Greater',
+  'LessOrEqual',
+  'GreaterOrEqual',
+  'Not',
+  'And',
+  'Or',
+  'Range',
+  'ConstantOfShape',
+  'IsNaN',
+  'IsInf',
+  'Sign',
+  'ArgMax',
 ]);
 
 const RULES = new Map<string, GradRule>();
@@ -242,8 +255,14 @@ registerGradient('Gather', (c) => {
   const rowShape = x[0].shape.slice(1);
   if (!rowShape.every((d) => typeof d === 'number')) throw new GraphError('Gather gradient needs static row shape', c.node.name, c.node.op);
   const idx = b.reshape(b.cast(x[1], 'int64'), [-1]); // (N)
-  const updates = b.reshape(dy0(c), [-1, ...(rowShape)]); // (N, row...)
-  const indices = b.expandLike(b.unsqueeze(idx, rowShape.map((_, i) => i + 1)), updates); // (N, row...)
+  const updates = b.reshape(dy0(c), [-1, ...rowShape]); // (N, row...)
+  const indices = b.expandLike(
+    b.unsqueeze(
+      idx,
+      rowShape.map((_, i) => i + 1),
+    ),
+    updates,
+  ); // (N, row...)
   const zeros = b.full(x[0].shape, 0, x[0].dtype);
   return [b.g.op('ScatterElements', [zeros, indices, updates], { axis: 0, reduction: 'add' }), null];
 });
@@ -307,7 +326,11 @@ registerGradient('SoftmaxCrossEntropyLoss', (c) => {
   if (typeof C !== 'number') throw new GraphError('class axis must be static', node.name, node.op);
   const r = logits.shape.length;
   const classShape = logits.shape.map((_, i) => (i === 1 ? C : 1));
-  const classes = b.g.constant('int64', classShape, Array.from({ length: C }, (_, i) => i));
+  const classes = b.g.constant(
+    'int64',
+    classShape,
+    Array.from({ length: C }, (_, i) => i),
+  );
   const lab1 = b.unsqueeze(labels, [1]); // (N, 1, d...)
   const onehot = b.cast(b.equal(lab1, classes), logits.dtype); // (N, C, d...)
   const prob = b.exp(y[1]);
@@ -324,7 +347,14 @@ registerGradient('SoftmaxCrossEntropyLoss', (c) => {
     grad = b.mul(grad, dl);
     if (reduction === 'mean') {
       const count = validF
-        ? b.max(b.reduceSum(validF, Array.from({ length: r }, (_, i) => i), false), b.scalar(1, logits))
+        ? b.max(
+            b.reduceSum(
+              validF,
+              Array.from({ length: r }, (_, i) => i),
+              false,
+            ),
+            b.scalar(1, logits),
+          )
         : b.scalar(Number(labels.shape.reduce((p, d) => (p as number) * (d as number), 1)), logits);
       grad = b.div(grad, count);
     }
@@ -340,12 +370,8 @@ registerGradient('Gemm', (c) => {
   const beta = floatAttr(node, 'beta', 1);
   const g = dy0(c);
   const [A, B] = x;
-  const dA = !c.needs(0) ? null
-    : !tA ? b.gemm(g, B, null, { transB: !tB, alpha })
-    : b.gemm(B, g, null, { transA: tB, transB: true, alpha });
-  const dB = !c.needs(1) ? null
-    : !tB ? b.gemm(A, g, null, { transA: !tA, alpha })
-    : b.gemm(g, A, null, { transA: true, transB: tA, alpha });
+  const dA = !c.needs(0) ? null : !tA ? b.gemm(g, B, null, { transB: !tB, alpha }) : b.gemm(B, g, null, { transA: tB, transB: true, alpha });
+  const dB = !c.needs(1) ? null : !tB ? b.gemm(A, g, null, { transA: !tA, alpha }) : b.gemm(g, A, null, { transA: true, transB: tA, alpha });
   const dC = x[2] && c.needs(2) ? b.mulScalar(g, beta) : null;
   return [dA, dB, dC];
 });

@@ -47,13 +47,19 @@ function toAttr(v: AttrInput): Attr {
 
 export function typedArrayFor(dtype: DType, values: ArrayLike<number> | number[]): TypedData {
   switch (dtype) {
-    case 'float32': return Float32Array.from(values);
-    case 'float64': return Float64Array.from(values);
-    case 'int64': return BigInt64Array.from(Array.from(values, (x) => BigInt(Math.trunc(x))));
-    case 'int32': return Int32Array.from(values);
+    case 'float32':
+      return Float32Array.from(values);
+    case 'float64':
+      return Float64Array.from(values);
+    case 'int64':
+      return BigInt64Array.from(Array.from(values, (x) => BigInt(Math.trunc(x))));
+    case 'int32':
+      return Int32Array.from(values);
     case 'bool':
-    case 'uint8': return Uint8Array.from(values);
-    case 'float16': throw new GraphError('float16 constants are not supported');
+    case 'uint8':
+      return Uint8Array.from(values);
+    case 'float16':
+      throw new GraphError('float16 constants are not supported');
   }
 }
 
@@ -154,15 +160,24 @@ export class Graph {
     const key = `${dtype}|${shape.join(',')}|${Array.from(values).join(',')}`;
     const hit = root.constCache.get(key);
     if (hit) return hit;
-    const short = values.length <= 4 ? Array.from(values).join('_').replace(/[^0-9a-zA-Z_]/g, 'm') : `${values.length}`;
+    const short =
+      values.length <= 4
+        ? Array.from(values)
+            .join('_')
+            .replace(/[^0-9a-zA-Z_]/g, 'm')
+        : `${values.length}`;
     const t = root.initializer(root.fresh(`c_${dtype}_${short}`), dtype, shape, typedArrayFor(dtype, values));
     root.constCache.set(key, t);
     return t;
   }
 
   /** Adds a node; returns its output tensors with inferred dtypes and shapes. */
-  add(op: string, inputs: (Tensor | string | null)[], attrs: Record<string, AttrInput> = {},
-      opts: { outputs?: number; names?: string[]; name?: string; domain?: string } = {}): Tensor[] {
+  add(
+    op: string,
+    inputs: (Tensor | string | null)[],
+    attrs: Record<string, AttrInput> = {},
+    opts: { outputs?: number; names?: string[]; name?: string; domain?: string } = {},
+  ): Tensor[] {
     const name = opts.name ?? this.fresh(op);
     const inNames = inputs.map((t) => (t === null ? '' : typeof t === 'string' ? t : t.name));
     for (const n of inNames) {
@@ -171,7 +186,11 @@ export class Graph {
     const nOut = opts.names?.length ?? opts.outputs ?? 1;
     const outNames = opts.names ?? Array.from({ length: nOut }, (_, i) => (nOut === 1 ? `${name}_out` : `${name}_out${i}`));
     const node: Node = {
-      name, op, domain: opts.domain ?? '', inputs: inNames, outputs: outNames,
+      name,
+      op,
+      domain: opts.domain ?? '',
+      inputs: inNames,
+      outputs: outNames,
       attrs: Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, toAttr(v)])),
     };
     const inInfos = inNames.map((n) => (n ? this.info(n) : undefined));

@@ -42,13 +42,27 @@ function writeAttr(w: Writer, name: string, a: Attr) {
   w.string(1, name);
   w.int(20, ATTR_TYPE[a.kind]);
   switch (a.kind) {
-    case 'float': w.float(2, a.v); break;
-    case 'int': w.int(3, a.v); break;
-    case 'string': w.string(4, a.v); break;
-    case 'tensor': w.message(5, (t) => writeTensor(t, a.v)); break;
-    case 'graph': w.message(6, (g) => writeGraph(g, a.v)); break;
-    case 'floats': w.packedFloats(7, a.v); break;
-    case 'ints': w.packedInts(8, a.v); break;
+    case 'float':
+      w.float(2, a.v);
+      break;
+    case 'int':
+      w.int(3, a.v);
+      break;
+    case 'string':
+      w.string(4, a.v);
+      break;
+    case 'tensor':
+      w.message(5, (t) => writeTensor(t, a.v));
+      break;
+    case 'graph':
+      w.message(6, (g) => writeGraph(g, a.v));
+      break;
+    case 'floats':
+      w.packedFloats(7, a.v);
+      break;
+    case 'ints':
+      w.packedInts(8, a.v);
+      break;
   }
 }
 
@@ -105,6 +119,9 @@ export function serializeModel(g: Graph, producer = 'finetune'): Uint8Array {
   w.int(1, IR_VERSION);
   w.string(2, producer);
   w.message(7, (gw) => writeGraph(gw, g));
-  w.message(8, (ow) => { ow.string(1, ''); ow.int(2, OPSET); });
+  w.message(8, (ow) => {
+    ow.string(1, '');
+    ow.int(2, OPSET);
+  });
   return w.finish();
 }

@@ -80,4 +80,3 @@ export class Writer {
     return this.buf.subarray(0, this.pos);
   }
 }
-

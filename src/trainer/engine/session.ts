@@ -36,7 +36,13 @@ export interface DeviceChoice {
 }
 
 const ORT_TYPE: Record<DType, ort.Tensor.Type> = {
-  float32: 'float32', float64: 'float64', float16: 'float16', int64: 'int64', int32: 'int32', bool: 'bool', uint8: 'uint8',
+  float32: 'float32',
+  float64: 'float64',
+  float16: 'float16',
+  int64: 'int64',
+  int32: 'int32',
+  bool: 'bool',
+  uint8: 'uint8',
 };
 
 export function ortVersion(): string {
@@ -60,7 +66,10 @@ export function cudaAvailability(): { available: boolean; reason?: string } {
   }
   const lib = path.join(dir, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so');
   if (!fs.existsSync(lib)) {
-    return { available: false, reason: 'the CUDA provider library is not installed (onnxruntime-node was installed with its CUDA download skipped; see README "GPU (CUDA)")' };
+    return {
+      available: false,
+      reason: 'the CUDA provider library is not installed (onnxruntime-node was installed with its CUDA download skipped; see README "GPU (CUDA)")',
+    };
   }
   return { available: true };
 }
@@ -127,7 +136,9 @@ export class Session {
     try {
       out = fetches ? await this.session.run(ortFeeds, fetches) : await this.session.run(ortFeeds);
     } catch (e) {
-      const shapes = Object.entries(feeds).map(([n, t]) => `${n}${fmtShape(t.shape)}`).join(' ');
+      const shapes = Object.entries(feeds)
+        .map(([n, t]) => `${n}${fmtShape(t.shape)}`)
+        .join(' ');
       throw new GraphError(`${this.label}: ONNX Runtime failed: ${(e as Error).message} (feeds ${shapes})`);
     }
     const res: Record<string, HostTensor> = {};

@@ -58,18 +58,20 @@ const sameDtype = (node: Node, ins: (Tensor | undefined)[], ts: Tensor[]) => {
   for (const t of ts) if (t.dtype !== ts[0].dtype) fail(node, ins, `dtype mismatch: ${ts.map((x) => x.dtype).join(' vs ')}`);
 };
 
-const broadcast = (outDtype?: DType): Rule => (node, ins) => {
-  const ts = ins.filter((t): t is Tensor => !!t);
-  if (ts.length === 0) fail(node, ins, 'needs inputs');
-  if (node.op !== 'Pow') sameDtype(node, ins, ts);
-  let shape: Shape = ts[0].shape;
-  for (const t of ts.slice(1)) {
-    const s = broadcastShapes(shape, t.shape);
-    if (!s) fail(node, ins, `shapes ${ts.map((x) => fmtShape(x.shape)).join(' and ')} do not broadcast`);
-    shape = s;
-  }
-  return [{ dtype: outDtype ?? ts[0].dtype, shape }];
-};
+const broadcast =
+  (outDtype?: DType): Rule =>
+  (node, ins) => {
+    const ts = ins.filter((t): t is Tensor => !!t);
+    if (ts.length === 0) fail(node, ins, 'needs inputs');
+    if (node.op !== 'Pow') sameDtype(node, ins, ts);
+    let shape: Shape = ts[0].shape;
+    for (const t of ts.slice(1)) {
+      const s = broadcastShapes(shape, t.shape);
+      if (!s) fail(node, ins, `shapes ${ts.map((x) => fmtShape(x.shape)).join(' and ')} do not broadcast`);
+      shape = s;
+    }
+    return [{ dtype: outDtype ?? ts[0].dtype, shape }];
+  };
 
 const unary: Rule = (node, ins) => {
   const [x] = need(node, ins, 1);
@@ -118,8 +120,10 @@ const reg = (ops: string[], rule: Rule) => {
 
 reg(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean'], broadcast());
 reg(['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or'], broadcast('bool'));
-reg(['Neg', 'Sqrt', 'Exp', 'Log', 'Tanh', 'Erf', 'Relu', 'Gelu', 'Sigmoid', 'Softmax', 'LogSoftmax',
-  'Identity', 'Abs', 'Reciprocal', 'Sign', 'Not', 'Clip'], unary);
+reg(
+  ['Neg', 'Sqrt', 'Exp', 'Log', 'Tanh', 'Erf', 'Relu', 'Gelu', 'Sigmoid', 'Softmax', 'LogSoftmax', 'Identity', 'Abs', 'Reciprocal', 'Sign', 'Not', 'Clip'],
+  unary,
+);
 reg(['IsNaN', 'IsInf'], (node, ins) => [{ dtype: 'bool', shape: need(node, ins, 1)[0].shape }]);
 
 reg(['Where'], (node, ins) => {
@@ -154,7 +158,11 @@ reg(['Gemm'], (node, ins) => {
   const [m, ka] = intAttr(node, 'transA', 0) ? [a.shape[1], a.shape[0]] : a.shape;
   const [kb, n] = intAttr(node, 'transB', 0) ? [b.shape[1], b.shape[0]] : b.shape;
   if (typeof ka === 'number' && typeof kb === 'number' && ka !== kb) fail(node, ins, `inner dimensions differ: ${ka} vs ${kb}`);
-  sameDtype(node, ins, ins.filter((t): t is Tensor => !!t));
+  sameDtype(
+    node,
+    ins,
+    ins.filter((t): t is Tensor => !!t),
+  );
   if (ins[2] && !broadcastShapes([m, n], ins[2].shape)) fail(node, ins, `bias ${fmtShape(ins[2].shape)} does not broadcast to [${m},${n}]`);
   return [{ dtype: a.dtype, shape: [m, n] }];
 });
@@ -174,11 +182,11 @@ reg(['Reshape'], (node, ins, g) => {
   const target = constInts(node, ins, g, 1, 'shape');
   const out: Dim[] = target.map((d, i) => (d === 0 ? x.shape[i] : d));
   const known = x.shape.every((d) => typeof d === 'number');
-  const total = known ? (x.shape).reduce((p, d) => p * d, 1) : undefined;
+  const total = known ? x.shape.reduce((p, d) => p * d, 1) : undefined;
   const neg = out.filter((d) => d === -1).length;
   if (neg > 1) fail(node, ins, 'more than one -1 in target shape');
   if (total !== undefined && out.every((d) => typeof d === 'number')) {
-    const rest = (out).filter((d) => d !== -1).reduce((p, d) => p * d, 1);
+    const rest = out.filter((d) => d !== -1).reduce((p, d) => p * d, 1);
     if (neg === 1) {
       if (total % rest !== 0) fail(node, ins, `cannot reshape ${fmtShape(x.shape)} to [${target}]`);
       out[out.indexOf(-1)] = total / rest;
@@ -210,9 +218,7 @@ reg(['Unsqueeze'], (node, ins, g) => {
 
 reg(['Squeeze'], (node, ins, g) => {
   const [x] = need(node, ins, 1);
-  const axes = node.inputs[1]
-    ? constInts(node, ins, g, 1, 'axes').map((a) => normAxis(a, x.shape.length))
-    : x.shape.flatMap((d, i) => (d === 1 ? [i] : []));
+  const axes = node.inputs[1] ? constInts(node, ins, g, 1, 'axes').map((a) => normAxis(a, x.shape.length)) : x.shape.flatMap((d, i) => (d === 1 ? [i] : []));
   for (const a of axes) if (x.shape[a] !== 1 && typeof x.shape[a] === 'number') fail(node, ins, `axis ${a} has size ${x.shape[a]}, not 1`);
   return [{ dtype: x.dtype, shape: x.shape.filter((_, i) => !axes.includes(i)) }];
 });
@@ -338,15 +344,26 @@ reg(['LayerNormalization'], (node, ins) => {
   if (scale.shape.length !== norm.length || scale.shape.some((d, i) => typeof d === 'number' && typeof norm[i] === 'number' && d !== norm[i])) {
     fail(node, ins, `scale ${fmtShape(scale.shape)} does not match normalized shape ${fmtShape(norm)}`);
   }
-  sameDtype(node, ins, ins.filter((t): t is Tensor => !!t));
+  sameDtype(
+    node,
+    ins,
+    ins.filter((t): t is Tensor => !!t),
+  );
   const stat: Shape = x.shape.map((d, i) => (i < axis ? d : 1));
   const stash = DTYPE_CODES[intAttr(node, 'stash_type', 1)]; // Mean/InvStdDev precision
-  return [{ dtype: x.dtype, shape: x.shape }, { dtype: stash, shape: stat }, { dtype: stash, shape: stat }];
+  return [
+    { dtype: x.dtype, shape: x.shape },
+    { dtype: stash, shape: stat },
+    { dtype: stash, shape: stat },
+  ];
 });
 
 reg(['Dropout'], (node, ins) => {
   const [x] = need(node, ins, 1);
-  return [{ dtype: x.dtype, shape: x.shape }, { dtype: 'bool', shape: x.shape }];
+  return [
+    { dtype: x.dtype, shape: x.shape },
+    { dtype: 'bool', shape: x.shape },
+  ];
 });
 
 reg(['SoftmaxCrossEntropyLoss'], (node, ins) => {
@@ -358,7 +375,10 @@ reg(['SoftmaxCrossEntropyLoss'], (node, ins) => {
   }
   const red = node.attrs.reduction;
   const none = red && red.kind === 'string' && red.v === 'none';
-  return [{ dtype: scores.dtype, shape: none ? labels.shape : [] }, { dtype: scores.dtype, shape: scores.shape }];
+  return [
+    { dtype: scores.dtype, shape: none ? labels.shape : [] },
+    { dtype: scores.dtype, shape: scores.shape },
+  ];
 });
 
 reg(['Loop'], (node, ins, g) => {

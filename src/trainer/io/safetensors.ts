@@ -49,7 +49,8 @@ export function parseSafetensors(buf: Uint8Array, source = '<safetensors>'): { t
   if (buf.length < 8) fail(`truncated file: ${buf.length} bytes, shorter than the 8-byte header length`);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const n64 = dv.getBigUint64(0, true);
-  if (n64 > BigInt(buf.length - 8)) fail(`header length ${n64} goes beyond the end of the file (${buf.length - 8} bytes after the length field); the file is truncated or not safetensors`);
+  if (n64 > BigInt(buf.length - 8))
+    fail(`header length ${n64} goes beyond the end of the file (${buf.length - 8} bytes after the length field); the file is truncated or not safetensors`);
   const n = Number(n64);
   if (n > MAX_HEADER) fail(`header length ${n} exceeds the ${MAX_HEADER}-byte limit`);
   if (n < 2) fail(`header length ${n} is too short for a JSON object`);
@@ -79,8 +80,10 @@ export function parseSafetensors(buf: Uint8Array, source = '<safetensors>'): { t
     const where = `tensor "${name}"`;
     if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) fail(`${where}: header entry is not an object`);
     const { dtype, shape, data_offsets: offsets } = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof dtype !== 'string' || !(dtype in ITEM_SIZE)) fail(`${where}: unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(ITEM_SIZE).join(', ')})`);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`${where}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+    if (typeof dtype !== 'string' || !(dtype in ITEM_SIZE))
+      fail(`${where}: unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(ITEM_SIZE).join(', ')})`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      fail(`${where}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
       fail(`${where}: data_offsets ${JSON.stringify(offsets)} is not a pair of non-negative integers`);
     }
@@ -90,7 +93,9 @@ export function parseSafetensors(buf: Uint8Array, source = '<safetensors>'): { t
     const dt = dtype as StDtype;
     const expected = numel(shape as number[]) * ITEM_SIZE[dt];
     if (end - begin !== expected) {
-      fail(`${where}: byte count ${end - begin} does not match shape ${fmtShape(shape as number[])} of ${dt} (${numel(shape as number[])} elements x ${ITEM_SIZE[dt]} bytes = ${expected})`);
+      fail(
+        `${where}: byte count ${end - begin} does not match shape ${fmtShape(shape as number[])} of ${dt} (${numel(shape as number[])} elements x ${ITEM_SIZE[dt]} bytes = ${expected})`,
+      );
     }
     spans.push({ name, begin, end });
     tensors.set(name, { dtype: dt, shape: (shape as number[]).slice(), data: new Uint8Array(buf.buffer, buf.byteOffset + dataStart + begin, end - begin) }); // a plain view (not a Buffer, whose slice() would not copy)
@@ -214,7 +219,8 @@ export function writeSafetensors(file: string, tensors: Record<string, StWritabl
     const where = `${file}: tensor "${name}"`;
     if (name === '__metadata__') throw new Error(`${file}: "__metadata__" is reserved and cannot name a tensor`);
     if (t.dtype !== 'F32' && t.dtype !== 'I64') throw new Error(`${where}: cannot write dtype ${String(t.dtype)} (F32 or I64)`);
-    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new Error(`${where}: shape ${JSON.stringify(t.shape)} is not a list of non-negative integers`);
+    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw new Error(`${where}: shape ${JSON.stringify(t.shape)} is not a list of non-negative integers`);
     const wantArray = t.dtype === 'F32' ? Float32Array : BigInt64Array;
     if (!(t.data instanceof wantArray)) throw new Error(`${where}: dtype ${t.dtype} needs a ${wantArray.name}, got ${(t.data as object)?.constructor?.name}`);
     if (t.data.length !== numel(t.shape)) throw new Error(`${where}: ${t.data.length} values for shape ${fmtShape(t.shape)} (${numel(t.shape)} elements)`);

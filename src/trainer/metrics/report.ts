@@ -90,11 +90,7 @@ const mean = (xs: number[]): number => (xs.length === 0 ? NaN : sum(xs) / xs.len
  * Labels default to the sorted union of gold and pred; tokens whose labels are not listed are ignored
  * (except in `accuracy`, which is over all tokens).
  */
-export function classificationReport(
-  gold: string[],
-  pred: string[],
-  opts?: ClassificationReportOptions,
-): ClassificationReport {
+export function classificationReport(gold: string[], pred: string[], opts?: ClassificationReportOptions): ClassificationReport {
   checkSameLength(gold, pred);
   const zd = opts?.zeroDivision ?? 0;
   if (zd !== 0 && zd !== 1) throw new Error(`zeroDivision must be 0 or 1, got ${String(zd)}`);

@@ -43,9 +43,7 @@ export function checkConsistentLengths(gold: string[][], pred: string[][]): void
   }
   for (let i = 0; i < gold.length; i++) {
     if (gold[i].length !== pred[i].length) {
-      throw new Error(
-        `sentence ${i}: gold has ${gold[i].length} tags but pred has ${pred[i].length} (lengths must be equal)`,
-      );
+      throw new Error(`sentence ${i}: gold has ${gold[i].length} tags but pred has ${pred[i].length} (lengths must be equal)`);
     }
   }
 }
@@ -154,48 +152,111 @@ const KNOWN_PREFIXES = new Set(ANY.split(''));
 const SCHEMES: Record<Scheme, SchemeRules> = {
   IOB1: {
     allowed: 'IOB',
-    start: [['O', 'I', 'ANY'], ['I', 'I', 'DIFF'], ['B', 'I', 'ANY'], ['I', 'B', 'SAME'], ['B', 'B', 'SAME']],
-    inside: [['B', 'I', 'SAME'], ['I', 'I', 'SAME']],
+    start: [
+      ['O', 'I', 'ANY'],
+      ['I', 'I', 'DIFF'],
+      ['B', 'I', 'ANY'],
+      ['I', 'B', 'SAME'],
+      ['B', 'B', 'SAME'],
+    ],
+    inside: [
+      ['B', 'I', 'SAME'],
+      ['I', 'I', 'SAME'],
+    ],
     end: [
-      ['I', 'I', 'DIFF'], ['I', 'O', 'ANY'], ['I', 'B', 'ANY'],
-      ['B', 'O', 'ANY'], ['B', 'I', 'DIFF'], ['B', 'B', 'SAME'],
+      ['I', 'I', 'DIFF'],
+      ['I', 'O', 'ANY'],
+      ['I', 'B', 'ANY'],
+      ['B', 'O', 'ANY'],
+      ['B', 'I', 'DIFF'],
+      ['B', 'B', 'SAME'],
     ],
   },
   IOE1: {
     allowed: 'IOE',
-    start: [['O', 'I', 'ANY'], ['I', 'I', 'DIFF'], ['E', 'I', 'ANY'], ['E', 'E', 'SAME']],
-    inside: [['I', 'I', 'SAME'], ['I', 'E', 'SAME']],
-    end: [['I', 'I', 'DIFF'], ['I', 'O', 'ANY'], ['I', 'E', 'DIFF'], ['E', 'I', 'SAME'], ['E', 'E', 'SAME']],
+    start: [
+      ['O', 'I', 'ANY'],
+      ['I', 'I', 'DIFF'],
+      ['E', 'I', 'ANY'],
+      ['E', 'E', 'SAME'],
+    ],
+    inside: [
+      ['I', 'I', 'SAME'],
+      ['I', 'E', 'SAME'],
+    ],
+    end: [
+      ['I', 'I', 'DIFF'],
+      ['I', 'O', 'ANY'],
+      ['I', 'E', 'DIFF'],
+      ['E', 'I', 'SAME'],
+      ['E', 'E', 'SAME'],
+    ],
   },
   IOB2: {
     allowed: 'IOB',
     start: [[ANY, 'B', 'ANY']],
-    inside: [['B', 'I', 'SAME'], ['I', 'I', 'SAME']],
+    inside: [
+      ['B', 'I', 'SAME'],
+      ['I', 'I', 'SAME'],
+    ],
     end: [
-      ['I', 'O', 'ANY'], ['I', 'I', 'DIFF'], ['I', 'B', 'ANY'],
-      ['B', 'O', 'ANY'], ['B', 'I', 'DIFF'], ['B', 'B', 'ANY'],
+      ['I', 'O', 'ANY'],
+      ['I', 'I', 'DIFF'],
+      ['I', 'B', 'ANY'],
+      ['B', 'O', 'ANY'],
+      ['B', 'I', 'DIFF'],
+      ['B', 'B', 'ANY'],
     ],
   },
   IOE2: {
     allowed: 'IOE',
     start: [
-      ['O', 'I', 'ANY'], ['O', 'E', 'ANY'], ['E', 'I', 'ANY'],
-      ['E', 'E', 'ANY'], ['I', 'I', 'DIFF'], ['I', 'E', 'DIFF'],
+      ['O', 'I', 'ANY'],
+      ['O', 'E', 'ANY'],
+      ['E', 'I', 'ANY'],
+      ['E', 'E', 'ANY'],
+      ['I', 'I', 'DIFF'],
+      ['I', 'E', 'DIFF'],
     ],
-    inside: [['I', 'E', 'SAME'], ['I', 'I', 'SAME']],
+    inside: [
+      ['I', 'E', 'SAME'],
+      ['I', 'I', 'SAME'],
+    ],
     end: [['E', ANY, 'ANY']],
   },
   IOBES: {
     allowed: 'IOBES',
-    start: [[ANY, 'B', 'ANY'], [ANY, 'S', 'ANY']],
-    inside: [['B', 'I', 'SAME'], ['B', 'E', 'SAME'], ['I', 'I', 'SAME'], ['I', 'E', 'SAME']],
-    end: [['S', ANY, 'ANY'], ['E', ANY, 'ANY']],
+    start: [
+      [ANY, 'B', 'ANY'],
+      [ANY, 'S', 'ANY'],
+    ],
+    inside: [
+      ['B', 'I', 'SAME'],
+      ['B', 'E', 'SAME'],
+      ['I', 'I', 'SAME'],
+      ['I', 'E', 'SAME'],
+    ],
+    end: [
+      ['S', ANY, 'ANY'],
+      ['E', ANY, 'ANY'],
+    ],
   },
   BILOU: {
     allowed: 'BILOU',
-    start: [[ANY, 'B', 'ANY'], [ANY, 'U', 'ANY']],
-    inside: [['B', 'I', 'SAME'], ['B', 'L', 'SAME'], ['I', 'I', 'SAME'], ['I', 'L', 'SAME']],
-    end: [['U', ANY, 'ANY'], ['L', ANY, 'ANY']],
+    start: [
+      [ANY, 'B', 'ANY'],
+      [ANY, 'U', 'ANY'],
+    ],
+    inside: [
+      ['B', 'I', 'SAME'],
+      ['B', 'L', 'SAME'],
+      ['I', 'I', 'SAME'],
+      ['I', 'L', 'SAME'],
+    ],
+    end: [
+      ['U', ANY, 'ANY'],
+      ['L', ANY, 'ANY'],
+    ],
   },
 };
 
@@ -219,9 +280,7 @@ function parseStrictToken(token: string, scheme: Scheme, rules: SchemeRules, whe
     throw new Error(`Invalid token is found: ${JSON.stringify(token)} at ${where}: unknown prefix ${JSON.stringify(prefix)}`);
   }
   if (!rules.allowed.includes(prefix)) {
-    throw new Error(
-      `Invalid token is found: ${JSON.stringify(token)} at ${where}. Allowed prefixes for ${scheme} are: ${rules.allowed.split('').join('|')}.`,
-    );
+    throw new Error(`Invalid token is found: ${JSON.stringify(token)} at ${where}. Allowed prefixes for ${scheme} are: ${rules.allowed.split('').join('|')}.`);
   }
   return { prefix, type: stripDashes(token.slice(prefix.length)) || '_' };
 }

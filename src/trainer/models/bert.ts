@@ -113,7 +113,7 @@ export function linear(b: Builder, P: Map<string, Tensor>, prefix: string, x: Te
   const w = P.get(`${prefix}.weight`)!;
   const bias = P.get(`${prefix}.bias`)!;
   const mm = (t: Tensor, m: Tensor, c: Tensor | null) =>
-    t.shape.length === 2 ? b.gemm(t, m, c, { transB: true }) : (c ? b.add(b.matmul(t, b.transpose(m, [1, 0])), c) : b.matmul(t, b.transpose(m, [1, 0])));
+    t.shape.length === 2 ? b.gemm(t, m, c, { transB: true }) : c ? b.add(b.matmul(t, b.transpose(m, [1, 0])), c) : b.matmul(t, b.transpose(m, [1, 0]));
   const y = mm(x, w, bias);
   const loraA = P.get(`${prefix}.lora_A.weight`);
   const loraB = P.get(`${prefix}.lora_B.weight`);
@@ -134,9 +134,14 @@ export function emitBertEncoder(b: Builder, P: Map<string, Tensor>, c: BertConfi
 
   // Embeddings: word + position + token type, LayerNorm, dropout.
   const T = inp.inputIds.shape[1];
-  const positions = typeof T === 'number'
-    ? b.g.constant('int64', [T], Array.from({ length: T }, (_, i) => i))
-    : b.g.op('Range', [b.g.constant('int64', [], [0]), b.gather(b.shapeOf(inp.inputIds), b.g.constant('int64', [], [1])), b.g.constant('int64', [], [1])]);
+  const positions =
+    typeof T === 'number'
+      ? b.g.constant(
+          'int64',
+          [T],
+          Array.from({ length: T }, (_, i) => i),
+        )
+      : b.g.op('Range', [b.g.constant('int64', [], [0]), b.gather(b.shapeOf(inp.inputIds), b.g.constant('int64', [], [1])), b.g.constant('int64', [], [1])]);
   let x = b.gather(p('bert.embeddings.word_embeddings.weight'), inp.inputIds); // (B, T, H)
   x = b.add(x, b.gather(p('bert.embeddings.position_embeddings.weight'), positions)); // + (T, H)
   const types = inp.tokenTypeIds
@@ -169,7 +174,14 @@ export function emitBertEncoder(b: Builder, P: Map<string, Tensor>, c: BertConfi
 }
 
 /** Token-classification logits (B, T, C) and the mean cross-entropy over labels != -100. */
-export function tokenClassificationLoss(b: Builder, P: Map<string, Tensor>, c: BertConfig, inp: BertInputs, labels: Tensor, o: EmitOptions): { logits: Tensor; loss: Tensor } {
+export function tokenClassificationLoss(
+  b: Builder,
+  P: Map<string, Tensor>,
+  c: BertConfig,
+  inp: BertInputs,
+  labels: Tensor,
+  o: EmitOptions,
+): { logits: Tensor; loss: Tensor } {
   const logits = tokenClassificationLogits(b, P, c, inp, o);
   // Cross-entropy takes classes on axis 1: (B, C, T) against labels (B, T).
   const loss = b.softmaxCrossEntropy(b.transpose(logits, [0, 2, 1]), labels, -100)[0];

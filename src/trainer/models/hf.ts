@@ -49,7 +49,10 @@ const INDEX = 'model.safetensors.index.json';
 // ---------------------------------------------------------------------------------------------
 // Checking a state against the expected parameters.
 
-const headNames = (head: Head) => (head === 'sequence' ? ['bert.pooler.dense.weight', 'bert.pooler.dense.bias', 'classifier.weight', 'classifier.bias'] : ['classifier.weight', 'classifier.bias']);
+const headNames = (head: Head) =>
+  head === 'sequence'
+    ? ['bert.pooler.dense.weight', 'bert.pooler.dense.bias', 'classifier.weight', 'classifier.bias']
+    : ['classifier.weight', 'classifier.bias'];
 
 /** A list for an error message: the first `max` items and how many more. */
 export function listed(xs: string[], max = 20): string {
@@ -90,7 +93,9 @@ export function checkBertState(
   const missing = expected.map((s) => s.name).filter((n) => !found.has(n));
   const missingBody = missing.filter((n) => !heads.has(n));
   const unexpected = [...found.keys()].filter((n) => !expectedNames.has(n));
-  const mismatched = expected.filter((s) => found.has(s.name) && !sameShape(s.shape, found.get(s.name)!)).map((s) => ({ name: s.name, expected: s.shape, found: found.get(s.name)! }));
+  const mismatched = expected
+    .filter((s) => found.has(s.name) && !sameShape(s.shape, found.get(s.name)!))
+    .map((s) => ({ name: s.name, expected: s.shape, found: found.get(s.name)! }));
   if (missingBody.length || unexpected.length || mismatched.length) {
     const alias = (n: string) => {
       const h = opts.hfNames?.get(n);
@@ -190,7 +195,8 @@ export function loadHfModel(dir: string, opts: { numLabels: number; head: Head }
     const prev = chosen.get(canon);
     if (prev !== undefined) {
       // RoBERTa: a classification head's classifier.dense wins over a base-model pooler.
-      if (prev.startsWith('classifier.') === name.startsWith('classifier.')) throw new Error(`${source}: tensors "${prev}" and "${name}" both map to "${canon}"`);
+      if (prev.startsWith('classifier.') === name.startsWith('classifier.'))
+        throw new Error(`${source}: tensors "${prev}" and "${name}" both map to "${canon}"`);
       const [keep, drop] = name.startsWith('classifier.') ? [name, prev] : [prev, name];
       chosen.set(canon, keep);
       unexpected.push(drop);
@@ -235,5 +241,16 @@ export function loadHfModel(dir: string, opts: { numLabels: number; head: Head }
     params.set(canon, data);
   }
   const labels = labelsOf(raw);
-  return { architecture: arch, config, params, labels, raw, missing: report.missing, unexpected, mismatched: [], initializedHead: report.initializedHead, filled };
+  return {
+    architecture: arch,
+    config,
+    params,
+    labels,
+    raw,
+    missing: report.missing,
+    unexpected,
+    mismatched: [],
+    initializedHead: report.initializedHead,
+    filled,
+  };
 }

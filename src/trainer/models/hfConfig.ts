@@ -112,7 +112,8 @@ function num(raw: Record<string, unknown>, key: string, fallback: number, kind: 
 /** padding_idx + 1: where RoBERTa's position ids start (2 with the usual pad_token_id 1). */
 export function robertaOffset(raw: Record<string, unknown>): number {
   const pad = raw.pad_token_id ?? 1;
-  if (typeof pad !== 'number' || !Number.isInteger(pad) || pad < 0) throw new Error(`config.json: "pad_token_id" must be a non-negative integer, found ${JSON.stringify(pad)}`);
+  if (typeof pad !== 'number' || !Number.isInteger(pad) || pad < 0)
+    throw new Error(`config.json: "pad_token_id" must be a non-negative integer, found ${JSON.stringify(pad)}`);
   return pad + 1;
 }
 
@@ -127,7 +128,8 @@ export function bertConfigFromHf(raw: Record<string, unknown>, arch: Architectur
   let c: BertConfig;
   if (arch === 'distilbert') {
     const act = raw.activation ?? 'gelu';
-    if (typeof act !== 'string' || !act.startsWith('gelu')) throw new Error(`${where}: activation ${JSON.stringify(act)} is not supported (the encoder uses GELU)`);
+    if (typeof act !== 'string' || !act.startsWith('gelu'))
+      throw new Error(`${where}: activation ${JSON.stringify(act)} is not supported (the encoder uses GELU)`);
     c = {
       vocabSize: num(raw, 'vocab_size', 30522, 'int', where),
       hidden: num(raw, 'dim', 768, 'int', where),
@@ -143,7 +145,8 @@ export function bertConfigFromHf(raw: Record<string, unknown>, arch: Architectur
     };
   } else {
     const act = raw.hidden_act ?? 'gelu';
-    if (typeof act !== 'string' || !act.startsWith('gelu')) throw new Error(`${where}: hidden_act ${JSON.stringify(act)} is not supported (the encoder uses GELU)`);
+    if (typeof act !== 'string' || !act.startsWith('gelu'))
+      throw new Error(`${where}: hidden_act ${JSON.stringify(act)} is not supported (the encoder uses GELU)`);
     const pos = raw.position_embedding_type ?? 'absolute';
     if (pos !== 'absolute') throw new Error(`${where}: position_embedding_type ${JSON.stringify(pos)} is not supported (absolute only)`);
     const roberta = arch === 'roberta';

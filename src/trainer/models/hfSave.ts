@@ -38,9 +38,13 @@ export function saveHfModel(dir: string, arch: Architecture, config: BertConfig,
   const missing = expected.filter((s) => !params.has(s.name)).map((s) => s.name);
   const names = new Set(expected.map((s) => s.name));
   const extra = [...params.keys()].filter((n) => !names.has(n));
-  const wrong = expected.filter((s) => params.has(s.name) && params.get(s.name)!.length !== numel(s.shape)).map((s) => `${s.name} expected ${numel(s.shape)} values [${s.shape.join(', ')}] found ${params.get(s.name)!.length}`);
+  const wrong = expected
+    .filter((s) => params.has(s.name) && params.get(s.name)!.length !== numel(s.shape))
+    .map((s) => `${s.name} expected ${numel(s.shape)} values [${s.shape.join(', ')}] found ${params.get(s.name)!.length}`);
   if (missing.length || extra.length || wrong.length) {
-    throw new Error(`cannot save to ${dir}: the parameters do not fit the config: missing: ${listed(missing)}; unexpected: ${listed(extra)}; mis-shaped: ${listed(wrong)}`);
+    throw new Error(
+      `cannot save to ${dir}: the parameters do not fit the config: missing: ${listed(missing)}; unexpected: ${listed(extra)}; mis-shaped: ${listed(wrong)}`,
+    );
   }
   if (labels.length !== config.numLabels) throw new Error(`cannot save to ${dir}: ${labels.length} labels for a classifier with ${config.numLabels} outputs`);
   if (new Set(labels).size !== labels.length) throw new Error(`cannot save to ${dir}: labels are not unique`);

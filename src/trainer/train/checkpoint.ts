@@ -46,7 +46,9 @@ export function saveCheckpoint(dir: string, m: ModelSetup, slots: string[], opti
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     const err = e as NodeJS.ErrnoException;
-    throw new Error(`could not write the checkpoint ${dir}${err.code === 'ENOSPC' ? ' (the disk is full)' : ''}: ${err.message}; the previous checkpoint is kept`);
+    throw new Error(
+      `could not write the checkpoint ${dir}${err.code === 'ENOSPC' ? ' (the disk is full)' : ''}: ${err.message}; the previous checkpoint is kept`,
+    );
   }
 }
 
@@ -63,9 +65,11 @@ function writeCheckpoint(tmp: string, m: ModelSetup, slots: string[], optimizer:
   writeSafetensors(path.join(tmp, 'optimizer.safetensors'), opt, { slots: slots.join(',') });
   const adapters = [...m.params].filter(([n]) => n.includes('.lora_'));
   if (adapters.length) {
-    writeSafetensors(path.join(tmp, 'adapter.safetensors'),
+    writeSafetensors(
+      path.join(tmp, 'adapter.safetensors'),
       Object.fromEntries(adapters.map(([n, d]) => [n, { dtype: 'F32' as const, shape: m.shapes.get(n)!, data: d }])),
-      { lora_scale: String(m.loraScale ?? 1) });
+      { lora_scale: String(m.loraScale ?? 1) },
+    );
   }
   writeJsonAtomic(path.join(tmp, 'trainer_state.json'), state);
 }
@@ -86,7 +90,11 @@ export function loadCheckpoint(dir: string, m: ModelSetup, slots: string[]): { s
     if (!v) throw new Error(`${dir}/model.safetensors lacks ${name}`);
     m.params.set(name, v);
   }
-  if (!lora) for (const name of m.frozen) { const v = hf.params.get(name); if (v) m.params.set(name, v); }
+  if (!lora)
+    for (const name of m.frozen) {
+      const v = hf.params.get(name);
+      if (v) m.params.set(name, v);
+    }
   if (lora) {
     const { tensors } = readSafetensors(path.join(dir, 'adapter.safetensors'));
     for (const name of m.trained.filter((n) => n.includes('.lora_'))) {
@@ -98,11 +106,14 @@ export function loadCheckpoint(dir: string, m: ModelSetup, slots: string[]): { s
   const optimizer = new Map<string, Float32Array[]>();
   const { tensors } = readSafetensors(path.join(dir, 'optimizer.safetensors'));
   for (const name of m.trained) {
-    optimizer.set(name, slots.map((slot) => {
-      const t = tensors.get(`${name}.${slot}`);
-      if (!t) throw new Error(`${dir}/optimizer.safetensors lacks ${name}.${slot}`);
-      return toFloat32(t, `${name}.${slot}`);
-    }));
+    optimizer.set(
+      name,
+      slots.map((slot) => {
+        const t = tensors.get(`${name}.${slot}`);
+        if (!t) throw new Error(`${dir}/optimizer.safetensors lacks ${name}.${slot}`);
+        return toFloat32(t, `${name}.${slot}`);
+      }),
+    );
   }
   return { state, optimizer };
 }

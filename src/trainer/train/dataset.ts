@@ -60,32 +60,51 @@ export async function loadRunData(cfg: ResolvedConfig, savedTokenizer?: string):
     const labels = discoverLabels(trainS.flatMap((s) => s.tags));
     const known = new Set(labels);
     for (const split of [valS, testS]) {
-      if (split) checkLabelsKnown(known, split.flatMap((s) => s.tags.map((label, i) => ({ label, file: s.file, line: s.tokenLines[i] }))));
+      if (split)
+        checkLabelsKnown(
+          known,
+          split.flatMap((s) => s.tags.map((label, i) => ({ label, file: s.file, line: s.tokenLines[i] }))),
+        );
     }
-    log.push(`data: ${trainS.length} training sentences (${train.tokens} tokens, scheme ${train.scheme} → IOB2)` +
-      `${valS ? `, ${valS.length} validation` : ''}${testS ? `, ${testS.length} test` : ''}; labels: ${labels.join(' ')}`);
+    log.push(
+      `data: ${trainS.length} training sentences (${train.tokens} tokens, scheme ${train.scheme} → IOB2)` +
+        `${valS ? `, ${valS.length} validation` : ''}${testS ? `, ${testS.length} test` : ''}; labels: ${labels.join(' ')}`,
+    );
     const { tok, how } = makeTokenizer(cfg, () => trainS.flatMap((s) => s.words), savedTokenizer);
     log.push(how);
     const index = new Map(labels.map((l, i) => [l, i]));
     const encode = (name: string, sentences: TokenSentence[]) => {
-      const { features, stats } = encodeTokenSentences(tok, sentences.map((s) => ({ words: s.words, labels: s.tags.map((t) => index.get(t)!) })),
-        { maxLength: d.maxLength, overflow: d.overflow, stride: d.stride });
+      const { features, stats } = encodeTokenSentences(
+        tok,
+        sentences.map((s) => ({ words: s.words, labels: s.tags.map((t) => index.get(t)!) })),
+        { maxLength: d.maxLength, overflow: d.overflow, stride: d.stride },
+      );
       if (stats.overlongSentences) {
-        log.push(d.overflow === 'window'
-          ? `${name}: ${stats.overlongSentences} sentences longer than ${d.maxLength} sub-tokens were split into ${stats.windows - stats.sentences + stats.overlongSentences} windows`
-          : `${name}: ${stats.truncatedSentences} sentences truncated to ${d.maxLength} sub-tokens (${stats.droppedWords} words dropped and scored as 'O')`);
+        log.push(
+          d.overflow === 'window'
+            ? `${name}: ${stats.overlongSentences} sentences longer than ${d.maxLength} sub-tokens were split into ${stats.windows - stats.sentences + stats.overlongSentences} windows`
+            : `${name}: ${stats.truncatedSentences} sentences truncated to ${d.maxLength} sub-tokens (${stats.droppedWords} words dropped and scored as 'O')`,
+        );
       }
       return { examples: sentences, features };
     };
     return {
-      task: 'token-classification', scheme: train.scheme, labels, tokenizer: tok, log,
-      train: encode('training', trainS), validation: valS && encode('validation', valS), test: testS && encode('test', testS),
+      task: 'token-classification',
+      scheme: train.scheme,
+      labels,
+      tokenizer: tok,
+      log,
+      train: encode('training', trainS),
+      validation: valS && encode('validation', valS),
+      test: testS && encode('test', testS),
     };
   }
-  const read = (file: string) => (d.format === 'csv'
-    ? readCsv(file, { textField: d.textField, labelField: d.labelField, delimiter: d.delimiter })
-    : d.format === 'jsonl' ? readJsonl(file, { textField: d.textField, labelField: d.labelField })
-    : Promise.reject(new DataError(`format '${d.format}' does not fit sequence-classification (use jsonl or csv)`, file)));
+  const read = (file: string) =>
+    d.format === 'csv'
+      ? readCsv(file, { textField: d.textField, labelField: d.labelField, delimiter: d.delimiter })
+      : d.format === 'jsonl'
+        ? readJsonl(file, { textField: d.textField, labelField: d.labelField })
+        : Promise.reject(new DataError(`format '${d.format}' does not fit sequence-classification (use jsonl or csv)`, file));
   let trainE = await read(d.train);
   let valE = d.validation ? await read(d.validation) : undefined;
   if (!valE && d.validationSplit) ({ train: trainE, validation: valE } = splitBySeed(trainE, d.validationSplit, cfg.seed));
@@ -93,17 +112,28 @@ export async function loadRunData(cfg: ResolvedConfig, savedTokenizer?: string):
   const labels = discoverLabels(trainE.map((e) => e.label));
   const known = new Set(labels);
   for (const split of [valE, testE]) if (split) checkLabelsKnown(known, split);
-  log.push(`data: ${trainE.length} training texts${valE ? `, ${valE.length} validation` : ''}${testE ? `, ${testE.length} test` : ''}; labels: ${labels.join(' ')}`);
+  log.push(
+    `data: ${trainE.length} training texts${valE ? `, ${valE.length} validation` : ''}${testE ? `, ${testE.length} test` : ''}; labels: ${labels.join(' ')}`,
+  );
   const { tok, how } = makeTokenizer(cfg, () => trainE.flatMap((e) => e.text.split(/\s+/)), savedTokenizer);
   log.push(how);
   const index = new Map(labels.map((l, i) => [l, i]));
   const encode = (name: string, examples: TextExample[]) => {
-    const { features, stats } = encodeTexts(tok, examples.map((e) => ({ text: e.text, label: index.get(e.label)! })), { maxLength: d.maxLength });
+    const { features, stats } = encodeTexts(
+      tok,
+      examples.map((e) => ({ text: e.text, label: index.get(e.label)! })),
+      { maxLength: d.maxLength },
+    );
     if (stats.truncated) log.push(`${name}: ${stats.truncated} texts truncated to ${d.maxLength} sub-tokens`);
     return { examples, features };
   };
   return {
-    task: 'sequence-classification', labels, tokenizer: tok, log,
-    train: encode('training', trainE), validation: valE && encode('validation', valE), test: testE && encode('test', testE),
+    task: 'sequence-classification',
+    labels,
+    tokenizer: tok,
+    log,
+    train: encode('training', trainE),
+    validation: valE && encode('validation', valE),
+    test: testE && encode('test', testE),
   };
 }

@@ -33,7 +33,10 @@ export interface EvalModel {
 }
 
 export class Evaluator {
-  constructor(private readonly session: Session, private readonly m: EvalModel) {}
+  constructor(
+    private readonly session: Session,
+    private readonly m: EvalModel,
+  ) {}
 
   /** Evaluation during training: the inference graph with the weights as inputs. */
   static async create(m: ModelSetup, opts: SessionOptions): Promise<Evaluator> {
@@ -77,8 +80,12 @@ export class Evaluator {
     return out;
   }
 
-  async evaluate(data: RunData, split: 'validation' | 'test', params: Map<string, Float32Array> | undefined, o: { step: number; epoch: number; mode: Mode; maxMisclassified: number }):
-  Promise<{ record: EvalRecord; misclassified: Misclassified[] }> {
+  async evaluate(
+    data: RunData,
+    split: 'validation' | 'test',
+    params: Map<string, Float32Array> | undefined,
+    o: { step: number; epoch: number; mode: Mode; maxMisclassified: number },
+  ): Promise<{ record: EvalRecord; misclassified: Misclassified[] }> {
     const part = data[split];
     if (!part) throw new Error(`no ${split} data`);
     const C = data.labels.length;
@@ -88,7 +95,11 @@ export class Evaluator {
     const argmaxAndLoss = (l: Float32Array, off: number, gold: number) => {
       let best = 0;
       let max = -Infinity;
-      for (let c = 0; c < C; c++) if (l[off + c] > max) { max = l[off + c]; best = c; }
+      for (let c = 0; c < C; c++)
+        if (l[off + c] > max) {
+          max = l[off + c];
+          best = c;
+        }
       let z = 0;
       for (let c = 0; c < C; c++) z += Math.exp(l[off + c] - max);
       lossSum += Math.log(z) - (l[off + gold] - max);
@@ -112,18 +123,29 @@ export class Evaluator {
       const predFlat = pred.flat();
       const tokenReport = classificationReport(goldFlat, predFlat, { labels: data.labels });
       const nonO = classificationReport(goldFlat, predFlat, { labels: data.labels.filter((l) => l !== 'O') });
-      sentences.forEach((s, si) => s.words.forEach((_, w) => {
-        if (misclassified.length < o.maxMisclassified && gold[si][w] !== pred[si][w]) {
-          misclassified.push({ file: s.file, line: s.tokenLines[w], words: s.words, position: w, gold: gold[si][w], pred: pred[si][w] });
-        }
-      }));
+      sentences.forEach((s, si) =>
+        s.words.forEach((_, w) => {
+          if (misclassified.length < o.maxMisclassified && gold[si][w] !== pred[si][w]) {
+            misclassified.push({ file: s.file, line: s.tokenLines[w], words: s.words, position: w, gold: gold[si][w], pred: pred[si][w] });
+          }
+        }),
+      );
       const metrics = {
-        loss: lossSum / Math.max(1, lossCount), f1: prf(ents.micro).f1, precision: prf(ents.micro).precision, recall: prf(ents.micro).recall,
-        accuracy: accuracy(goldFlat, predFlat), token_f1: prf(nonO.micro).f1,
+        loss: lossSum / Math.max(1, lossCount),
+        f1: prf(ents.micro).f1,
+        precision: prf(ents.micro).precision,
+        recall: prf(ents.micro).recall,
+        accuracy: accuracy(goldFlat, predFlat),
+        token_f1: prf(nonO.micro).f1,
       };
       return {
         record: {
-          type: 'eval', split, step: o.step, epoch: o.epoch, metrics, time,
+          type: 'eval',
+          split,
+          step: o.step,
+          epoch: o.epoch,
+          metrics,
+          time,
           perClass: Object.fromEntries(Object.entries(ents.perType).map(([k, v]) => [k, prf(v)])),
           averages: { micro: prf(ents.micro), macro: prf(ents.macro), weighted: prf(ents.weighted) },
           tokenReport: Object.fromEntries(Object.entries(tokenReport.perClass).map(([k, v]) => [k, prf(v)])),
@@ -145,10 +167,17 @@ export class Evaluator {
     });
     return {
       record: {
-        type: 'eval', split, step: o.step, epoch: o.epoch, time,
+        type: 'eval',
+        split,
+        step: o.step,
+        epoch: o.epoch,
+        time,
         metrics: {
-          loss: lossSum / Math.max(1, lossCount), accuracy: report.accuracy,
-          f1: prf(report.macro).f1, precision: prf(report.macro).precision, recall: prf(report.macro).recall,
+          loss: lossSum / Math.max(1, lossCount),
+          accuracy: report.accuracy,
+          f1: prf(report.macro).f1,
+          precision: prf(report.macro).precision,
+          recall: prf(report.macro).recall,
         },
         perClass: Object.fromEntries(Object.entries(report.perClass).map(([k, v]) => [k, prf(v)])),
         averages: { micro: prf(report.micro), macro: prf(report.macro), weighted: prf(report.weighted) },

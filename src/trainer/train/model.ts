@@ -6,8 +6,14 @@ import { Builder } from '../engine/builder';
 import { Graph, type Tensor } from '../engine/ir';
 import type { FeedDef, LossFn, ParamDef } from '../engine/program';
 import {
-  bertParamShapes, initParams, sequenceClassificationLogits, tokenClassificationLogits, tokenClassificationLoss,
-  type BertConfig, type EmitOptions, type ParamShape,
+  bertParamShapes,
+  initParams,
+  sequenceClassificationLogits,
+  tokenClassificationLogits,
+  tokenClassificationLoss,
+  type BertConfig,
+  type EmitOptions,
+  type ParamShape,
 } from '../models/bert';
 import { loadHfModel } from '../models/hf';
 import type { ResolvedConfig } from '../../shared/config/config';
@@ -32,9 +38,13 @@ export interface ModelSetup {
 }
 
 const LORA_TARGETS: Record<string, string> = {
-  query: 'attention.self.query', key: 'attention.self.key', value: 'attention.self.value',
-  'attention.output': 'attention.output.dense', dense: 'attention.output.dense',
-  intermediate: 'intermediate.dense', output: 'output.dense',
+  query: 'attention.self.query',
+  key: 'attention.self.key',
+  value: 'attention.self.value',
+  'attention.output': 'attention.output.dense',
+  dense: 'attention.output.dense',
+  intermediate: 'intermediate.dense',
+  output: 'output.dense',
 };
 
 export function setupModel(cfg: ResolvedConfig, vocabSize: number, numLabels: number): ModelSetup {
@@ -50,16 +60,29 @@ export function setupModel(cfg: ResolvedConfig, vocabSize: number, numLabels: nu
     config = { ...hf.config, hiddenDropout: cfg.model.dropout, attentionDropout: cfg.model.attentionDropout };
     all = bertParamShapes(config, head);
     for (const [k, v] of hf.params) params.set(k, v);
-    const fresh = initParams(all.filter((p) => !params.has(p.name)), r);
+    const fresh = initParams(
+      all.filter((p) => !params.has(p.name)),
+      r,
+    );
     for (const p of fresh) params.set(p.name, p.data);
     if (hf.initializedHead.length) notes.push(`initialized the classification head: ${hf.initializedHead.join(', ')}`);
     if (hf.filled.length) notes.push(`filled with zeros (not in the checkpoint): ${hf.filled.join(', ')}`);
-    if (hf.unexpected.length) notes.push(`ignored checkpoint tensors: ${hf.unexpected.length} (${hf.unexpected.slice(0, 4).join(', ')}${hf.unexpected.length > 4 ? ', …' : ''})`);
+    if (hf.unexpected.length)
+      notes.push(`ignored checkpoint tensors: ${hf.unexpected.length} (${hf.unexpected.slice(0, 4).join(', ')}${hf.unexpected.length > 4 ? ', …' : ''})`);
   } else {
     const s = cfg.model.fromScratch!;
     config = {
-      vocabSize, hidden: s.hidden, layers: s.layers, heads: s.heads, intermediate: s.intermediate, maxPositions: s.maxPositions,
-      typeVocabSize: 2, layerNormEps: 1e-12, hiddenDropout: cfg.model.dropout, attentionDropout: cfg.model.attentionDropout, numLabels,
+      vocabSize,
+      hidden: s.hidden,
+      layers: s.layers,
+      heads: s.heads,
+      intermediate: s.intermediate,
+      maxPositions: s.maxPositions,
+      typeVocabSize: 2,
+      layerNormEps: 1e-12,
+      hiddenDropout: cfg.model.dropout,
+      attentionDropout: cfg.model.attentionDropout,
+      numLabels,
     };
     all = bertParamShapes(config, head);
     for (const p of initParams(all, r)) params.set(p.name, p.data);
@@ -89,7 +112,10 @@ export function setupModel(cfg: ResolvedConfig, vocabSize: number, numLabels: nu
         const [out, inp] = shapes.get(`${prefix}.weight`)!;
         // As PEFT initializes: A ~ U(-1/sqrt(in), 1/sqrt(in)), B = 0, so training starts at the base model.
         const a = new Float32Array(peft.rank * inp).map(() => (r() * 2 - 1) / Math.sqrt(inp));
-        const names = [[`${prefix}.lora_A.weight`, [peft.rank, inp], a], [`${prefix}.lora_B.weight`, [out, peft.rank], new Float32Array(out * peft.rank)]] as const;
+        const names = [
+          [`${prefix}.lora_A.weight`, [peft.rank, inp], a],
+          [`${prefix}.lora_B.weight`, [out, peft.rank], new Float32Array(out * peft.rank)],
+        ] as const;
         for (const [n, shape, data] of names) {
           params.set(n, data);
           shapes.set(n, [...shape]);
