@@ -4,10 +4,17 @@
 
 import 'uplot/dist/uPlot.min.css';
 import {
-  provideVSCodeDesignSystem, vsCodeButton, vsCodeCheckbox, vsCodeDropdown, vsCodeLink, vsCodeOption,
-  vsCodePanels, vsCodePanelTab, vsCodePanelView,
+  provideVSCodeDesignSystem,
+  vsCodeButton,
+  vsCodeCheckbox,
+  vsCodeDropdown,
+  vsCodeLink,
+  vsCodeOption,
+  vsCodePanels,
+  vsCodePanelTab,
+  vsCodePanelView,
 } from '@vscode/webview-ui-toolkit';
-import { isMetricName, type MetricName } from '../shared/metrics';
+import { isMetricName } from '../shared/metrics';
 import type { HostToWebview, MisclassifiedExample, WebviewToHost } from '../shared/protocol';
 import { flushCharts } from './chart';
 import { CurvesView, metricNames } from './charts';
@@ -15,56 +22,29 @@ import { renderExamples, renderMatrix, type CellSel } from './confusion';
 import { metricsCsv } from './csv';
 import { clear, el } from './dom';
 import { renderCompareHeader, renderConfig, renderHyperTable, renderRunHeader } from './header';
-import { renderCompareTable, renderRunReports, type SortMap, type SortState } from './reports';
+import { renderCompareTable, renderRunReports, type SortState } from './reports';
 import { RunData } from './store';
 import { onThemeChange, readTheme } from './theme';
+import { TABS, restore, type Tab } from './uiState';
 import { checkMessage } from './validate';
 
-provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeCheckbox(), vsCodeDropdown(), vsCodeOption(), vsCodeLink(),
-  vsCodePanels(), vsCodePanelTab(), vsCodePanelView());
+provideVSCodeDesignSystem().register(
+  vsCodeButton(),
+  vsCodeCheckbox(),
+  vsCodeDropdown(),
+  vsCodeOption(),
+  vsCodeLink(),
+  vsCodePanels(),
+  vsCodePanelTab(),
+  vsCodePanelView(),
+);
 
-interface VsCodeApi { postMessage(msg: WebviewToHost): void; getState(): unknown; setState(s: unknown): void }
+interface VsCodeApi {
+  postMessage(msg: WebviewToHost): void;
+  getState(): unknown;
+  setState(s: unknown): void;
+}
 declare function acquireVsCodeApi(): VsCodeApi;
-
-// ---- UI state (persisted) -----------------------------------------------------------------------
-const TABS = ['curves', 'confusion', 'reports', 'config'] as const;
-type Tab = (typeof TABS)[number];
-interface UiState {
-  smoothing: number; logScale: boolean; tab: Tab; normalize: boolean; sorts: SortMap; onlyDiff: boolean;
-  configOpen: boolean; selectedRun?: string; split: 'validation' | 'test'; cell?: CellSel; compareMetric: MetricName;
-  /** The runs shown, so the host can restore the panel after a window reload. */
-  runIds?: string[]; runDirs?: string[];
-}
-const DEFAULTS: UiState = {
-  smoothing: 0.6, logScale: false, tab: 'curves', normalize: false, sorts: {}, onlyDiff: true, configOpen: false,
-  split: 'validation', compareMetric: 'f1',
-};
-
-function restore(x: unknown): UiState {
-  const s = { ...DEFAULTS };
-  if (typeof x !== 'object' || x === null) return s;
-  const o = x as Record<string, unknown>;
-  if (typeof o.smoothing === 'number' && o.smoothing >= 0 && o.smoothing < 1) s.smoothing = o.smoothing;
-  if (typeof o.logScale === 'boolean') s.logScale = o.logScale;
-  if (TABS.includes(o.tab as Tab)) s.tab = o.tab as Tab;
-  if (typeof o.normalize === 'boolean') s.normalize = o.normalize;
-  if (typeof o.onlyDiff === 'boolean') s.onlyDiff = o.onlyDiff;
-  if (typeof o.configOpen === 'boolean') s.configOpen = o.configOpen;
-  if (typeof o.selectedRun === 'string') s.selectedRun = o.selectedRun;
-  if (o.split === 'validation' || o.split === 'test') s.split = o.split;
-  if (isMetricName(o.compareMetric)) s.compareMetric = o.compareMetric;
-  if (Array.isArray(o.runIds) && o.runIds.every((x) => typeof x === 'string')) s.runIds = o.runIds;
-  if (Array.isArray(o.runDirs) && o.runDirs.every((x) => typeof x === 'string')) s.runDirs = o.runDirs;
-  const c = o.cell as Record<string, unknown> | undefined;
-  if (c && typeof c.gold === 'string' && typeof c.pred === 'string') s.cell = { gold: c.gold, pred: c.pred };
-  if (typeof o.sorts === 'object' && o.sorts !== null) {
-    for (const [k, v] of Object.entries(o.sorts as Record<string, unknown>)) {
-      const sv = v as Record<string, unknown>;
-      if (sv && typeof sv.key === 'string' && (sv.dir === 'asc' || sv.dir === 'desc')) s.sorts[k] = { key: sv.key, dir: sv.dir };
-    }
-  }
-  return s;
-}
 
 const vscode = acquireVsCodeApi();
 const ui = restore(vscode.getState());
@@ -89,10 +69,24 @@ const loading = el('p', { class: 'muted loading', role: 'status', hidden: true }
 
 const onExport = (format: 'png' | 'svg' | 'csv', suggestedName: string, data: string, base64: boolean) =>
   post({ type: 'export', format, suggestedName, data, base64 });
-const curves = new CurvesView(() => runs, colorOf, () => ui, theme, onExport);
+const curves = new CurvesView(
+  () => runs,
+  colorOf,
+  () => ui,
+  theme,
+  onExport,
+);
 
 // curves controls
-const smoothingInput = el('input', { type: 'range', min: 0, max: 0.99, step: 0.01, value: ui.smoothing, id: 'smoothing', 'aria-label': 'Smoothing of the train loss (exponential moving average weight)' });
+const smoothingInput = el('input', {
+  type: 'range',
+  min: 0,
+  max: 0.99,
+  step: 0.01,
+  value: ui.smoothing,
+  id: 'smoothing',
+  'aria-label': 'Smoothing of the train loss (exponential moving average weight)',
+});
 const smoothingValue = el('output', { for: 'smoothing', class: 'smoothing-value' }, ui.smoothing.toFixed(2));
 smoothingInput.addEventListener('input', () => {
   ui.smoothing = Math.min(0.99, Math.max(0, Number(smoothingInput.value)));
@@ -115,16 +109,31 @@ metricPick.addEventListener('change', () => {
   save();
   curves.update();
 });
-const curvesControls = el('div', { class: 'controls' },
-  el('label', { for: 'smoothing', class: 'smoothing' }, 'Smoothing', smoothingInput, smoothingValue), logBox, metricPick, csvBtn);
+const curvesControls = el(
+  'div',
+  { class: 'controls' },
+  el('label', { for: 'smoothing', class: 'smoothing' }, 'Smoothing', smoothingInput, smoothingValue),
+  logBox,
+  metricPick,
+  csvBtn,
+);
 
 // confusion
 const normBox = el('vscode-checkbox', { id: 'normalize', checked: ui.normalize, 'aria-label': 'Row-normalized confusion matrix' }, 'Normalize rows');
-normBox.addEventListener('change', () => { ui.normalize = (normBox as unknown as { checked: boolean }).checked; save(); renderConfusion(); });
+normBox.addEventListener('change', () => {
+  ui.normalize = (normBox as unknown as { checked: boolean }).checked;
+  save();
+  renderConfusion();
+});
 const splitPick = el('vscode-dropdown', { id: 'split', 'aria-label': 'Evaluation split' });
 splitPick.addEventListener('change', () => {
   const v = (splitPick as unknown as { value: string }).value;
-  if (v === 'validation' || v === 'test') { ui.split = v; save(); renderConfusion(); renderReports(); }
+  if (v === 'validation' || v === 'test') {
+    ui.split = v;
+    save();
+    renderConfusion();
+    renderReports();
+  }
 });
 const runPicks: HTMLElement[] = [];
 function makeRunPick(id: string): HTMLElement {
@@ -142,19 +151,34 @@ function makeRunPick(id: string): HTMLElement {
 const matrixBox = el('div', { class: 'matrix' });
 const examplesBox = el('div', { class: 'examples-box', 'aria-live': 'polite' });
 const confusionNote = el('p', { class: 'muted' });
-const confusionView = el('div', { class: 'confusion-view' },
-  el('div', { class: 'controls' }, makeRunPick('confusion-run'), splitPick, normBox), confusionNote, matrixBox, examplesBox);
+const confusionView = el(
+  'div',
+  { class: 'confusion-view' },
+  el('div', { class: 'controls' }, makeRunPick('confusion-run'), splitPick, normBox),
+  confusionNote,
+  matrixBox,
+  examplesBox,
+);
 
 const reportsBox = el('div');
 const reportsView = el('div', { class: 'reports-view' }, el('div', { class: 'controls' }, makeRunPick('reports-run')), reportsBox);
 
 const diffBox = el('vscode-checkbox', { id: 'only-diff', checked: ui.onlyDiff, 'aria-label': 'Show only hyper-parameters that differ' }, 'Only what differs');
-diffBox.addEventListener('change', () => { ui.onlyDiff = (diffBox as unknown as { checked: boolean }).checked; save(); renderConfigTab(); });
+diffBox.addEventListener('change', () => {
+  ui.onlyDiff = (diffBox as unknown as { checked: boolean }).checked;
+  save();
+  renderConfigTab();
+});
 const configBox = el('div');
 const configView = el('div', { class: 'config-view' }, configBox);
 
 const tabLabels: Record<Tab, string> = { curves: 'Curves', confusion: 'Confusion matrix', reports: 'Reports', config: 'Config' };
-const views: Record<Tab, HTMLElement> = { curves: el('div', {}, curvesControls, loading, curves.root), confusion: confusionView, reports: reportsView, config: configView };
+const views: Record<Tab, HTMLElement> = {
+  curves: el('div', {}, curvesControls, loading, curves.root),
+  confusion: confusionView,
+  reports: reportsView,
+  config: configView,
+};
 const panels = el('vscode-panels', { activeid: `tab-${ui.tab}`, 'aria-label': 'Dashboard sections' });
 for (const t of TABS) panels.append(el('vscode-panel-tab', { id: `tab-${t}` }, tabLabels[t]));
 for (const t of TABS) panels.append(el('vscode-panel-view', { id: `view-${t}` }, views[t]));
@@ -174,7 +198,11 @@ root.append(waiting);
 // ---- rendering ----------------------------------------------------------------------------------
 const callbacks = {
   stop: (runId: string) => post({ type: 'stop', runId }),
-  select: (sel: CellSel) => { ui.cell = sel; save(); renderConfusion(); },
+  select: (sel: CellSel) => {
+    ui.cell = sel;
+    save();
+    renderConfusion();
+  },
   openFile: (file: string, line: number) => post({ type: 'openFile', file, line }),
 };
 
@@ -198,11 +226,18 @@ function currentEval() {
 function renderConfusion(): void {
   const r = selectedRun();
   const hasTest = !!r?.latestEval('test', true);
-  setOptions(splitPick, [{ value: 'validation', label: 'validation' }, ...(hasTest ? [{ value: 'test', label: 'test' }] : [])], hasTest ? ui.split : 'validation');
+  setOptions(
+    splitPick,
+    [{ value: 'validation', label: 'validation' }, ...(hasTest ? [{ value: 'test', label: 'test' }] : [])],
+    hasTest ? ui.split : 'validation',
+  );
   clear(matrixBox);
   clear(examplesBox);
   const ev = currentEval();
-  if (!r || !ev?.confusion) { confusionNote.textContent = 'No confusion matrix yet (it comes with the first evaluation).'; return; }
+  if (!r || !ev?.confusion) {
+    confusionNote.textContent = 'No confusion matrix yet (it comes with the first evaluation).';
+    return;
+  }
   confusionNote.textContent = `${r.summary.name}: ${ev.split} split, step ${ev.step}. Rows are gold labels, columns predictions; click a cell for its examples.`;
   const width = Math.max(320, (matrixBox.clientWidth || root.clientWidth || 800) - 8);
   matrixBox.append(renderMatrix(ev, ui.normalize, ui.cell, callbacks, Math.min(width, 900)));
@@ -213,13 +248,18 @@ function renderConfusion(): void {
     requested.add(key);
     post({ type: 'requestMisclassified', runId: r.summary.id, split: ev.split });
   }
-  const gi = ev.confusion.labels.indexOf(sel.gold), pj = ev.confusion.labels.indexOf(sel.pred);
+  const gi = ev.confusion.labels.indexOf(sel.gold),
+    pj = ev.confusion.labels.indexOf(sel.pred);
   renderExamples(examplesBox, sel, misclassified.get(key), ev.confusion.matrix[gi][pj], callbacks);
 }
 
 function renderReports(): void {
   clear(reportsBox);
-  const onSort = (id: string, s: SortState) => { ui.sorts[id] = s; save(); renderReports(); };
+  const onSort = (id: string, s: SortState) => {
+    ui.sorts[id] = s;
+    save();
+    renderReports();
+  };
   if (mode === 'compare') reportsBox.append(renderCompareTable(runs, ui.sorts, onSort));
   const r = selectedRun();
   if (r) {
@@ -235,7 +275,12 @@ function renderConfigTab(): void {
   }
   for (const r of mode === 'compare' ? runs : runs.slice(0, 1)) {
     if (mode === 'compare') configBox.append(el('h2', {}, r.summary.name));
-    configBox.append(renderConfig(r, ui.configOpen, (open) => { ui.configOpen = open; save(); }));
+    configBox.append(
+      renderConfig(r, ui.configOpen, (open) => {
+        ui.configOpen = open;
+        save();
+      }),
+    );
   }
 }
 
@@ -249,8 +294,15 @@ function renderPickers(): void {
   if (mode === 'compare') {
     const names = metricNames(runs);
     if (names.length && !names.includes(ui.compareMetric)) ui.compareMetric = names[0];
-    const cur = Array.from(metricPick.querySelectorAll('vscode-option')).map((o) => o.getAttribute('value')).join('\n');
-    if (cur !== names.join('\n')) setOptions(metricPick, names.map((n) => ({ value: n, label: n })), ui.compareMetric);
+    const cur = Array.from(metricPick.querySelectorAll('vscode-option'))
+      .map((o) => o.getAttribute('value'))
+      .join('\n');
+    if (cur !== names.join('\n'))
+      setOptions(
+        metricPick,
+        names.map((n) => ({ value: n, label: n })),
+        ui.compareMetric,
+      );
   }
 }
 
@@ -259,16 +311,21 @@ let pending = { header: false, evals: false };
 let rafId = 0;
 function invalidate(what: { header?: boolean; evals?: boolean }): void {
   pending = { header: pending.header || !!what.header, evals: pending.evals || !!what.evals };
-  if (!rafId) rafId = requestAnimationFrame(() => {
-    rafId = 0;
-    const p = pending;
-    pending = { header: false, evals: false };
-    curves.update();
-    flushCharts();
-    if (p.header) renderHeader();
-    if (p.evals) { renderPickers(); renderConfusion(); renderReports(); }
-    loading.hidden = runs.every((r) => r.historyDone);
-  });
+  if (!rafId)
+    rafId = requestAnimationFrame(() => {
+      rafId = 0;
+      const p = pending;
+      pending = { header: false, evals: false };
+      curves.update();
+      flushCharts();
+      if (p.header) renderHeader();
+      if (p.evals) {
+        renderPickers();
+        renderConfusion();
+        renderReports();
+      }
+      loading.hidden = runs.every((r) => r.historyDone);
+    });
 }
 
 // ---- messages -----------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+// Long file: the K-step graph, its gradient and debug variants, and the TrainProgram that runs them share one spec.
 // A training program: forward, loss, backward, clipping and the optimizer update compiled into one
 // ONNX graph, with K steps per session.run through an ONNX Loop whose loop-carried values are the
 // parameters and optimizer state. Inputs are [K, ...] micro-batches and [K] learning rates and step
@@ -100,8 +101,12 @@ function accumulate(b: Builder, spec: ProgramSpec, all: Map<string, Tensor>, tra
   trained.forEach((t, k) => inner.output(ib.add(accGrads[k], gmap.get(t.name)!), `acc_grad_next.${t.name}`));
   const zeros = trained.map((t) => b.full(t.shape, 0, 'float32'));
   const zero = b.scalar(0, 'float32');
-  const outs = b.g.add('Loop', [b.g.constant('int64', [], [A]), b.g.constant('bool', [], [1]), zero, zero, ...zeros],
-    { body: inner }, { outputs: 2 + trained.length });
+  const outs = b.g.add(
+    'Loop',
+    [b.g.constant('int64', [], [A]), b.g.constant('bool', [], [1]), zero, zero, ...zeros],
+    { body: inner },
+    { outputs: 2 + trained.length },
+  );
   const inv = b.div(b.scalar(1, 'float32'), b.max(outs[1], b.scalar(1, 'float32')));
   return { loss: b.mul(outs[0], inv), grads: outs.slice(2).map((g) => b.mul(g, inv)) };
 }
@@ -176,14 +181,17 @@ export function buildProgramGraph(spec: ProgramSpec): Graph {
 
   body.output(cond);
   for (const p of spec.params) body.output(out.params.get(p.name)!, `upd.${p.name}`);
-  slots.forEach((slot, k) => { for (const p of spec.params) body.output(out.states.get(p.name)![k], `upd.${slot}.${p.name}`); });
+  slots.forEach((slot, k) => {
+    for (const p of spec.params) body.output(out.states.get(p.name)![k], `upd.${slot}.${p.name}`);
+  });
   body.output(out.loss, 'step_loss');
   body.output(out.gradNorm, 'step_grad_norm');
 
   const names = [
     ...spec.params.map((p) => OUT(PARAM(p.name))),
     ...slots.flatMap((slot) => spec.params.map((p) => OUT(STATE(slot, p.name)))),
-    'losses', 'grad_norms',
+    'losses',
+    'grad_norms',
   ];
   const outs = g.add('Loop', [trip, g.constant('bool', [], [1]), ...carriedOuter], { body }, { names, name: 'k_steps' });
   for (const o of outs) g.output(o);
@@ -238,7 +246,13 @@ export function buildDebugStepGraph(spec: ProgramSpec): { g: Graph; out: StepOut
 
 /** A NaN or infinity appeared in a training step. */
 export class NonFiniteError extends GraphError {
-  constructor(message: string, node?: string, op?: string, shapes?: string, readonly step?: number) {
+  constructor(
+    message: string,
+    node?: string,
+    op?: string,
+    shapes?: string,
+    readonly step?: number,
+  ) {
     super(message, node, op, shapes);
     this.name = 'NonFiniteError';
   }
@@ -258,19 +272,27 @@ export function randomBytes(seed: number, step: number, site: number, n: number,
     x = BigInt.asUintN(64, (x ^ (x >> 27n)) * 0x94d049bb133111ebn);
     return x ^ (x >> 31n);
   };
-  const a = next64(), b = next64();
-  let x = Number(a & 0xffffffffn) | 1, y = Number(a >> 32n) | 0, zz = Number(b & 0xffffffffn) | 0, w = Number(b >> 32n) | 0;
+  const a = next64(),
+    b = next64();
+  let x = Number(a & 0xffffffffn) | 1,
+    y = Number(a >> 32n) | 0,
+    zz = Number(b & 0xffffffffn) | 0,
+    w = Number(b >> 32n) | 0;
   const words = Math.floor(n / 4);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i < words; i++) {
     const t = x ^ (x << 11);
-    x = y; y = zz; zz = w;
+    x = y;
+    y = zz;
+    zz = w;
     w = (w ^ (w >>> 19) ^ (t ^ (t >>> 8))) | 0;
     view.setInt32(i * 4, w, true);
   }
   for (let i = words * 4; i < n; i++) {
     const t = x ^ (x << 11);
-    x = y; y = zz; zz = w;
+    x = y;
+    y = zz;
+    zz = w;
     w = (w ^ (w >>> 19) ^ (t ^ (t >>> 8))) | 0;
     bytes[i] = w & 0xff;
   }
@@ -296,13 +318,20 @@ export class TrainProgram {
   readonly state = new Map<string, Float32Array[]>();
   private readonly slots: string[];
 
-  private constructor(readonly spec: ProgramSpec, private readonly session: Session, private readonly sessionOpts: SessionOptions,
+  private constructor(
+    readonly spec: ProgramSpec,
+    private readonly session: Session,
+    private readonly sessionOpts: SessionOptions,
     /** Per random site: the shape of one step's bytes. */
-    private readonly randomShapes: number[][]) {
+    private readonly randomShapes: number[][],
+  ) {
     this.slots = stateSlots(spec.optimizer);
     for (const p of spec.params) {
       this.params.set(p.name, p.data);
-      this.state.set(p.name, this.slots.map(() => new Float32Array(p.data.length)));
+      this.state.set(
+        p.name,
+        this.slots.map(() => new Float32Array(p.data.length)),
+      );
     }
   }
 
@@ -361,7 +390,10 @@ export class TrainProgram {
     if (!allFinite(losses) || !allFinite(gradNorms)) await this.diagnose(batches, lrs, losses, gradNorms);
     for (const p of this.spec.params) {
       this.params.set(p.name, out[OUT(PARAM(p.name))].data as Float32Array);
-      this.state.set(p.name, this.slots.map((slot) => out[OUT(STATE(slot, p.name))].data as Float32Array));
+      this.state.set(
+        p.name,
+        this.slots.map((slot) => out[OUT(STATE(slot, p.name))].data as Float32Array),
+      );
     }
     this.step += k;
     return { losses, gradNorms };
@@ -415,7 +447,11 @@ export class TrainProgram {
           });
           throw new NonFiniteError(
             `non-finite value in output '${badOut}'${fmtShape(vals[badOut].shape)} at step ${this.step + i + 1}`,
-            node.name, node.op, `inputs ${inputs.join(', ')}`, this.step + i + 1);
+            node.name,
+            node.op,
+            `inputs ${inputs.join(', ')}`,
+            this.step + i + 1,
+          );
         }
         params = new Map(this.spec.params.map((p) => [p.name, vals[out.params.get(p.name)!.name].data as Float32Array]));
         state = new Map(this.spec.params.map((p) => [p.name, out.states.get(p.name)!.map((t) => vals[t.name].data as Float32Array)]));

@@ -1,9 +1,11 @@
 // The order of training examples: per epoch a seeded shuffle, then, within chunks, examples of
 // similar length are batched together (as the Hugging Face Trainer's group_by_length does) so that
 // batches pad to short length buckets. The plan depends only on (seed, epoch), so a resumed run
-// replays exactly the steps an uninterrupted one would take.
+// replays exactly the steps an uninterrupted one would take. fillStep packs a planned step into
+// the [K, A, B, T] feeds of a training program.
 
 import { seededShuffle } from '../data/split';
+import type { RunData } from './dataset';
 
 export interface PlannedStep {
   /** Example indices of each micro-batch (A micro-batches of up to B examples). */
@@ -31,7 +33,10 @@ export function stepsPerEpoch(n: number, batchSize: number, accumulation: number
 }
 
 export function planEpoch(lengths: number[], epoch: number, seed: number, batchSize: number, accumulation: number, maxLength: number): PlannedStep[] {
-  const order = seededShuffle(lengths.map((_, i) => i), seed * 1000003 + epoch);
+  const order = seededShuffle(
+    lengths.map((_, i) => i),
+    seed * 1000003 + epoch,
+  );
   const perStep = batchSize * accumulation;
   const chunk = perStep * 16;
   const bs = buckets(maxLength);
@@ -47,4 +52,44 @@ export function planEpoch(lengths: number[], epoch: number, seed: number, batchS
   }
   // Shuffle the steps so that lengths do not go long-to-short within each chunk.
   return seededShuffle(steps, seed * 7919 + epoch);
+}
+
+/** What a training example's features have in common across tasks. */
+export interface Features {
+  inputIds: number[];
+  attentionMask: number[];
+}
+
+/** Pads a step's micro-batches to its bucket length into [A, B, T] feeds (appended at `offset` steps). */
+export function fillStep(
+  data: RunData,
+  step: PlannedStep,
+  B: number,
+  T: number,
+  out: { ids: BigInt64Array; mask: BigInt64Array; labels: BigInt64Array },
+  slot: number,
+) {
+  const A = step.micro.length;
+  const perStep = A * B * T;
+  const labelsPer = data.task === 'token-classification' ? A * B * T : A * B;
+  step.micro.forEach((ids, a) => {
+    for (let r = 0; r < B; r++) {
+      const base = slot * perStep + (a * B + r) * T;
+      const i = ids[r];
+      if (i === undefined) {
+        // A short last batch: padding rows, every label ignored.
+        if (data.task === 'token-classification') out.labels.fill(-100n, base, base + T);
+        else out.labels[slot * labelsPer + a * B + r] = -100n;
+        continue;
+      }
+      const f = data.train.features[i] as Features & { labels?: number[]; label?: number };
+      for (let t = 0; t < T; t++) {
+        const inside = t < f.inputIds.length;
+        out.ids[base + t] = inside ? BigInt(f.inputIds[t]) : 0n;
+        out.mask[base + t] = inside ? BigInt(f.attentionMask[t]) : 0n;
+        if (data.task === 'token-classification') out.labels[base + t] = inside ? BigInt(f.labels![t]) : -100n;
+      }
+      if (data.task === 'sequence-classification') out.labels[slot * labelsPer + a * B + r] = BigInt(f.label!);
+    }
+  });
 }

@@ -1,3 +1,4 @@
+// Long file: a run's numbered steps share one context and are meant to be read in order, top to bottom.
 // A whole fine-tuning run from a resolved config: data, tokenizer, model, K-step training
 // programs per length bucket, warmup + decay, evaluation, early stopping, best/last checkpoints,
 // exact resume, the final test evaluation and the exported ONNX model — all recorded in the run
@@ -8,20 +9,31 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { bestKey, directionOf, metricsIn, testKey, type FinalMetrics, type MetricName } from '../../shared/metrics';
 import type { DeviceInfo, EvalRecord, TrainerEvent } from '../../shared/protocol';
-import { RunWriter, defaultRunsFolder, isRunAlive, newRunInfo, openRunFolder as openRunDir, readMetrics, readRunInfo, rewriteMetrics, runPaths, writeFileAtomic, writeJsonAtomic, type RunInfo } from '../../shared/run';
+import {
+  RunWriter,
+  defaultRunsFolder,
+  isRunAlive,
+  newRunInfo,
+  openRunFolder as openRunDir,
+  readMetrics,
+  readRunInfo,
+  rewriteMetrics,
+  runPaths,
+  writeJsonAtomic,
+  type RunInfo,
+} from '../../shared/run';
 import { configHash, type ResolvedConfig } from '../../shared/config/config';
 import { GraphError } from '../engine/ir';
-import { serializeModel } from '../engine/onnx';
 import { stateSlots, type OptimizerConfig } from '../engine/optim';
 import { NonFiniteError, TrainProgram } from '../engine/program';
 import { ortVersion, type SessionOptions } from '../engine/session';
 import { TensorBoardWriter } from '../run/tensorboard';
-import { writeTokenizerFolder } from '../tokenize';
 import { loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint';
 import { loadRunData, type RunData } from './dataset';
 import { Evaluator } from './evaluate';
-import { batchFeeds, inferenceGraph, lossFn, paramDefs, setupModel, type ModelSetup } from './model';
-import { planEpoch, stepsPerEpoch, type PlannedStep } from './plan';
+import { batchFeeds, lossFn, paramDefs, setupModel, type ModelSetup } from './model';
+import { exportModel } from './export';
+import { fillStep, planEpoch, stepsPerEpoch, type Features, type PlannedStep } from './plan';
 import { lrAt, warmupSteps, type Schedule } from './schedule';
 
 export const VERSION = '0.1.0';
@@ -43,35 +55,6 @@ export interface TrainResult {
   runDir: string;
   status: RunInfo['status'];
   final?: FinalMetrics;
-}
-
-interface Features { inputIds: number[]; attentionMask: number[] }
-
-/** Pads a step's micro-batches to its bucket length into [A, B, T] feeds (appended at `offset` steps). */
-function fillStep(data: RunData, step: PlannedStep, B: number, T: number, out: { ids: BigInt64Array; mask: BigInt64Array; labels: BigInt64Array }, slot: number) {
-  const A = step.micro.length;
-  const perStep = A * B * T;
-  const labelsPer = data.task === 'token-classification' ? A * B * T : A * B;
-  step.micro.forEach((ids, a) => {
-    for (let r = 0; r < B; r++) {
-      const base = slot * perStep + (a * B + r) * T;
-      const i = ids[r];
-      if (i === undefined) {
-        // A short last batch: padding rows, every label ignored.
-        if (data.task === 'token-classification') out.labels.fill(-100n, base, base + T);
-        else out.labels[slot * labelsPer + a * B + r] = -100n;
-        continue;
-      }
-      const f = data.train.features[i] as Features & { labels?: number[]; label?: number };
-      for (let t = 0; t < T; t++) {
-        const inside = t < f.inputIds.length;
-        out.ids[base + t] = inside ? BigInt(f.inputIds[t]) : 0n;
-        out.mask[base + t] = inside ? BigInt(f.attentionMask[t]) : 0n;
-        if (data.task === 'token-classification') out.labels[base + t] = inside ? BigInt(f.labels![t]) : -100n;
-      }
-      if (data.task === 'sequence-classification') out.labels[slot * labelsPer + a * B + r] = BigInt(f.label!);
-    }
-  });
 }
 
 function optimizerOf(cfg: ResolvedConfig): OptimizerConfig {
@@ -171,10 +154,18 @@ function openRunFolder(o: TrainOptions, t0: number): RunContext {
     run = new RunWriter(dir, info);
   } else {
     const { id, dir } = openRunDir({ runDir: o.runDir, runsDir: o.runsDir ?? defaultRunsFolder(cfg.baseDir), name: cfg.name });
-    run = new RunWriter(dir, newRunInfo({
-      id, name: cfg.name, configPath: cfg.configPath, configHash: configHash(cfg), config: cfg, status: 'queued',
-      versions: { finetune: VERSION, onnxruntime: ortVersion(), node: process.version },
-    }));
+    run = new RunWriter(
+      dir,
+      newRunInfo({
+        id,
+        name: cfg.name,
+        configPath: cfg.configPath,
+        configHash: configHash(cfg),
+        config: cfg,
+        status: 'queued',
+        versions: { finetune: VERSION, onnxruntime: ortVersion(), node: process.version },
+      }),
+    );
   }
   run.update({ status: 'running', startedAt: new Date().toISOString(), pid: process.pid, endedAt: undefined, error: undefined, resumedFrom: resumeFrom });
   const logFile = run.paths.log;
@@ -202,7 +193,11 @@ function prepareModel(c: RunContext & { data: RunData }): Prepared {
   for (const n of m.notes) c.emitLogged({ type: 'log', level: 'info', message: n });
   const slots = stateSlots(optimizerOf(cfg));
   let optimizer = new Map<string, Float32Array[]>();
-  for (const name of m.trained) optimizer.set(name, slots.map(() => new Float32Array(m.params.get(name)!.length)));
+  for (const name of m.trained)
+    optimizer.set(
+      name,
+      slots.map(() => new Float32Array(m.params.get(name)!.length)),
+    );
   if (resumeFrom) {
     const restored = loadCheckpoint(resumeFrom, m, slots);
     Object.assign(state, restored.state);
@@ -211,7 +206,11 @@ function prepareModel(c: RunContext & { data: RunData }): Prepared {
     // the history has each step once; every evaluation up to the checkpoint stays.
     const kept = readMetrics(run.dir).filter((r) => r.step <= state.step);
     rewriteMetrics(run.dir, kept);
-    c.emitLogged({ type: 'log', level: 'info', message: `resumed from ${resumeFrom} at step ${state.step} (epoch ${state.epoch + 1}, step ${state.stepInEpoch} of the epoch)` });
+    c.emitLogged({
+      type: 'log',
+      level: 'info',
+      message: `resumed from ${resumeFrom} at step ${state.step} (epoch ${state.epoch + 1}, step ${state.stepInEpoch} of the epoch)`,
+    });
   }
   return Object.assign(c, { m, slots, optimizer });
 }
@@ -236,8 +235,18 @@ async function buildPrograms(p: Prepared): Promise<Training> {
   const first = await programFor(p, B, A, sessionOpts, lengths.length ? Math.min(cfg.data.maxLength, 16) : 16);
   const device: DeviceInfo = { ...first.device, threads, onnxruntime: ortVersion() };
   run.update({ device, totalSteps: total });
-  if (device.reason && cfg.device !== 'cpu') p.emitLogged({ type: 'log', level: cfg.device === 'cuda' ? 'warn' : 'info', message: `device: ${device.used} (${device.reason})` });
-  p.emitLogged({ type: 'started', runId: run.info.id, runDir: run.dir, device, params: allCount, trainable: trainedCount, totalSteps: total, time: new Date().toISOString() });
+  if (device.reason && cfg.device !== 'cpu')
+    p.emitLogged({ type: 'log', level: cfg.device === 'cuda' ? 'warn' : 'info', message: `device: ${device.used} (${device.reason})` });
+  p.emitLogged({
+    type: 'started',
+    runId: run.info.id,
+    runDir: run.dir,
+    device,
+    params: allCount,
+    trainable: trainedCount,
+    totalSteps: total,
+    time: new Date().toISOString(),
+  });
   p.logLine(`started: ${allCount} parameters (${trainedCount} trained), ${total} steps, device ${device.used}`);
   const evaluator = await Evaluator.create(m, sessionOpts);
   p.evaluator = evaluator;
@@ -246,7 +255,14 @@ async function buildPrograms(p: Prepared): Promise<Training> {
 
   const metric = cfg.evaluation.metric;
   return Object.assign(p, {
-    evaluator, tb, B, A, lengths, total, schedule, sessionOpts,
+    evaluator,
+    tb,
+    B,
+    A,
+    lengths,
+    total,
+    schedule,
+    sessionOpts,
     evalEvery: cfg.evaluation.every === 'epoch' ? perEpoch : cfg.evaluation.every,
     hasValidation: !!p.data.validation,
     metric,
@@ -260,10 +276,19 @@ async function programFor(p: Prepared, B: number, A: number, sessionOpts: Sessio
   const { cfg, m } = p;
   let prog = p.programs.get(T);
   if (!prog) {
-    prog = await TrainProgram.create({
-      params: paramDefs(m, m.trained), frozen: paramDefs(m, m.frozen), batch: batchFeeds(m, B, T), loss: lossFn(m),
-      optimizer: optimizerOf(cfg), clipNorm: cfg.training.gradClip ?? undefined, accumulation: A, seed: cfg.seed,
-    }, sessionOpts);
+    prog = await TrainProgram.create(
+      {
+        params: paramDefs(m, m.trained),
+        frozen: paramDefs(m, m.frozen),
+        batch: batchFeeds(m, B, T),
+        loss: lossFn(m),
+        optimizer: optimizerOf(cfg),
+        clipNorm: cfg.training.gradClip ?? undefined,
+        accumulation: A,
+        seed: cfg.seed,
+      },
+      sessionOpts,
+    );
     p.programs.set(T, prog);
   }
   // All programs share one set of host arrays: hand over the current state.
@@ -336,8 +361,16 @@ async function runBlock(c: Training, plan: PlannedStep[]): Promise<void> {
   if (t.stepsPerRun === 'auto') c.K = Math.max(1, Math.min(64, Math.round((k / secs) * 1)));
   const realTokens = feeds.mask.reduce((a, v) => a + Number(v), 0);
   const rec = {
-    type: 'train' as const, step: state.step, epoch: state.epoch + state.stepInEpoch / plan.length, loss: res.losses[k - 1],
-    lr: lrs[k - 1], gradNorm: res.gradNorms[k - 1], stepsPerSec: k / secs, samplesPerSec: (k * A * B) / secs, tokensPerSec: realTokens / secs, time: Date.now(),
+    type: 'train' as const,
+    step: state.step,
+    epoch: state.epoch + state.stepInEpoch / plan.length,
+    loss: res.losses[k - 1],
+    lr: lrs[k - 1],
+    gradNorm: res.gradNorms[k - 1],
+    stepsPerSec: k / secs,
+    samplesPerSec: (k * A * B) / secs,
+    tokensPerSec: realTokens / secs,
+    time: Date.now(),
   };
   c.run.append(rec);
   c.o.emit(rec);
@@ -349,8 +382,12 @@ async function runBlock(c: Training, plan: PlannedStep[]): Promise<void> {
 async function evaluateValidation(c: Training): Promise<void> {
   const { cfg, run, state, metric, mode } = c;
   const es = cfg.training.earlyStopping;
-  const { record, misclassified } = await c.evaluator.evaluate(c.data, 'validation', c.m.params,
-    { step: state.step, epoch: state.epoch, mode: cfg.evaluation.mode, maxMisclassified: cfg.evaluation.maxMisclassified });
+  const { record, misclassified } = await c.evaluator.evaluate(c.data, 'validation', c.m.params, {
+    step: state.step,
+    epoch: state.epoch,
+    mode: cfg.evaluation.mode,
+    maxMisclassified: cfg.evaluation.maxMisclassified,
+  });
   run.append(record);
   c.emitLogged(record);
   writeJsonAtomic(run.paths.misclassified('validation'), { step: state.step, examples: misclassified });
@@ -366,7 +403,11 @@ async function evaluateValidation(c: Training): Promise<void> {
   } else state.badEvals++;
   if (es && state.badEvals >= es.patience) {
     c.stopReason = 'early';
-    c.emitLogged({ type: 'log', level: 'info', message: `early stopping: ${metric} has not improved for ${state.badEvals} evaluations (best ${state.best?.value.toFixed(4)} at step ${state.best?.step})` });
+    c.emitLogged({
+      type: 'log',
+      level: 'info',
+      message: `early stopping: ${metric} has not improved for ${state.badEvals} evaluations (best ${state.best?.value.toFixed(4)} at step ${state.best?.step})`,
+    });
   }
 }
 
@@ -390,8 +431,12 @@ async function testAndExport(c: Training): Promise<TrainResult> {
   if (fs.existsSync(bestDir)) loadCheckpoint(bestDir, m, c.slots);
   const final: FinalMetrics = {};
   if (data.test) {
-    const { record, misclassified } = await c.evaluator.evaluate(data, 'test', m.params,
-      { step: state.step, epoch: state.epoch, mode: cfg.evaluation.mode, maxMisclassified: cfg.evaluation.maxMisclassified });
+    const { record, misclassified } = await c.evaluator.evaluate(data, 'test', m.params, {
+      step: state.step,
+      epoch: state.epoch,
+      mode: cfg.evaluation.mode,
+      maxMisclassified: cfg.evaluation.maxMisclassified,
+    });
     run.append(record);
     c.emitLogged(record);
     writeJsonAtomic(run.paths.misclassified('test'), { step: state.step, examples: misclassified });
@@ -408,8 +453,12 @@ async function testAndExport(c: Training): Promise<TrainResult> {
 function fail(c: RunContext, err: Error): never {
   const g = err instanceof GraphError ? err : undefined;
   try {
-    c.run.update({ status: 'failed', endedAt: new Date().toISOString(), step: c.state.step,
-      error: { message: err.message, node: g?.node, op: g?.op, step: (err as NonFiniteError).step } });
+    c.run.update({
+      status: 'failed',
+      endedAt: new Date().toISOString(),
+      step: c.state.step,
+      error: { message: err.message, node: g?.node, op: g?.op, step: (err as NonFiniteError).step },
+    });
     c.logLine(`failed: ${err.message}`);
   } catch {
     // a full disk may refuse even this; the previous run.json is intact (atomic writes)
@@ -423,15 +472,6 @@ async function release(c: RunContext): Promise<void> {
   for (const p of c.programs.values()) await p.release();
   c.programs = new Map();
   await c.evaluator?.release();
-}
-
-/** model.onnx (any batch and length), labels.json and the tokenizer files in the run folder. */
-export function exportModel(dir: string, m: ModelSetup, data: RunData): void {
-  const g = inferenceGraph(m, false);
-  const out = runPaths(dir);
-  writeFileAtomic(out.model, serializeModel(g));
-  writeJsonAtomic(out.labels, { task: data.task, labels: data.labels, maxLength: m.config.maxPositions });
-  writeTokenizerFolder(out.tokenizer, data.tokenizer);
 }
 
 export type { EvalRecord };
