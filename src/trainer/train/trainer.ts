@@ -378,11 +378,10 @@ async function runBlock(c: Training, plan: PlannedStep[]): Promise<void> {
   c.run.update({ step: state.step, epoch: rec.epoch });
 }
 
-/** 5b. Evaluation on the validation split: the best checkpoint when the metric improves, early stopping. */
-async function evaluateValidation(c: Training): Promise<void> {
-  const { cfg, run, state, metric, mode } = c;
-  const es = cfg.training.earlyStopping;
-  const { record, misclassified } = await c.evaluator.evaluate(c.data, 'validation', c.m.params, {
+/** Evaluates the current weights on a split: the record goes to metrics.jsonl and the events, the misclassified examples to their file. */
+async function evaluateSplit(c: Training, split: 'validation' | 'test'): Promise<EvalRecord> {
+  const { cfg, run, state } = c;
+  const { record, misclassified } = await c.evaluator.evaluate(c.data, split, c.m.params, {
     step: state.step,
     epoch: state.epoch,
     mode: cfg.evaluation.mode,
@@ -390,7 +389,15 @@ async function evaluateValidation(c: Training): Promise<void> {
   });
   run.append(record);
   c.emitLogged(record);
-  writeJsonAtomic(run.paths.misclassified('validation'), { step: state.step, examples: misclassified });
+  writeJsonAtomic(run.paths.misclassified(split), { step: state.step, examples: misclassified });
+  return record;
+}
+
+/** 5b. Evaluation on the validation split: the best checkpoint when the metric improves, early stopping. */
+async function evaluateValidation(c: Training): Promise<void> {
+  const { cfg, run, state, metric, mode } = c;
+  const es = cfg.training.earlyStopping;
+  const record = await evaluateSplit(c, 'validation');
   c.tb.scalars(state.step, Object.fromEntries(Object.entries(record.metrics).map(([k, v]) => [`eval/${k}`, v])));
   const value = record.metrics[metric];
   if (value === undefined) throw new Error(`evaluation.metric '${metric}' is not one of ${Object.keys(record.metrics).join(', ')}`);
@@ -426,20 +433,12 @@ function finishStopped(c: Training): TrainResult {
 
 // 6. Final evaluation on the test split with the best weights, and the exported model.
 async function testAndExport(c: Training): Promise<TrainResult> {
-  const { cfg, run, state, m, data } = c;
+  const { run, state, m, data } = c;
   const bestDir = run.paths.checkpoint('best');
   if (fs.existsSync(bestDir)) loadCheckpoint(bestDir, m, c.slots);
   const final: FinalMetrics = {};
   if (data.test) {
-    const { record, misclassified } = await c.evaluator.evaluate(data, 'test', m.params, {
-      step: state.step,
-      epoch: state.epoch,
-      mode: cfg.evaluation.mode,
-      maxMisclassified: cfg.evaluation.maxMisclassified,
-    });
-    run.append(record);
-    c.emitLogged(record);
-    writeJsonAtomic(run.paths.misclassified('test'), { step: state.step, examples: misclassified });
+    const record = await evaluateSplit(c, 'test');
     for (const k of metricsIn(record.metrics)) final[testKey(k)] = record.metrics[k];
   }
   if (state.best) final[bestKey(state.best.metric)] = state.best.value;
