@@ -96,6 +96,21 @@ export class Workbench {
     await input.fill(text);
   }
 
+  /**
+   * Clicks row `i` of the open quick input. The pointer first leaves the list and any hover it
+   * opened goes away: a pointer resting on a row (where the last click left it) shows that row's
+   * description hover after a delay, and on a slow machine that hover can cover the row to click.
+   */
+  async clickQuickInputRow(i) {
+    await this.page.mouse.move(1, 1);
+    await this.page
+      .locator('.context-view .hover-contents')
+      .first()
+      .waitFor({ state: 'hidden', timeout: 3_000 })
+      .catch(() => {});
+    await this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row').nth(i).click();
+  }
+
   /** Runs a command from the command palette by its exact title ("Fine-tune: Start"). */
   async runCommand(title, { timeout = 15_000 } = {}) {
     await this.openQuickInput(`>${title}`);
@@ -111,7 +126,7 @@ export class Workbench {
       throw new Error(`${e.message.split(':')[0]}: the palette lists ${seen.length ? seen.map((s) => `"${s}"`).join(', ') : 'nothing'} for "${title}"`);
     });
     const index = rows.findIndex((x) => x.label === title);
-    await this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row').nth(index).click();
+    await this.clickQuickInputRow(index);
     // The palette closes (or turns into the command's own quick pick) once the command runs.
     await waitFor(
       `the command palette to close after "${title}"`,
@@ -141,7 +156,7 @@ export class Workbench {
         if (i < 0) throw new Error(`the quick pick offers ${rows.map((r) => `"${r.text}"`).join(', ')}; none matches ${pick}`);
         const row = this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row').nth(i);
         const many = (await row.locator('input[type="checkbox"], .monaco-custom-toggle, .quick-input-list-checkbox').count()) > 0;
-        await row.click();
+        await this.clickQuickInputRow(i);
         if (many) {
           // A multi-select pick: the click ticks the row; OK (Enter) accepts.
           await waitFor(
@@ -180,7 +195,7 @@ export class Workbench {
     );
     const rows = await this.quickInputRows();
     const i = rows.findIndex((r) => r.label === name || r.text.startsWith(name));
-    await this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row').nth(i).click();
+    await this.clickQuickInputRow(i);
     await waitFor(`an editor tab for ${name}`, () => this.activeTabIs(name), { timeout: 15_000 });
     await waitFor(
       `the editor for ${name} to show text`,
