@@ -199,7 +199,9 @@ async function workEval(threads: number, B: number, runs: number, exported: bool
     trained: [...params.keys()],
     frozen: [],
     decay: new Map(),
+    labels: Array.from({ length: c.numLabels }, (_, i) => `L${i}`),
     notes: [],
+    warnings: [],
   };
   const g = inferenceGraph(m, !exported);
   const session = await Session.create(serializeModel(g), g.inputs, sessionOpts(threads), 'evaluation graph');

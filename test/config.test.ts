@@ -291,6 +291,14 @@ describe('config: semantic checks', () => {
     ]);
   });
 
+  it('labels: each label once, the duplicate pointed at; the list resolves in its order', () => {
+    assert.deepEqual(check(`${MINIMAL}labels: [O, B-PER, I-PER, B-PER]\n`), ["7:27 label 'B-PER' is listed twice in labels (first as item 2)"]);
+    assert.deepEqual(check(`${MINIMAL}labels:\n  - O\n  - B-LOC\n  - O\n`), ["10:5 label 'O' is listed twice in labels (first as item 1)"]);
+    assert.deepEqual(validateConfigText(`${MINIMAL}labels: [O, B-PER, I-PER]\n`, FILE).config?.labels, ['O', 'B-PER', 'I-PER']);
+    assert.equal(validateConfigText(MINIMAL, FILE).config?.labels, undefined);
+    assert.deepEqual(check(`${MINIMAL}labels: []\n`).length, 1);
+  });
+
   it('metrics must be ones the task produces', () => {
     const seq = MINIMAL.replace('task: token-classification', 'task: sequence-classification').replace('format: conll', 'format: jsonl');
     assert.deepEqual(check(`${seq}  validation: dev.jsonl\nevaluation:\n  metric: token_f1\ntraining:\n  early_stopping:\n    metric: token_f1\n`), [

@@ -188,7 +188,7 @@ export async function runEval(o: { runDir: string; split: 'test' | 'validation';
   if (!o.runDir) throw new Error('eval needs a run folder: finetune eval <run-dir>');
   const x = exported(o.runDir);
   const config = readRunInfo(x.dir).config as ResolvedConfig;
-  const data = await loadRunData(config, x.tokenizerDir);
+  const data = await loadRunData(config, x.tokenizerDir, x.labels.labels);
   const bytes = fs.readFileSync(x.model);
   const session = await Session.create(
     bytes,

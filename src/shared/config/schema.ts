@@ -231,6 +231,13 @@ export const CONFIG_SCHEMA: JsonSchema = {
         },
       },
     },
+    labels: {
+      description:
+        "The label set and its order: the classifier's outputs, in this order (token classification: the tags, e.g. 'O', 'B-PER'; sequence classification: the class names). Every label in the data must be listed; a listed label the data lacks still gets an output. A pretrained classifier's rows are mapped to these names through its config.json id2label. Default: the checkpoint's labels when they cover the data's, else the training data's labels, sorted.",
+      type: 'array',
+      items: { type: 'string', minLength: 1, description: 'A label name.' },
+      minItems: 1,
+    },
     training: {
       description: 'Optimization settings.',
       type: 'object',

@@ -58,6 +58,14 @@ export function semanticIssues(raw: Obj, c: ResolvedConfig): Issue[] {
     );
   }
 
+  // Labels: each once.
+  const seenLabels = new Map<string, number>();
+  (c.labels ?? []).forEach((l, i) => {
+    const first = seenLabels.get(l);
+    if (first !== undefined) err(['labels', i], `label '${l}' is listed twice in labels (first as item ${first + 1})`);
+    else seenLabels.set(l, i);
+  });
+
   // Validation data.
   const hasValidation = c.data.validation !== undefined || c.data.validationSplit !== undefined;
   if (c.training.earlyStopping && !hasValidation)

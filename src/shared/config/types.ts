@@ -48,6 +48,8 @@ export interface ResolvedConfig {
     overflow: 'window' | 'truncate';
     stride: number;
   };
+  /** `labels:` as written: the label set and order of the classifier. */
+  labels?: string[];
   training: {
     epochs: number;
     maxSteps?: number;

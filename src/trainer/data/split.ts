@@ -80,9 +80,10 @@ export function entityTypes(tags: Iterable<string>): string[] {
 
 /**
  * Throws a DataError at the first label of `other` that `known` lacks:
- * "<file>:<line>: label 'B-EVENT' never appears in the training data (known: ...)".
+ * "<file>:<line>: label 'B-EVENT' never appears in the training data (known: ...)" (`why` replaces
+ * "never appears in the training data").
  */
-export function checkLabelsKnown(known: Set<string>, other: { label: string; file: string; line: number }[]): void {
+export function checkLabelsKnown(known: Set<string>, other: { label: string; file: string; line: number }[], why = 'never appears in the training data'): void {
   for (const item of other) {
     if (!known.has(item.label)) {
       const all = discoverLabels(known);
@@ -92,11 +93,7 @@ export function checkLabelsKnown(known: Set<string>, other: { label: string; fil
         .map((l) => `'${l}'`)
         .join(', ');
       const more = all.length > MAX ? `, … ${all.length - MAX} more` : '';
-      throw new DataError(
-        `label '${item.label}' never appears in the training data (known: ${all.length === 0 ? 'none' : shown + more})`,
-        item.file,
-        item.line,
-      );
+      throw new DataError(`label '${item.label}' ${why} (known: ${all.length === 0 ? 'none' : shown + more})`, item.file, item.line);
     }
   }
 }

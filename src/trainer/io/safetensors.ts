@@ -41,6 +41,28 @@ export function readSafetensors(file: string): { tensors: Map<string, StTensor>;
   return parseSafetensors(buf, file);
 }
 
+/**
+ * The tensor shapes of a .safetensors file, from its header only (the data is not read). Lenient:
+ * readSafetensors checks the file in full.
+ */
+export function readSafetensorsShapes(file: string): Map<string, number[]> {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const len = Buffer.alloc(8);
+    if (fs.readSync(fd, len, 0, 8, 0) !== 8) throw new Error(`${file}: truncated safetensors file`);
+    const n = Number(len.readBigUInt64LE(0));
+    if (n < 2 || n > MAX_HEADER) throw new Error(`${file}: bad safetensors header length ${n}`);
+    const text = Buffer.alloc(n);
+    if (fs.readSync(fd, text, 0, n, 8) !== n) throw new Error(`${file}: truncated safetensors header`);
+    const header = JSON.parse(text.toString('utf8')) as Record<string, { shape?: unknown }>;
+    const out = new Map<string, number[]>();
+    for (const [name, entry] of Object.entries(header)) if (name !== '__metadata__' && Array.isArray(entry?.shape)) out.set(name, entry.shape as number[]);
+    return out;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Parses safetensors bytes; `source` (a file path) prefixes every error message. */
 export function parseSafetensors(buf: Uint8Array, source = '<safetensors>'): { tensors: Map<string, StTensor>; metadata: Record<string, string> } {
   const fail = (msg: string): never => {

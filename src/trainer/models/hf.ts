@@ -14,9 +14,19 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readSafetensors, toFloat32, type StTensor } from '../io/safetensors';
+import { readSafetensors, readSafetensorsShapes, toFloat32, type StTensor } from '../io/safetensors';
 import { bertParamShapes, type BertConfig } from './bert';
-import { architectureOf, bertConfigFromHf, canonicalName, labelsOf, robertaOffset, type Architecture, type Head } from './hfConfig';
+import {
+  architectureOf,
+  bertConfigFromHf,
+  canonicalName,
+  labelsOf,
+  matchLabels,
+  robertaOffset,
+  type Architecture,
+  type Head,
+  type LabelMatch,
+} from './hfConfig';
 
 export interface HfModel {
   architecture: Architecture;
@@ -40,6 +50,8 @@ export interface HfLoadReport {
   initializedHead: string[];
   /** Body tensors the loader filled in itself (DistilBERT's zero token type table), present in params. */
   filled: string[];
+  /** With `labels`, when the checkpoint has a classifier: how its rows were matched to the labels (`none`: it was dropped). */
+  labelMatch?: LabelMatch & { checkpoint?: string[]; rows: number };
 }
 
 /** The weights file of a single-file checkpoint (and of a folder this project writes). */
@@ -168,12 +180,48 @@ function readCheckpoint(dir: string): { tensors: Map<string, { t: StTensor; file
 }
 
 /**
+ * The labels of a folder's classifier, from config.json and the weight files' headers (no tensor
+ * data is read): its id2label (when it numbers labels 0..n-1) and how many rows its classifier
+ * has (absent when it has none the run would load). Undefined when the folder cannot be read;
+ * loadHfModel then reports why.
+ */
+export function checkpointHead(dir: string, head: Head): { labels?: string[]; rows?: number } | undefined {
+  try {
+    const raw = readJson(path.join(dir, 'config.json'));
+    const arch = architectureOf(raw, 'config.json');
+    const shapes = new Map<string, number[]>();
+    const single = path.join(dir, WEIGHTS_FILE);
+    const index = path.join(dir, INDEX);
+    const files = fs.existsSync(single)
+      ? [single]
+      : [...new Set(Object.values((readJson(index).weight_map ?? {}) as Record<string, string>))].map((f) => path.join(dir, f));
+    for (const f of files) for (const [n, shape] of readSafetensorsShapes(f)) shapes.set(n, shape);
+    // As loadHfModel: DistilBERT's sequence classifier (behind pre_classifier) is not loaded.
+    const distilSeqHead = arch === 'distilbert' && head === 'sequence' && shapes.has('pre_classifier.weight');
+    let w: number[] | undefined;
+    let b: number[] | undefined;
+    for (const [n, shape] of shapes) {
+      const canon = canonicalName(arch, n);
+      if (canon === 'classifier.weight') w = shape;
+      if (canon === 'classifier.bias') b = shape;
+    }
+    const rows = !distilSeqHead && w && b && w.length === 2 && b.length === 1 && w[0] === b[0] ? w[0] : undefined;
+    return { labels: labelsOf(raw), rows };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Reads <dir>/config.json and <dir>/model.safetensors (or a sharded model.safetensors.index.json),
  * maps the tensors to canonical names and checks them against bertParamShapes(config, head).
- * numLabels is the data's label count. Only safetensors is read: a pytorch_model.bin-only folder
- * gets an error saying so.
+ * numLabels is the data's label count. With `labels` (the run's, numLabels of them) the checkpoint's
+ * classifier rows are matched to them (matchLabels): by name through its id2label, by index when it
+ * names none, or dropped. Only safetensors is read: a pytorch_model.bin-only folder gets an error
+ * saying so.
  */
-export function loadHfModel(dir: string, opts: { numLabels: number; head: Head }): HfModel & HfLoadReport {
+export function loadHfModel(dir: string, opts: { numLabels: number; head: Head; labels?: string[] }): HfModel & HfLoadReport {
+  if (opts.labels && opts.labels.length !== opts.numLabels) throw new Error(`${opts.labels.length} labels for ${opts.numLabels} outputs`);
   const configFile = path.join(dir, 'config.json');
   const raw = readJson(configFile);
   const arch = architectureOf(raw, configFile);
@@ -212,6 +260,24 @@ export function loadHfModel(dir: string, opts: { numLabels: number; head: Head }
     // RoBERTa's canonical position table starts at row padding_idx + 1 (see convert below).
     found.set(canon, canon === posName && posOffset ? [shape[0] - posOffset, ...shape.slice(1)] : shape);
   }
+  // The classifier's rows, matched to the run's labels.
+  let labelMatch: HfLoadReport['labelMatch'];
+  const w = chosen.get('classifier.weight');
+  const b = chosen.get('classifier.bias');
+  if (opts.labels && w !== undefined && b !== undefined) {
+    const [ws, bs] = [tensors.get(w)!.t.shape, tensors.get(b)!.t.shape];
+    if (ws.length === 2 && bs.length === 1 && ws[0] === bs[0]) {
+      const checkpoint = labelsOf(raw);
+      labelMatch = { ...matchLabels(checkpoint, ws[0], opts.labels), checkpoint, rows: ws[0] };
+      if (labelMatch.kind === 'name') {
+        found.set('classifier.weight', [opts.labels.length, ws[1]]);
+        found.set('classifier.bias', [opts.labels.length]);
+      } else if (labelMatch.kind === 'none') {
+        found.delete('classifier.weight');
+        found.delete('classifier.bias');
+      }
+    }
+  }
   const filled: string[] = [];
   const typeName = 'bert.embeddings.token_type_embeddings.weight';
   if (arch === 'distilbert' && !found.has(typeName)) {
@@ -238,6 +304,13 @@ export function loadHfModel(dir: string, opts: { numLabels: number; head: Head }
       // max_position_embeddings - 2. Rows 0 and 1 (unused, and the padding row) are dropped.
       data = data.slice(posOffset * config.hidden);
     }
+    if (labelMatch?.kind === 'name' && (canon === 'classifier.weight' || canon === 'classifier.bias')) {
+      // Row i of the run's classifier is the checkpoint's row for the run's label i.
+      const width = canon === 'classifier.weight' ? config.hidden : 1;
+      const src = data;
+      data = new Float32Array(labelMatch.order.length * width);
+      labelMatch.order.forEach((r, i) => data.set(src.subarray(r * width, (r + 1) * width), i * width));
+    }
     params.set(canon, data);
   }
   const labels = labelsOf(raw);
@@ -252,5 +325,6 @@ export function loadHfModel(dir: string, opts: { numLabels: number; head: Head }
     mismatched: [],
     initializedHead: report.initializedHead,
     filled,
+    labelMatch,
   };
 }

@@ -1,5 +1,6 @@
 // What a Hugging Face model folder's metadata means for this encoder: the architecture and
-// BertConfig of its config.json, its id2label, and the mapping between the checkpoint's tensor
+// BertConfig of its config.json, its id2label (and how its classifier rows match a run's labels),
+// and the mapping between the checkpoint's tensor
 // names and the canonical BERT names of models/bert.ts (both ways). Loading the weights is in
 // hf.ts, writing a folder in hfSave.ts.
 
@@ -199,4 +200,27 @@ export function labelsOf(raw: Record<string, unknown>): string[] | undefined {
     out[i] = v;
   }
   return out;
+}
+
+/** Transformers' placeholder names (LABEL_0, LABEL_1, …): a config saved without label names. */
+export function isGenericLabels(names: string[]): boolean {
+  return names.every((n, i) => n === `LABEL_${i}`);
+}
+
+/**
+ * How a checkpoint's classifier (`rows` outputs, named by `checkpoint`, its id2label) fits a run's
+ * labels: `name` when the checkpoint's names cover the run's (run label i reads checkpoint row
+ * order[i]); `index` when the checkpoint's labels are unnamed (no id2label, or LABEL_0…) and as many
+ * as the run's, so row i is kept as run label i, as Transformers does; otherwise `none` (a new head).
+ */
+export type LabelMatch = { kind: 'name'; order: number[] } | { kind: 'index' } | { kind: 'none' };
+
+export function matchLabels(checkpoint: string[] | undefined, rows: number, run: string[]): LabelMatch {
+  const named = checkpoint !== undefined && checkpoint.length === rows ? checkpoint : undefined;
+  if (named) {
+    const at = new Map(named.map((l, i) => [l, i]));
+    if (run.every((l) => at.has(l))) return { kind: 'name', order: run.map((l) => at.get(l)!) };
+  }
+  if ((!named || isGenericLabels(named)) && rows === run.length) return { kind: 'index' };
+  return { kind: 'none' };
 }

@@ -74,6 +74,16 @@ function writeCheckpoint(tmp: string, m: ModelSetup, slots: string[], optimizer:
   writeJsonAtomic(path.join(tmp, 'trainer_state.json'), state);
 }
 
+/** The labels a checkpoint was trained with (its trainer state's), or undefined when it records none. */
+export function checkpointLabels(dir: string): string[] | undefined {
+  try {
+    const state = JSON.parse(fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8')) as Partial<TrainerState>;
+    return Array.isArray(state.labels) && state.labels.length ? state.labels : undefined;
+  } catch {
+    return undefined; // loadCheckpoint reports a missing or unreadable state
+  }
+}
+
 /**
  * Restores trained parameters (into `m.params`) and returns the optimizer state and trainer state.
  * With LoRA the frozen base comes from the run's own source and only head and adapters are read.
@@ -82,7 +92,7 @@ export function loadCheckpoint(dir: string, m: ModelSetup, slots: string[]): { s
   const statePath = path.join(dir, 'trainer_state.json');
   if (!fs.existsSync(statePath)) throw new Error(`${dir} is not a checkpoint (no trainer_state.json)`);
   const state = JSON.parse(fs.readFileSync(statePath, 'utf8')) as TrainerState;
-  const hf = loadHfModel(dir, { numLabels: m.config.numLabels, head: m.head });
+  const hf = loadHfModel(dir, { numLabels: m.config.numLabels, head: m.head, labels: m.labels });
   const lora = [...m.params.keys()].some((n) => n.includes('.lora_'));
   for (const name of m.trained) {
     if (name.includes('.lora_')) continue;

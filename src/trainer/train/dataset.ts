@@ -5,8 +5,10 @@
 import type { ResolvedConfig } from '../../shared/config/config';
 import { readConll, type TagScheme, type TokenSentence } from '../data/conll';
 import { DataError } from '../data/errors';
-import { checkLabelsKnown, discoverLabels, splitBySeed } from '../data/split';
+import { chooseLabels, type LabelChoice, type LabelUse } from '../data/labels';
+import { splitBySeed } from '../data/split';
 import { readCsv, readJsonl, type TextExample } from '../data/textcls';
+import { checkpointHead } from '../models/hf';
 import { encodeTexts, encodeTokenSentences, type TextFeature, type TokenFeature } from '../encode';
 import { buildWordPieceVocab, loadTokenizer, tokenizerFromVocab, type Tok } from '../tokenize';
 
@@ -47,7 +49,25 @@ function makeTokenizer(cfg: ResolvedConfig, words: () => Iterable<string>, saved
   return { tok: tokenizerFromVocab(vocab, { lowercase: s.lowercase }), how: `WordPiece vocabulary of ${vocab.length} built from the training data` };
 }
 
-export async function loadRunData(cfg: ResolvedConfig, savedTokenizer?: string): Promise<RunData> {
+/** The run's labels (see data/labels.ts); `run`: the run's own, when resuming or evaluating it. */
+function runLabels(cfg: ResolvedConfig, train: LabelUse[], others: LabelUse[], run?: string[]): LabelChoice {
+  const head = cfg.task === 'token-classification' ? 'token' : 'sequence';
+  const checkpoint = cfg.model.pretrained && !run && !cfg.labels ? checkpointHead(cfg.model.pretrained, head) : undefined;
+  return chooseLabels({ train, others, configured: cfg.labels, run, checkpoint });
+}
+
+const LABELS_FROM: Record<LabelChoice['source'], string> = {
+  data: 'labels',
+  config: 'labels (from the config)',
+  checkpoint: "labels (the checkpoint's, in its order)",
+  run: "labels (the run's)",
+};
+
+/**
+ * Reads, labels and encodes the run's splits. `savedTokenizer`: a checkpoint or export folder whose
+ * tokenizer to use; `fixedLabels`: the run's own labels (resuming or evaluating a run).
+ */
+export async function loadRunData(cfg: ResolvedConfig, savedTokenizer?: string, fixedLabels?: string[]): Promise<RunData> {
   const d = cfg.data;
   const log: string[] = [];
   if (cfg.task === 'token-classification') {
@@ -57,18 +77,12 @@ export async function loadRunData(cfg: ResolvedConfig, savedTokenizer?: string):
     let valS = d.validation ? (await readConll(d.validation, opts)).sentences : undefined;
     if (!valS && d.validationSplit) ({ train: trainS, validation: valS } = splitBySeed(trainS, d.validationSplit, cfg.seed));
     const testS = d.test ? (await readConll(d.test, opts)).sentences : undefined;
-    const labels = discoverLabels(trainS.flatMap((s) => s.tags));
-    const known = new Set(labels);
-    for (const split of [valS, testS]) {
-      if (split)
-        checkLabelsKnown(
-          known,
-          split.flatMap((s) => s.tags.map((label, i) => ({ label, file: s.file, line: s.tokenLines[i] }))),
-        );
-    }
+    const uses = (split: TokenSentence[] | undefined) =>
+      (split ?? []).flatMap((s) => s.tags.map((label, i) => ({ label, file: s.file, line: s.tokenLines[i] })));
+    const { labels, source } = runLabels(cfg, uses(trainS), [...uses(valS), ...uses(testS)], fixedLabels);
     log.push(
       `data: ${trainS.length} training sentences (${train.tokens} tokens, scheme ${train.scheme} → IOB2)` +
-        `${valS ? `, ${valS.length} validation` : ''}${testS ? `, ${testS.length} test` : ''}; labels: ${labels.join(' ')}`,
+        `${valS ? `, ${valS.length} validation` : ''}${testS ? `, ${testS.length} test` : ''}; ${LABELS_FROM[source]}: ${labels.join(' ')}`,
     );
     const { tok, how } = makeTokenizer(cfg, () => trainS.flatMap((s) => s.words), savedTokenizer);
     log.push(how);
@@ -109,11 +123,9 @@ export async function loadRunData(cfg: ResolvedConfig, savedTokenizer?: string):
   let valE = d.validation ? await read(d.validation) : undefined;
   if (!valE && d.validationSplit) ({ train: trainE, validation: valE } = splitBySeed(trainE, d.validationSplit, cfg.seed));
   const testE = d.test ? await read(d.test) : undefined;
-  const labels = discoverLabels(trainE.map((e) => e.label));
-  const known = new Set(labels);
-  for (const split of [valE, testE]) if (split) checkLabelsKnown(known, split);
+  const { labels, source } = runLabels(cfg, trainE, [...(valE ?? []), ...(testE ?? [])], fixedLabels);
   log.push(
-    `data: ${trainE.length} training texts${valE ? `, ${valE.length} validation` : ''}${testE ? `, ${testE.length} test` : ''}; labels: ${labels.join(' ')}`,
+    `data: ${trainE.length} training texts${valE ? `, ${valE.length} validation` : ''}${testE ? `, ${testE.length} test` : ''}; ${LABELS_FROM[source]}: ${labels.join(' ')}`,
   );
   const { tok, how } = makeTokenizer(cfg, () => trainE.flatMap((e) => e.text.split(/\s+/)), savedTokenizer);
   log.push(how);

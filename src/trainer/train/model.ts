@@ -16,6 +16,7 @@ import {
   type ParamShape,
 } from '../models/bert';
 import { loadHfModel } from '../models/hf';
+import { isGenericLabels } from '../models/hfConfig';
 import type { ResolvedConfig } from '../../shared/config/config';
 import { rng } from '../rng';
 
@@ -33,8 +34,39 @@ export interface ModelSetup {
   frozen: string[];
   decay: Map<string, boolean>;
   loraScale?: number;
-  /** What loading a pretrained folder reported (initialized head, filled tables, ignored tensors). */
+  /** The classifier's outputs, in order. */
+  labels: string[];
+  /** What loading a pretrained folder reported (initialized head, filled tables, ignored tensors, how the classifier's labels were matched). */
   notes: string[];
+  /** The same, for what the user should look at (a classifier replaced or kept without label names). */
+  warnings: string[];
+}
+
+const shown = (labels: string[]) => (labels.length > 40 ? `${labels.slice(0, 40).join(' ')} … (${labels.length})` : labels.join(' '));
+
+/** The log line for how a checkpoint's classifier rows were matched to the run's labels. */
+function labelMatchNote(m: NonNullable<ReturnType<typeof loadHfModel>['labelMatch']>, labels: string[]): { warn: boolean; text: string } {
+  const unnamed = !m.checkpoint || m.checkpoint.length !== m.rows || isGenericLabels(m.checkpoint);
+  const theirs = m.checkpoint ? shown(m.checkpoint) : 'config.json has no id2label';
+  switch (m.kind) {
+    case 'name':
+      return {
+        warn: false,
+        text: `labels: the checkpoint's classifier rows are mapped to the run's labels by name (checkpoint: ${theirs}; run: ${shown(labels)})`,
+      };
+    case 'index':
+      return {
+        warn: true,
+        text: `labels: the checkpoint's classifier has ${m.rows} unnamed labels (${theirs}); its rows are kept in index order as the run's labels ${shown(labels)} — name them in its config.json id2label to map them by name`,
+      };
+    case 'none':
+      return {
+        warn: true,
+        text: unnamed
+          ? `labels: the checkpoint's classifier has ${m.rows} unnamed labels (${theirs}), the run ${labels.length} (${shown(labels)}); the classification head starts anew`
+          : `labels: the checkpoint's classifier labels (${theirs}) do not cover the run's (${shown(labels)}); the classification head starts anew`,
+      };
+  }
 }
 
 const LORA_TARGETS: Record<string, string> = {
@@ -47,16 +79,22 @@ const LORA_TARGETS: Record<string, string> = {
   output: 'output.dense',
 };
 
-export function setupModel(cfg: ResolvedConfig, vocabSize: number, numLabels: number): ModelSetup {
+export function setupModel(cfg: ResolvedConfig, vocabSize: number, labels: string[]): ModelSetup {
   const head: Head = cfg.task === 'token-classification' ? 'token' : 'sequence';
+  const numLabels = labels.length;
   const r = rng(cfg.seed);
   const notes: string[] = [];
+  const warnings: string[] = [];
   let config: BertConfig;
   const params = new Map<string, Float32Array>();
   const shapes = new Map<string, number[]>();
   let all: ParamShape[];
   if (cfg.model.pretrained) {
-    const hf = loadHfModel(cfg.model.pretrained, { numLabels, head });
+    const hf = loadHfModel(cfg.model.pretrained, { numLabels, head, labels });
+    if (hf.labelMatch) {
+      const { warn, text } = labelMatchNote(hf.labelMatch, labels);
+      (warn ? warnings : notes).push(text);
+    }
     config = { ...hf.config, hiddenDropout: cfg.model.dropout, attentionDropout: cfg.model.attentionDropout };
     all = bertParamShapes(config, head);
     for (const [k, v] of hf.params) params.set(k, v);
@@ -125,7 +163,7 @@ export function setupModel(cfg: ResolvedConfig, vocabSize: number, numLabels: nu
       }
     }
   }
-  return { config, head, params, shapes, trained, frozen, decay, loraScale, notes };
+  return { config, head, params, shapes, trained, frozen, decay, loraScale, labels, notes, warnings };
 }
 
 export function paramDefs(m: ModelSetup, names: string[]): ParamDef[] {

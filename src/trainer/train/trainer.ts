@@ -28,7 +28,7 @@ import { stateSlots, type OptimizerConfig } from '../engine/optim';
 import { NonFiniteError, TrainProgram } from '../engine/program';
 import { ortVersion, type SessionOptions } from '../engine/session';
 import { TensorBoardWriter } from '../run/tensorboard';
-import { loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint';
+import { checkpointLabels, loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint';
 import { loadRunData, type RunData } from './dataset';
 import { Evaluator } from './evaluate';
 import { batchFeeds, lossFn, paramDefs, setupModel, type ModelSetup } from './model';
@@ -178,9 +178,9 @@ function openRunFolder(o: TrainOptions, t0: number): RunContext {
   return { o, cfg, t0, run, resumeFrom, logLine, emitLogged, state, programs: new Map() };
 }
 
-// 2. Data and tokenizer (a resumed run uses the tokenizer saved with its checkpoint).
+// 2. Data and tokenizer (a resumed run uses the tokenizer and labels saved with its checkpoint).
 async function prepareData(c: RunContext): Promise<RunContext & { data: RunData }> {
-  const data = await loadRunData(c.cfg, c.resumeFrom);
+  const data = await loadRunData(c.cfg, c.resumeFrom, c.resumeFrom ? checkpointLabels(c.resumeFrom) : undefined);
   for (const line of data.log) c.emitLogged({ type: 'log', level: 'info', message: line });
   c.state.labels = data.labels;
   return Object.assign(c, { data });
@@ -189,8 +189,9 @@ async function prepareData(c: RunContext): Promise<RunContext & { data: RunData 
 // 3. Model and optimizer state; a resumed run restores both and trims metrics past its checkpoint.
 function prepareModel(c: RunContext & { data: RunData }): Prepared {
   const { cfg, data, run, state, resumeFrom } = c;
-  const m = setupModel(cfg, data.tokenizer.info.vocabSize, data.labels.length);
+  const m = setupModel(cfg, data.tokenizer.info.vocabSize, data.labels);
   for (const n of m.notes) c.emitLogged({ type: 'log', level: 'info', message: n });
+  for (const n of m.warnings) c.emitLogged({ type: 'log', level: 'warn', message: n });
   const slots = stateSlots(optimizerOf(cfg));
   let optimizer = new Map<string, Float32Array[]>();
   for (const name of m.trained)
