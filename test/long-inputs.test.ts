@@ -180,6 +180,7 @@ describe('long inputs: limits', () => {
     assert.equal(capped.stride, 19);
     assert.match(capped.note!, /data.max_length 512 exceeds the model's 40 positions; using 40/);
     assert.deepEqual(lengthSettings(null, 128), { maxLength: 128, overflow: 'window', stride: 32, note: undefined });
+    assert.equal(lengthSettings(c(64, 40), 64).stride, 40, "a valid stride is the run's, even above half of max_length");
   });
 
   for (const task of ['token-classification', 'sequence-classification'] as const) {

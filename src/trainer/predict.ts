@@ -46,16 +46,18 @@ export interface LengthSettings {
 
 /**
  * How a run's inputs are encoded at inference: data.max_length, overflow and stride from the run's
- * resolved config, with max_length capped at the model's positions (labels.json maxLength) and the
- * stride kept below it. Without a config (model files copied alone): the positions, 'window', and
+ * resolved config, with max_length capped at the model's positions (labels.json maxLength) and then
+ * the stride at most half of it. Without a config (model files copied alone): the positions, 'window', and
  * the schema's default stride.
  */
 export function lengthSettings(config: ResolvedConfig | null | undefined, positions: number | undefined): LengthSettings {
   const d = config?.data;
   const wanted = d?.maxLength ?? positions ?? 512;
   const maxLength = Math.min(wanted, positions ?? wanted);
+  // The run's stride as it is (the config check keeps it below max_length - 2); when max_length is
+  // capped, or without a config, the schema's default rule: at most (max_length - 2) / 2.
   const half = Math.max(0, Math.floor((maxLength - 2) / 2));
-  const stride = Math.min(d?.stride ?? 32, half);
+  const stride = d && maxLength === wanted ? Math.min(d.stride, maxLength - 3) : Math.min(d?.stride ?? 32, half);
   const note = maxLength < wanted ? `data.max_length ${wanted} exceeds the model's ${positions} positions; using ${maxLength}` : undefined;
   return { maxLength, overflow: d?.overflow ?? 'window', stride, note };
 }
