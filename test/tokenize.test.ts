@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { encodeTexts, encodeTokenSentences, type TokenFeature } from '../src/trainer/encode';
+import { poolWindows } from '../src/trainer/train/evaluate';
 import { buildWordPieceVocab, loadTokenizer, tokenizerFromVocab, writeTokenizerFolder, type Tok } from '../src/trainer/tokenize';
 
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'finetune-tokenize-'));
@@ -372,10 +373,51 @@ describe('encodeTexts', () => {
       ],
       { maxLength: 6 },
     );
-    assert.deepEqual(stats, { texts: 3, truncated: 1 });
+    assert.deepEqual(stats, { texts: 3, truncated: 1, overlong: 1, windows: 3 });
     assert.deepEqual(features[0], { inputIds: [2, id('the'), id('un'), id('##aff'), id('##able'), 3], attentionMask: [1, 1, 1, 1, 1, 1], label: 1, index: 0 });
     assert.deepEqual(features[1], { inputIds: [2, id('a'), id('b'), 3], attentionMask: [1, 1, 1, 1], label: 0, index: 1 });
     assert.deepEqual(features[2].inputIds, [2, 3]);
     assert.equal(features[2].index, 2);
+  });
+
+  it("overflow 'window': windows of maxLength-2 sub-tokens overlapping by stride, the last ending with the text", () => {
+    const tok = loadTokenizer(folder({ 'vocab.txt': vocabTxt }));
+    const text = 'a b a b a b a b a'; // 9 sub-tokens
+    const ids = tok.encodeText(text);
+    assert.equal(ids.length, 9);
+    const { features, stats } = encodeTexts(
+      tok,
+      [
+        { text: 'a b', label: 0 },
+        { text, label: 1 },
+      ],
+      { maxLength: 6, overflow: 'window', stride: 1 },
+    );
+    assert.deepEqual(stats, { texts: 2, truncated: 0, overlong: 1, windows: 4 });
+    assert.deepEqual(features[0].inputIds, [2, id('a'), id('b'), 3]);
+    // budget 4, step 3: [0,4) [3,7), then the last is [5,9) (ends with the text, full length)
+    assert.deepEqual(
+      features.slice(1).map((f) => f.inputIds),
+      [
+        [2, ...ids.slice(0, 4), 3],
+        [2, ...ids.slice(3, 7), 3],
+        [2, ...ids.slice(5, 9), 3],
+      ],
+    );
+    assert.ok(features.slice(1).every((f) => f.index === 1 && f.label === 1));
+  });
+});
+
+describe('poolWindows', () => {
+  it("a text's logits are the mean over its windows; a one-window text keeps its own exactly", () => {
+    const f = (index: number) => ({ inputIds: [], attentionMask: [], label: 0, index });
+    const pooled = poolWindows(
+      [f(0), f(1), f(1), f(1)],
+      [Float32Array.of(0.1, -0.3), Float32Array.of(1, 2), Float32Array.of(3, -2), Float32Array.of(2, 3)],
+      2,
+      2,
+    );
+    assert.deepEqual(Array.from(pooled[0]), Array.from(Float32Array.of(0.1, -0.3)));
+    assert.deepEqual(Array.from(pooled[1]), [2, 1]);
   });
 });

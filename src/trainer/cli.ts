@@ -15,6 +15,8 @@ commands:
       --set KEY=VALUE    override a config value (dotted key, e.g. training.lr=3e-5); repeatable
   eval <run-dir>         evaluate a run's exported model on its test (or --split validation) data
   predict <run-dir> TEXT run a run's exported model.onnx on text and print entities or the label
+                         (TEXT '-' reads it from stdin; any length: long text is windowed
+                         with the run's max_length and stride)
   check                  train a small model on generated data with the ONNX engine and evaluate it
                          (shows the install works and which device is used)
 
@@ -26,6 +28,9 @@ options:
   --json                   print events as JSON lines
   --help                   this text
 `;
+
+/** Longer command lines make a predict run its text in a child process on stdin (see 'predict'). */
+const LONG_COMMAND_LINE = 8192;
 
 function parseArgs(argv: string[]) {
   const flags: Record<string, string | boolean> = {};
@@ -132,7 +137,30 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'predict': {
         const { runPredict } = await import('./commands');
-        return await runPredict({ runDir: positional[1], text: positional.slice(2).join(' '), json: !!flags.json });
+        const args = positional.slice(2);
+        if (args.length === 1 && args[0] === '-') {
+          const fs = await import('node:fs');
+          return await runPredict({
+            runDir: positional[1],
+            text: fs.readFileSync(0, 'utf8'),
+            json: !!flags.json,
+            threads: flags.threads ? threads : undefined,
+          });
+        }
+        const text = args.join(' ');
+        // ONNX Runtime overflows the main thread's stack (SIGSEGV) while creating a session when the
+        // process's command line is long (about 28 KB at Linux's default 8 MB stack), whatever the
+        // session: a long TEXT goes to a fresh process of this program on stdin instead.
+        if (Buffer.byteLength(process.argv.join(' ')) > LONG_COMMAND_LINE) {
+          const { spawnSync } = await import('node:child_process');
+          const again = [...process.execArgv, process.argv[1], 'predict', positional[1], '-'];
+          if (flags.json) again.push('--json');
+          if (flags.threads) again.push('--threads', String(threads));
+          const r = spawnSync(process.execPath, again, { input: text, stdio: ['pipe', 'inherit', 'inherit'], maxBuffer: Infinity });
+          if (r.error) throw r.error;
+          return r.status ?? 1;
+        }
+        return await runPredict({ runDir: positional[1], text, json: !!flags.json, threads: flags.threads ? threads : undefined });
       }
       case 'check': {
         const res = await runCheck({ device, threads, stepsPerRun, steps: intFlag(flags, 'steps', 400, 1), emit });

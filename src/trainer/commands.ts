@@ -6,13 +6,11 @@ import * as path from 'node:path';
 import type { EvalRecord, TrainerCommand, TrainerEvent } from '../shared/protocol';
 import { ConfigValidationError, defaultRunName, loadConfigWithWarnings, formatConfigError, type ResolvedConfig } from '../shared/config/config';
 import { Session, type Device } from './engine/session';
-import { extractEntities } from './metrics/seqeval';
-import { encodeTexts, encodeTokenSentences } from './encode';
-import { loadTokenizer } from './tokenize';
+import { lengthSettings, predictText, readExported } from './predict';
 import { loadRunData } from './train/dataset';
 import { Evaluator } from './train/evaluate';
 import { VERSION, train } from './train/trainer';
-import { defaultRunsFolder, newRunInfo, openRunFolder, readRunInfo, runPaths, writeRunInfo } from '../shared/run';
+import { defaultRunsFolder, newRunInfo, openRunFolder, readRunInfo, writeRunInfo } from '../shared/run';
 
 type Emit = (e: TrainerEvent) => void;
 
@@ -176,19 +174,17 @@ function recordConfigFailure(configPath: string, runDir: string | undefined, e: 
   );
 }
 
-function exported(runDir: string) {
-  const dir = path.resolve(runDir);
-  const p = runPaths(dir);
-  if (!fs.existsSync(p.model)) throw new Error(`${dir} has no exported ${path.basename(p.model)} (the run did not complete)`);
-  const labels = JSON.parse(fs.readFileSync(p.labels, 'utf8')) as { task: string; labels: string[] };
-  return { dir, model: p.model, labels, tokenizer: loadTokenizer(p.tokenizer), tokenizerDir: p.tokenizer };
-}
-
 export async function runEval(o: { runDir: string; split: 'test' | 'validation'; json: boolean; emit: Emit }): Promise<number> {
   if (!o.runDir) throw new Error('eval needs a run folder: finetune eval <run-dir>');
-  const x = exported(o.runDir);
-  const config = readRunInfo(x.dir).config as ResolvedConfig;
+  const x = readExported(o.runDir);
+  const runCfg = readRunInfo(x.dir).config as ResolvedConfig;
+  // The run's max_length, overflow and stride, never beyond the model's positions.
+  const s = lengthSettings(runCfg, x.labels.maxLength);
+  // What was capped, windowed or cut goes to stderr (stdout keeps the record, JSON with --json).
+  if (s.note) console.error(`note: ${s.note}`);
+  const config: ResolvedConfig = { ...runCfg, data: { ...runCfg.data, maxLength: s.maxLength, stride: s.stride } };
   const data = await loadRunData(config, x.tokenizerDir, x.labels.labels);
+  for (const line of data.log) if (line.startsWith(`${o.split}: `)) console.error(`note: ${line}`);
   const bytes = fs.readFileSync(x.model);
   const session = await Session.create(
     bytes,
@@ -207,55 +203,30 @@ export async function runEval(o: { runDir: string; split: 'test' | 'validation';
   return 0;
 }
 
-export async function runPredict(o: { runDir: string; text: string; json: boolean }): Promise<number> {
+export async function runPredict(o: { runDir: string; text: string; json: boolean; threads?: number }): Promise<number> {
   if (!o.runDir || !o.text) throw new Error('predict needs a run folder and text: finetune predict <run-dir> "some text"');
-  const x = exported(o.runDir);
-  const session = await Session.create(
-    fs.readFileSync(x.model),
-    [
-      { name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] },
-      { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] },
-    ],
-    {},
-    x.model,
-  );
-  const run = async (ids: number[]) =>
-    (
-      await session.run({
-        input_ids: { dtype: 'int64', shape: [1, ids.length], data: BigInt64Array.from(ids.map(BigInt)) },
-        attention_mask: { dtype: 'int64', shape: [1, ids.length], data: new BigInt64Array(ids.length).fill(1n) },
-      })
-    ).logits.data as Float32Array;
-  const L = x.labels.labels;
-  const argmax = (l: Float32Array, off: number) => {
-    let b = 0;
-    for (let c = 1; c < L.length; c++) if (l[off + c] > l[off + b]) b = c;
-    return b;
-  };
-  if (x.labels.task === 'token-classification') {
-    const words = o.text.match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)?|[^\s\p{L}\p{N}]/gu) ?? [];
-    const { features } = encodeTokenSentences(x.tokenizer, [{ words, labels: words.map(() => 0) }], { maxLength: 512, overflow: 'window', stride: 32 });
-    const tags = words.map(() => 'O');
-    for (const f of features) {
-      const logits = await run(f.inputIds);
-      f.labels.forEach((lab, p) => {
-        if (lab >= 0) tags[f.wordIds[p]!] = L[argmax(logits, p * L.length)];
-      });
-    }
-    const entities = extractEntities([tags]).map((e) => ({ type: e.type, text: words.slice(e.start, e.end).join(' '), start: e.start, end: e.end }));
-    if (o.json) console.log(JSON.stringify({ words, tags, entities }));
+  const p = await predictText(o.runDir, o.text, { threads: o.threads });
+  // What was windowed, cut or capped goes to stderr (never silent); stdout keeps the answer.
+  if (p.note) console.error(`note: ${p.note}`);
+  if (p.truncated) console.error(`note: ${p.truncated}`);
+  else if (p.windows > 1 && !o.json)
+    console.error(
+      `note: ${p.subTokens} sub-tokens read in ${p.windows} windows of up to ${p.maxLength} (stride ${p.stride})${p.task === 'sequence-classification' ? ', their logits averaged' : ''}`,
+    );
+  if (p.task === 'token-classification') {
+    const { words, tags, entities } = p;
+    if (o.json) console.log(JSON.stringify({ words, tags, entities, windows: p.windows, ...(p.truncated ? { truncated: p.truncated } : {}) }));
     else if (entities.length === 0) console.log('no entities');
     else for (const e of entities) console.log(`${e.type.padEnd(6)} ${e.text}`);
   } else {
-    const { features } = encodeTexts(x.tokenizer, [{ text: o.text, label: 0 }], { maxLength: 512 });
-    const logits = await run(features[0].inputIds);
-    const max = Math.max(...logits);
-    const exp = Array.from(logits, (v) => Math.exp(v - max));
-    const z = exp.reduce((a, b) => a + b, 0);
-    const probs = Object.fromEntries(L.map((l, i) => [l, exp[i] / z]));
-    if (o.json) console.log(JSON.stringify({ label: L[argmax(logits, 0)], probs }));
-    else console.log(`${L[argmax(logits, 0)]}  (${L.map((l) => `${l} ${probs[l].toFixed(3)}`).join(', ')})`);
+    const { label, probs } = p;
+    if (o.json) console.log(JSON.stringify({ label, probs, windows: p.windows, ...(p.truncated ? { truncated: p.truncated } : {}) }));
+    else
+      console.log(
+        `${label}  (${Object.entries(probs)
+          .map(([l, v]) => `${l} ${v.toFixed(3)}`)
+          .join(', ')})`,
+      );
   }
-  await session.release();
   return 0;
 }

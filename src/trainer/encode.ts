@@ -174,24 +174,61 @@ export interface TextFeature {
   index: number;
 }
 
-/** [CLS] text [SEP], the text's sub-tokens truncated to maxLength-2 (counted in stats.truncated); not padded. */
+export interface TextEncodeStats {
+  texts: number;
+  /** texts whose sub-tokens were cut to maxLength-2 (overflow 'truncate') */
+  truncated: number;
+  /** texts whose sub-tokens + [CLS] + [SEP] exceed maxLength */
+  overlong: number;
+  /** features produced (one per text, more for an over-long text with overflow 'window') */
+  windows: number;
+}
+
+/**
+ * Text classification features: [CLS] sub-tokens [SEP], not padded; `index` is the text's index.
+ *
+ * overflow 'truncate' (the default here): the text's sub-tokens are cut to maxLength-2.
+ * overflow 'window': an over-long text becomes windows of maxLength-2 sub-tokens, each starting
+ * `stride` sub-tokens before the previous one ends, except the last, which ends with the text (so
+ * it overlaps its predecessor by at least `stride`); every window
+ * is a feature with the text's label and index, and a prediction pools the windows' logits
+ * (`poolWindows` in train/evaluate.ts).
+ */
 export function encodeTexts(
   tok: Tok,
   texts: { text: string; label: number }[],
-  opts: { maxLength: number },
-): { features: TextFeature[]; stats: { texts: number; truncated: number } } {
+  opts: { maxLength: number; overflow?: 'window' | 'truncate'; stride?: number },
+): { features: TextFeature[]; stats: TextEncodeStats } {
   const { maxLength } = opts;
   if (!Number.isInteger(maxLength) || maxLength < 3) throw new Error(`encodeTexts: maxLength must be an integer >= 3 (got ${maxLength})`);
+  const budget = maxLength - 2;
+  const step = budget - Math.min(budget - 1, Math.max(0, Math.floor(opts.stride ?? 0)));
   const { clsId, sepId } = tok.info;
-  let truncated = 0;
-  const features = texts.map(({ text, label }, index): TextFeature => {
-    let ids = tok.encodeText(text);
-    if (ids.length > maxLength - 2) {
-      ids = ids.slice(0, maxLength - 2);
-      truncated++;
-    }
+  const stats: TextEncodeStats = { texts: texts.length, truncated: 0, overlong: 0, windows: 0 };
+  const features: TextFeature[] = [];
+  const feature = (ids: number[], label: number, index: number): TextFeature => {
     const inputIds = [clsId, ...ids, sepId];
     return { inputIds, attentionMask: new Array<number>(inputIds.length).fill(1), label, index };
+  };
+  texts.forEach(({ text, label }, index) => {
+    const ids = tok.encodeText(text);
+    if (ids.length <= budget) {
+      features.push(feature(ids, label, index));
+      return;
+    }
+    stats.overlong++;
+    if (opts.overflow !== 'window') {
+      features.push(feature(ids.slice(0, budget), label, index));
+      stats.truncated++;
+      return;
+    }
+    for (let start = 0; ; start += step) {
+      const last = start + budget >= ids.length;
+      if (last) start = ids.length - budget; // the last window ends with the text and is full
+      features.push(feature(ids.slice(start, start + budget), label, index));
+      if (last) break;
+    }
   });
-  return { features, stats: { texts: texts.length, truncated } };
+  stats.windows = features.length;
+  return { features, stats };
 }

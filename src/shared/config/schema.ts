@@ -217,7 +217,7 @@ export const CONFIG_SCHEMA: JsonSchema = {
         },
         overflow: {
           description:
-            "What happens to sequences longer than max_length: 'window' splits them into overlapping windows (every token gets a prediction), 'truncate' cuts them.",
+            "What happens to inputs longer than max_length, in training, evaluation, `finetune eval` and `finetune predict` alike: 'window' splits them into windows overlapping by `stride` tokens (token classification: each word is predicted in the window where it has the most context; sequence classification: every window is trained with the text's label and a text's prediction is the mean of its windows' logits); 'truncate' keeps the first max_length tokens (token classification: the words left out count as 'O'). Both are counted in the run's log.",
           type: 'string',
           enum: ['window', 'truncate'],
           default: 'window',

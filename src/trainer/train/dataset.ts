@@ -134,9 +134,15 @@ export async function loadRunData(cfg: ResolvedConfig, savedTokenizer?: string, 
     const { features, stats } = encodeTexts(
       tok,
       examples.map((e) => ({ text: e.text, label: index.get(e.label)! })),
-      { maxLength: d.maxLength },
+      { maxLength: d.maxLength, overflow: d.overflow, stride: d.stride },
     );
-    if (stats.truncated) log.push(`${name}: ${stats.truncated} texts truncated to ${d.maxLength} sub-tokens`);
+    if (stats.overlong) {
+      log.push(
+        d.overflow === 'window'
+          ? `${name}: ${stats.overlong} texts longer than ${d.maxLength} sub-tokens were split into ${stats.windows - stats.texts + stats.overlong} windows (${d.stride} sub-tokens of overlap); a text's prediction is the mean of its windows' logits`
+          : `${name}: ${stats.truncated} texts truncated to ${d.maxLength} sub-tokens`,
+      );
+    }
     return { examples, features };
   };
   return {

@@ -7,6 +7,7 @@ import { serializeModel } from '../engine/onnx';
 import { Session, type HostTensor, type SessionOptions } from '../engine/session';
 import { accuracy, classificationReport, confusionMatrix } from '../metrics/report';
 import { entityReport, type Mode, type PRF } from '../metrics/seqeval';
+import type { TextFeature, TokenFeature } from '../encode';
 import type { RunData } from './dataset';
 import { inferenceGraph, type ModelSetup } from './model';
 
@@ -23,6 +24,41 @@ const EVAL_BATCH = 32;
 function prf(p: PRF): PrfJson {
   const clean = (x: number) => (Number.isFinite(x) ? x : 0);
   return { precision: clean(p.precision), recall: clean(p.recall), f1: clean(p.f1), support: p.support };
+}
+
+/**
+ * Windows merged into one prediction per word: each word is decided by the first sub-token of the
+ * one window that labels it (encodeTokenSentences picks the window where the word has the most
+ * context). Calls `fn` for every labelled word, in feature order, with that window's logits and
+ * the offset of the word's C logits in it. Words no window labels (overflow 'truncate') are skipped.
+ * Evaluation and `finetune predict` both read predictions through this.
+ */
+export function forEachWordLogits(
+  features: TokenFeature[],
+  logits: Float32Array[],
+  C: number,
+  fn: (sentence: number, word: number, l: Float32Array, offset: number, label: number) => void,
+): void {
+  features.forEach((f, i) => {
+    f.labels.forEach((lab, p) => {
+      if (lab >= 0) fn(f.sentence, f.wordIds[p]!, logits[i], p * C, lab);
+    });
+  });
+}
+
+/**
+ * Windows pooled into one prediction per text: the mean of its windows' logits (C each), for texts
+ * 0..n-1. A text of one window keeps its logits exactly. Evaluation and `finetune predict` both pool
+ * through this.
+ */
+export function poolWindows(features: TextFeature[], logits: Float32Array[], n: number, C: number): Float32Array[] {
+  const sum = Array.from({ length: n }, () => new Float64Array(C));
+  const count = new Array<number>(n).fill(0);
+  features.forEach((f, i) => {
+    for (let c = 0; c < C; c++) sum[f.index][c] += logits[i][c];
+    count[f.index]++;
+  });
+  return sum.map((s, t) => Float32Array.from(s, (v) => v / count[t]));
 }
 
 export interface EvalModel {
@@ -111,11 +147,8 @@ export class Evaluator {
     if (data.task === 'token-classification') {
       const sentences = data[split]!.examples;
       const pred: string[][] = sentences.map((s) => s.words.map(() => 'O'));
-      data[split]!.features.forEach((f, i) => {
-        f.labels.forEach((lab, p) => {
-          if (lab < 0) return;
-          pred[f.sentence][f.wordIds[p]!] = data.labels[argmaxAndLoss(logits[i], p * C, lab)];
-        });
+      forEachWordLogits(data[split]!.features, logits, C, (sentence, word, l, off, lab) => {
+        pred[sentence][word] = data.labels[argmaxAndLoss(l, off, lab)];
       });
       const gold = sentences.map((s) => s.tags);
       const ents = entityReport(gold, pred, { mode: o.mode, scheme: 'IOB2' });
@@ -156,11 +189,13 @@ export class Evaluator {
     }
     const examples = data[split]!.examples;
     const features = data[split]!.features;
-    const goldL = features.map((f) => data.labels[f.label]);
-    const predL = features.map((f, i) => data.labels[argmaxAndLoss(logits[i], 0, f.label)]);
+    const gold = new Array<number>(examples.length);
+    for (const f of features) gold[f.index] = f.label;
+    const pooled = poolWindows(features, logits, examples.length, C);
+    const goldL = gold.map((g) => data.labels[g]);
+    const predL = pooled.map((l, i) => data.labels[argmaxAndLoss(l, 0, gold[i])]);
     const report = classificationReport(goldL, predL, { labels: data.labels });
-    features.forEach((f, i) => {
-      const e = examples[f.index];
+    examples.forEach((e, i) => {
       if (misclassified.length < o.maxMisclassified && goldL[i] !== predL[i]) {
         misclassified.push({ file: e.file, line: e.line, text: e.text, gold: goldL[i], pred: predL[i] });
       }
