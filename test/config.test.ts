@@ -81,6 +81,7 @@ describe('config: valid configs resolve with defaults', () => {
         noDecay: ['bias', 'LayerNorm.weight'],
         warmupRatio: 0,
         schedule: 'linear',
+        shuffle: true,
         gradClip: 1,
         stepsPerRun: 'auto',
       },

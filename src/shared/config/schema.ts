@@ -304,6 +304,12 @@ export const CONFIG_SCHEMA: JsonSchema = {
           enumDescriptions: ['Linear decay to 0 at the last step.', 'Cosine decay to 0 at the last step.', 'Constant learning rate.'],
           default: 'linear',
         },
+        shuffle: {
+          description:
+            'Shuffle the training examples each epoch (seeded) and batch examples of similar length together. false: file order, batches in order, no length grouping (the last batch of an epoch may be smaller), for step-by-step comparison with another framework.',
+          type: 'boolean',
+          default: true,
+        },
         grad_clip: {
           description: 'Clip the global gradient norm to this value; null disables clipping.',
           type: ['number', 'null'],

@@ -66,6 +66,8 @@ export interface ResolvedConfig {
     schedule: 'linear' | 'cosine' | 'constant';
     gradClip: number | null;
     stepsPerRun: 'auto' | number;
+    /** false: file order, no length grouping (runs recorded before this key existed lack it: true). */
+    shuffle: boolean;
     earlyStopping?: { metric: MetricName; mode: 'max' | 'min'; patience: number; minDelta: number };
   };
   evaluation: { every: 'epoch' | number; metric: MetricName; mode: 'default' | 'strict'; maxMisclassified: number };

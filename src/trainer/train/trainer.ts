@@ -306,7 +306,8 @@ async function programFor(p: Prepared, B: number, A: number, sessionOpts: Sessio
 async function trainEpochs(c: Training): Promise<void> {
   const { cfg, state } = c;
   training: while (state.step < c.total && !c.stopReason) {
-    const plan = planEpoch(c.lengths, state.epoch, cfg.seed, c.B, c.A, cfg.data.maxLength);
+    // A run recorded before training.shuffle existed has no such key: it shuffled.
+    const plan = planEpoch(c.lengths, state.epoch, cfg.seed, c.B, c.A, cfg.data.maxLength, cfg.training.shuffle ?? true);
     while (state.stepInEpoch < plan.length && state.step < c.total) {
       if (c.o.shouldStop?.()) {
         c.stopReason = 'stopped';
