@@ -82,6 +82,7 @@ describe('config: valid configs resolve with defaults', () => {
         warmupRatio: 0,
         schedule: 'linear',
         shuffle: true,
+        loggingSteps: 1,
         gradClip: 1,
         stepsPerRun: 'auto',
       },
