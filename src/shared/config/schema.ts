@@ -312,7 +312,7 @@ export const CONFIG_SCHEMA: JsonSchema = {
         },
         logging_steps: {
           description:
-            "Write a train record (metrics.jsonl, train event, TensorBoard) every this many optimizer steps, as the Hugging Face Trainer's logging_steps: its loss is the mean over the steps since the previous record, its lr and grad norm those of its last step. 1: every step's loss. The last step of a run is always recorded.",
+            "Write a train record (the run's metrics file, the train event, TensorBoard) every this many optimizer steps, as the Hugging Face Trainer's logging_steps: its loss is the mean over the steps since the previous record, its lr and grad norm those of its last step. 1: every step's loss. The last step of a run is always recorded.",
           type: 'integer',
           minimum: 1,
           default: 1,
