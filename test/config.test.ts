@@ -81,6 +81,8 @@ describe('config: valid configs resolve with defaults', () => {
         noDecay: ['bias', 'LayerNorm.weight'],
         warmupRatio: 0,
         schedule: 'linear',
+        shuffle: true,
+        loggingSteps: 1,
         gradClip: 1,
         stepsPerRun: 'auto',
       },

@@ -120,6 +120,18 @@ describe('extension: ETA', () => {
     t.add([train(10, 1000), train(20, 3000), train(20, 4000), { type: 'eval' }, train(30, 5000)]);
     assert.equal(t.last?.step, 30);
     assert.equal(t.eta(130, undefined, 5000), 20);
+    // Every step's record (64 per call, one call a second): an evaluation pause 30 s ago still
+    // counts, as when a call brought one record (samples are thinned, not cut to the last 256).
+    const k = new EtaTracker();
+    let step = 0;
+    const block = (time: number) => k.add(Array.from({ length: 64 }, () => train(++step, time)));
+    for (let s = 1; s <= 100; s++) block(s * 1000);
+    for (let s = 0; s < 30; s++) block(160_000 + s * 1000); // after a 60 s evaluation
+    const perBlock = [...Array(100).keys()].map((i) => ({ step: 64 * (i + 1), time: (i + 1) * 1000 }));
+    for (let s = 0; s < 30; s++) perBlock.push({ step: 6400 + 64 * (s + 1), time: 160_000 + s * 1000 });
+    const expected = estimateEta({ step, totalSteps: 20_000, samples: perBlock, now: 189_000 })!;
+    assert.ok(expected > (20_000 - step) / 64 + 30, `${expected}: the pause counts`);
+    assert.ok(Math.abs(k.eta(20_000, undefined, 189_000)! - expected) < expected * 0.02, `${k.eta(20_000, undefined, 189_000)} vs ${expected}`);
     assert.equal(formatEta(42), '42 s');
     assert.equal(formatEta(3900), '1 h 05 min');
   });

@@ -44,12 +44,16 @@ function progress(total: () => number | undefined): (e: TrainerEvent) => boolean
   const tty = process.stderr.isTTY;
   const t0 = Date.now();
   let lastPlain = 0;
+  let lastDrawn = 0;
   return (e) => {
     if (e.type !== 'train') {
       if (tty) process.stderr.write('\r\x1b[K');
       return false;
     }
     const n = total() ?? 0;
+    // A call of K steps brings K records at once (training.logging_steps: 1): redraw at most 10 times a second.
+    if (tty && Date.now() - lastDrawn < 100 && e.step !== n) return true;
+    lastDrawn = Date.now();
     const frac = n ? e.step / n : 0;
     const eta = frac > 0 ? (((Date.now() - t0) / 1000) * (1 - frac)) / frac : 0;
     const text = `step ${e.step}/${n} ${(100 * frac).toFixed(0)}% loss ${e.loss.toFixed(4)} lr ${e.lr.toExponential(1)} ${e.stepsPerSec.toFixed(1)} steps/s ETA ${Math.round(eta)}s`;

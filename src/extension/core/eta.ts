@@ -49,7 +49,15 @@ export class EtaTracker {
   private samples: Sample[] = [];
   last: TrainRecord | undefined;
 
-  constructor(private readonly keep = 256) {}
+  /**
+   * @param keep samples kept
+   * @param minGapMs a sample less than this after the one before the latest replaces the latest:
+   *   a call of K steps brings K records at once, and the kept samples must still span the window
+   */
+  constructor(
+    private readonly keep = 256,
+    private readonly minGapMs = 500,
+  ) {}
 
   /** Adds train records (IPC and file records may both arrive: older or equal steps are ignored). */
   add(records: Iterable<{ type: string }>): void {
@@ -58,7 +66,10 @@ export class EtaTracker {
       const t = r as TrainRecord;
       if (this.last && t.step <= this.last.step) continue;
       this.last = t;
-      this.samples.push({ step: t.step, time: t.time ?? Date.now() });
+      const sample = { step: t.step, time: t.time ?? Date.now() };
+      const n = this.samples.length;
+      if (n >= 2 && this.samples[n - 1].time - this.samples[n - 2].time < this.minGapMs) this.samples[n - 1] = sample;
+      else this.samples.push(sample);
       if (this.samples.length > this.keep) this.samples.splice(0, this.samples.length - this.keep);
     }
   }

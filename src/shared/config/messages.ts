@@ -332,9 +332,16 @@ export function badKey(key: string, what: string): string | undefined {
   if (key === 'sweep' || key.startsWith('sweep.')) return `${what} '${key}' cannot change the sweep itself`;
   if (schemaAt(key)) return undefined;
   const all = ALL_KEYS();
-  let near = closest(key, all);
+  const parts = key.split('.');
+  // A typo in the last part is looked for among its siblings first, where aliases apply
+  // ('training.lerning_rate' → 'training.lr', not the nearer full key 'training.logging_steps').
+  const parent = parts.slice(0, -1).join('.');
+  const siblings = parent
+    ? all.filter((k) => k.startsWith(`${parent}.`) && !k.slice(parent.length + 1).includes('.')).map((k) => k.slice(parent.length + 1))
+    : [];
+  const leaf = siblings.length ? closest(parts[parts.length - 1], siblings) : undefined;
+  let near = leaf ? `${parent}.${leaf}` : closest(key, all);
   if (!near) {
-    const parts = key.split('.');
     const last = closest(parts[parts.length - 1], [...new Set(all.map((k) => k.split('.').pop()!))]);
     if (last) near = all.find((k) => k === [...parts.slice(0, -1), last].join('.')) ?? all.find((k) => k.endsWith(`.${last}`));
   }

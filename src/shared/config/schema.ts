@@ -311,6 +311,19 @@ export const CONFIG_SCHEMA: JsonSchema = {
           enumDescriptions: ['Linear decay to 0 at the last step.', 'Cosine decay to 0 at the last step.', 'Constant learning rate.'],
           default: 'linear',
         },
+        shuffle: {
+          description:
+            'Shuffle the training examples each epoch (seeded) and batch examples of similar length together. false: file order, batches in order, no length grouping (the last batch of an epoch may be smaller), for step-by-step comparison with another framework.',
+          type: 'boolean',
+          default: true,
+        },
+        logging_steps: {
+          description:
+            "Write a train record (the run's metrics file, the train event, TensorBoard) every this many optimizer steps, as the Hugging Face Trainer's logging_steps: its loss is the mean over the steps since the previous record, its lr and grad norm those of its last step. 1: every step's loss. The last step of a run is always recorded.",
+          type: 'integer',
+          minimum: 1,
+          default: 1,
+        },
         grad_clip: {
           description: 'Clip the global gradient norm to this value; null disables clipping.',
           type: ['number', 'null'],
@@ -319,7 +332,7 @@ export const CONFIG_SCHEMA: JsonSchema = {
         },
         steps_per_run: {
           description:
-            "Optimizer steps per ONNX Runtime call (a K-step Loop graph), or 'auto': start at 4 and after every call set K to the steps done per second (1 to 64), so that each call takes about a second. A call never runs past an evaluation, the end of an epoch or the last step, and holds steps of one sequence length only, so it can be shorter than K. One train event (loss, lr, speed) is reported per call.",
+            "Optimizer steps per ONNX Runtime call (a K-step Loop graph), or 'auto': start at 4 and after every call set K to the steps done per second (1 to 64), so that each call takes about a second. A call never runs past an evaluation, the end of an epoch or the last step, and holds steps of one sequence length only, so it can be shorter than K. K does not change what is logged: see logging_steps.",
           default: 'auto',
           anyOf: [
             { description: 'Adapt K to the measured speed: about one call per second.', type: 'string', const: 'auto' },

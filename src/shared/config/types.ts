@@ -68,6 +68,10 @@ export interface ResolvedConfig {
     schedule: 'linear' | 'cosine' | 'constant';
     gradClip: number | null;
     stepsPerRun: 'auto' | number;
+    /** false: file order, no length grouping (runs recorded before this key existed lack it: true). */
+    shuffle: boolean;
+    /** A train record every this many steps, with the mean loss over them (older runs: 1). */
+    loggingSteps: number;
     earlyStopping?: { metric: MetricName; mode: 'max' | 'min'; patience: number; minDelta: number };
   };
   evaluation: { every: 'epoch' | number; metric: MetricName; mode: 'default' | 'strict'; maxMisclassified: number };

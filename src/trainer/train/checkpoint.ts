@@ -25,6 +25,8 @@ export interface TrainerState {
   /** Evaluations since the best one (early stopping). */
   badEvals: number;
   labels: string[];
+  /** Losses of the steps since the last train record (training.logging_steps > 1), so a resumed run averages as an uninterrupted one. */
+  pendingLoss?: { sum: number; steps: number };
 }
 
 function swapIn(tmp: string, dir: string) {

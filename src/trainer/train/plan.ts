@@ -1,7 +1,9 @@
 // The order of training examples: per epoch a seeded shuffle, then, within chunks, examples of
 // similar length are batched together (as the Hugging Face Trainer's group_by_length does) so that
-// batches pad to short length buckets. The plan depends only on (seed, epoch), so a resumed run
-// replays exactly the steps an uninterrupted one would take. fillStep packs a planned step into
+// batches pad to short length buckets. With shuffle off (training.shuffle: false) the steps take
+// the examples in file order, batch after batch, with no length grouping, for step-by-step
+// comparison with another framework. The plan depends only on (seed, epoch, shuffle), so a resumed
+// run replays exactly the steps an uninterrupted one would take. fillStep packs a planned step into
 // the [K, A, B, T] feeds of a training program.
 
 import { seededShuffle } from '../data/split';
@@ -32,17 +34,25 @@ export function stepsPerEpoch(n: number, batchSize: number, accumulation: number
   return Math.ceil(n / (batchSize * accumulation));
 }
 
-export function planEpoch(lengths: number[], epoch: number, seed: number, batchSize: number, accumulation: number, maxLength: number): PlannedStep[] {
-  const order = seededShuffle(
-    lengths.map((_, i) => i),
-    seed * 1000003 + epoch,
-  );
+export function planEpoch(
+  lengths: number[],
+  epoch: number,
+  seed: number,
+  batchSize: number,
+  accumulation: number,
+  maxLength: number,
+  shuffle = true,
+): PlannedStep[] {
+  const all = lengths.map((_, i) => i);
+  const order = shuffle ? seededShuffle(all, seed * 1000003 + epoch) : all;
   const perStep = batchSize * accumulation;
-  const chunk = perStep * 16;
+  // Unshuffled: one chunk that is not sorted, so the steps take the examples in file order.
+  const chunk = shuffle ? perStep * 16 : Math.max(1, order.length);
   const bs = buckets(maxLength);
   const steps: PlannedStep[] = [];
   for (let c = 0; c < order.length; c += chunk) {
-    const part = order.slice(c, c + chunk).sort((a, b) => lengths[b] - lengths[a] || a - b);
+    const part = order.slice(c, c + chunk);
+    if (shuffle) part.sort((a, b) => lengths[b] - lengths[a] || a - b);
     for (let s = 0; s < part.length; s += perStep) {
       const ids = part.slice(s, s + perStep);
       const micro: number[][] = [];
@@ -51,7 +61,7 @@ export function planEpoch(lengths: number[], epoch: number, seed: number, batchS
     }
   }
   // Shuffle the steps so that lengths do not go long-to-short within each chunk.
-  return seededShuffle(steps, seed * 7919 + epoch);
+  return shuffle ? seededShuffle(steps, seed * 7919 + epoch) : steps;
 }
 
 /** What a training example's features have in common across tasks. */

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { bestKey, directionOf, metricsIn, testKey, type FinalMetrics, type MetricName } from '../../shared/metrics';
-import type { DeviceInfo, EvalRecord, TrainerEvent } from '../../shared/protocol';
+import type { DeviceInfo, EvalRecord, TrainRecord, TrainerEvent } from '../../shared/protocol';
 import {
   RunWriter,
   defaultRunsFolder,
@@ -111,6 +111,8 @@ interface Training extends Prepared {
   /** Steps per block; adapted between blocks when training.stepsPerRun is 'auto'. */
   K: number;
   stopReason?: 'stopped' | 'early';
+  /** The latest step's record fields, for a record of the steps left at an early stop. */
+  lastTrain?: TrainFields;
 }
 
 export async function train(o: TrainOptions): Promise<TrainResult> {
@@ -307,7 +309,8 @@ async function programFor(p: Prepared, B: number, A: number, sessionOpts: Sessio
 async function trainEpochs(c: Training): Promise<void> {
   const { cfg, state } = c;
   training: while (state.step < c.total && !c.stopReason) {
-    const plan = planEpoch(c.lengths, state.epoch, cfg.seed, c.B, c.A, cfg.data.maxLength);
+    // A run recorded before training.shuffle existed has no such key: it shuffled.
+    const plan = planEpoch(c.lengths, state.epoch, cfg.seed, c.B, c.A, cfg.data.maxLength, cfg.training.shuffle ?? true);
     while (state.stepInEpoch < plan.length && state.step < c.total) {
       if (c.o.shouldStop?.()) {
         c.stopReason = 'stopped';
@@ -326,6 +329,8 @@ async function trainEpochs(c: Training): Promise<void> {
       if (!c.hasValidation) saveLast(c);
     }
   }
+  // An early stop between logging steps: the steps since the last record get theirs.
+  if (c.stopReason === 'early' && c.lastTrain) logTrain(c, c.lastTrain);
 }
 
 /** 5a. One block: up to K planned steps of one length, run by one call into its training program. */
@@ -356,27 +361,44 @@ async function runBlock(c: Training, plan: PlannedStep[]): Promise<void> {
     m.params.set(n, prog.params.get(n)!);
     c.optimizer.set(n, prog.state.get(n)!);
   }
-  state.step += k;
-  state.stepInEpoch += k;
   // Aim for about one block per second: progress reports stay live and runs stay long enough to amortize.
   if (t.stepsPerRun === 'auto') c.K = Math.max(1, Math.min(64, Math.round((k / secs) * 1)));
   const realTokens = feeds.mask.reduce((a, v) => a + Number(v), 0);
-  const rec = {
-    type: 'train' as const,
-    step: state.step,
-    epoch: state.epoch + state.stepInEpoch / plan.length,
-    loss: res.losses[k - 1],
-    lr: lrs[k - 1],
-    gradNorm: res.gradNorms[k - 1],
-    stepsPerSec: k / secs,
-    samplesPerSec: (k * A * B) / secs,
-    tokensPerSec: realTokens / secs,
-    time: Date.now(),
-  };
+  // Every step of the block counts: a record every loggingSteps steps (and at the last step) with
+  // the mean loss since the previous one; the speeds are the whole call's.
+  const every = Math.max(1, t.loggingSteps ?? 1); // runs recorded before training.logging_steps: 1
+  const stepInEpoch0 = state.stepInEpoch;
+  for (let s = 0; s < k; s++) {
+    state.step++;
+    state.stepInEpoch++;
+    const pending = (state.pendingLoss ??= { sum: 0, steps: 0 });
+    pending.sum += res.losses[s];
+    pending.steps++;
+    c.lastTrain = {
+      epoch: state.epoch + (stepInEpoch0 + s + 1) / plan.length,
+      lr: lrs[s],
+      gradNorm: res.gradNorms[s],
+      stepsPerSec: k / secs,
+      samplesPerSec: (k * A * B) / secs,
+      tokensPerSec: realTokens / secs,
+    };
+    if (state.step % every === 0 || state.step === c.total) logTrain(c, c.lastTrain);
+  }
+  c.run.update({ step: state.step, epoch: state.epoch + state.stepInEpoch / plan.length });
+}
+
+/** What a train record says besides its step and loss. */
+type TrainFields = Pick<TrainRecord, 'epoch' | 'lr' | 'gradNorm' | 'stepsPerSec' | 'samplesPerSec' | 'tokensPerSec'>;
+
+/** 5a'. A train record at the current step, its loss the mean over the steps since the previous one. */
+function logTrain(c: Training, f: TrainFields): void {
+  const pending = c.state.pendingLoss;
+  if (!pending?.steps) return;
+  const rec: TrainRecord = { type: 'train', step: c.state.step, ...f, loss: pending.sum / pending.steps, time: Date.now() };
+  c.state.pendingLoss = undefined;
   c.run.append(rec);
   c.o.emit(rec);
-  c.tb.scalars(state.step, { 'train/loss': rec.loss, 'train/lr': rec.lr, 'train/grad_norm': rec.gradNorm, 'train/tokens_per_sec': rec.tokensPerSec });
-  c.run.update({ step: state.step, epoch: rec.epoch });
+  c.tb.scalars(rec.step, { 'train/loss': rec.loss, 'train/lr': rec.lr, 'train/grad_norm': rec.gradNorm, 'train/tokens_per_sec': rec.tokensPerSec ?? NaN });
 }
 
 /** Evaluates the current weights on a split: the record goes to metrics.jsonl and the events, the misclassified examples to their file. */
