@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { checkFiles, loadConfig, validateConfigText } from '../src/shared/config/config';
+import { checkFiles, loadConfig, validateConfigText, type ResolvedConfig } from '../src/shared/config/config';
 import type { TrainerEvent } from '../src/shared/protocol';
 import { readRunInfo } from '../src/shared/run';
 import { hubEnv } from '../src/trainer/hub/env';
@@ -113,7 +113,7 @@ describe('model.pretrained as a Hub id', () => {
       const events: TrainerEvent[] = [];
       const res = await train({ config: loadConfig(ws.config), runDir: path.join(ws.dir, 'a'), emit: (e) => events.push(e) });
       assert.equal(res.status, 'completed', JSON.stringify(readRunInfo(res.runDir).error));
-      assert.equal(readRunInfo(res.runDir).config!.model.pretrained, TINY, 'run.json keeps the id');
+      assert.equal((readRunInfo(res.runDir).config as ResolvedConfig).model.pretrained, TINY, 'run.json keeps the id');
       const logs = events.flatMap((e) => (e.type === 'log' ? [e.message] : []));
       assert.ok(
         logs.some((m) => /model\.safetensors: 27\.5 kB of 27\.5 kB \(100%\), [\d.]+ (kB|MB)\/s/.test(m)),
