@@ -260,7 +260,7 @@ describe('config: semantic checks', () => {
       '4:3 model.pretrained and model.from_scratch are mutually exclusive — use one',
     ]);
     assert.deepEqual(check(MINIMAL.replace('  from_scratch: {}\n', '  dropout: 0.2\n')), [
-      "2:1 model needs one of 'pretrained' (a local Hugging Face folder) or 'from_scratch'",
+      "2:1 model needs one of 'pretrained' (a local Hugging Face folder or a Hub id) or 'from_scratch'",
     ]);
   });
 
@@ -405,10 +405,14 @@ describe('config: loadConfig, checkFiles and overrides', () => {
     ]);
     fs.writeFileSync(path.join(dir, 'bert/config.json'), JSON.stringify({ max_position_embeddings: 512 }));
     assert.deepEqual(checkFiles(c, text, file), []);
-    const missing = validateConfigText(text.replace('pretrained: bert', 'pretrained: nope'), file).config!;
-    assert.deepEqual(lines(checkFiles(missing, text.replace('pretrained: bert', 'pretrained: nope'), file)), [
+    const missing = validateConfigText(text.replace('pretrained: bert', 'pretrained: ./nope'), file).config!;
+    assert.deepEqual(lines(checkFiles(missing, text.replace('pretrained: bert', 'pretrained: ./nope'), file)), [
       `3:15 model.pretrained: folder not found: ${path.join(dir, 'nope')}`,
     ]);
+    // A bare name with no such folder is a Hub id: the trainer resolves it, the file checks pass it.
+    const hub = validateConfigText(text.replace('pretrained: bert', 'pretrained: nope'), file).config!;
+    assert.equal(hub.model.pretrained, 'nope');
+    assert.deepEqual(checkFiles(hub, text.replace('pretrained: bert', 'pretrained: nope'), file), []);
   });
 
   it('overrides replace values before validation', () => {

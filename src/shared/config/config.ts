@@ -19,6 +19,7 @@ import { toConfigErrors, validateWith } from './validate';
 
 export { ConfigValidationError, formatConfigError, type ConfigError, type PeftConfig, type ResolvedConfig, type Task } from './types';
 export { defaultRunName } from './defaults';
+export { isHubId } from './hubid';
 export { configHash } from './hash';
 export { formatNumber, parseSetArgs } from './overrides';
 export { locate } from './source';

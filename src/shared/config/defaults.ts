@@ -7,6 +7,7 @@
 
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { writtenHubId } from './hubid';
 import { CONFIG_SCHEMA, schemaAt, type JsonSchema } from './schema';
 import { clone, isObj, type Obj, type PeftConfig, type ResolvedConfig } from './types';
 
@@ -38,7 +39,8 @@ const absPath = (v: unknown, _done: Obj, ctx: Ctx) => (typeof v === 'string' ? p
  */
 const RESOLVE: Record<string, (v: unknown, done: Obj, ctx: Ctx) => unknown> = {
   name: (v, _d, ctx) => (typeof v === 'string' ? v : defaultRunName(ctx.file)),
-  'model.pretrained': absPath,
+  // A Hub id stays as written (see hubid.ts); a local folder becomes absolute.
+  'model.pretrained': (v, d, ctx) => (typeof v === 'string' && writtenHubId(v, ctx.baseDir)) || absPath(v, d, ctx),
   'model.from_scratch.intermediate': (v, done) => v ?? 4 * (done.hidden as number),
   'model.peft': (v, _d, ctx): PeftConfig => {
     const p = v ?? clone(schemaAt('model.peft')!.default);

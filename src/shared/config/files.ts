@@ -1,8 +1,10 @@
 // File-system checks: the data files exist, the pretrained folder has config.json, weights and a
-// tokenizer, and data.max_length fits its position embeddings.
+// tokenizer, and data.max_length fits its position embeddings. A Hub id is not checked here (no
+// network): the trainer resolves it.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isHubId } from './hubid';
 import type { Issue, JPath, ResolvedConfig } from './types';
 
 export function fileIssues(c: ResolvedConfig): Issue[] {
@@ -23,6 +25,10 @@ export function fileIssues(c: ResolvedConfig): Issue[] {
     else if (!st.isFile()) err(['data', key], `data.${key}: ${p} is a folder, not a file`);
   }
   const pre = c.model.pretrained;
+  // A Hub id is resolved (and downloaded) by the trainer; these checks never use the network.
+  if (pre !== undefined && isHubId(pre)) return out;
+  if (pre !== undefined && c.model.revision !== undefined)
+    err(['model', 'revision'], `model.revision applies to a Hub id; ${pre} is a local folder (its files are used as they are)`);
   if (pre !== undefined) {
     const st = stat(pre);
     if (!st) err(['model', 'pretrained'], `model.pretrained: folder not found: ${pre}`);

@@ -90,13 +90,18 @@ export const CONFIG_SCHEMA: JsonSchema = {
     },
     model: {
       description:
-        'The encoder: exactly one of `pretrained` (a local Hugging Face folder) or `from_scratch` (a new BERT-style encoder with a vocabulary built from the training data).',
+        'The encoder: exactly one of `pretrained` (a local Hugging Face folder or a Hub id) or `from_scratch` (a new BERT-style encoder with a vocabulary built from the training data).',
       type: 'object',
       additionalProperties: false,
       properties: {
         pretrained: pathString(
-          'Path to a local Hugging Face model folder (BERT family) with config.json, model.safetensors and tokenizer.json or vocab.txt. Relative to this file. Exclusive with from_scratch.',
+          "A local Hugging Face model folder (BERT family) with config.json, model.safetensors and tokenizer.json or vocab.txt, relative to this file; or a Hugging Face Hub id ('bert-base-cased', 'dslim/bert-base-NER'), downloaded into the Hugging Face cache (HF_HUB_CACHE, HF_HOME; HF_ENDPOINT, HF_TOKEN and HF_HUB_OFFLINE are honoured). Exclusive with from_scratch.",
         ),
+        revision: {
+          description: "The Hub revision of a pretrained Hub id: a branch, a tag or a commit sha. Default: 'main'.",
+          type: 'string',
+          minLength: 1,
+        },
         from_scratch: {
           description:
             'Train a new BERT-style encoder from random weights, with a WordPiece-like vocabulary built from the training data. Exclusive with pretrained.',

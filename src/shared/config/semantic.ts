@@ -27,7 +27,9 @@ export function semanticIssues(raw: Obj, c: ResolvedConfig): Issue[] {
   if (has(raw, ['model', 'pretrained']) && has(raw, ['model', 'from_scratch']))
     err(['model', 'from_scratch'], `model.pretrained and model.from_scratch are mutually exclusive — use one`, 'key');
   else if (!has(raw, ['model', 'pretrained']) && !has(raw, ['model', 'from_scratch']))
-    err(['model'], `model needs one of 'pretrained' (a local Hugging Face folder) or 'from_scratch'`, 'key');
+    err(['model'], `model needs one of 'pretrained' (a local Hugging Face folder or a Hub id) or 'from_scratch'`, 'key');
+  if (has(raw, ['model', 'revision']) && !has(raw, ['model', 'pretrained']))
+    err(['model', 'revision'], `model.revision needs model.pretrained (a Hub id)`, 'key');
 
   const f = c.model.fromScratch;
   if (f && !c.model.pretrained) {

@@ -25,8 +25,10 @@ export interface ResolvedConfig {
   /** Folder of the config; relative data/model paths resolve against it. */
   baseDir: string;
   model: {
-    /** Absolute. */
+    /** An absolute folder, or a Hub id (`org/name`; see hubid.ts). */
     pretrained?: string;
+    /** The Hub revision (branch, tag or commit) of a Hub id; absent: `main`. */
+    revision?: string;
     fromScratch?: { layers: number; hidden: number; heads: number; intermediate: number; maxPositions: number; minFrequency: number; lowercase: boolean };
     dropout: number;
     attentionDropout: number;

@@ -22,7 +22,8 @@ import {
   writeJsonAtomic,
   type RunInfo,
 } from '../../shared/run';
-import { configHash, type ResolvedConfig } from '../../shared/config/config';
+import { configHash, isHubId, type ResolvedConfig } from '../../shared/config/config';
+import { resolveHubModel } from '../hub/resolve';
 import { GraphError } from '../engine/ir';
 import { stateSlots, type OptimizerConfig } from '../engine/optim';
 import { NonFiniteError, TrainProgram } from '../engine/program';
@@ -120,6 +121,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   // 1. The run folder (new, given, or the one being resumed).
   const c = openRunFolder(o, t0);
   try {
+    // 1b. A Hub id becomes its snapshot folder in the Hugging Face cache (downloaded when missing).
+    await resolvePretrained(c);
     // 2. Data and tokenizer (a resumed run uses the tokenizer saved with its checkpoint).
     const withData = await prepareData(c);
     // 3. Model and optimizer state.
@@ -178,6 +181,14 @@ function openRunFolder(o: TrainOptions, t0: number): RunContext {
   };
   const state: TrainerState = { version: 1, step: 0, epoch: 0, stepInEpoch: 0, totalSteps: 0, badEvals: 0, labels: [] };
   return { o, cfg, t0, run, resumeFrom, logLine, emitLogged, state, programs: new Map() };
+}
+
+// 1b. model.pretrained as a Hub id: resolved here, before anything reads the folder (run.json keeps the id).
+async function resolvePretrained(c: RunContext): Promise<void> {
+  const pre = c.cfg.model.pretrained;
+  if (pre === undefined || !isHubId(pre)) return;
+  const folder = await resolveHubModel(pre, { revision: c.cfg.model.revision, log: (level, message) => c.emitLogged({ type: 'log', level, message }) });
+  c.cfg = { ...c.cfg, model: { ...c.cfg.model, pretrained: folder } };
 }
 
 // 2. Data and tokenizer (a resumed run uses the tokenizer and labels saved with its checkpoint).

@@ -1,0 +1,145 @@
+// A Hugging Face Hub-compatible HTTP server on 127.0.0.1 for tests, speaking what the model
+// download uses: model info (/api/models/<id>/revision/<rev>: siblings and commit sha) and
+// /<id>/resolve/<rev>/<file> (HEAD and GET; ETag = git blob sha1, or for LFS files — *.safetensors,
+// *.bin — a 302 to /cdn/<sha256> carrying X-Linked-Etag and X-Linked-Size, as the Hub does;
+// X-Repo-Commit; HTTP Range). Faults on request: a token required (401 without it), a connection
+// cut mid-file (once), wrong bytes for a file. Every request is recorded.
+
+import * as crypto from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface HubRepo {
+  /** 40-hex commit sha of `main`. */
+  commit: string;
+  files: Record<string, Buffer>;
+}
+
+export interface HubFaults {
+  /** Requests need `Authorization: Bearer <token>`; without it (or with another) 401. */
+  token?: string;
+  /** The next GET of this file sends half of it and then cuts the connection. */
+  cutOnce?: string;
+  /** This file's GET sends other bytes of the same length (headers still describe the real file). */
+  corrupt?: string;
+}
+
+export interface SeenRequest {
+  method: string;
+  url: string;
+  range?: string;
+  auth?: string;
+}
+
+const isLfs = (f: string) => /\.(safetensors|bin|h5|msgpack)$/.test(f);
+const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+const gitSha1 = (b: Buffer) =>
+  crypto
+    .createHash('sha1')
+    .update(Buffer.concat([Buffer.from(`blob ${b.length}\0`), b]))
+    .digest('hex');
+
+export const commitOf = (seed: string) => crypto.createHash('sha1').update(seed).digest('hex');
+
+export class HubServer {
+  readonly seen: SeenRequest[] = [];
+  faults: HubFaults = {};
+  private server?: http.Server;
+  constructor(readonly repos: Record<string, HubRepo>) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+  }
+
+  async start(): Promise<this> {
+    this.server = http.createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((ok) => this.server!.listen(0, '127.0.0.1', ok));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((ok) => this.server!.close(() => ok()));
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse) {
+    const url = new URL(req.url!, 'http://x');
+    this.seen.push({ method: req.method!, url: url.pathname, range: req.headers.range, auth: req.headers.authorization });
+    const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+      res.end(JSON.stringify(body));
+    };
+    if (this.faults.token !== undefined && req.headers.authorization !== `Bearer ${this.faults.token}`)
+      return json(401, { error: 'Access to this model is restricted. You must be authenticated.' }, { 'X-Error-Code': 'GatedRepo' });
+
+    // The CDN an LFS resolve redirects to.
+    const cdn = /^\/cdn\/([0-9a-f]{64})$/.exec(url.pathname);
+    if (cdn) {
+      for (const repo of Object.values(this.repos))
+        for (const [name, bytes] of Object.entries(repo.files)) if (sha256(bytes) === cdn[1]) return this.sendFile(req, res, name, bytes, {});
+      return json(404, { error: 'Entry not found' });
+    }
+    const info = /^\/api\/models\/(.+)\/revision\/([^/]+)$/.exec(url.pathname);
+    if (info) {
+      const repo = this.repos[info[1]];
+      if (!repo) return json(404, { error: 'Repository not found' }, { 'X-Error-Code': 'RepoNotFound' });
+      const rev = decodeURIComponent(info[2]);
+      if (rev !== 'main' && rev !== repo.commit) return json(404, { error: `Invalid rev id: ${rev}` }, { 'X-Error-Code': 'RevisionNotFound' });
+      return json(200, {
+        _id: `id-${info[1]}`,
+        id: info[1],
+        private: false,
+        gated: false,
+        downloads: 0,
+        likes: 0,
+        sha: repo.commit,
+        siblings: Object.keys(repo.files).map((rfilename) => ({ rfilename })),
+      });
+    }
+    const resolve = /^\/(.+?)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
+    if (resolve) {
+      const [, id, rev, file] = resolve;
+      const repo = this.repos[id];
+      const bytes = repo && (rev === 'main' || rev === repo.commit) ? repo.files[decodeURIComponent(file)] : undefined;
+      if (!bytes) return json(404, { error: 'Entry not found' }, { 'X-Error-Code': repo ? 'EntryNotFound' : 'RepoNotFound' });
+      const common = { 'X-Repo-Commit': repo.commit };
+      if (isLfs(file)) {
+        res.writeHead(302, {
+          ...common,
+          Location: `/cdn/${sha256(bytes)}`,
+          'X-Linked-Etag': `"${sha256(bytes)}"`,
+          'X-Linked-Size': String(bytes.length),
+          ETag: `"${gitSha1(Buffer.from('pointer ' + file))}"`,
+        });
+        return res.end();
+      }
+      return this.sendFile(req, res, file, bytes, { ...common, ETag: `"${gitSha1(bytes)}"` });
+    }
+    json(404, { error: 'not found' });
+  }
+
+  private sendFile(req: http.IncomingMessage, res: http.ServerResponse, name: string, bytes: Buffer, headers: Record<string, string>) {
+    let body = bytes;
+    if (req.method === 'GET' && this.faults.corrupt === name) body = Buffer.alloc(bytes.length, 7);
+    let status = 200;
+    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    if (range) {
+      const from = Number(range[1]);
+      if (from >= bytes.length) {
+        res.writeHead(416, { 'Content-Range': `bytes */${bytes.length}` });
+        return res.end();
+      }
+      body = body.subarray(from);
+      status = 206;
+      headers = { ...headers, 'Content-Range': `bytes ${from}-${bytes.length - 1}/${bytes.length}` };
+    }
+    res.writeHead(status, { ...headers, 'Content-Type': 'application/octet-stream', 'Content-Length': String(body.length), 'Accept-Ranges': 'bytes' });
+    if (req.method === 'HEAD') return res.end();
+    if (this.faults.cutOnce === name) {
+      this.faults.cutOnce = undefined;
+      res.write(body.subarray(0, Math.floor(body.length / 2)), () => setTimeout(() => res.destroy(), 20));
+      return;
+    }
+    res.end(body);
+  }
+}

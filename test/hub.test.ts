@@ -1,0 +1,220 @@
+// Models by Hub id: model.pretrained as `org/name`, resolved and downloaded into the Hugging Face
+// cache in Python's layout, against a Hub-compatible server on 127.0.0.1 (test/helpers/hubserver.ts)
+// serving the tiny checkpoint of test/fixtures/hf-tiny-bert. No outside network.
+
+import assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { checkFiles, loadConfig, validateConfigText, type ResolvedConfig } from '../src/shared/config/config';
+import type { TrainerEvent } from '../src/shared/protocol';
+import { readRunInfo } from '../src/shared/run';
+import { hubEnv } from '../src/trainer/hub/env';
+import { resolveHubModel } from '../src/trainer/hub/resolve';
+import { train } from '../src/trainer/train/trainer';
+import { commitOf, HubServer } from './helpers/hubserver';
+import { tinyWorkspace } from './helpers/tinyrun';
+
+const FOLDER = path.resolve(path.dirname(__filename), 'fixtures/hf-tiny-bert');
+const tiny = () => Object.fromEntries(fs.readdirSync(FOLDER).map((f) => [f, fs.readFileSync(path.join(FOLDER, f))]));
+const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+const gitSha1 = (b: Buffer) =>
+  crypto
+    .createHash('sha1')
+    .update(Buffer.concat([Buffer.from(`blob ${b.length}\0`), b]))
+    .digest('hex');
+
+const TINY = 'org/tiny-bert';
+const COMMIT = commitOf('tiny');
+const weights = fs.readFileSync(path.join(FOLDER, 'model.safetensors'));
+const server = new HubServer({
+  // Extra files a run does not need: never fetched.
+  [TINY]: { commit: COMMIT, files: { ...tiny(), 'README.md': Buffer.from('# tiny\n'), 'pytorch_model.bin': Buffer.alloc(64, 1) } },
+  'org/pickled': {
+    commit: commitOf('pickled'),
+    files: { 'config.json': tiny()['config.json'], 'vocab.txt': tiny()['vocab.txt'], 'pytorch_model.bin': Buffer.alloc(64, 1) },
+  },
+  'org/sharded': {
+    commit: commitOf('sharded'),
+    files: {
+      'config.json': tiny()['config.json'],
+      'vocab.txt': tiny()['vocab.txt'],
+      'model.safetensors.index.json': Buffer.from(JSON.stringify({ metadata: {}, weight_map: { 'a.weight': 'model-00001-of-00001.safetensors' } })),
+      'model-00001-of-00001.safetensors': weights,
+    },
+  },
+});
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'finetune-hub-'));
+const envFor = (home: string, extra: Record<string, string> = {}) => hubEnv({ HF_HOME: home, HF_ENDPOINT: server.url, ...extra });
+const repoDir = (home: string, id: string) => path.join(home, 'hub', `models--${id.replace('/', '--')}`);
+/** Every file under a folder, as relative paths. */
+const tree = (dir: string): string[] =>
+  fs.existsSync(dir)
+    ? (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => !fs.statSync(path.join(dir, f), { throwIfNoEntry: false })?.isDirectory()).sort()
+    : [];
+
+before(() => server.start());
+after(() => server.stop());
+
+describe('model.pretrained as a Hub id', () => {
+  it('a config with a Hub id validates without network; a mistyped local path is still a missing folder', () => {
+    const dir = tmp();
+    const file = path.join(dir, 'x.finetune.yaml');
+    fs.mkdirSync(path.join(dir, 'models'));
+    fs.writeFileSync(path.join(dir, 'train.txt'), 'EU B-ORG\n');
+    const text = (pre: string, extra = '') => `task: token-classification\nmodel: { pretrained: ${pre}${extra} }\ndata: { format: conll, train: train.txt }\n`;
+    /** Schema, semantic and file-system problems, as the editor and the CLI report them. */
+    const problems = (t: string) => {
+      const v = validateConfigText(t, file);
+      return v.config ? [...v.errors, ...checkFiles(v.config, t, file)] : v.errors;
+    };
+    const ok = validateConfigText(text(TINY, ', revision: v1'), file);
+    assert.deepEqual(problems(text(TINY, ', revision: v1')), []);
+    assert.equal(ok.config!.model.pretrained, TINY);
+    assert.equal(ok.config!.model.revision, 'v1');
+    assert.deepEqual(problems(text('bert-base-cased')), []);
+    const typo = problems(text('models/bert'));
+    assert.match(typo.map((e) => `${e.line}:${e.column} ${e.message}`).join('\n'), /^2:\d+ model\.pretrained: folder not found: .*models\/bert/);
+    fs.mkdirSync(path.join(dir, 'models', 'bert'));
+    assert.match(
+      problems(text('./models/bert', ', revision: v1'))
+        .map((e) => e.message)
+        .join('\n'),
+      /model\.revision applies to a Hub id/,
+    );
+    assert.match(
+      problems('task: token-classification\nmodel: { from_scratch: {}, revision: v1 }\ndata: { format: conll, train: train.txt }\n')
+        .map((e) => e.message)
+        .join('\n'),
+      /model\.revision needs model\.pretrained/,
+    );
+  });
+
+  it('a run downloads into the cache in Python layout; a second run with HF_HUB_OFFLINE=1 uses the cache', async () => {
+    const home = tmp();
+    const saved = { ...process.env };
+    try {
+      Object.assign(process.env, { HF_HOME: home, HF_ENDPOINT: server.url });
+      delete process.env.HF_HUB_CACHE;
+      delete process.env.HF_TOKEN;
+      delete process.env.HF_HUB_OFFLINE;
+      const ws = tinyWorkspace();
+      fs.writeFileSync(
+        ws.config,
+        fs
+          .readFileSync(ws.config, 'utf8')
+          .replace(/from_scratch: .*/, `pretrained: ${TINY}`)
+          .replace('epochs: 2', 'epochs: 1\n  max_steps: 2')
+          .replace('max_length: 48', 'max_length: 32'),
+      );
+      const events: TrainerEvent[] = [];
+      const res = await train({ config: loadConfig(ws.config), runDir: path.join(ws.dir, 'a'), emit: (e) => events.push(e) });
+      assert.equal(res.status, 'completed', JSON.stringify(readRunInfo(res.runDir).error));
+      assert.equal((readRunInfo(res.runDir).config as ResolvedConfig).model.pretrained, TINY, 'run.json keeps the id');
+      const logs = events.flatMap((e) => (e.type === 'log' ? [e.message] : []));
+      assert.ok(
+        logs.some((m) => /model\.safetensors: 27\.5 kB of 27\.5 kB \(100%\), [\d.]+ (kB|MB)\/s/.test(m)),
+        logs.join('\n'),
+      );
+
+      // Python's layout: refs/main → commit; snapshot files are relative symlinks into blobs/, named by etag.
+      const repo = repoDir(home, TINY);
+      assert.equal(fs.readFileSync(path.join(repo, 'refs', 'main'), 'utf8'), COMMIT);
+      const files = tiny();
+      const expected = Object.keys(files).sort();
+      assert.deepEqual(fs.readdirSync(path.join(repo, 'snapshots', COMMIT)).sort(), expected, 'only the needed files (no README.md, no pytorch_model.bin)');
+      for (const f of expected) {
+        const etag = f.endsWith('.safetensors') ? sha256(files[f]) : gitSha1(files[f]);
+        assert.equal(fs.readlinkSync(path.join(repo, 'snapshots', COMMIT, f)), `../../blobs/${etag}`);
+        assert.ok(fs.readFileSync(path.join(repo, 'blobs', etag)).equals(files[f]));
+      }
+      assert.deepEqual(fs.readdirSync(path.join(repo, 'blobs')).length, expected.length, 'no .incomplete left');
+
+      const n = server.seen.length;
+      process.env.HF_HUB_OFFLINE = '1';
+      const again = await train({ config: loadConfig(ws.config), runDir: path.join(ws.dir, 'b'), emit: () => {} });
+      assert.equal(again.status, 'completed');
+      assert.equal(server.seen.length, n, 'offline: no request');
+    } finally {
+      for (const k of ['HF_HOME', 'HF_ENDPOINT', 'HF_HUB_OFFLINE']) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
+  });
+
+  it('offline without the model cached: a clear error', async () => {
+    await assert.rejects(
+      resolveHubModel(TINY, { env: envFor(tmp(), { HF_HUB_OFFLINE: '1' }) }),
+      /HF_HUB_OFFLINE is set and org\/tiny-bert is not in the Hugging Face cache/,
+    );
+  });
+
+  it('a gated repo: 401 names the token; the token file of the CLI login is sent', async () => {
+    server.faults = { token: 'hf_secret' };
+    try {
+      const home = tmp();
+      await assert.rejects(resolveHubModel(TINY, { env: envFor(home) }), /gated or private \(HTTP 401.*set HF_TOKEN or log in with `huggingface-cli login`/);
+      await assert.rejects(resolveHubModel(TINY, { env: envFor(home, { HF_TOKEN: 'hf_wrong' }) }), /the token from HF_TOKEN was refused/);
+      fs.writeFileSync(path.join(home, 'token'), 'hf_secret\n');
+      const snap = await resolveHubModel(TINY, { env: envFor(home) });
+      assert.ok(fs.existsSync(path.join(snap, 'model.safetensors')));
+    } finally {
+      server.faults = {};
+    }
+  });
+
+  it('an unknown id: 404 names it', async () => {
+    await assert.rejects(resolveHubModel('org/nope', { env: envFor(tmp()) }), /org\/nope: no such model on http:\/\/127\.0\.0\.1:\d+ \(HTTP 404\)/);
+    await assert.rejects(resolveHubModel(TINY, { revision: 'v9', env: envFor(tmp()) }), /org\/tiny-bert \(revision v9\): no such model.*404/);
+  });
+
+  it('a connection cut mid-file: the download resumes with a Range request', async () => {
+    server.faults = { cutOnce: 'model.safetensors' };
+    const home = tmp();
+    const from = server.seen.length;
+    const snap = await resolveHubModel(TINY, { env: envFor(home) });
+    // The resume GET carries a Range from the resolve URL through the redirect to the CDN.
+    const ranges = server.seen.slice(from).filter((r) => r.range && r.url.startsWith('/cdn/'));
+    assert.equal(ranges.length, 1, JSON.stringify(server.seen.slice(from)));
+    assert.match(ranges[0].range!, /^bytes=[1-9]\d*-$/);
+    assert.ok(fs.readFileSync(path.join(snap, 'model.safetensors')).equals(weights));
+  });
+
+  it('wrong bytes: a checksum error and nothing left in the cache', async () => {
+    server.faults = { corrupt: 'model.safetensors' };
+    try {
+      const home = tmp();
+      await assert.rejects(resolveHubModel(TINY, { env: envFor(home) }), /model\.safetensors failed checksum verification .*sha256/);
+      const repo = repoDir(home, TINY);
+      assert.deepEqual(
+        tree(path.join(repo, 'blobs')).filter((f) => f.startsWith(sha256(weights))),
+        [],
+        'no blob or .incomplete',
+      );
+      assert.ok(!fs.existsSync(path.join(repo, 'snapshots', COMMIT, 'model.safetensors')));
+      server.faults = {};
+      const snap = await resolveHubModel(TINY, { env: envFor(home) });
+      assert.ok(fs.readFileSync(path.join(snap, 'model.safetensors')).equals(weights), 'a later download succeeds');
+    } finally {
+      server.faults = {};
+    }
+  });
+
+  it('a repo with only pytorch_model.bin: a clear error naming safetensors', async () => {
+    await assert.rejects(resolveHubModel('org/pickled', { env: envFor(tmp()) }), /org\/pickled has only pytorch_model\.bin .*model\.safetensors/);
+  });
+
+  it('a sharded checkpoint: the index and its shards are fetched', async () => {
+    const snap = await resolveHubModel('org/sharded', { env: envFor(tmp()) });
+    assert.deepEqual(fs.readdirSync(snap).sort(), ['config.json', 'model-00001-of-00001.safetensors', 'model.safetensors.index.json', 'vocab.txt']);
+  });
+
+  it('HF_HUB_CACHE wins over HF_HOME; the default is ~/.cache/huggingface/hub', () => {
+    assert.equal(hubEnv({ HF_HOME: '/h', HF_HUB_CACHE: '/c' }).cache, '/c');
+    assert.equal(hubEnv({ HF_HOME: '/h' }).cache, '/h/hub');
+    assert.equal(hubEnv({}).cache, path.join(os.homedir(), '.cache', 'huggingface', 'hub'));
+    assert.equal(hubEnv({}).endpoint, 'https://huggingface.co');
+  });
+});
