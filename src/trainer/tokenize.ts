@@ -22,6 +22,8 @@ import {
   ROBERTA_SPECIALS,
   type Json,
   type SpecialNames,
+  usesByteLevel,
+  withPrefixSpace,
 } from './tokenizer-json';
 
 export interface TokenizerInfo {
@@ -126,21 +128,15 @@ function normalizerLowercases(n: unknown): boolean {
   return false;
 }
 
-/** Whether words need a leading space to be encoded as they are mid-sentence (byte-level BPE). */
-function usesByteLevel(p: unknown): boolean {
-  if (!isObject(p)) return false;
-  if (p.type === 'ByteLevel') return true;
-  if (p.type === 'Sequence' && Array.isArray(p.pretokenizers)) return p.pretokenizers.some(usesByteLevel);
-  return false;
-}
-
 function makeTok(json: Json, config: Json, source: string, where: string, specialsHint?: SpecialNames): Tok {
-  let lib: Tokenizer;
-  try {
-    lib = new Tokenizer({ normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, added_tokens: [], ...json }, config);
-  } catch (e) {
-    throw new Error(`${where}: cannot build the tokenizer from ${path.basename(source)}: ${(e as Error).message}`);
-  }
+  const build = (j: Json) => {
+    try {
+      return new Tokenizer({ normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, added_tokens: [], ...j }, config);
+    } catch (e) {
+      throw new Error(`${where}: cannot build the tokenizer from ${path.basename(source)}: ${(e as Error).message}`);
+    }
+  };
+  const lib = build(json);
   const idOf = (t: string) => lib.token_to_id(t);
 
   const specials = {} as SpecialNames;
@@ -170,14 +166,18 @@ function makeTok(json: Json, config: Json, source: string, where: string, specia
   };
 
   const clean = (ids: number[]) => ids.map((id) => (Number.isInteger(id) ? id : info.unkId));
-  const encodeText = (text: string): number[] => (text.length === 0 ? [] : clean(lib.encode(text, { add_special_tokens: false }).ids));
-  const wordPrefix = info.kind === 'bpe' && usesByteLevel(json.pre_tokenizer) ? ' ' : '';
+  const encodeWith = (t: Tokenizer, text: string): number[] => (text.length === 0 ? [] : clean(t.encode(text, { add_special_tokens: false }).ids));
+  const encodeText = (text: string) => encodeWith(lib, text);
+  // Words as Hugging Face encodes them with is_split_into_words: each alone, and for byte-level BPE
+  // with add_prefix_space on (as run_ner.py asks for RoBERTa), so a word is encoded as it is
+  // mid-sentence. The space is added by the pre-tokenizer, to each piece between special tokens.
+  const wordLib = usesByteLevel(json.pre_tokenizer) ? build(withPrefixSpace(json)) : lib;
   // Words repeat a lot in NER data: cache their ids (bounded).
   const cache = new Map<string, number[]>();
   const encodeWord = (word: string): number[] => {
     const hit = cache.get(word);
     if (hit) return hit.slice();
-    let ids = encodeText(wordPrefix + word);
+    let ids = encodeWith(wordLib, word);
     if (ids.length === 0 && word.length > 0) ids = [info.unkId];
     if (cache.size >= 200_000) cache.clear();
     cache.set(word, ids);

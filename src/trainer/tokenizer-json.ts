@@ -150,3 +150,28 @@ export function byteLevelBpeJson(vocab: Record<string, number>, merges: [string,
     },
   };
 }
+
+/** A copy of a pre-tokenizer (or Sequence of them) with every ByteLevel's add_prefix_space set to `on`. */
+function byteLevelPrefixSpace(p: unknown, on: boolean): unknown {
+  if (!isObject(p)) return p;
+  if (p.type === 'ByteLevel') return { ...p, add_prefix_space: on };
+  if (p.type === 'Sequence' && Array.isArray(p.pretokenizers)) return { ...p, pretokenizers: p.pretokenizers.map((q) => byteLevelPrefixSpace(q, on)) };
+  return p;
+}
+
+/** Whether a pre-tokenizer is or holds ByteLevel (whose words carry their leading space). */
+export function usesByteLevel(p: unknown): boolean {
+  if (!isObject(p)) return false;
+  if (p.type === 'ByteLevel') return true;
+  if (p.type === 'Sequence' && Array.isArray(p.pretokenizers)) return p.pretokenizers.some(usesByteLevel);
+  return false;
+}
+
+/**
+ * The tokenizer.json with add_prefix_space on: what transformers does for a RoBERTa tokenizer
+ * made with add_prefix_space=True, which run_ner.py uses to encode words (is_split_into_words), so
+ * that every word, the first included, is encoded as it is mid-sentence.
+ */
+export function withPrefixSpace(json: Json): Json {
+  return { ...json, pre_tokenizer: byteLevelPrefixSpace(json.pre_tokenizer, true) };
+}
