@@ -23,6 +23,7 @@ import {
   type Json,
   type SpecialNames,
   usesByteLevel,
+  withConfigSettings,
   withPrefixSpace,
 } from './tokenizer-json';
 
@@ -202,7 +203,9 @@ function namedSpecials(config: Json, defaults: SpecialNames): SpecialNames {
 
 /**
  * From a local Hugging Face folder, in this order:
- *   - tokenizer.json (any model the library runs; its normalizer rules casing),
+ *   - tokenizer.json (any model the library runs), with the settings of tokenizer_config.json that
+ *     transformers applies over it (do_lower_case, strip_accents, tokenize_chinese_chars for a
+ *     BertNormalizer; add_prefix_space for ByteLevel; withConfigSettings),
  *   - vocab.json + merges.txt: RoBERTa byte-level BPE (ByteLevel add_prefix_space from
  *     tokenizer_config.json add_prefix_space, else false),
  *   - vocab.txt: BERT WordPiece (lowercasing: opts.lowercase, else tokenizer_config.json
@@ -224,7 +227,7 @@ export function loadTokenizer(dir: string, opts: { lowercase?: boolean } = {}): 
   if (fs.existsSync(jsonFile)) {
     const json = readJson(jsonFile);
     if (!isObject(json.model)) throw new Error(`${where}: ${jsonFile} has no "model" object`);
-    return makeTok(json, config, jsonFile, where);
+    return makeTok(withConfigSettings(json, config), config, jsonFile, where);
   }
   const mergesFile = file('merges.txt');
   if (fs.existsSync(mergesFile)) {

@@ -175,3 +175,23 @@ export function usesByteLevel(p: unknown): boolean {
 export function withPrefixSpace(json: Json): Json {
   return { ...json, pre_tokenizer: byteLevelPrefixSpace(json.pre_tokenizer, true) };
 }
+
+/**
+ * The tokenizer.json with the settings of tokenizer_config.json that transformers' BertTokenizer and
+ * RobertaTokenizer apply over it (they rebuild the normalizer and pre-tokenizer from them): for a
+ * BertNormalizer, do_lower_case, strip_accents and tokenize_chinese_chars; for ByteLevel,
+ * add_prefix_space. Only settings the config states are applied.
+ */
+export function withConfigSettings(json: Json, config: Json): Json {
+  const out = { ...json };
+  const n = json.normalizer;
+  if (isObject(n) && n.type === 'BertNormalizer') {
+    const normalizer = { ...n };
+    if (typeof config.do_lower_case === 'boolean') normalizer.lowercase = config.do_lower_case;
+    if (typeof config.strip_accents === 'boolean' || config.strip_accents === null) normalizer.strip_accents = config.strip_accents;
+    if (typeof config.tokenize_chinese_chars === 'boolean') normalizer.handle_chinese_chars = config.tokenize_chinese_chars;
+    out.normalizer = normalizer;
+  }
+  if (typeof config.add_prefix_space === 'boolean') out.pre_tokenizer = byteLevelPrefixSpace(json.pre_tokenizer, config.add_prefix_space);
+  return out;
+}
