@@ -7,6 +7,7 @@ byte-level BPE (RoBERTa) on sentences of examples/ner/data/train.txt, and saves 
   json/    tokenizer.json + tokenizer_config.json (what save_pretrained writes today)
   legacy/  vocab.txt (WordPiece) or vocab.json + merges.txt (byte-level BPE), with
            tokenizer_config.json and special_tokens_map.json, and no tokenizer.json
+  <form>-<what>/  one of these with settings changed in tokenizer_config.json (VARIANTS)
 
 Then loads every folder with `transformers.AutoTokenizer` and writes, for a set of test sentences,
 what Hugging Face gives: for words (is_split_into_words=True, with add_prefix_space=True for RoBERTa
@@ -23,6 +24,7 @@ Run with the reference environment (scripts/setup_reference_venv.sh):
 """
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -53,6 +55,10 @@ WORD_SENTENCES = [
     [LONG_WORD, "and", OVERLONG_WORD, "end"],
     ["1,234.56", "2026", "%", "3rd"],
     ["a"],
+    # special-token text inside words: matched as the special token, as the libraries do
+    ["a", "[MASK]", "<mask>", "x<s>y", "b"],
+    # a word that normalizes to nothing (zero-width space): Hugging Face gives it no sub-token
+    ["a", "\u200b", "b"],
 ]
 
 TEXTS = [
@@ -61,6 +67,27 @@ TEXTS = [
     "  leading and  double spaces\tand a tab\nand a newline ",
     "☃ 北京 𝔘nicode " + LONG_WORD,
 ]
+
+# Extra forms: the form copied, with these settings put in its tokenizer_config.json (None: no
+# tokenizer_config.json). transformers' BertTokenizer and RobertaTokenizer rebuild the normalizer
+# and pre-tokenizer from these settings, even over a tokenizer.json.
+VARIANTS = {
+    "bert-cased": {
+        "legacy-strip-accents": ("legacy", {"strip_accents": True}),
+        "json-lowercase": ("json", {"do_lower_case": True}),
+        "json-only": ("json", None),
+    },
+    "bert-uncased": {
+        "legacy-keep-accents": ("legacy", {"strip_accents": False, "tokenize_chinese_chars": False}),
+        "json-keep-accents": ("json", {"strip_accents": False}),
+    },
+    "roberta": {
+        "legacy-prefix-space": ("legacy", {"add_prefix_space": True}),
+        "json-prefix-space": ("json", {"add_prefix_space": True}),
+        # (no "json-only": without a tokenizer class transformers ignores add_prefix_space=True and
+        # glues the words of is_split_into_words together)
+    },
+}
 
 SPECIALS = {
     "bert": ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
@@ -112,8 +139,14 @@ def fresh(folder):
     return folder
 
 
+SCALAR_ARRAY = re.compile(r'\[((?:\n *(?:"(?:[^"\\]|\\.)*"|-?\d+|null|true|false),?)+)\n *\]')
+
+
 def write_json(file, value):
-    file.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    """Indented JSON with each array of scalars (ids, tokens, words) on one line."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    text = SCALAR_ARRAY.sub(lambda m: "[" + re.sub(r"\n *", " ", m.group(1)).strip() + "]", text)
+    file.write_text(text + "\n", encoding="utf-8")
 
 
 def save_forms(kind, raw):
@@ -148,7 +181,19 @@ def save_forms(kind, raw):
     for f in json_dir.iterdir():
         if f.name not in ("tokenizer.json", "tokenizer_config.json"):
             f.unlink()
-    return {"json": json_dir, "legacy": legacy}
+    forms = {"json": json_dir, "legacy": legacy}
+    # The same files with settings changed in tokenizer_config.json.
+    for name, (source, settings) in VARIANTS.get(kind, {}).items():
+        folder = fresh(base / name)
+        for f in forms[source].iterdir():
+            shutil.copy(f, folder / f.name)
+        if settings is None:
+            (folder / "tokenizer_config.json").unlink()
+        else:
+            config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+            write_json(folder / "tokenizer_config.json", {**config, **settings})
+        forms[name] = folder
+    return forms
 
 
 def expectations(folder, kind):
@@ -174,6 +219,7 @@ def expectations(folder, kind):
 
 
 def main():
+    fresh(OUT)
     trained = {"bert-cased": train_wordpiece(False), "bert-uncased": train_wordpiece(True), "roberta": train_byte_bpe()}
     expected = {"generator": f"scripts/tokenizer_reference.py (tokenizers {tokenizers.__version__}, transformers {transformers.__version__})", "kinds": {}}
     for kind, raw in trained.items():
@@ -182,6 +228,8 @@ def main():
         a, b = per_form["json"], per_form["legacy"]
         if a["words"] != b["words"] or a["texts"] != b["texts"]:
             raise SystemExit(f"{kind}: Hugging Face encodes differently from tokenizer.json and from the legacy files")
+        for name in VARIANTS.get(kind, {}):
+            print(f"{kind}/{name}: words as {'json' if per_form[name]['words'] == a['words'] else 'OTHER'}, texts as {'json' if per_form[name]['texts'] == a['texts'] else 'OTHER'}")
         expected["kinds"][kind] = per_form
     write_json(OUT / "expected.json", expected)
     print(f"wrote {OUT}")
