@@ -95,7 +95,7 @@ export const CONFIG_SCHEMA: JsonSchema = {
       additionalProperties: false,
       properties: {
         pretrained: pathString(
-          'Path to a local Hugging Face model folder (BERT family) with config.json, model.safetensors and tokenizer.json or vocab.txt. Relative to this file. Exclusive with from_scratch.',
+          'Path to a local Hugging Face model folder (BERT family) with config.json, model.safetensors and a tokenizer (tokenizer.json, vocab.txt, or vocab.json + merges.txt). Relative to this file. Exclusive with from_scratch.',
         ),
         from_scratch: {
           description:
