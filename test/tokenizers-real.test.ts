@@ -7,8 +7,9 @@
 
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { encodeTexts, encodeTokenSentences, IGNORE_LABEL } from '../src/trainer/encode';
 import { loadTokenizer } from '../src/trainer/tokenize';
 
@@ -133,3 +134,37 @@ for (const [kind, spec] of Object.entries(KINDS)) {
     });
   }
 }
+
+describe('special-token names of legacy folders', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'finetune-tokreal-'));
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const copy = (kind: string, files: Record<string, object | undefined>) => {
+    const dir = fs.mkdtempSync(path.join(tmp, `${kind}-`));
+    fs.cpSync(path.join(FIXTURES, kind, 'legacy'), dir, { recursive: true });
+    for (const [name, value] of Object.entries(files)) {
+      if (value === undefined) fs.rmSync(path.join(dir, name));
+      else fs.writeFileSync(path.join(dir, name), JSON.stringify(value));
+    }
+    return dir;
+  };
+
+  for (const kind of ['bert-cased', 'roberta']) {
+    const base = loadTokenizer(path.join(FIXTURES, kind, 'legacy'));
+    const idOf = (t: string) => base.encodeText(t)[0];
+    const [padName, maskName] = kind === 'roberta' ? ['<pad>', '<mask>'] : ['[PAD]', '[MASK]'];
+
+    it(`${kind}: special_tokens_map.json names them (a string or an AddedToken), tokenizer_config.json wins`, () => {
+      const fromMap = loadTokenizer(
+        copy(kind, { 'special_tokens_map.json': { cls_token: { content: maskName, lstrip: false } }, 'tokenizer_config.json': {} }),
+      );
+      assert.equal(fromMap.info.clsId, idOf(maskName));
+      const both = loadTokenizer(copy(kind, { 'special_tokens_map.json': { cls_token: maskName }, 'tokenizer_config.json': { cls_token: padName } }));
+      assert.equal(both.info.clsId, idOf(padName));
+    });
+
+    it(`${kind}: without the config files, the model's usual names (and a vocab.txt lowercases, as BertTokenizer's default)`, () => {
+      const bare = loadTokenizer(copy(kind, { 'special_tokens_map.json': undefined, 'tokenizer_config.json': undefined }));
+      assert.deepEqual(bare.info, { ...base.info, source: bare.info.source, lowercase: kind !== 'roberta' });
+    });
+  }
+});
