@@ -11,9 +11,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { encodeTexts, encodeTokenSentences, IGNORE_LABEL } from '../src/trainer/encode';
-import { loadTokenizer } from '../src/trainer/tokenize';
+import { loadTokenizer, writeTokenizerFolder } from '../src/trainer/tokenize';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures', 'tokenizers');
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'finetune-tokreal-'));
+after(() => fs.rmSync(TMP, { recursive: true, force: true }));
 
 interface WordCase {
   words: string[];
@@ -125,6 +127,15 @@ for (const [kind, spec] of Object.entries(KINDS)) {
         });
       }
 
+      it('written next to an exported model (writeTokenizerFolder), reads back the same', () => {
+        const out = fs.mkdtempSync(path.join(TMP, 'export-'));
+        writeTokenizerFolder(out, tok);
+        const again = loadTokenizer(out);
+        assert.deepEqual(again.info, { ...tok.info, source: again.info.source });
+        for (const c of cases.words) assert.deepEqual(c.words.map(again.encodeWord), c.words.map(tok.encodeWord), c.words.join(' '));
+        for (const c of cases.texts) assert.deepEqual(again.encodeText(c.text), tok.encodeText(c.text), c.text);
+      });
+
       for (const c of cases.texts) {
         it(`text ${JSON.stringify(c.text.slice(0, 40))}: Hugging Face's ids`, () => {
           const { features } = encodeTexts(tok, [{ text: c.text, label: 0 }], { maxLength: 512 });
@@ -136,10 +147,8 @@ for (const [kind, spec] of Object.entries(KINDS)) {
 }
 
 describe('special-token names of legacy folders', () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'finetune-tokreal-'));
-  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
   const copy = (kind: string, files: Record<string, object | undefined>) => {
-    const dir = fs.mkdtempSync(path.join(tmp, `${kind}-`));
+    const dir = fs.mkdtempSync(path.join(TMP, `${kind}-`));
     fs.cpSync(path.join(FIXTURES, kind, 'legacy'), dir, { recursive: true });
     for (const [name, value] of Object.entries(files)) {
       if (value === undefined) fs.rmSync(path.join(dir, name));
