@@ -188,6 +188,21 @@ describe('bad inputs: checkpoints and tokenizer files', () => {
   it('an empty vocab.txt', () => {
     assert.throws(() => loadTokenizer(folder({ 'vocab.txt': '' })), /vocab\.txt is empty/);
   });
+  it('byte-level BPE files: merges.txt without vocab.json, a bad merge line, a merge out of the vocabulary, a bad id', () => {
+    const vocab = JSON.stringify({ '<s>': 0, '<pad>': 1, '</s>': 2, '<unk>': 3, a: 4, b: 5, ab: 6 });
+    assert.throws(() => loadTokenizer(folder({ 'merges.txt': 'a b\n' })), /has merges\.txt but no vocab\.json/);
+    const badLine = folder({ 'vocab.json': vocab, 'merges.txt': '#version: 0.2\na b\nab\n' });
+    assert.throws(
+      () => loadTokenizer(badLine),
+      (e: Error) => e.message.includes(`${path.join(badLine, 'merges.txt')}:3:`) && /two tokens/.test(e.message),
+    );
+    assert.throws(() => loadTokenizer(folder({ 'vocab.json': vocab, 'merges.txt': 'a c\n' })), /the merge "a c" uses "c", which is not in the vocabulary/);
+    assert.throws(() => loadTokenizer(folder({ 'vocab.json': '{"<s>": "0"}', 'merges.txt': '' })), /vocab\.json: the id of "<s>" is not an integer/);
+    assert.throws(
+      () => loadTokenizer(folder({ 'vocab.json': JSON.stringify({ a: 0 }), 'merges.txt': '' })),
+      /the vocabulary has no <unk>, <s>, <\/s>, <pad> tokens/,
+    );
+  });
 });
 
 describe('bad inputs: messages from the webview', () => {

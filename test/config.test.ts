@@ -405,6 +405,14 @@ describe('config: loadConfig, checkFiles and overrides', () => {
     ]);
     fs.writeFileSync(path.join(dir, 'bert/config.json'), JSON.stringify({ max_position_embeddings: 512 }));
     assert.deepEqual(checkFiles(c, text, file), []);
+    // a RoBERTa folder's legacy tokenizer files: vocab.json with merges.txt, not alone
+    fs.rmSync(path.join(dir, 'bert/vocab.txt'));
+    fs.writeFileSync(path.join(dir, 'bert/vocab.json'), '{}');
+    assert.deepEqual(lines(checkFiles(c, text, file)), [
+      `3:15 model.pretrained: ${path.join(dir, 'bert')} has no tokenizer.json, vocab.txt or vocab.json + merges.txt`,
+    ]);
+    fs.writeFileSync(path.join(dir, 'bert/merges.txt'), '#version: 0.2\n');
+    assert.deepEqual(checkFiles(c, text, file), []);
     const missing = validateConfigText(text.replace('pretrained: bert', 'pretrained: ./nope'), file).config!;
     assert.deepEqual(lines(checkFiles(missing, text.replace('pretrained: bert', 'pretrained: ./nope'), file)), [
       `3:15 model.pretrained: folder not found: ${path.join(dir, 'nope')}`,

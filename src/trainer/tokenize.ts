@@ -2,8 +2,9 @@
 //
 // The library does all of the text processing (normalization, pre-tokenization, WordPiece/BPE,
 // decoding). This module only
-//   - loads a local Hugging Face tokenizer folder, building the equivalent tokenizer.json object in
-//     memory when the folder only has a BERT vocab.txt,
+//   - loads a local Hugging Face tokenizer folder: tokenizer.json, or the legacy files (BERT vocab.txt;
+//     RoBERTa vocab.json + merges.txt), for which the equivalent tokenizer.json object is built in
+//     memory (tokenizer-json.ts),
 //   - builds a WordPiece vocabulary from training words (for from-scratch models),
 //   - writes a tokenizer folder next to a model.
 // Turning sentences and texts into model inputs with a Tok is in encode.ts.
@@ -11,6 +12,20 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import {
+  BERT_SPECIALS,
+  bertTokenizerJson,
+  byteLevelBpeJson,
+  isObject,
+  parseBpeVocab,
+  parseMerges,
+  ROBERTA_SPECIALS,
+  type Json,
+  type SpecialNames,
+  usesByteLevel,
+  withConfigSettings,
+  withPrefixSpace,
+} from './tokenizer-json';
 
 export interface TokenizerInfo {
   kind: 'wordpiece' | 'bpe' | 'other';
@@ -39,17 +54,6 @@ export interface Tok {
 // ---------------------------------------------------------------------------------------------
 // tokenizer.json / tokenizer_config.json shapes (only the fields read here)
 
-type Json = Record<string, unknown>;
-
-interface SpecialNames {
-  cls: string;
-  sep: string;
-  pad: string;
-  unk: string;
-  mask: string;
-}
-
-const BERT_SPECIALS: SpecialNames = { cls: '[CLS]', sep: '[SEP]', pad: '[PAD]', unk: '[UNK]', mask: '[MASK]' };
 /** Special-token names tried, in order, when tokenizer_config.json does not name them. */
 const FALLBACK_NAMES: Record<keyof SpecialNames, string[]> = {
   cls: ['[CLS]', '<s>', '<cls>'],
@@ -68,8 +72,6 @@ interface TokInternals {
 
 /** Internals of the Tok objects made here (for writeTokenizerFolder). */
 const internals = new WeakMap<Tok, TokInternals>();
-
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A special token in tokenizer_config.json is a string or an AddedToken dict ({ content }). */
 function configTokenName(config: Json, key: string): string | undefined {
@@ -106,56 +108,6 @@ function readJson(file: string): Json {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Building a BERT tokenizer.json from a WordPiece vocabulary
-
-function addedToken(id: number, content: string) {
-  return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
-}
-
-/**
- * The tokenizer.json object of a BERT WordPiece tokenizer with this vocabulary (id = index):
- * BertNormalizer, BertPreTokenizer, WordPiece model ('##', unk), TemplateProcessing [CLS] $A [SEP]
- * (pair: [CLS] $A [SEP] $B:1 [SEP]:1), WordPiece decoder. The special tokens present in the
- * vocabulary become added tokens, as the `tokenizers` library writes them.
- */
-function bertTokenizerJson(vocab: string[], lowercase: boolean, names: SpecialNames, where: string): Json {
-  const ids: Record<string, number> = {};
-  vocab.forEach((token, id) => {
-    // vocab.txt lines are ids; a repeated line keeps its first id (the later id is left unused)
-    if (!Object.hasOwn(ids, token)) ids[token] = id;
-  });
-  const missing = (['unk', 'cls', 'sep', 'pad'] as const).filter((k) => !Object.hasOwn(ids, names[k]));
-  if (missing.length > 0) {
-    throw new Error(`${where}: the vocabulary has no ${missing.map((k) => names[k]).join(', ')} token${missing.length > 1 ? 's' : ''}`);
-  }
-  const specialOrder = [names.pad, names.unk, names.cls, names.sep, names.mask].filter((t, i, a) => Object.hasOwn(ids, t) && a.indexOf(t) === i);
-  const added = specialOrder.map((t) => addedToken(ids[t], t)).sort((a, b) => a.id - b.id);
-  const special = (t: string) => ({ id: t, ids: [ids[t]], tokens: [t] });
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: added,
-    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase },
-    pre_tokenizer: { type: 'BertPreTokenizer' },
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: names.cls, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: names.sep, type_id: 0 } }],
-      pair: [
-        { SpecialToken: { id: names.cls, type_id: 0 } },
-        { Sequence: { id: 'A', type_id: 0 } },
-        { SpecialToken: { id: names.sep, type_id: 0 } },
-        { Sequence: { id: 'B', type_id: 1 } },
-        { SpecialToken: { id: names.sep, type_id: 1 } },
-      ],
-      special_tokens: { [names.cls]: special(names.cls), [names.sep]: special(names.sep) },
-    },
-    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-    model: { type: 'WordPiece', unk_token: names.unk, continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: ids },
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
 // Tok
 
 function modelKind(json: Json): TokenizerInfo['kind'] {
@@ -177,21 +129,15 @@ function normalizerLowercases(n: unknown): boolean {
   return false;
 }
 
-/** Whether words need a leading space to be encoded as they are mid-sentence (byte-level BPE). */
-function usesByteLevel(p: unknown): boolean {
-  if (!isObject(p)) return false;
-  if (p.type === 'ByteLevel') return true;
-  if (p.type === 'Sequence' && Array.isArray(p.pretokenizers)) return p.pretokenizers.some(usesByteLevel);
-  return false;
-}
-
 function makeTok(json: Json, config: Json, source: string, where: string, specialsHint?: SpecialNames): Tok {
-  let lib: Tokenizer;
-  try {
-    lib = new Tokenizer({ normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, added_tokens: [], ...json }, config);
-  } catch (e) {
-    throw new Error(`${where}: cannot build the tokenizer from ${path.basename(source)}: ${(e as Error).message}`);
-  }
+  const build = (j: Json) => {
+    try {
+      return new Tokenizer({ normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, added_tokens: [], ...j }, config);
+    } catch (e) {
+      throw new Error(`${where}: cannot build the tokenizer from ${path.basename(source)}: ${(e as Error).message}`);
+    }
+  };
+  const lib = build(json);
   const idOf = (t: string) => lib.token_to_id(t);
 
   const specials = {} as SpecialNames;
@@ -221,14 +167,18 @@ function makeTok(json: Json, config: Json, source: string, where: string, specia
   };
 
   const clean = (ids: number[]) => ids.map((id) => (Number.isInteger(id) ? id : info.unkId));
-  const encodeText = (text: string): number[] => (text.length === 0 ? [] : clean(lib.encode(text, { add_special_tokens: false }).ids));
-  const wordPrefix = info.kind === 'bpe' && usesByteLevel(json.pre_tokenizer) ? ' ' : '';
+  const encodeWith = (t: Tokenizer, text: string): number[] => (text.length === 0 ? [] : clean(t.encode(text, { add_special_tokens: false }).ids));
+  const encodeText = (text: string) => encodeWith(lib, text);
+  // Words as Hugging Face encodes them with is_split_into_words: each alone, and for byte-level BPE
+  // with add_prefix_space on (as run_ner.py asks for RoBERTa), so a word is encoded as it is
+  // mid-sentence. The space is added by the pre-tokenizer, to each piece between special tokens.
+  const wordLib = usesByteLevel(json.pre_tokenizer) ? build(withPrefixSpace(json)) : lib;
   // Words repeat a lot in NER data: cache their ids (bounded).
   const cache = new Map<string, number[]>();
   const encodeWord = (word: string): number[] => {
     const hit = cache.get(word);
     if (hit) return hit.slice();
-    let ids = encodeText(wordPrefix + word);
+    let ids = encodeWith(wordLib, word);
     if (ids.length === 0 && word.length > 0) ids = [info.unkId];
     if (cache.size >= 200_000) cache.clear();
     cache.set(word, ids);
@@ -245,41 +195,62 @@ function makeTok(json: Json, config: Json, source: string, where: string, specia
   return tok;
 }
 
+/** The special-token names a config gives, each else the default. */
+function namedSpecials(config: Json, defaults: SpecialNames): SpecialNames {
+  const name = (key: keyof SpecialNames) => configTokenName(config, key) ?? defaults[key];
+  return { cls: name('cls'), sep: name('sep'), pad: name('pad'), unk: name('unk'), mask: name('mask') };
+}
+
 /**
- * From a local Hugging Face folder: tokenizer.json if present (with tokenizer_config.json when
- * present), else vocab.txt (BERT WordPiece), for which the equivalent tokenizer.json object is built
- * in memory. Lowercasing of a vocab.txt folder: opts.lowercase, else tokenizer_config.json
- * do_lower_case, else true. opts.lowercase does not change a tokenizer.json, whose normalizer rules.
- * Special tokens: named by tokenizer_config.json (cls_token, ...) or found among [CLS]/<s>,
- * [SEP]/</s>, [PAD]/<pad>, [UNK]/<unk>; a missing one is an error.
+ * From a local Hugging Face folder, in this order:
+ *   - tokenizer.json (any model the library runs), with the settings of tokenizer_config.json that
+ *     transformers applies over it (do_lower_case, strip_accents, tokenize_chinese_chars for a
+ *     BertNormalizer; add_prefix_space for ByteLevel; withConfigSettings),
+ *   - vocab.json + merges.txt: RoBERTa byte-level BPE (ByteLevel add_prefix_space from
+ *     tokenizer_config.json add_prefix_space, else false),
+ *   - vocab.txt: BERT WordPiece (lowercasing: opts.lowercase, else tokenizer_config.json
+ *     do_lower_case, else true; strip_accents and tokenize_chinese_chars as the config says),
+ * building for the legacy files the tokenizer.json object that transformers builds from them.
+ * Settings and special-token names come from tokenizer_config.json, then special_tokens_map.json.
+ * Special tokens: the names these give, else (tokenizer.json) the first found among [CLS]/<s>,
+ * [SEP]/</s>, [PAD]/<pad>, [UNK]/<unk> or (legacy files) BERT's or RoBERTa's; a missing one is an
+ * error. opts.lowercase does not change a tokenizer.json or a BPE.
  */
 export function loadTokenizer(dir: string, opts: { lowercase?: boolean } = {}): Tok {
   const where = `tokenizer folder ${dir}`;
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`${where} does not exist or is not a folder`);
-  const configFile = path.join(dir, 'tokenizer_config.json');
-  const config = fs.existsSync(configFile) ? readJson(configFile) : {};
-  const jsonFile = path.join(dir, 'tokenizer.json');
+  const file = (name: string) => path.join(dir, name);
+  const optionalJson = (name: string) => (fs.existsSync(file(name)) ? readJson(file(name)) : {});
+  // tokenizer_config.json wins over special_tokens_map.json, as in transformers
+  const config: Json = { ...optionalJson('special_tokens_map.json'), ...optionalJson('tokenizer_config.json') };
+  const jsonFile = file('tokenizer.json');
   if (fs.existsSync(jsonFile)) {
     const json = readJson(jsonFile);
     if (!isObject(json.model)) throw new Error(`${where}: ${jsonFile} has no "model" object`);
-    return makeTok(json, config, jsonFile, where);
+    return makeTok(withConfigSettings(json, config), config, jsonFile, where);
   }
-  const vocabFile = path.join(dir, 'vocab.txt');
+  const mergesFile = file('merges.txt');
+  if (fs.existsSync(mergesFile)) {
+    const vocabJson = file('vocab.json');
+    if (!fs.existsSync(vocabJson)) throw new Error(`${where} has merges.txt but no vocab.json (a byte-level BPE tokenizer needs both)`);
+    const vocab = parseBpeVocab(readJson(vocabJson), vocabJson);
+    const merges = parseMerges(readTokenizerText(mergesFile), mergesFile);
+    const names = namedSpecials(config, ROBERTA_SPECIALS);
+    const json = byteLevelBpeJson(vocab, merges, config.add_prefix_space === true, names, `${where} (vocab.json + merges.txt)`);
+    return makeTok(json, config, vocabJson, where, names);
+  }
+  const vocabFile = file('vocab.txt');
   if (!fs.existsSync(vocabFile)) {
-    throw new Error(`${where} has neither tokenizer.json nor vocab.txt (a Hugging Face tokenizer folder needs one of them)`);
+    throw new Error(`${where} has neither tokenizer.json, vocab.json + merges.txt nor vocab.txt (a Hugging Face tokenizer folder needs one of them)`);
   }
   const lines = readTokenizerText(vocabFile).split(/\r?\n/);
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   if (lines.length === 0) throw new Error(`${where}: ${vocabFile} is empty`);
   const lowercase = opts.lowercase ?? (typeof config.do_lower_case === 'boolean' ? config.do_lower_case : true);
-  const names: SpecialNames = {
-    cls: configTokenName(config, 'cls') ?? BERT_SPECIALS.cls,
-    sep: configTokenName(config, 'sep') ?? BERT_SPECIALS.sep,
-    pad: configTokenName(config, 'pad') ?? BERT_SPECIALS.pad,
-    unk: configTokenName(config, 'unk') ?? BERT_SPECIALS.unk,
-    mask: configTokenName(config, 'mask') ?? BERT_SPECIALS.mask,
-  };
-  const json = bertTokenizerJson(lines, lowercase, names, `${where} (${path.basename(vocabFile)})`);
+  const stripAccents = typeof config.strip_accents === 'boolean' ? config.strip_accents : null;
+  const chineseChars = typeof config.tokenize_chinese_chars === 'boolean' ? config.tokenize_chinese_chars : true;
+  const names = namedSpecials(config, BERT_SPECIALS);
+  const json = bertTokenizerJson(lines, { lowercase, stripAccents, chineseChars }, names, `${where} (${path.basename(vocabFile)})`);
   // The config may ask for lowercase-and-strip-accents handling of its own; the normalizer does it here.
   const { do_lowercase_and_remove_accent: _ignored, ...rest } = config;
   return makeTok(json, rest, vocabFile, where, names);
@@ -287,7 +258,7 @@ export function loadTokenizer(dir: string, opts: { lowercase?: boolean } = {}): 
 
 /** A BERT WordPiece tokenizer over this vocabulary (id = index; needs [UNK], [CLS], [SEP], [PAD]). */
 export function tokenizerFromVocab(vocab: string[], opts: { lowercase: boolean }): Tok {
-  const json = bertTokenizerJson(vocab, opts.lowercase, BERT_SPECIALS, 'tokenizerFromVocab');
+  const json = bertTokenizerJson(vocab, { lowercase: opts.lowercase, stripAccents: null, chineseChars: true }, BERT_SPECIALS, 'tokenizerFromVocab');
   return makeTok(json, { do_lower_case: opts.lowercase }, '(in memory)', 'tokenizerFromVocab', BERT_SPECIALS);
 }
 
@@ -320,7 +291,10 @@ export function buildWordPieceVocab(words: Iterable<string>, opts: { minFrequenc
     throw new Error(`buildWordPieceVocab: maxSize ${maxSize} is smaller than the ${SPECIALS_IN_ORDER.length} special tokens`);
   const minFrequency = Math.max(1, opts.minFrequency);
   // The library's normalizer and pre-tokenizer, from a tokenizer of the same structure.
-  const pipeline = new Tokenizer(bertTokenizerJson(SPECIALS_IN_ORDER, opts.lowercase, BERT_SPECIALS, 'buildWordPieceVocab'), {});
+  const pipeline = new Tokenizer(
+    bertTokenizerJson(SPECIALS_IN_ORDER, { lowercase: opts.lowercase, stripAccents: null, chineseChars: true }, BERT_SPECIALS, 'buildWordPieceVocab'),
+    {},
+  );
   const normalize = (s: string) => (pipeline.normalizer ? pipeline.normalizer(s) : s);
   const preTokenize = (s: string) => (pipeline.pre_tokenizer ? pipeline.pre_tokenizer(s) : s.split(/\s+/).filter(Boolean));
 

@@ -14,8 +14,8 @@ task: ${task}${ner ? '      # a label per token (CoNLL data)' : '   # a label pe
 
 model:
   # Exactly one of \`pretrained\` (a local Hugging Face folder with config.json,
-  # model.safetensors and tokenizer.json or vocab.txt, or a Hub id, downloaded
-  # into the Hugging Face cache) or \`from_scratch\`.
+  # model.safetensors and tokenizer.json, vocab.txt or vocab.json + merges.txt,
+  # or a Hub id, downloaded into the Hugging Face cache) or \`from_scratch\`.
   # pretrained: ./models/bert-base-cased    # or: bert-base-cased
   from_scratch:
     layers: 2                     # transformer layers (default 4)

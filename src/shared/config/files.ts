@@ -41,7 +41,8 @@ export function fileIssues(c: ResolvedConfig): Issue[] {
         missing.push(
           there('pytorch_model.bin') ? 'model.safetensors (it has only pytorch_model.bin; save the model with safe_serialization=True)' : 'model.safetensors',
         );
-      if (!there('tokenizer.json') && !there('vocab.txt')) missing.push('tokenizer.json or vocab.txt');
+      const tokenizer = there('tokenizer.json') || there('vocab.txt') || (there('vocab.json') && there('merges.txt'));
+      if (!tokenizer) missing.push('tokenizer.json, vocab.txt or vocab.json + merges.txt');
       if (missing.length) err(['model', 'pretrained'], `model.pretrained: ${pre} has no ${missing.join(', no ')}`);
       if (there('config.json')) {
         try {

@@ -95,7 +95,7 @@ export const CONFIG_SCHEMA: JsonSchema = {
       additionalProperties: false,
       properties: {
         pretrained: pathString(
-          "A local Hugging Face model folder (BERT family) with config.json, model.safetensors and tokenizer.json or vocab.txt, relative to this file; or a Hugging Face Hub id ('bert-base-cased', 'dslim/bert-base-NER'), downloaded into the Hugging Face cache (HF_HUB_CACHE, HF_HOME; HF_ENDPOINT, HF_TOKEN and HF_HUB_OFFLINE are honoured). Exclusive with from_scratch.",
+          "A local Hugging Face model folder (BERT family) with config.json, model.safetensors and a tokenizer (tokenizer.json, vocab.txt, or vocab.json + merges.txt), relative to this file; or a Hugging Face Hub id ('bert-base-cased', 'dslim/bert-base-NER'), downloaded into the Hugging Face cache (HF_HUB_CACHE, HF_HOME; HF_ENDPOINT, HF_TOKEN and HF_HUB_OFFLINE are honoured). Exclusive with from_scratch.",
         ),
         revision: {
           description: "The Hub revision of a pretrained Hub id: a branch, a tag or a commit sha. Default: 'main'.",

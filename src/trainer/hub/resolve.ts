@@ -25,7 +25,9 @@ export interface ResolveOptions {
   attempts?: number;
 }
 
-const TOKENIZER_FILES = ['tokenizer.json', 'vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json'];
+const TOKENIZER_FILES = ['tokenizer.json', 'vocab.txt', 'vocab.json', 'merges.txt', 'tokenizer_config.json', 'special_tokens_map.json'];
+/** Whether a set of files has a tokenizer the loader reads: tokenizer.json, vocab.txt, or vocab.json + merges.txt (byte-level BPE). */
+const hasTokenizer = (has: (f: string) => boolean) => has('tokenizer.json') || has('vocab.txt') || (has('vocab.json') && has('merges.txt'));
 const INDEX = 'model.safetensors.index.json';
 const COMMIT = /^[0-9a-f]{40}$/;
 
@@ -101,7 +103,7 @@ function neededFiles(files: string[], named: string): string[] {
     );
   }
   if (!has('config.json')) throw new HubError(`${named} has no config.json`);
-  if (!has('tokenizer.json') && !has('vocab.txt')) throw new HubError(`${named} has no tokenizer.json or vocab.txt`);
+  if (!hasTokenizer(has)) throw new HubError(`${named} has no tokenizer.json, vocab.txt or vocab.json + merges.txt`);
   return ['config.json', ...TOKENIZER_FILES.filter(has), weights];
 }
 
@@ -124,7 +126,7 @@ export function cachedSnapshot(repo: string, revision: string): string | undefin
   }
   const snap = path.join(repo, 'snapshots', commit);
   const there = (f: string) => fs.existsSync(path.join(snap, f)); // follows the symlink: a dangling one is missing
-  if (!there('config.json') || (!there('tokenizer.json') && !there('vocab.txt'))) return undefined;
+  if (!there('config.json') || !hasTokenizer(there)) return undefined;
   if (there('model.safetensors')) return snap;
   if (!there(INDEX)) return undefined;
   try {
