@@ -1,6 +1,7 @@
 // Editor features on configs: diagnostics while typing (schema, semantic and file checks) with
 // quick fixes, hovers with what past runs tried, CodeLens (start, last result, compare), and the
-// read-only documents the run-config diff shows.
+// read-only documents the run-config diff shows. On `model.pretrained` the hover also says what
+// the model is on disk (core/hubModels.ts).
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -8,6 +9,8 @@ import { checkFiles, validateConfigText, type ConfigError } from '../shared/conf
 import { isLeafKey, keyAtOffset, resolvedValue, schemaAt } from './core/configKeys';
 import { quickFixes, toRange, type Range0 } from './core/diagnostics';
 import { configLens, hoverTable } from './core/history';
+import { pretrainedHover } from './core/hubModels';
+import { hubCacheDir } from '../shared/hfCache';
 import { sortedJsonText } from './core/runs';
 import type { RunStore } from './core/store';
 import { RUN_FILES } from '../shared/run';
@@ -173,6 +176,13 @@ export class ConfigEditorFeatures implements vscode.Disposable {
     const config = this.validations.get(doc).config;
     const current = !k.inSweep && config ? resolvedValue(config, k.key) : undefined;
     const table = hoverTable({ key: k.key, configPath: doc.fileName, runs: this.store.all(), current });
+    if (k.key === 'model.pretrained' && !k.inSweep && typeof config?.model.pretrained === 'string') {
+      try {
+        parts.push(pretrainedHover(config.model.pretrained, config.model.revision, hubCacheDir()));
+      } catch {
+        // the cache is read best effort
+      }
+    }
     if (table) parts.push(table);
     if (schema?.description && !table)
       parts.push(`**${k.key}** — ${schema.description}${schema.default !== undefined ? `\n\nDefault: \`${JSON.stringify(schema.default)}\`` : ''}`);

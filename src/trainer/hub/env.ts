@@ -1,11 +1,11 @@
 // Where the Hugging Face cache, endpoint and token are, read from the environment as Python's
 // huggingface_hub reads them: HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub
-// (XDG_CACHE_HOME honoured); HF_ENDPOINT; HF_TOKEN, else the token file the Hugging Face CLI login
+// (XDG_CACHE_HOME honoured; the rule is src/shared/hfCache.ts, which the extension reads too); HF_ENDPOINT; HF_TOKEN, else the token file the Hugging Face CLI login
 // writes (HF_TOKEN_PATH, else HF_HOME/token); HF_HUB_OFFLINE.
 
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { hfHome, hubCacheDir } from '../../shared/hfCache';
 
 export interface HubEnv {
   /** The hub cache folder (holding models--org--name). */
@@ -23,8 +23,7 @@ export interface HubEnv {
 const truthy = (v: string | undefined) => v !== undefined && ['1', 'on', 'yes', 'true'].includes(v.trim().toLowerCase());
 
 export function hubEnv(env: NodeJS.ProcessEnv = process.env): HubEnv {
-  const home = env.HF_HOME || path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'huggingface');
-  const cache = env.HF_HUB_CACHE || env.HUGGINGFACE_HUB_CACHE || path.join(home, 'hub');
+  const home = hfHome(env);
   const endpoint = (env.HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, '');
   const tokenFile = env.HF_TOKEN_PATH || path.join(home, 'token');
   let token: string | undefined = env.HF_TOKEN?.trim() || env.HUGGING_FACE_HUB_TOKEN?.trim() || undefined;
@@ -37,5 +36,5 @@ export function hubEnv(env: NodeJS.ProcessEnv = process.env): HubEnv {
       // no token file: anonymous
     }
   }
-  return { cache: path.resolve(cache), endpoint, token, tokenFrom, tokenFile, offline: truthy(env.HF_HUB_OFFLINE) || truthy(env.TRANSFORMERS_OFFLINE) };
+  return { cache: hubCacheDir(env), endpoint, token, tokenFrom, tokenFile, offline: truthy(env.HF_HUB_OFFLINE) || truthy(env.TRANSFORMERS_OFFLINE) };
 }

@@ -10,11 +10,14 @@
 // wrong blob. Only what a run needs is fetched: config.json, the tokenizer files and
 // model.safetensors (or its index and shards).
 
-import { getRepoFolderName, HubApiError, modelInfo } from '@huggingface/hub';
+import { HubApiError, modelInfo } from '@huggingface/hub';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { cachedSnapshot, hasTokenizer, repoFolder, shardsOf as indexShards, WEIGHTS_INDEX as INDEX } from '../../shared/hfCache';
 import { hubEnv, type HubEnv } from './env';
+
+export { cachedSnapshot, repoFolder };
 
 export interface ResolveOptions {
   revision?: string;
@@ -26,17 +29,9 @@ export interface ResolveOptions {
 }
 
 const TOKENIZER_FILES = ['tokenizer.json', 'vocab.txt', 'vocab.json', 'merges.txt', 'tokenizer_config.json', 'special_tokens_map.json'];
-/** Whether a set of files has a tokenizer the loader reads: tokenizer.json, vocab.txt, or vocab.json + merges.txt (byte-level BPE). */
-const hasTokenizer = (has: (f: string) => boolean) => has('tokenizer.json') || has('vocab.txt') || (has('vocab.json') && has('merges.txt'));
-const INDEX = 'model.safetensors.index.json';
 const COMMIT = /^[0-9a-f]{40}$/;
 
 export class HubError extends Error {}
-
-/** The cache folder of a model repo. */
-export function repoFolder(cache: string, id: string): string {
-  return path.join(cache, getRepoFolderName({ type: 'model', name: id }));
-}
 
 /** Resolves a Hub id to a snapshot folder holding the files a run needs, downloading what is missing. */
 export async function resolveHubModel(id: string, o: ResolveOptions = {}): Promise<string> {
@@ -108,31 +103,10 @@ function neededFiles(files: string[], named: string): string[] {
 }
 
 function shardsOf(indexFile: string): string[] {
-  const index = JSON.parse(fs.readFileSync(indexFile, 'utf8')) as { weight_map?: Record<string, string> };
-  const shards = [...new Set(Object.values(index.weight_map ?? {}))];
-  for (const s of shards) if (typeof s !== 'string' || path.basename(s) !== s) throw new HubError(`${indexFile}: invalid shard name ${JSON.stringify(s)}`);
-  return shards;
-}
-
-/** A complete snapshot for a revision (a branch or tag through refs/, or a commit sha), else undefined. */
-export function cachedSnapshot(repo: string, revision: string): string | undefined {
-  let commit = revision;
-  if (!COMMIT.test(revision)) {
-    try {
-      commit = fs.readFileSync(path.join(repo, 'refs', revision), 'utf8').trim();
-    } catch {
-      return undefined;
-    }
-  }
-  const snap = path.join(repo, 'snapshots', commit);
-  const there = (f: string) => fs.existsSync(path.join(snap, f)); // follows the symlink: a dangling one is missing
-  if (!there('config.json') || !hasTokenizer(there)) return undefined;
-  if (there('model.safetensors')) return snap;
-  if (!there(INDEX)) return undefined;
   try {
-    return shardsOf(path.join(snap, INDEX)).every(there) ? snap : undefined;
-  } catch {
-    return undefined;
+    return indexShards(indexFile);
+  } catch (e) {
+    throw new HubError((e as Error).message);
   }
 }
 

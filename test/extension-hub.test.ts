@@ -1,0 +1,121 @@
+// Hub models in the editor, without VS Code and without network: the cache rules shared with the
+// trainer, the hover on `model.pretrained` (cached, partly cached, not cached, local folder), the
+// cached-model list New Config offers. The cache is a temporary HF_HOME holding a fake snapshot in
+// the real layout (blobs, refs/main, snapshots/<commit>/<file> → ../../blobs/<etag>).
+
+import { getRepoFolderName } from '@huggingface/hub';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { cachedModelItems, pretrainedHover } from '../src/extension/core/hubModels';
+import { cachedSnapshot, formatBytes, hubCacheDir, listCachedModels, repoFolder } from '../src/shared/hfCache';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ft-hfcache-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const COMMIT_A = 'a'.repeat(40);
+const COMMIT_B = 'b'.repeat(40);
+
+/** Writes a snapshot of `id` at `commit` with `files` (name → bytes) in the real cache layout, refs/main → commit. */
+function fakeSnapshot(cache: string, id: string, commit: string, files: Record<string, number>, mtime?: Date): string {
+  const repo = repoFolder(cache, id);
+  const snap = path.join(repo, 'snapshots', commit);
+  fs.mkdirSync(path.join(repo, 'blobs'), { recursive: true });
+  fs.mkdirSync(path.join(repo, 'refs'), { recursive: true });
+  fs.mkdirSync(snap, { recursive: true });
+  for (const [f, n] of Object.entries(files)) {
+    const etag = `${f.replace(/\W/g, '')}${commit.slice(0, 4)}`.padEnd(40, '0');
+    fs.writeFileSync(path.join(repo, 'blobs', etag), Buffer.alloc(n, 1));
+    fs.symlinkSync(path.join('..', '..', 'blobs', etag), path.join(snap, f));
+  }
+  fs.writeFileSync(path.join(repo, 'refs', 'main'), commit);
+  if (mtime) fs.utimesSync(snap, mtime, mtime);
+  return snap;
+}
+
+const home = path.join(tmp, 'hf');
+const cache = hubCacheDir({ HF_HOME: home });
+const complete = fakeSnapshot(cache, 'org/tiny-bert', COMMIT_A, { 'config.json': 100, 'vocab.txt': 400, 'model.safetensors': 2_000_000 }, new Date(2026, 0, 2));
+// no weights yet: an interrupted first download
+fakeSnapshot(cache, 'partial-bert', COMMIT_B, { 'config.json': 50, 'tokenizer.json': 70 }, new Date(2026, 0, 1));
+
+describe('hfCache: the cache rules shared by the trainer and the extension', () => {
+  it('finds the cache as huggingface_hub does', () => {
+    assert.equal(hubCacheDir({ HF_HOME: '/h' }), path.resolve('/h/hub'));
+    assert.equal(hubCacheDir({ HF_HOME: '/h', HF_HUB_CACHE: '/c' }), path.resolve('/c'));
+    assert.equal(hubCacheDir({ XDG_CACHE_HOME: '/x' }), path.resolve('/x/huggingface/hub'));
+  });
+
+  it('names repo folders as @huggingface/hub does', () => {
+    for (const id of ['bert-base-cased', 'dslim/bert-base-NER'])
+      assert.equal(path.basename(repoFolder('/c', id)), getRepoFolderName({ type: 'model', name: id }));
+  });
+
+  it('a snapshot is complete with config, tokenizer and weights only', () => {
+    assert.equal(cachedSnapshot(repoFolder(cache, 'org/tiny-bert'), 'main'), complete);
+    assert.equal(cachedSnapshot(repoFolder(cache, 'org/tiny-bert'), COMMIT_A), complete);
+    assert.equal(cachedSnapshot(repoFolder(cache, 'partial-bert'), 'main'), undefined);
+    assert.equal(cachedSnapshot(repoFolder(cache, 'org/tiny-bert'), 'v2'), undefined);
+  });
+
+  it('lists the cached models newest first, with sizes', () => {
+    const list = listCachedModels(cache);
+    assert.deepEqual(
+      list.map((m) => [m.id, m.size, m.complete, m.commit]),
+      [
+        ['org/tiny-bert', 2_000_500, true, COMMIT_A],
+        ['partial-bert', 120, false, COMMIT_B],
+      ],
+    );
+    assert.deepEqual(listCachedModels(path.join(tmp, 'none')), []);
+    const items = cachedModelItems(cache, new Date(2026, 0, 4).getTime());
+    assert.deepEqual(
+      items.map((i) => [i.id, i.description]),
+      [
+        ['org/tiny-bert', '2.0 MB · 2 days ago'],
+        ['partial-bert', '120 B · incomplete (a run downloads the rest) · 3 days ago'],
+      ],
+    );
+  });
+
+  it('formats sizes', () => {
+    assert.deepEqual([532, 17_300, 438_000_000, 1_300_000_000].map(formatBytes), ['532 B', '17.3 kB', '438.0 MB', '1.3 GB']);
+  });
+});
+
+describe('the hover on model.pretrained', () => {
+  it('a cached Hub id: revision → commit, size, cached', () => {
+    const h = pretrainedHover('org/tiny-bert', undefined, cache);
+    assert.match(h, /\*\*Hub model\*\* `org\/tiny-bert`/);
+    assert.match(h, new RegExp(`Revision \`main\` → commit \`${COMMIT_A.slice(0, 12)}\``));
+    assert.match(h, /2\.0 MB · cached: a run uses it without downloading/);
+    assert.match(h, /config\.json ✓ · tokenizer \(vocab\.txt\) ✓ · weights \(model\.safetensors\) ✓/);
+  });
+
+  it('a partly cached Hub id says what is missing', () => {
+    const h = pretrainedHover('partial-bert', 'main', cache);
+    assert.match(h, /partly cached: a run downloads the missing files/);
+    assert.match(h, /tokenizer \(tokenizer\.json\) ✓ · weights ✗/);
+  });
+
+  it('a Hub id not in the cache (or another revision) would be downloaded', () => {
+    assert.match(pretrainedHover('bert-base-cased', undefined, cache), /Not in the Hugging Face cache .*the first run downloads it/);
+    const h = pretrainedHover('org/tiny-bert', 'v2', cache);
+    assert.match(h, /at `v2`/);
+    assert.match(h, /Not in the Hugging Face cache/);
+  });
+
+  it('a local folder: its size and parts', () => {
+    const dir = path.join(tmp, 'local-model');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'config.json'), '{}');
+    fs.writeFileSync(path.join(dir, 'tokenizer.json'), '{}');
+    fs.writeFileSync(path.join(dir, 'pytorch_model.bin'), Buffer.alloc(1000));
+    const h = pretrainedHover(dir, undefined, cache);
+    assert.match(h, /\*\*Local model folder\*\*/);
+    assert.match(h, /1\.0 kB · config\.json ✓ · tokenizer \(tokenizer\.json\) ✓ · weights ✗ \(only pytorch_model\.bin/);
+    assert.match(pretrainedHover(path.join(tmp, 'nope'), undefined, cache), /does not exist/);
+  });
+});
