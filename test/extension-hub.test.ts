@@ -9,7 +9,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { cachedModelItems, pretrainedHover } from '../src/extension/core/hubModels';
+import { cachedModelItems, hubIdProblem, newConfigModelChoices, pretrainedHover } from '../src/extension/core/hubModels';
+import { newConfigText, yamlString } from '../src/extension/core/templates';
+import { validateConfigText } from '../src/shared/config/config';
 import { cachedSnapshot, formatBytes, hubCacheDir, listCachedModels, repoFolder } from '../src/shared/hfCache';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ft-hfcache-'));
@@ -117,5 +119,48 @@ describe('the hover on model.pretrained', () => {
     assert.match(h, /\*\*Local model folder\*\*/);
     assert.match(h, /1\.0 kB · config\.json ✓ · tokenizer \(tokenizer\.json\) ✓ · weights ✗ \(only pytorch_model\.bin/);
     assert.match(pretrainedHover(path.join(tmp, 'nope'), undefined, cache), /does not exist/);
+  });
+});
+
+describe('New Config with a model', () => {
+  it('offers from scratch, the cached models newest first, and a typed Hub id', () => {
+    const choices = newConfigModelChoices(cache, new Date(2026, 0, 4).getTime());
+    assert.deepEqual(
+      choices.map((c) => (c.choice === 'hub' ? `hub:${c.id}` : c.choice)),
+      ['scratch', 'hub:org/tiny-bert', 'hub:partial-bert', 'enter'],
+    );
+    assert.deepEqual(
+      newConfigModelChoices(path.join(tmp, 'none')).map((c) => c.choice),
+      ['scratch', 'enter'],
+    );
+    assert.equal(hubIdProblem('dslim/bert-base-NER'), undefined);
+    assert.match(hubIdProblem('a/b/c') ?? '', /not a Hub id/);
+    assert.match(hubIdProblem('  ') ?? '', /needed/);
+  });
+
+  it('the template names the pretrained model, without from_scratch, and validates', () => {
+    for (const task of ['token-classification', 'sequence-classification'] as const) {
+      const text = newConfigText(task, 'x', 'dslim/bert-base-NER');
+      assert.match(text, /^ {2}pretrained: dslim\/bert-base-NER$/m);
+      assert.doesNotMatch(text, /^\s*from_scratch:/m);
+      const { config, errors } = validateConfigText(text, path.join(tmp, `${task}.finetune.yaml`));
+      assert.deepEqual(
+        errors.filter((e) => e.severity === 'error'),
+        [],
+      );
+      assert.equal(config?.model.pretrained, 'dslim/bert-base-NER');
+      assert.equal(config?.model.fromScratch, undefined);
+      assert.equal(config?.training.lr, 3e-5);
+    }
+    // without a model: from scratch, as before
+    const scratch = validateConfigText(newConfigText('token-classification'), path.join(tmp, 'a.finetune.yaml')).config;
+    assert.equal(scratch?.model.pretrained, undefined);
+    assert.ok(scratch?.model.fromScratch);
+  });
+
+  it('quotes an id YAML would read as something else', () => {
+    assert.equal(yamlString('bert-base-cased'), 'bert-base-cased');
+    assert.equal(yamlString('true'), '"true"');
+    assert.equal(yamlString('1.5'), '"1.5"');
   });
 });

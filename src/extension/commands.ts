@@ -6,6 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { newConfigText, type TemplateTask } from './core/templates';
+import { hubIdProblem, newConfigModelChoices } from './core/hubModels';
+import { hubCacheDir } from '../shared/hfCache';
 import { deleteRunFolder, exportModel, hasExportedModel, hasResumeCheckpoint, runPaths, updateRunInfo, type RunRecord } from '../shared/run';
 import { byNewest, formatAgo, formatMetric, keyMetric, parseTags } from './core/runs';
 import type { RunStore } from './core/store';
@@ -295,6 +297,18 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         { placeHolder: 'What should the model learn?' },
       );
       if (!task) return;
+      const choice = await vscode.window.showQuickPick(newConfigModelChoices(hubCacheDir()), {
+        placeHolder: 'Which model? From scratch, a model in the Hugging Face cache, or a Hub id',
+        matchOnDescription: true,
+      });
+      if (!choice) return;
+      let pretrained: string | undefined;
+      if (choice.choice === 'hub') pretrained = choice.id;
+      else if (choice.choice === 'enter') {
+        const id = await vscode.window.showInputBox({ title: 'Hub model id', placeHolder: 'bert-base-cased', validateInput: hubIdProblem });
+        if (id === undefined) return;
+        pretrained = id.trim();
+      }
       const folder =
         arg instanceof vscode.Uri
           ? fs.statSync(arg.fsPath).isDirectory()
@@ -302,7 +316,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
             : path.dirname(arg.fsPath)
           : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
       const base = task.task === 'token-classification' ? 'ner' : 'textcls';
-      const text = newConfigText(task.task, base);
+      const text = newConfigText(task.task, base, pretrained);
       if (!folder) {
         const doc = await vscode.workspace.openTextDocument({ language: 'yaml', content: text });
         await vscode.window.showTextDocument(doc);

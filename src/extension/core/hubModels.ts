@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isHubId } from '../../shared/config/config';
+import { hasHubIdForm } from '../../shared/config/hubid';
 import { folderParts, folderSize, formatBytes, listCachedModels, repoFolder, revisionCommit, type CachedModel } from '../../shared/hfCache';
 import { mdEscape } from './runs';
 
@@ -68,4 +69,25 @@ function ago(ms: number): string {
   const h = Math.floor(ms / 3_600_000);
   if (h >= 1) return `${h} hour${h === 1 ? '' : 's'} ago`;
   return 'just now';
+}
+
+/** The model choices of New Config: from scratch, each cached model (newest first), or a typed Hub id. */
+export type ModelChoice = { label: string; description?: string; detail?: string } & (
+  { choice: 'scratch' } | { choice: 'hub'; id: string } | { choice: 'enter' }
+);
+
+export function newConfigModelChoices(cache: string, now = Date.now()): ModelChoice[] {
+  const cached = cachedModelItems(cache, now);
+  return [
+    { choice: 'scratch', label: 'From scratch', description: 'a small BERT with random weights; no download' },
+    ...cached.map((c): ModelChoice => ({ choice: 'hub', id: c.id, label: c.label, description: c.description, detail: 'in the Hugging Face cache' })),
+    { choice: 'enter', label: 'Hub id…', description: 'type a model id, e.g. bert-base-cased or dslim/bert-base-NER (downloaded on the first run)' },
+  ];
+}
+
+/** Why a typed Hub id is not one (for the input box), undefined when it is. */
+export function hubIdProblem(s: string): string | undefined {
+  const v = s.trim();
+  if (!v) return 'A Hub id is needed, e.g. bert-base-cased or org/name';
+  return hasHubIdForm(v) ? undefined : `'${v}' is not a Hub id (letters, digits, '-', '_', '.', at most one '/')`;
 }

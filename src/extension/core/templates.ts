@@ -1,9 +1,30 @@
 // The commented config that "Fine-tune: New Config" writes: every key a first run needs, with
-// its default and what it does, so the file doubles as documentation.
+// its default and what it does, so the file doubles as documentation. With a pretrained model
+// (a Hub id or a folder) the model section names it and has no from_scratch.
 
 export type TemplateTask = 'token-classification' | 'sequence-classification';
 
-export function newConfigText(task: TemplateTask, name = task === 'token-classification' ? 'ner' : 'textcls'): string {
+/** A model id or path as a YAML plain scalar when it reads back as the same string, else quoted. */
+export function yamlString(s: string): string {
+  return /^[A-Za-z_][\w./-]*$/.test(s) && !/^(true|false|null|yes|no|on|off|y|n)$/i.test(s) ? s : JSON.stringify(s);
+}
+
+const SCRATCH_MODEL = `  # Exactly one of \`pretrained\` (a local Hugging Face folder with config.json,
+  # model.safetensors and tokenizer.json, vocab.txt or vocab.json + merges.txt,
+  # or a Hub id, downloaded into the Hugging Face cache) or \`from_scratch\`.
+  # pretrained: ./models/bert-base-cased    # or: bert-base-cased
+  from_scratch:
+    layers: 2                     # transformer layers (default 4)
+    hidden: 128                   # hidden size, divisible by heads (default 256)
+    heads: 4                      # attention heads (default 4)
+    max_positions: 128            # >= data.max_length (default 512)`;
+
+const pretrainedModel = (id: string) => `  # A Hub id (downloaded into the Hugging Face cache on the first run, then reused)
+  # or a local Hugging Face folder (config.json, model.safetensors, a tokenizer).
+  pretrained: ${yamlString(id)}
+  # revision: main                # a branch, tag or commit sha of a Hub id`;
+
+export function newConfigText(task: TemplateTask, name = task === 'token-classification' ? 'ner' : 'textcls', pretrained?: string): string {
   const ner = task === 'token-classification';
   return `# Fine-tune run configuration. Run "Fine-tune: Start" (or the ▶ Start lens above) to train.
 # Hover a key to see the values past runs tried and what they gave. Relative paths resolve
@@ -13,15 +34,7 @@ name: ${name}
 task: ${task}${ner ? '      # a label per token (CoNLL data)' : '   # a label per text (JSONL or CSV data)'}
 
 model:
-  # Exactly one of \`pretrained\` (a local Hugging Face folder with config.json,
-  # model.safetensors and tokenizer.json, vocab.txt or vocab.json + merges.txt,
-  # or a Hub id, downloaded into the Hugging Face cache) or \`from_scratch\`.
-  # pretrained: ./models/bert-base-cased    # or: bert-base-cased
-  from_scratch:
-    layers: 2                     # transformer layers (default 4)
-    hidden: 128                   # hidden size, divisible by heads (default 256)
-    heads: 4                      # attention heads (default 4)
-    max_positions: 128            # >= data.max_length (default 512)
+${pretrained === undefined ? SCRATCH_MODEL : pretrainedModel(pretrained)}
   dropout: 0.1
   peft: none                      # none | head-only | { lora: { rank: 8, alpha: 16 } } (pretrained models)
 
@@ -48,7 +61,7 @@ training:
   epochs: 3
   batch_size: 32
   optimizer: adamw                # adamw | sgd
-  lr: 1.0e-3                      # from scratch; fine-tuning a pretrained model: 2e-5..5e-5
+${pretrained === undefined ? '  lr: 1.0e-3                      # from scratch; fine-tuning a pretrained model: 2e-5..5e-5' : '  lr: 3.0e-5                      # fine-tuning; from scratch: ~1e-3'}
   weight_decay: 0.01
   warmup_ratio: 0.1               # fraction of steps that warm the learning rate up
   schedule: linear                # linear | cosine | constant
