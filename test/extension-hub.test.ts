@@ -11,6 +11,9 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { cachedModelItems, hubIdProblem, newConfigModelChoices, pretrainedHover } from '../src/extension/core/hubModels';
 import { newConfigText, yamlString } from '../src/extension/core/templates';
+import { DownloadTracker, downloadEtaSeconds, downloadMessage } from '../src/extension/core/download';
+import type { DownloadEvent } from '../src/shared/protocol';
+import { isTrainerEvent } from '../src/shared/protocol';
 import { validateConfigText } from '../src/shared/config/config';
 import { cachedSnapshot, formatBytes, hubCacheDir, listCachedModels, repoFolder } from '../src/shared/hfCache';
 
@@ -162,5 +165,48 @@ describe('New Config with a model', () => {
     assert.equal(yamlString('bert-base-cased'), 'bert-base-cased');
     assert.equal(yamlString('true'), '"true"');
     assert.equal(yamlString('1.5'), '"1.5"');
+  });
+});
+
+describe('download progress notifications', () => {
+  const ev = (file: string, bytes: number, total: number, rate: number, done = false): DownloadEvent => ({
+    type: 'download',
+    model: 'org/m',
+    file,
+    bytes,
+    total,
+    rate,
+    done,
+  });
+
+  it('the download event is a trainer event', () => {
+    assert.ok(isTrainerEvent(ev('config.json', 1, 1, 1, true)));
+  });
+
+  it('bytes, percent, rate and ETA', () => {
+    assert.equal(downloadEtaSeconds(ev('w', 100e6, 400e6, 10e6)), 30);
+    assert.equal(downloadEtaSeconds(ev('w', 0, 400e6, 0)), undefined);
+    assert.equal(downloadEtaSeconds(ev('w', 400e6, 400e6, 10e6, true)), 0);
+    assert.equal(downloadMessage(ev('model.safetensors', 120e6, 438e6, 12.3e6)), 'model.safetensors: 120.0 MB of 438.0 MB (27%) · 12.3 MB/s · ETA 26 s');
+    assert.equal(downloadMessage(ev('model.safetensors', 120e6, 438e6, 0)), 'model.safetensors: 120.0 MB of 438.0 MB (27%) · 0 B/s · ETA ?');
+    assert.equal(downloadMessage(ev('vocab.txt', 213_460, 213_460, 1e6, true)), 'vocab.txt: 213.5 kB of 213.5 kB (100%) · 1.0 MB/s · done');
+  });
+
+  it('the bar follows one file: increments add up to its percent; a new file starts a new notification', () => {
+    const t = new DownloadTracker();
+    // a small file complete at its first report: fresh and done (no notification needed)
+    assert.deepEqual((({ fresh, done }) => ({ fresh, done }))(t.update(ev('config.json', 500, 500, 1e3, true))), { fresh: true, done: true });
+    const a = t.update(ev('model.safetensors', 100, 400, 10));
+    assert.equal(a.fresh, true);
+    assert.equal(a.increment, 25);
+    const b = t.update(ev('model.safetensors', 300, 400, 10));
+    assert.equal(b.fresh, false);
+    assert.equal(b.increment, 50);
+    const c = t.update(ev('model.safetensors', 400, 400, 10, true));
+    assert.deepEqual([c.fresh, c.increment, c.done], [false, 25, true]);
+    // a resumed download that reports fewer bytes never moves the bar back
+    const d = t.update(ev('shard-2.safetensors', 200, 400, 10));
+    const e = t.update(ev('shard-2.safetensors', 100, 400, 10));
+    assert.deepEqual([d.fresh, d.increment, e.fresh, e.increment], [true, 50, false, 0]);
   });
 });

@@ -12,7 +12,7 @@ import { checkFiles, loadConfig, validateConfigText, type ResolvedConfig } from 
 import type { TrainerEvent } from '../src/shared/protocol';
 import { readRunInfo } from '../src/shared/run';
 import { hubEnv } from '../src/trainer/hub/env';
-import { resolveHubModel } from '../src/trainer/hub/resolve';
+import { HubStopped, resolveHubModel } from '../src/trainer/hub/resolve';
 import { train } from '../src/trainer/train/trainer';
 import { commitOf, HubServer } from './helpers/hubserver';
 import { tinyWorkspace } from './helpers/tinyrun';
@@ -119,6 +119,14 @@ describe('model.pretrained as a Hub id', () => {
         logs.some((m) => /model\.safetensors: 27\.5 kB of 27\.5 kB \(100%\), [\d.]+ (kB|MB)\/s/.test(m)),
         logs.join('\n'),
       );
+      // The same progress as typed events, for the extension's notification.
+      const downloads = events.flatMap((e) => (e.type === 'download' ? [e] : []));
+      const w = downloads.find((e) => e.file === 'model.safetensors' && e.done);
+      assert.ok(w, JSON.stringify(downloads));
+      assert.equal(w.model, TINY);
+      assert.equal(w.bytes, weights.length);
+      assert.equal(w.total, weights.length);
+      assert.ok(w.rate >= 0);
 
       // Python's layout: refs/main → commit; snapshot files are relative symlinks into blobs/, named by etag.
       const repo = repoDir(home, TINY);
@@ -168,6 +176,34 @@ describe('model.pretrained as a Hub id', () => {
   it('an unknown id: 404 names it', async () => {
     await assert.rejects(resolveHubModel('org/nope', { env: envFor(tmp()) }), /org\/nope: no such model on http:\/\/127\.0\.0\.1:\d+ \(HTTP 404\)/);
     await assert.rejects(resolveHubModel(TINY, { revision: 'v9', env: envFor(tmp()) }), /org\/tiny-bert \(revision v9\): no such model.*404/);
+  });
+
+  it('a stop request during the download: the run ends stopped, the partial file is kept and a later run completes it', async () => {
+    const home = tmp();
+    await assert.rejects(
+      resolveHubModel(TINY, { env: envFor(home), shouldStop: () => true }),
+      (e: Error) => e instanceof HubStopped && /stopped while downloading/.test(e.message),
+    );
+    const blobs = fs.readdirSync(path.join(repoDir(home, TINY), 'blobs'));
+    assert.ok(blobs.length === 1 && blobs[0].endsWith('.incomplete'), blobs.join());
+    const snap = await resolveHubModel(TINY, { env: envFor(home) });
+    assert.ok(fs.readFileSync(path.join(snap, 'model.safetensors')).equals(weights));
+
+    const saved = { ...process.env };
+    try {
+      Object.assign(process.env, { HF_HOME: tmp(), HF_ENDPOINT: server.url });
+      for (const k of ['HF_HUB_CACHE', 'HF_TOKEN', 'HF_HUB_OFFLINE']) delete process.env[k];
+      const ws = tinyWorkspace();
+      fs.writeFileSync(ws.config, fs.readFileSync(ws.config, 'utf8').replace(/from_scratch: .*/, `pretrained: ${TINY}`));
+      const events: TrainerEvent[] = [];
+      const res = await train({ config: loadConfig(ws.config), runDir: path.join(ws.dir, 's'), emit: (e) => events.push(e), shouldStop: () => true });
+      assert.equal(res.status, 'stopped');
+      assert.equal(readRunInfo(res.runDir).status, 'stopped');
+      assert.deepEqual(events.at(-1), { type: 'stopped', step: 0 });
+    } finally {
+      for (const k of ['HF_HOME', 'HF_ENDPOINT']) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
   });
 
   it('a connection cut mid-file: the download resumes with a Range request', async () => {

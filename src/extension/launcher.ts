@@ -11,6 +11,7 @@ import * as vscode from 'vscode';
 import type { TrainerEvent } from '../shared/protocol';
 import { ConfigValidationError, formatConfigError } from '../shared/config/config';
 import { formatEta } from './core/eta';
+import { showDownloadProgress } from './downloadProgress';
 import type { LiveRuns } from './core/live';
 import { planRerun, planRuns, type PlannedRun } from './core/plan';
 import { RunQueue } from './core/queue';
@@ -37,6 +38,8 @@ function describe(e: TrainerEvent): string | undefined {
       return `started on ${e.device.used}${e.device.reason ? ` (${e.device.reason})` : ''}; ${e.params} parameters; ${e.totalSteps ?? '?'} steps`;
     case 'log':
       return `${e.level === 'info' ? '' : `${e.level}: `}${e.message}`;
+    case 'download':
+      return undefined; // the log line says the same; a notification shows it
     case 'train':
       return undefined; // the status bar shows progress; the log keeps every step
     case 'eval':
@@ -224,6 +227,7 @@ export class Launcher implements vscode.Disposable {
       if (e.type === 'train') this.updateStatusSoon();
     });
     this.progress(dir, name, tp, () => total);
+    showDownloadProgress(name, tp, () => this.stop(dir));
     return tp.done.then((o) => {
       this.procs.delete(dir);
       this.deps.store.refresh(dir);

@@ -10,12 +10,28 @@ import type { EvalMetrics, FinalMetrics, MetricName } from './metrics';
 export type TrainerEvent =
   | { type: 'started'; runId: string; runDir?: string; device: DeviceInfo; params: number; trainable?: number; totalSteps?: number; time: string }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  | DownloadEvent
   | TrainRecord
   | EvalRecord
   | { type: 'checkpoint'; step: number; dir: string; best: boolean }
   | { type: 'completed'; step: number; metrics: FinalMetrics & EvalMetrics; seconds: number }
   | { type: 'stopped'; step: number; checkpoint?: string }
   | { type: 'failed'; error: string; node?: string; op?: string; step?: number };
+
+/** A Hub model file downloading into the Hugging Face cache (at most once a second per file, and
+ *  once with `done` when it has all its bytes). The same progress also goes out as a `log` line. */
+export interface DownloadEvent {
+  type: 'download';
+  /** The Hub id. */
+  model: string;
+  file: string;
+  /** Bytes in the cache so far (a resumed download counts what it had). */
+  bytes: number;
+  total: number;
+  /** Bytes per second over this attempt. */
+  rate: number;
+  done: boolean;
+}
 
 export interface TrainRecord {
   type: 'train';
@@ -163,5 +179,15 @@ export function isWebviewToHost(x: unknown): x is WebviewToHost {
 export function isTrainerEvent(x: unknown): x is TrainerEvent {
   if (typeof x !== 'object' || x === null) return false;
   const t = (x as { type?: unknown }).type;
-  return t === 'started' || t === 'log' || t === 'train' || t === 'eval' || t === 'checkpoint' || t === 'completed' || t === 'stopped' || t === 'failed';
+  return (
+    t === 'started' ||
+    t === 'log' ||
+    t === 'download' ||
+    t === 'train' ||
+    t === 'eval' ||
+    t === 'checkpoint' ||
+    t === 'completed' ||
+    t === 'stopped' ||
+    t === 'failed'
+  );
 }

@@ -90,6 +90,8 @@ function printer(json: boolean): (e: TrainerEvent) => void {
       case 'log':
         (e.level === 'info' ? console.log : console.error)(e.message);
         break;
+      case 'download':
+        break; // its log line says the same
       case 'failed':
         console.error(`failed: ${e.error}`);
         break;

@@ -15,6 +15,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cachedSnapshot, hasTokenizer, repoFolder, shardsOf as indexShards, WEIGHTS_INDEX as INDEX } from '../../shared/hfCache';
+import type { DownloadEvent } from '../../shared/protocol';
 import { hubEnv, type HubEnv } from './env';
 
 export { cachedSnapshot, repoFolder };
@@ -26,12 +27,18 @@ export interface ResolveOptions {
   log?: (level: 'info' | 'warn', message: string) => void;
   /** Attempts per file when the connection breaks (each resumes where the last stopped). */
   attempts?: number;
+  /** Download progress, as the log lines give it (bytes, total, rate), typed. */
+  progress?: (p: Omit<DownloadEvent, 'type' | 'model'>) => void;
+  /** Polled between received chunks: true ends the download with HubStopped (the partial file is kept for a later resume). */
+  shouldStop?: () => boolean;
 }
 
 const TOKENIZER_FILES = ['tokenizer.json', 'vocab.txt', 'vocab.json', 'merges.txt', 'tokenizer_config.json', 'special_tokens_map.json'];
 const COMMIT = /^[0-9a-f]{40}$/;
 
 export class HubError extends Error {}
+/** A download ended on request (the run was stopped). */
+export class HubStopped extends HubError {}
 
 /** Resolves a Hub id to a snapshot folder holding the files a run needs, downloading what is missing. */
 export async function resolveHubModel(id: string, o: ResolveOptions = {}): Promise<string> {
@@ -74,11 +81,11 @@ export async function resolveHubModel(id: string, o: ResolveOptions = {}): Promi
   const needed = neededFiles(files, named);
   fs.mkdirSync(path.join(repo, 'refs'), { recursive: true });
   if (revision !== commit) fs.writeFileSync(path.join(repo, 'refs', revision), commit);
-  for (const f of needed) await fetchFile(env, id, commit, repo, f, log, o.attempts ?? 3);
+  for (const f of needed) await fetchFile(env, id, commit, repo, f, log, o);
   if (needed.includes(INDEX)) {
     for (const shard of shardsOf(path.join(snapshot, INDEX))) {
       if (!files.includes(shard)) throw new HubError(`${named}: ${INDEX} names ${shard}, which the repo does not have`);
-      await fetchFile(env, id, commit, repo, shard, log, o.attempts ?? 3);
+      await fetchFile(env, id, commit, repo, shard, log, o);
     }
   }
   log('info', `model ${named}: commit ${commit.slice(0, 10)} in ${snapshot}`);
@@ -152,8 +159,9 @@ async function fetchFile(
   repo: string,
   file: string,
   log: ResolveOptions['log'] & {},
-  attempts: number,
+  o: ResolveOptions,
 ): Promise<void> {
+  const attempts = o.attempts ?? 3;
   const pointer = path.join(repo, 'snapshots', commit, file);
   if (fs.existsSync(pointer)) return;
   const url = `${env.endpoint}/${id}/resolve/${commit}/${file.split('/').map(encodeURIComponent).join('/')}`;
@@ -181,7 +189,7 @@ async function fetchFile(
     const partial = `${blob}.incomplete`;
     for (let attempt = 1; ; attempt++) {
       try {
-        await download(af, url, partial, size, file, log);
+        await download(af, url, partial, size, file, log, o);
         break;
       } catch (e) {
         if (e instanceof HubError || attempt >= attempts)
@@ -205,7 +213,15 @@ async function fetchFile(
 }
 
 /** GETs url into `partial`, resuming from its current length with a Range request. */
-async function download(af: typeof fetch, url: string, partial: string, size: number, file: string, log: ResolveOptions['log'] & {}): Promise<void> {
+async function download(
+  af: typeof fetch,
+  url: string,
+  partial: string,
+  size: number,
+  file: string,
+  log: ResolveOptions['log'] & {},
+  o: ResolveOptions,
+): Promise<void> {
   let have = fs.existsSync(partial) ? fs.statSync(partial).size : 0;
   if (have > size) {
     fs.rmSync(partial);
@@ -228,6 +244,7 @@ async function download(af: typeof fetch, url: string, partial: string, size: nu
     const s = (Date.now() - t0) / 1000;
     const rate = s > 0 ? (have - start) / s : 0;
     const eta = rate > 0 ? (size - have) / rate : NaN;
+    o.progress?.({ file, bytes: have, total: size, rate, done });
     log(
       'info',
       `${file}: ${mb(have)} of ${mb(size)} (${size ? Math.floor((100 * have) / size) : 100}%), ${mb(rate)}/s${done ? '' : `, ETA ${Number.isFinite(eta) ? `${Math.ceil(eta)}s` : '?'}`}`,
@@ -235,6 +252,7 @@ async function download(af: typeof fetch, url: string, partial: string, size: nu
   };
   try {
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      if (o.shouldStop?.()) throw new HubStopped(`stopped while downloading ${file} (${mb(have)} of ${mb(size)}; a later run resumes it)`);
       fs.writeSync(out, chunk);
       have += chunk.length;
       if (Date.now() - lastLog > 1000) {

@@ -23,7 +23,7 @@ import {
   type RunInfo,
 } from '../../shared/run';
 import { configHash, isHubId, type ResolvedConfig } from '../../shared/config/config';
-import { resolveHubModel } from '../hub/resolve';
+import { HubStopped, resolveHubModel } from '../hub/resolve';
 import { GraphError } from '../engine/ir';
 import { stateSlots, type OptimizerConfig } from '../engine/optim';
 import { NonFiniteError, TrainProgram } from '../engine/program';
@@ -122,7 +122,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const c = openRunFolder(o, t0);
   try {
     // 1b. A Hub id becomes its snapshot folder in the Hugging Face cache (downloaded when missing).
-    await resolvePretrained(c);
+    if ((await resolvePretrained(c)) === 'stopped') return finishStoppedDownload(c);
     // 2. Data and tokenizer (a resumed run uses the tokenizer saved with its checkpoint).
     const withData = await prepareData(c);
     // 3. Model and optimizer state.
@@ -184,11 +184,31 @@ function openRunFolder(o: TrainOptions, t0: number): RunContext {
 }
 
 // 1b. model.pretrained as a Hub id: resolved here, before anything reads the folder (run.json keeps the id).
-async function resolvePretrained(c: RunContext): Promise<void> {
+// A stop request during the download ends the run as stopped (the partial file stays for a resume).
+async function resolvePretrained(c: RunContext): Promise<'stopped' | undefined> {
   const pre = c.cfg.model.pretrained;
   if (pre === undefined || !isHubId(pre)) return;
-  const folder = await resolveHubModel(pre, { revision: c.cfg.model.revision, log: (level, message) => c.emitLogged({ type: 'log', level, message }) });
+  let folder: string;
+  try {
+    folder = await resolveHubModel(pre, {
+      revision: c.cfg.model.revision,
+      log: (level, message) => c.emitLogged({ type: 'log', level, message }),
+      progress: (p) => c.o.emit({ type: 'download', model: pre, ...p }),
+      shouldStop: c.o.shouldStop,
+    });
+  } catch (e) {
+    if (!(e instanceof HubStopped)) throw e;
+    c.emitLogged({ type: 'log', level: 'info', message: e.message });
+    return 'stopped';
+  }
   c.cfg = { ...c.cfg, model: { ...c.cfg.model, pretrained: folder } };
+}
+
+/** 1c. A run stopped while its model downloaded: stopped at step 0, no checkpoint. */
+function finishStoppedDownload(c: RunContext): TrainResult {
+  c.run.update({ status: 'stopped', endedAt: new Date().toISOString(), step: 0 });
+  c.emitLogged({ type: 'stopped', step: 0 });
+  return { runDir: c.run.dir, status: 'stopped' };
 }
 
 // 2. Data and tokenizer (a resumed run uses the tokenizer and labels saved with its checkpoint).
