@@ -35,7 +35,7 @@ export interface ResolvedConfig {
     peft: PeftConfig;
   };
   data: {
-    format: 'conll' | 'jsonl' | 'csv';
+    format: 'conll' | 'jsonl' | 'csv' | 'parquet';
     /** Absolute, like validation and test. */
     train: string;
     validation?: string;
@@ -45,6 +45,8 @@ export interface ResolvedConfig {
     scheme: 'auto' | 'IOB1' | 'IOB2' | 'BIOES';
     textField: string;
     labelField: string;
+    tokensField: string;
+    tagsField: string;
     delimiter: string;
     maxLength: number;
     overflow: 'window' | 'truncate';

@@ -6,6 +6,7 @@ import type { ResolvedConfig } from '../../shared/config/config';
 import { readConll, type TagScheme, type TokenSentence } from '../data/conll';
 import { DataError } from '../data/errors';
 import { chooseLabels, type LabelChoice, type LabelUse } from '../data/labels';
+import { readParquetTexts, readParquetTokens } from '../data/parquet';
 import { splitBySeed } from '../data/split';
 import { readCsv, readJsonl, type TextExample } from '../data/textcls';
 import { checkpointHead } from '../models/hf';
@@ -50,16 +51,17 @@ function makeTokenizer(cfg: ResolvedConfig, words: () => Iterable<string>, saved
 }
 
 /** The run's labels (see data/labels.ts); `run`: the run's own, when resuming or evaluating it. */
-function runLabels(cfg: ResolvedConfig, train: LabelUse[], others: LabelUse[], run?: string[]): LabelChoice {
+function runLabels(cfg: ResolvedConfig, train: LabelUse[], others: LabelUse[], run?: string[], declared?: string[]): LabelChoice {
   const head = cfg.task === 'token-classification' ? 'token' : 'sequence';
   const checkpoint = cfg.model.pretrained && !run && !cfg.labels ? checkpointHead(cfg.model.pretrained, head) : undefined;
-  return chooseLabels({ train, others, configured: cfg.labels, run, checkpoint });
+  return chooseLabels({ train, others, configured: cfg.labels, run, checkpoint, declared });
 }
 
 const LABELS_FROM: Record<LabelChoice['source'], string> = {
   data: 'labels',
   config: 'labels (from the config)',
   checkpoint: "labels (the checkpoint's, in its order)",
+  dataset: "labels (the training file's ClassLabel names, in their order)",
   run: "labels (the run's)",
 };
 
@@ -72,14 +74,17 @@ export async function loadRunData(cfg: ResolvedConfig, savedTokenizer?: string, 
   const log: string[] = [];
   if (cfg.task === 'token-classification') {
     const opts = { tagColumn: d.tagColumn, scheme: d.scheme };
-    const train = await readConll(d.train, opts);
+    const pqOpts = { tokensColumn: d.tokensField, tagsColumn: d.tagsField, scheme: d.scheme, names: cfg.labels };
+    const read = (file: string) => (d.format === 'parquet' ? readParquetTokens(file, pqOpts) : readConll(file, opts));
+    const train = await read(d.train);
     let trainS = train.sentences;
-    let valS = d.validation ? (await readConll(d.validation, opts)).sentences : undefined;
+    let valS = d.validation ? (await read(d.validation)).sentences : undefined;
     if (!valS && d.validationSplit) ({ train: trainS, validation: valS } = splitBySeed(trainS, d.validationSplit, cfg.seed));
-    const testS = d.test ? (await readConll(d.test, opts)).sentences : undefined;
+    const testS = d.test ? (await read(d.test)).sentences : undefined;
     const uses = (split: TokenSentence[] | undefined) =>
       (split ?? []).flatMap((s) => s.tags.map((label, i) => ({ label, file: s.file, line: s.tokenLines[i] })));
-    const { labels, source } = runLabels(cfg, uses(trainS), [...uses(valS), ...uses(testS)], fixedLabels);
+    const declared = 'names' in train ? train.names : undefined;
+    const { labels, source } = runLabels(cfg, uses(trainS), [...uses(valS), ...uses(testS)], fixedLabels, declared);
     log.push(
       `data: ${trainS.length} training sentences (${train.tokens} tokens, scheme ${train.scheme} → IOB2)` +
         `${valS ? `, ${valS.length} validation` : ''}${testS ? `, ${testS.length} test` : ''}; ${LABELS_FROM[source]}: ${labels.join(' ')}`,
@@ -113,17 +118,22 @@ export async function loadRunData(cfg: ResolvedConfig, savedTokenizer?: string, 
       test: testS && encode('test', testS),
     };
   }
-  const read = (file: string) =>
-    d.format === 'csv'
-      ? readCsv(file, { textField: d.textField, labelField: d.labelField, delimiter: d.delimiter })
-      : d.format === 'jsonl'
-        ? readJsonl(file, { textField: d.textField, labelField: d.labelField })
-        : Promise.reject(new DataError(`format '${d.format}' does not fit sequence-classification (use jsonl or csv)`, file));
+  let declared: string[] | undefined;
+  const read = async (file: string): Promise<TextExample[]> => {
+    if (d.format === 'csv') return readCsv(file, { textField: d.textField, labelField: d.labelField, delimiter: d.delimiter });
+    if (d.format === 'jsonl') return readJsonl(file, { textField: d.textField, labelField: d.labelField });
+    if (d.format === 'parquet') {
+      const r = await readParquetTexts(file, { textColumn: d.textField, labelColumn: d.labelField, names: cfg.labels });
+      if (file === d.train) declared = r.names;
+      return r.examples;
+    }
+    throw new DataError(`format '${d.format}' does not fit sequence-classification (use jsonl, csv or parquet)`, file);
+  };
   let trainE = await read(d.train);
   let valE = d.validation ? await read(d.validation) : undefined;
   if (!valE && d.validationSplit) ({ train: trainE, validation: valE } = splitBySeed(trainE, d.validationSplit, cfg.seed));
   const testE = d.test ? await read(d.test) : undefined;
-  const { labels, source } = runLabels(cfg, trainE, [...(valE ?? []), ...(testE ?? [])], fixedLabels);
+  const { labels, source } = runLabels(cfg, trainE, [...(valE ?? []), ...(testE ?? [])], fixedLabels, declared);
   log.push(
     `data: ${trainE.length} training texts${valE ? `, ${valE.length} validation` : ''}${testE ? `, ${testE.length} test` : ''}; ${LABELS_FROM[source]}: ${labels.join(' ')}`,
   );
