@@ -64,6 +64,8 @@ describe('config: valid configs resolve with defaults', () => {
         labelField: 'label',
         tokensField: 'tokens',
         tagsField: 'ner_tags',
+        hubConfig: 'default',
+        hubRevision: 'refs/convert/parquet',
         delimiter: ',',
         maxLength: 128,
         overflow: 'window',

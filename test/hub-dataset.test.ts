@@ -8,7 +8,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { checkFiles, loadConfig, validateConfigText } from '../src/shared/config/config';
+import type { TrainerEvent } from '../src/shared/protocol';
+import { readRunInfo } from '../src/shared/run';
 import { readParquetTokens } from '../src/trainer/data/parquet';
+import { train } from '../src/trainer/train/trainer';
 import { resolveHubDatasetSplit } from '../src/trainer/hub/dataset';
 import { hubEnv } from '../src/trainer/hub/env';
 import { commitOf, HubServer } from './helpers/hubserver';
@@ -81,5 +85,64 @@ describe('hub datasets: the Parquet conversion of a split', () => {
     await assert.rejects(resolveHubDatasetSplit(ID, 'train', { env: envFor(other) }), /failed checksum verification/);
     assert.deepEqual(fs.readdirSync(path.join(other, 'hub', 'datasets--org--tiny-ner', 'blobs')), []);
     server.faults = {};
+  });
+});
+
+const CONFIG = `task: token-classification
+model:
+  from_scratch: { layers: 1, hidden: 32, heads: 2, intermediate: 64, max_positions: 64, min_frequency: 2 }
+data:
+  format: parquet
+  hub: ${ID}
+  train: train
+  validation: validation
+  max_length: 48
+training: { epochs: 1, batch_size: 8 }
+threads: 1
+seed: 7
+`;
+
+describe('hub datasets: data.hub in a config', () => {
+  it('split names pass the config checks (no file lookup); data.hub needs format parquet', () => {
+    const file = path.join(tmp(), 'x.finetune.yaml');
+    const errors = (t: string) => {
+      const v = validateConfigText(t, file);
+      return (v.config ? [...v.errors, ...checkFiles(v.config, t, file)] : v.errors).map((e) => e.message);
+    };
+    assert.deepEqual(errors(CONFIG), []);
+    const v = validateConfigText(CONFIG, file);
+    assert.equal(v.config?.data.train, 'train');
+    assert.equal(v.config?.data.hubConfig, 'default');
+    assert.deepEqual(errors(CONFIG.replace('format: parquet', 'format: conll')), [
+      "data.hub reads the Hub's Parquet conversion: set data.format to 'parquet' (not 'conll')",
+    ]);
+  });
+
+  it('a run trains from the Hub dataset, downloaded into the cache; the labels are its ClassLabel names', async () => {
+    const home = tmp();
+    const saved = { ...process.env };
+    try {
+      Object.assign(process.env, { HF_HOME: home, HF_ENDPOINT: server.url });
+      delete process.env.HF_HUB_CACHE;
+      delete process.env.HF_TOKEN;
+      delete process.env.HF_HUB_OFFLINE;
+      const dir = tmp();
+      const config = path.join(dir, 'hub.finetune.yaml');
+      fs.writeFileSync(config, CONFIG);
+      const events: TrainerEvent[] = [];
+      const res = await train({ config: loadConfig(config), runDir: path.join(dir, 'run'), emit: (e) => events.push(e) });
+      assert.equal(res.status, 'completed', JSON.stringify(readRunInfo(res.runDir).error));
+      const labels = JSON.parse(fs.readFileSync(path.join(res.runDir, 'labels.json'), 'utf8')) as { labels: string[] };
+      assert.deepEqual(labels.labels, ['O', 'B-PER', 'I-PER', 'B-ORG', 'I-ORG', 'B-LOC', 'I-LOC', 'B-MISC', 'I-MISC']);
+      const logs = events.flatMap((e) => (e.type === 'log' ? [e.message] : []));
+      assert.ok(
+        logs.some((m) => /60 training sentences .*, 20 validation;/.test(m)),
+        logs.join('\n'),
+      );
+      assert.ok(fs.existsSync(path.join(home, 'hub', 'datasets--org--tiny-ner', 'snapshots', COMMIT, 'default/validation/0000.parquet')));
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
   });
 });

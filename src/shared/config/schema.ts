@@ -196,9 +196,22 @@ export const CONFIG_SCHEMA: JsonSchema = {
             "Parquet, a row per example: tokens_field and tags_field (token classification) or text_field and label_field (sequence classification); integer labels are named by the file's ClassLabel metadata or by labels:.",
           ],
         },
-        train: pathString('Training data file.'),
-        validation: pathString('Validation data file, evaluated during training to pick the best checkpoint.'),
-        test: pathString('Test data file, evaluated once with the best checkpoint after training.'),
+        hub: {
+          description:
+            "A Hugging Face Hub dataset id (e.g. 'conll2003', 'org/name'): read its Parquet conversion (revision refs/convert/parquet, files <hub_config>/<split>/*.parquet) into the Hugging Face cache; train, validation and test are then split names. Needs format: parquet.",
+          type: 'string',
+          minLength: 1,
+        },
+        hub_config: { description: "With hub: the dataset's config (subset).", type: 'string', minLength: 1, default: 'default' },
+        hub_revision: {
+          description: 'With hub: the revision of the Parquet conversion (a commit sha of refs/convert/parquet pins one).',
+          type: 'string',
+          minLength: 1,
+          default: 'refs/convert/parquet',
+        },
+        train: pathString('Training data file (with hub: the split name, e.g. train).'),
+        validation: pathString('Validation data file, evaluated during training to pick the best checkpoint (with hub: the split name).'),
+        test: pathString('Test data file, evaluated once with the best checkpoint after training (with hub: the split name).'),
         validation_split: {
           description: 'Fraction of the training data held out for validation when no validation file is given, in (0, 1). Default: none.',
           type: 'number',

@@ -36,7 +36,11 @@ export interface ResolvedConfig {
   };
   data: {
     format: 'conll' | 'jsonl' | 'csv' | 'parquet';
-    /** Absolute, like validation and test. */
+    /** A Hub dataset id: train, validation and test are then split names of its Parquet conversion. */
+    hub?: string;
+    hubConfig: string;
+    hubRevision: string;
+    /** Absolute, like validation and test (with hub: split names). */
     train: string;
     validation?: string;
     test?: string;

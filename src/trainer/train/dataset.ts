@@ -7,6 +7,7 @@ import { readConll, type TagScheme, type TokenSentence } from '../data/conll';
 import { DataError } from '../data/errors';
 import { chooseLabels, type LabelChoice, type LabelUse } from '../data/labels';
 import { readParquetTexts, readParquetTokens } from '../data/parquet';
+import { resolveHubDatasetSplit } from '../hub/dataset';
 import { splitBySeed } from '../data/split';
 import { readCsv, readJsonl, type TextExample } from '../data/textcls';
 import { checkpointHead } from '../models/hf';
@@ -69,13 +70,26 @@ const LABELS_FROM: Record<LabelChoice['source'], string> = {
  * Reads, labels and encodes the run's splits. `savedTokenizer`: a checkpoint or export folder whose
  * tokenizer to use; `fixedLabels`: the run's own labels (resuming or evaluating a run).
  */
-export async function loadRunData(cfg: ResolvedConfig, savedTokenizer?: string, fixedLabels?: string[]): Promise<RunData> {
+export async function loadRunData(
+  cfg: ResolvedConfig,
+  savedTokenizer?: string,
+  fixedLabels?: string[],
+  /** Download progress of data.hub (default: into the data log). */
+  hubLog?: (level: 'info' | 'warn', message: string) => void,
+): Promise<RunData> {
   const d = cfg.data;
   const log: string[] = [];
+  // A split's files: the file itself, or with data.hub the split's Parquet files (downloaded when missing).
+  const hubOpts = { config: d.hubConfig, revision: d.hubRevision, log: hubLog ?? ((_l: string, m: string) => log.push(m)) };
+  const filesOf = async (split: string) => (d.hub ? resolveHubDatasetSplit(d.hub, split, hubOpts) : [split]);
   if (cfg.task === 'token-classification') {
     const opts = { tagColumn: d.tagColumn, scheme: d.scheme };
     const pqOpts = { tokensColumn: d.tokensField, tagsColumn: d.tagsField, scheme: d.scheme, names: cfg.labels };
-    const read = (file: string) => (d.format === 'parquet' ? readParquetTokens(file, pqOpts) : readConll(file, opts));
+    const read = async (split: string) => {
+      if (d.format !== 'parquet') return readConll(split, opts);
+      const parts = await Promise.all((await filesOf(split)).map((f) => readParquetTokens(f, pqOpts)));
+      return { ...parts[0], sentences: parts.flatMap((p) => p.sentences), tokens: parts.reduce((n, p) => n + p.tokens, 0) };
+    };
     const train = await read(d.train);
     let trainS = train.sentences;
     let valS = d.validation ? (await read(d.validation)).sentences : undefined;
@@ -123,9 +137,11 @@ export async function loadRunData(cfg: ResolvedConfig, savedTokenizer?: string, 
     if (d.format === 'csv') return readCsv(file, { textField: d.textField, labelField: d.labelField, delimiter: d.delimiter });
     if (d.format === 'jsonl') return readJsonl(file, { textField: d.textField, labelField: d.labelField });
     if (d.format === 'parquet') {
-      const r = await readParquetTexts(file, { textColumn: d.textField, labelColumn: d.labelField, names: cfg.labels });
-      if (file === d.train) declared = r.names;
-      return r.examples;
+      const parts = await Promise.all(
+        (await filesOf(file)).map((f) => readParquetTexts(f, { textColumn: d.textField, labelColumn: d.labelField, names: cfg.labels })),
+      );
+      if (file === d.train) declared = parts[0].names;
+      return parts.flatMap((p) => p.examples);
     }
     throw new DataError(`format '${d.format}' does not fit sequence-classification (use jsonl, csv or parquet)`, file);
   };
