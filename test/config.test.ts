@@ -62,6 +62,10 @@ describe('config: valid configs resolve with defaults', () => {
         scheme: 'auto',
         textField: 'text',
         labelField: 'label',
+        tokensField: 'tokens',
+        tagsField: 'ner_tags',
+        hubConfig: 'default',
+        hubRevision: 'refs/convert/parquet',
         delimiter: ',',
         maxLength: 128,
         overflow: 'window',
@@ -248,10 +252,10 @@ describe('config: schema errors', () => {
 describe('config: semantic checks', () => {
   it('format must fit the task', () => {
     assert.deepEqual(check(MINIMAL.replace('format: conll', 'format: jsonl')), [
-      "5:11 data.format 'jsonl' does not fit task 'token-classification' (token classification reads 'conll')",
+      "5:11 data.format 'jsonl' does not fit task 'token-classification' (token classification reads 'conll' or 'parquet')",
     ]);
     assert.deepEqual(check(MINIMAL.replace('task: token-classification', 'task: sequence-classification')), [
-      "5:11 data.format 'conll' does not fit task 'sequence-classification' (use 'jsonl' or 'csv')",
+      "5:11 data.format 'conll' does not fit task 'sequence-classification' (use 'jsonl', 'csv' or 'parquet')",
     ]);
   });
 

@@ -1,7 +1,8 @@
 // A Hugging Face Hub-compatible HTTP server on 127.0.0.1 for tests, speaking what the model
-// download uses: model info (/api/models/<id>/revision/<rev>: siblings and commit sha) and
+// download uses: model info (/api/models/<id>/revision/<rev>: siblings and commit sha), dataset
+// info (/api/datasets/<id>/revision/<rev>, for repos keyed `datasets/<id>`) and
 // /<id>/resolve/<rev>/<file> (HEAD and GET; ETag = git blob sha1, or for LFS files — *.safetensors,
-// *.bin — a 302 to /cdn/<sha256> carrying X-Linked-Etag and X-Linked-Size, as the Hub does;
+// *.bin, *.parquet — a 302 to /cdn/<sha256> carrying X-Linked-Etag and X-Linked-Size, as the Hub does;
 // X-Repo-Commit; HTTP Range). Faults on request: a token required (401 without it), a connection
 // cut mid-file (once), wrong bytes for a file. Every request is recorded.
 
@@ -13,6 +14,8 @@ export interface HubRepo {
   /** 40-hex commit sha of `main`. */
   commit: string;
   files: Record<string, Buffer>;
+  /** Other revision names that point to `commit` (e.g. 'refs/convert/parquet'); 'main' always does. */
+  refs?: string[];
 }
 
 export interface HubFaults {
@@ -31,7 +34,7 @@ export interface SeenRequest {
   auth?: string;
 }
 
-const isLfs = (f: string) => /\.(safetensors|bin|h5|msgpack)$/.test(f);
+const isLfs = (f: string) => /\.(safetensors|bin|h5|msgpack|parquet)$/.test(f);
 const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 const gitSha1 = (b: Buffer) =>
   crypto
@@ -79,15 +82,17 @@ export class HubServer {
         for (const [name, bytes] of Object.entries(repo.files)) if (sha256(bytes) === cdn[1]) return this.sendFile(req, res, name, bytes, {});
       return json(404, { error: 'Entry not found' });
     }
-    const info = /^\/api\/models\/(.+)\/revision\/([^/]+)$/.exec(url.pathname);
+    const info = /^\/api\/(models|datasets)\/(.+)\/revision\/([^/]+)$/.exec(url.pathname);
     if (info) {
-      const repo = this.repos[info[1]];
+      const key = info[1] === 'datasets' ? `datasets/${info[2]}` : info[2];
+      const repo = this.repos[key];
       if (!repo) return json(404, { error: 'Repository not found' }, { 'X-Error-Code': 'RepoNotFound' });
-      const rev = decodeURIComponent(info[2]);
-      if (rev !== 'main' && rev !== repo.commit) return json(404, { error: `Invalid rev id: ${rev}` }, { 'X-Error-Code': 'RevisionNotFound' });
+      const rev = decodeURIComponent(info[3]);
+      if (rev !== 'main' && rev !== repo.commit && !repo.refs?.includes(rev))
+        return json(404, { error: `Invalid rev id: ${rev}` }, { 'X-Error-Code': 'RevisionNotFound' });
       return json(200, {
-        _id: `id-${info[1]}`,
-        id: info[1],
+        _id: `id-${info[2]}`,
+        id: info[2],
         private: false,
         gated: false,
         downloads: 0,

@@ -52,9 +52,10 @@ const RESOLVE: Record<string, (v: unknown, done: Obj, ctx: Ctx) => unknown> = {
       };
     return { kind: p as 'none' | 'head-only' };
   },
-  'data.train': absPath,
-  'data.validation': absPath,
-  'data.test': absPath,
+  // With data.hub, the split names stay as written.
+  'data.train': (v, d, ctx) => (d.hub ? v : absPath(v, d, ctx)),
+  'data.validation': (v, d, ctx) => (d.hub ? v : absPath(v, d, ctx)),
+  'data.test': (v, d, ctx) => (d.hub ? v : absPath(v, d, ctx)),
   // The default overlap shrinks for short sequences so that windows always advance.
   'data.stride': (v, done) => v ?? Math.min(schemaAt('data.stride')!.default as number, Math.max(0, Math.floor(((done.maxLength as number) - 2) / 2))),
 };

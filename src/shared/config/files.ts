@@ -17,7 +17,8 @@ export function fileIssues(c: ResolvedConfig): Issue[] {
       return undefined;
     }
   };
-  for (const key of ['train', 'validation', 'test'] as const) {
+  // With data.hub, train/validation/test are split names, resolved by the trainer.
+  for (const key of c.data.hub ? [] : (['train', 'validation', 'test'] as const)) {
     const p = c.data[key];
     if (p === undefined) continue;
     const st = stat(p);

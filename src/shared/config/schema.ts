@@ -1,3 +1,4 @@
+// Long file: one declarative table of every config key; splitting it would scatter the keys it documents.
 // The run configuration's JSON Schema (draft-07): the single source of truth for validation
 // (messages.ts compiles it with Ajv), for the defaults filled into the resolved config (defaults.ts
 // walks it), for the keys `--set` and sweeps accept, for the editor's hovers, and for the editor's
@@ -185,18 +186,32 @@ export const CONFIG_SCHEMA: JsonSchema = {
       properties: {
         format: {
           description:
-            "File format: 'conll' (token classification: one token per line with its tag, blank line between sentences), 'jsonl' or 'csv' (sequence classification: a text and a label per record).",
+            "File format: 'conll' (token classification: one token per line with its tag, blank line between sentences), 'jsonl' or 'csv' (sequence classification: a text and a label per record), 'parquet' (either task: a row per sentence or text, as the Hugging Face datasets library writes it).",
           type: 'string',
-          enum: ['conll', 'jsonl', 'csv'],
+          enum: ['conll', 'jsonl', 'csv', 'parquet'],
           enumDescriptions: [
             'Token per line, tag in tag_column, blank lines between sentences.',
             'One JSON object per line with text_field and label_field.',
             'Comma- (or delimiter-) separated values with a header row naming text_field and label_field.',
+            "Parquet, a row per example: tokens_field and tags_field (token classification) or text_field and label_field (sequence classification); integer labels are named by the file's ClassLabel metadata or by labels:.",
           ],
         },
-        train: pathString('Training data file.'),
-        validation: pathString('Validation data file, evaluated during training to pick the best checkpoint.'),
-        test: pathString('Test data file, evaluated once with the best checkpoint after training.'),
+        hub: {
+          description:
+            "A Hugging Face Hub dataset id (e.g. 'conll2003', 'org/name'): read its Parquet conversion (revision refs/convert/parquet, files <hub_config>/<split>/*.parquet) into the Hugging Face cache; train, validation and test are then split names. Needs format: parquet.",
+          type: 'string',
+          minLength: 1,
+        },
+        hub_config: { description: "With hub: the dataset's config (subset).", type: 'string', minLength: 1, default: 'default' },
+        hub_revision: {
+          description: 'With hub: the revision of the Parquet conversion (a commit sha of refs/convert/parquet pins one).',
+          type: 'string',
+          minLength: 1,
+          default: 'refs/convert/parquet',
+        },
+        train: pathString('Training data file (with hub: the split name, e.g. train).'),
+        validation: pathString('Validation data file, evaluated during training to pick the best checkpoint (with hub: the split name).'),
+        test: pathString('Test data file, evaluated once with the best checkpoint after training (with hub: the split name).'),
         validation_split: {
           description: 'Fraction of the training data held out for validation when no validation file is given, in (0, 1). Default: none.',
           type: 'number',
@@ -210,8 +225,25 @@ export const CONFIG_SCHEMA: JsonSchema = {
           enum: ['auto', 'IOB1', 'IOB2', 'BIOES'],
           default: 'auto',
         },
-        text_field: { description: 'JSONL/CSV: the field (column) holding the text.', type: 'string', minLength: 1, default: 'text' },
-        label_field: { description: 'JSONL/CSV: the field (column) holding the label.', type: 'string', minLength: 1, default: 'label' },
+        text_field: { description: 'JSONL/CSV/Parquet: the field (column) holding the text.', type: 'string', minLength: 1, default: 'text' },
+        label_field: {
+          description: 'JSONL/CSV/Parquet: the field (column) holding the label (Parquet: a string, or an integer named by a ClassLabel or labels:).',
+          type: 'string',
+          minLength: 1,
+          default: 'label',
+        },
+        tokens_field: {
+          description: 'Parquet, token classification: the column holding the words (a list of strings).',
+          type: 'string',
+          minLength: 1,
+          default: 'tokens',
+        },
+        tags_field: {
+          description: 'Parquet, token classification: the column holding the tags (a list of strings, or of integers named by a ClassLabel or labels:).',
+          type: 'string',
+          minLength: 1,
+          default: 'ner_tags',
+        },
         delimiter: { description: 'CSV: the field delimiter.', type: 'string', minLength: 1, default: ',' },
         max_length: {
           description: 'Maximum sequence length in tokens, special tokens included (8 to 4096).',

@@ -18,10 +18,12 @@ export function semanticIssues(raw: Obj, c: ResolvedConfig): Issue[] {
   const warn = (p: JPath, message: string, at: 'value' | 'key' = 'value') => out.push({ path: p, at, message, severity: 'warning' });
 
   // Format vs task.
-  if (c.task === 'token-classification' && c.data.format !== 'conll')
-    err(['data', 'format'], `data.format '${c.data.format}' does not fit task 'token-classification' (token classification reads 'conll')`);
+  if (c.task === 'token-classification' && c.data.format !== 'conll' && c.data.format !== 'parquet')
+    err(['data', 'format'], `data.format '${c.data.format}' does not fit task 'token-classification' (token classification reads 'conll' or 'parquet')`);
+  if (c.data.hub !== undefined && c.data.format !== 'parquet')
+    err(['data', 'hub'], `data.hub reads the Hub's Parquet conversion: set data.format to 'parquet' (not '${c.data.format}')`);
   if (c.task === 'sequence-classification' && c.data.format === 'conll')
-    err(['data', 'format'], `data.format 'conll' does not fit task 'sequence-classification' (use 'jsonl' or 'csv')`);
+    err(['data', 'format'], `data.format 'conll' does not fit task 'sequence-classification' (use 'jsonl', 'csv' or 'parquet')`);
 
   // Exactly one model source.
   if (has(raw, ['model', 'pretrained']) && has(raw, ['model', 'from_scratch']))

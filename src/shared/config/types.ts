@@ -35,8 +35,12 @@ export interface ResolvedConfig {
     peft: PeftConfig;
   };
   data: {
-    format: 'conll' | 'jsonl' | 'csv';
-    /** Absolute, like validation and test. */
+    format: 'conll' | 'jsonl' | 'csv' | 'parquet';
+    /** A Hub dataset id: train, validation and test are then split names of its Parquet conversion. */
+    hub?: string;
+    hubConfig: string;
+    hubRevision: string;
+    /** Absolute, like validation and test (with hub: split names). */
     train: string;
     validation?: string;
     test?: string;
@@ -45,6 +49,8 @@ export interface ResolvedConfig {
     scheme: 'auto' | 'IOB1' | 'IOB2' | 'BIOES';
     textField: string;
     labelField: string;
+    tokensField: string;
+    tagsField: string;
     delimiter: string;
     maxLength: number;
     overflow: 'window' | 'truncate';

@@ -1,7 +1,8 @@
 // The label set of a run and its order (the classifier's outputs): the config's `labels:` when
 // given; else a pretrained classifier's labels (its id2label) when they cover the training data's,
-// as Hugging Face's run_ner.py reorders to the model's label2id; else the training data's labels,
-// sorted (discoverLabels). Every label of every split must be in the set: an error names the
+// as Hugging Face's run_ner.py reorders to the model's label2id; else the names the dataset declares
+// (a Parquet file's ClassLabel names, in their order) when they cover every split's labels; else the
+// training data's labels, sorted (discoverLabels). Every label of every split must be in the set: an error names the
 // first one that is not, with its file and line, before anything trains.
 
 import { checkLabelsKnown, discoverLabels } from './split';
@@ -15,7 +16,7 @@ export interface LabelUse {
 export interface LabelChoice {
   labels: string[];
   /** Where the labels and their order come from, for the log. */
-  source: 'run' | 'config' | 'checkpoint' | 'data';
+  source: 'run' | 'config' | 'checkpoint' | 'dataset' | 'data';
 }
 
 export function chooseLabels(o: {
@@ -28,6 +29,8 @@ export function chooseLabels(o: {
   run?: string[];
   /** The pretrained folder's classifier: its id2label and its number of rows (absent: no classifier). */
   checkpoint?: { labels?: string[]; rows?: number };
+  /** The label names the training file declares (a Parquet ClassLabel), in their order. */
+  declared?: string[];
 }): LabelChoice {
   const all = [...o.train, ...o.others];
   if (o.run) {
@@ -46,6 +49,10 @@ export function chooseLabels(o: {
       checkLabelsKnown(names, o.others, "is neither in the training data nor in the checkpoint's labels");
       return { labels: ck.labels, source: 'checkpoint' };
     }
+  }
+  if (o.declared && new Set(o.declared).size === o.declared.length) {
+    const names = new Set(o.declared);
+    if (all.every((u) => names.has(u.label))) return { labels: o.declared, source: 'dataset' };
   }
   checkLabelsKnown(new Set(fromData), o.others);
   return { labels: fromData, source: 'data' };

@@ -118,7 +118,7 @@ function shardsOf(indexFile: string): string[] {
 }
 
 /** fetch with the token (when there is one) on requests to the endpoint only. */
-function authFetch(env: HubEnv): typeof fetch {
+export function authFetch(env: HubEnv): typeof fetch {
   return (input, init) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     const headers = new Headers(init?.headers);
@@ -143,7 +143,7 @@ function authMessage(status: number, named: string, env: HubEnv): string {
   return `${named} is gated or private (HTTP ${status} from ${env.endpoint}); ${how}`;
 }
 
-function causeOf(e: unknown): string {
+export function causeOf(e: unknown): string {
   const err = e as Error & { cause?: { code?: string; message?: string } };
   return err.cause?.code ?? err.cause?.message ?? err.message;
 }
@@ -151,8 +151,11 @@ function causeOf(e: unknown): string {
 /** The etag as Python normalizes it: no weak prefix, no quotes. */
 const normEtag = (s: string) => s.replace(/^W\//, '').replace(/^"|"$/g, '');
 
-/** Downloads one file of a commit into blobs/ and links it from the snapshot, unless it is there already. */
-async function fetchFile(
+/**
+ * Downloads one file of a commit into blobs/ and links it from the snapshot, unless it is there
+ * already. `id`: the repo as its URLs name it (`org/name` for a model, `datasets/org/name`).
+ */
+export async function fetchFile(
   env: HubEnv,
   id: string,
   commit: string,

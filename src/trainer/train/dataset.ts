@@ -6,6 +6,8 @@ import type { ResolvedConfig } from '../../shared/config/config';
 import { readConll, type TagScheme, type TokenSentence } from '../data/conll';
 import { DataError } from '../data/errors';
 import { chooseLabels, type LabelChoice, type LabelUse } from '../data/labels';
+import { readParquetTexts, readParquetTokens } from '../data/parquet';
+import { resolveHubDatasetSplit } from '../hub/dataset';
 import { splitBySeed } from '../data/split';
 import { readCsv, readJsonl, type TextExample } from '../data/textcls';
 import { checkpointHead } from '../models/hf';
@@ -50,16 +52,17 @@ function makeTokenizer(cfg: ResolvedConfig, words: () => Iterable<string>, saved
 }
 
 /** The run's labels (see data/labels.ts); `run`: the run's own, when resuming or evaluating it. */
-function runLabels(cfg: ResolvedConfig, train: LabelUse[], others: LabelUse[], run?: string[]): LabelChoice {
+function runLabels(cfg: ResolvedConfig, train: LabelUse[], others: LabelUse[], run?: string[], declared?: string[]): LabelChoice {
   const head = cfg.task === 'token-classification' ? 'token' : 'sequence';
   const checkpoint = cfg.model.pretrained && !run && !cfg.labels ? checkpointHead(cfg.model.pretrained, head) : undefined;
-  return chooseLabels({ train, others, configured: cfg.labels, run, checkpoint });
+  return chooseLabels({ train, others, configured: cfg.labels, run, checkpoint, declared });
 }
 
 const LABELS_FROM: Record<LabelChoice['source'], string> = {
   data: 'labels',
   config: 'labels (from the config)',
   checkpoint: "labels (the checkpoint's, in its order)",
+  dataset: "labels (the training file's ClassLabel names, in their order)",
   run: "labels (the run's)",
 };
 
@@ -67,19 +70,35 @@ const LABELS_FROM: Record<LabelChoice['source'], string> = {
  * Reads, labels and encodes the run's splits. `savedTokenizer`: a checkpoint or export folder whose
  * tokenizer to use; `fixedLabels`: the run's own labels (resuming or evaluating a run).
  */
-export async function loadRunData(cfg: ResolvedConfig, savedTokenizer?: string, fixedLabels?: string[]): Promise<RunData> {
+export async function loadRunData(
+  cfg: ResolvedConfig,
+  savedTokenizer?: string,
+  fixedLabels?: string[],
+  /** Download progress of data.hub (default: into the data log). */
+  hubLog?: (level: 'info' | 'warn', message: string) => void,
+): Promise<RunData> {
   const d = cfg.data;
   const log: string[] = [];
+  // A split's files: the file itself, or with data.hub the split's Parquet files (downloaded when missing).
+  const hubOpts = { config: d.hubConfig, revision: d.hubRevision, log: hubLog ?? ((_l: string, m: string) => log.push(m)) };
+  const filesOf = async (split: string) => (d.hub ? resolveHubDatasetSplit(d.hub, split, hubOpts) : [split]);
   if (cfg.task === 'token-classification') {
     const opts = { tagColumn: d.tagColumn, scheme: d.scheme };
-    const train = await readConll(d.train, opts);
+    const pqOpts = { tokensColumn: d.tokensField, tagsColumn: d.tagsField, scheme: d.scheme, names: cfg.labels };
+    const read = async (split: string) => {
+      if (d.format !== 'parquet') return readConll(split, opts);
+      const parts = await Promise.all((await filesOf(split)).map((f) => readParquetTokens(f, pqOpts)));
+      return { ...parts[0], sentences: parts.flatMap((p) => p.sentences), tokens: parts.reduce((n, p) => n + p.tokens, 0) };
+    };
+    const train = await read(d.train);
     let trainS = train.sentences;
-    let valS = d.validation ? (await readConll(d.validation, opts)).sentences : undefined;
+    let valS = d.validation ? (await read(d.validation)).sentences : undefined;
     if (!valS && d.validationSplit) ({ train: trainS, validation: valS } = splitBySeed(trainS, d.validationSplit, cfg.seed));
-    const testS = d.test ? (await readConll(d.test, opts)).sentences : undefined;
+    const testS = d.test ? (await read(d.test)).sentences : undefined;
     const uses = (split: TokenSentence[] | undefined) =>
       (split ?? []).flatMap((s) => s.tags.map((label, i) => ({ label, file: s.file, line: s.tokenLines[i] })));
-    const { labels, source } = runLabels(cfg, uses(trainS), [...uses(valS), ...uses(testS)], fixedLabels);
+    const declared = 'names' in train ? train.names : undefined;
+    const { labels, source } = runLabels(cfg, uses(trainS), [...uses(valS), ...uses(testS)], fixedLabels, declared);
     log.push(
       `data: ${trainS.length} training sentences (${train.tokens} tokens, scheme ${train.scheme} → IOB2)` +
         `${valS ? `, ${valS.length} validation` : ''}${testS ? `, ${testS.length} test` : ''}; ${LABELS_FROM[source]}: ${labels.join(' ')}`,
@@ -113,17 +132,24 @@ export async function loadRunData(cfg: ResolvedConfig, savedTokenizer?: string, 
       test: testS && encode('test', testS),
     };
   }
-  const read = (file: string) =>
-    d.format === 'csv'
-      ? readCsv(file, { textField: d.textField, labelField: d.labelField, delimiter: d.delimiter })
-      : d.format === 'jsonl'
-        ? readJsonl(file, { textField: d.textField, labelField: d.labelField })
-        : Promise.reject(new DataError(`format '${d.format}' does not fit sequence-classification (use jsonl or csv)`, file));
+  let declared: string[] | undefined;
+  const read = async (file: string): Promise<TextExample[]> => {
+    if (d.format === 'csv') return readCsv(file, { textField: d.textField, labelField: d.labelField, delimiter: d.delimiter });
+    if (d.format === 'jsonl') return readJsonl(file, { textField: d.textField, labelField: d.labelField });
+    if (d.format === 'parquet') {
+      const parts = await Promise.all(
+        (await filesOf(file)).map((f) => readParquetTexts(f, { textColumn: d.textField, labelColumn: d.labelField, names: cfg.labels })),
+      );
+      if (file === d.train) declared = parts[0].names;
+      return parts.flatMap((p) => p.examples);
+    }
+    throw new DataError(`format '${d.format}' does not fit sequence-classification (use jsonl, csv or parquet)`, file);
+  };
   let trainE = await read(d.train);
   let valE = d.validation ? await read(d.validation) : undefined;
   if (!valE && d.validationSplit) ({ train: trainE, validation: valE } = splitBySeed(trainE, d.validationSplit, cfg.seed));
   const testE = d.test ? await read(d.test) : undefined;
-  const { labels, source } = runLabels(cfg, trainE, [...(valE ?? []), ...(testE ?? [])], fixedLabels);
+  const { labels, source } = runLabels(cfg, trainE, [...(valE ?? []), ...(testE ?? [])], fixedLabels, declared);
   log.push(
     `data: ${trainE.length} training texts${valE ? `, ${valE.length} validation` : ''}${testE ? `, ${testE.length} test` : ''}; ${LABELS_FROM[source]}: ${labels.join(' ')}`,
   );

@@ -213,7 +213,9 @@ function finishStoppedDownload(c: RunContext): TrainResult {
 
 // 2. Data and tokenizer (a resumed run uses the tokenizer and labels saved with its checkpoint).
 async function prepareData(c: RunContext): Promise<RunContext & { data: RunData }> {
-  const data = await loadRunData(c.cfg, c.resumeFrom, c.resumeFrom ? checkpointLabels(c.resumeFrom) : undefined);
+  const data = await loadRunData(c.cfg, c.resumeFrom, c.resumeFrom ? checkpointLabels(c.resumeFrom) : undefined, (level, message) =>
+    c.emitLogged({ type: 'log', level, message }),
+  );
   for (const line of data.log) c.emitLogged({ type: 'log', level: 'info', message: line });
   c.state.labels = data.labels;
   return Object.assign(c, { data });
