@@ -24,9 +24,9 @@ export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.HF_HUB_CACHE || env.HUGGINGFACE_HUB_CACHE || path.join(hfHome(env), 'hub'));
 }
 
-/** The cache folder of a model repo: <cache>/models--org--name (huggingface_hub's repo_folder_name). */
-export function repoFolder(cache: string, id: string): string {
-  return path.join(cache, `models--${id.replace(/\//g, '--')}`);
+/** The cache folder of a repo: <cache>/models--org--name or datasets--org--name (huggingface_hub's repo_folder_name). */
+export function repoFolder(cache: string, id: string, type: 'model' | 'dataset' = 'model'): string {
+  return path.join(cache, `${type}s--${id.replace(/\//g, '--')}`);
 }
 
 /** Whether a set of files has a tokenizer the loader reads: tokenizer.json, vocab.txt, or vocab.json + merges.txt (byte-level BPE). */

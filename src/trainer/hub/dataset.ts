@@ -8,11 +8,11 @@
 // dataset info call (/api/datasets/<id>/revision/<rev>: `sha` and `siblings`), called here:
 // @huggingface/hub's datasetInfo does not return the file list.
 
-import { getRepoFolderName } from '@huggingface/hub';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { hubEnv } from './env';
 import { authFetch, causeOf, fetchFile, HubError, type ResolveOptions } from './resolve';
+import { repoFolder } from '../../shared/hfCache';
 
 /** The revision holding the Hub's Parquet conversion. */
 export const PARQUET_REVISION = 'refs/convert/parquet';
@@ -27,7 +27,7 @@ export interface DatasetSplitOptions extends ResolveOptions {
 
 /** The cache folder of a dataset repo. */
 export function datasetFolder(cache: string, id: string): string {
-  return path.join(cache, getRepoFolderName({ type: 'dataset', name: id }));
+  return repoFolder(cache, id, 'dataset');
 }
 
 /** The files of a split in a conversion's file list, in shard order. */
@@ -117,7 +117,7 @@ export async function resolveHubDatasetSplit(id: string, split: string, o: Datas
     fs.mkdirSync(path.dirname(ref), { recursive: true });
     fs.writeFileSync(ref, commit);
   }
-  for (const f of wanted) await fetchFile(env, `datasets/${id}`, commit, repo, f, log, o.attempts ?? 3);
+  for (const f of wanted) await fetchFile(env, `datasets/${id}`, commit, repo, f, log, o);
   log('info', `${named}: ${wanted.length} Parquet file${wanted.length === 1 ? '' : 's'} of commit ${commit.slice(0, 10)}`);
   return wanted.map((f) => path.join(repo, 'snapshots', commit, f));
 }
