@@ -3,7 +3,6 @@
 // serving the tiny checkpoint of test/fixtures/hf-tiny-bert. No outside network.
 
 import assert from 'node:assert/strict';
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,17 +13,11 @@ import { readRunInfo } from '../src/shared/run';
 import { hubEnv } from '../src/trainer/hub/env';
 import { HubStopped, resolveHubModel } from '../src/trainer/hub/resolve';
 import { train } from '../src/trainer/train/trainer';
-import { commitOf, HubServer } from './helpers/hubserver';
+import { commitOf, gitSha1, HubServer, sha256 } from './helpers/hubserver';
 import { tinyWorkspace } from './helpers/tinyrun';
 
 const FOLDER = path.resolve(path.dirname(__filename), 'fixtures/hf-tiny-bert');
 const tiny = () => Object.fromEntries(fs.readdirSync(FOLDER).map((f) => [f, fs.readFileSync(path.join(FOLDER, f))]));
-const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
-const gitSha1 = (b: Buffer) =>
-  crypto
-    .createHash('sha1')
-    .update(Buffer.concat([Buffer.from(`blob ${b.length}\0`), b]))
-    .digest('hex');
 
 const TINY = 'org/tiny-bert';
 const COMMIT = commitOf('tiny');

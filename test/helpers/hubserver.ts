@@ -35,8 +35,9 @@ export interface SeenRequest {
 }
 
 const isLfs = (f: string) => /\.(safetensors|bin|h5|msgpack|parquet)$/.test(f);
-const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
-const gitSha1 = (b: Buffer) =>
+/** The checksums the Hub names files by: sha256 for LFS files, git's blob sha1 for the rest. */
+export const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+export const gitSha1 = (b: Buffer) =>
   crypto
     .createHash('sha1')
     .update(Buffer.concat([Buffer.from(`blob ${b.length}\0`), b]))
