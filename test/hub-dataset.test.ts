@@ -15,7 +15,7 @@ import { readParquetTokens } from '../src/trainer/data/parquet';
 import { train } from '../src/trainer/train/trainer';
 import { resolveHubDatasetSplit } from '../src/trainer/hub/dataset';
 import { hubEnv } from '../src/trainer/hub/env';
-import { commitOf, HubServer } from './helpers/hubserver';
+import { commitOf, HubServer, useHubEnv } from './helpers/hubserver';
 
 const FIX = path.resolve(path.dirname(__filename), 'fixtures/parquet');
 const nerTrain = fs.readFileSync(path.join(FIX, 'ner-train.parquet'));
@@ -120,12 +120,8 @@ describe('hub datasets: data.hub in a config', () => {
 
   it('a run trains from the Hub dataset, downloaded into the cache; the labels are its ClassLabel names', async () => {
     const home = tmp();
-    const saved = { ...process.env };
+    const restore = useHubEnv(home, server.url);
     try {
-      Object.assign(process.env, { HF_HOME: home, HF_ENDPOINT: server.url });
-      delete process.env.HF_HUB_CACHE;
-      delete process.env.HF_TOKEN;
-      delete process.env.HF_HUB_OFFLINE;
       const dir = tmp();
       const config = path.join(dir, 'hub.finetune.yaml');
       fs.writeFileSync(config, CONFIG);
@@ -141,8 +137,7 @@ describe('hub datasets: data.hub in a config', () => {
       );
       assert.ok(fs.existsSync(path.join(home, 'hub', 'datasets--org--tiny-ner', 'snapshots', COMMIT, 'default/validation/0000.parquet')));
     } finally {
-      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-      Object.assign(process.env, saved);
+      restore();
     }
   });
 });

@@ -13,7 +13,7 @@ import { readRunInfo } from '../src/shared/run';
 import { hubEnv } from '../src/trainer/hub/env';
 import { HubStopped, resolveHubModel } from '../src/trainer/hub/resolve';
 import { train } from '../src/trainer/train/trainer';
-import { commitOf, gitSha1, HubServer, sha256 } from './helpers/hubserver';
+import { commitOf, gitSha1, HubServer, sha256, useHubEnv } from './helpers/hubserver';
 import { tinyWorkspace } from './helpers/tinyrun';
 
 const FOLDER = path.resolve(path.dirname(__filename), 'fixtures/hf-tiny-bert');
@@ -88,12 +88,8 @@ describe('model.pretrained as a Hub id', () => {
 
   it('a run downloads into the cache in Python layout; a second run with HF_HUB_OFFLINE=1 uses the cache', async () => {
     const home = tmp();
-    const saved = { ...process.env };
+    const restore = useHubEnv(home, server.url);
     try {
-      Object.assign(process.env, { HF_HOME: home, HF_ENDPOINT: server.url });
-      delete process.env.HF_HUB_CACHE;
-      delete process.env.HF_TOKEN;
-      delete process.env.HF_HUB_OFFLINE;
       const ws = tinyWorkspace();
       fs.writeFileSync(
         ws.config,
@@ -140,8 +136,7 @@ describe('model.pretrained as a Hub id', () => {
       assert.equal(again.status, 'completed');
       assert.equal(server.seen.length, n, 'offline: no request');
     } finally {
-      for (const k of ['HF_HOME', 'HF_ENDPOINT', 'HF_HUB_OFFLINE']) delete process.env[k];
-      Object.assign(process.env, saved);
+      restore();
     }
   });
 
@@ -182,10 +177,8 @@ describe('model.pretrained as a Hub id', () => {
     const snap = await resolveHubModel(TINY, { env: envFor(home) });
     assert.ok(fs.readFileSync(path.join(snap, 'model.safetensors')).equals(weights));
 
-    const saved = { ...process.env };
+    const restore = useHubEnv(tmp(), server.url);
     try {
-      Object.assign(process.env, { HF_HOME: tmp(), HF_ENDPOINT: server.url });
-      for (const k of ['HF_HUB_CACHE', 'HF_TOKEN', 'HF_HUB_OFFLINE']) delete process.env[k];
       const ws = tinyWorkspace();
       fs.writeFileSync(ws.config, fs.readFileSync(ws.config, 'utf8').replace(/from_scratch: .*/, `pretrained: ${TINY}`));
       const events: TrainerEvent[] = [];
@@ -194,8 +187,7 @@ describe('model.pretrained as a Hub id', () => {
       assert.equal(readRunInfo(res.runDir).status, 'stopped');
       assert.deepEqual(events.at(-1), { type: 'stopped', step: 0 });
     } finally {
-      for (const k of ['HF_HOME', 'HF_ENDPOINT']) delete process.env[k];
-      Object.assign(process.env, saved);
+      restore();
     }
   });
 

@@ -149,3 +149,18 @@ export class HubServer {
     res.end(body);
   }
 }
+
+/**
+ * Points the Hugging Face environment of this process at a test server and a cache home (no
+ * HF_HUB_CACHE, HF_TOKEN or HF_HUB_OFFLINE from outside); the returned function puts every HF_*
+ * variable back as it was.
+ */
+export function useHubEnv(home: string, url: string): () => void {
+  const saved = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('HF_')));
+  for (const k of Object.keys(process.env)) if (k.startsWith('HF_')) delete process.env[k];
+  Object.assign(process.env, { HF_HOME: home, HF_ENDPOINT: url });
+  return () => {
+    for (const k of Object.keys(process.env)) if (k.startsWith('HF_')) delete process.env[k];
+    Object.assign(process.env, saved);
+  };
+}
