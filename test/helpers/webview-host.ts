@@ -3,6 +3,7 @@
 // what the page posts and keeps its state in sessionStorage (so a reload restores it, as in VS Code),
 // applies VS Code's theme variables and body class, and plays recorded run events into the page.
 
+import { configAsWritten } from '../../src/shared/config/config';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
@@ -93,7 +94,8 @@ export const THEMES: Record<ThemeKind, Record<string, string>> = {
     '--vscode-charts-red': '#e51400',
     '--vscode-charts-blue': '#1a85ff',
     '--vscode-charts-yellow': '#bf8803',
-    '--vscode-charts-orange': '#d18616',
+    // What code-server's Light+ sets: charts.orange derives from a translucent highlight colour.
+    '--vscode-charts-orange': 'rgba(234, 92, 0, 0.33)',
     '--vscode-charts-green': '#388a34',
     '--vscode-charts-purple': '#652d90',
     '--vscode-charts-foreground': '#616161',
@@ -338,7 +340,7 @@ export function loadFixtureRun(): RecordedRun {
     device: run.device,
     best: run.best && { metric: run.best.metric, value: run.best.value, step: run.best.step },
     final: run.final,
-    config: run.config,
+    config: configAsWritten(run.config), // as the host sends it (toRunSummary)
   };
   return { summary, records, misclassified: { validation: mis('validation'), test: mis('test') } };
 }
