@@ -157,17 +157,17 @@ describe('extension: hover table and CodeLens from past runs', () => {
     const lines = md.split('\n');
     assert.equal(lines[0], '**training.lr** in past runs (selection metric: f1)');
     assert.equal(lines[2], '| value | best f1 | test f1 | runs | last |');
-    assert.equal(lines[4], '| `0.001` ◀ | 0.990 | 0.985 | ner-a, ner-c | 2 h ago |');
-    assert.equal(lines[5], '| `5e-04` | 0.971 | 0.966 | ner-b | 5 h ago |');
+    assert.equal(lines[4], '| `0.001` ◀ | 0.9903 | 0.9851 | ner-a, ner-c | 2 h ago |');
+    assert.equal(lines[5], '| `5e-04` | 0.9712 | 0.9655 | ner-b | 5 h ago |');
     assert.equal(lines[6], '| `3e-05` | – | – | ner-d | 1 d ago |');
     assert.match(md, /Other configs \(1 run\):/);
-    assert.match(md, /\| `2e-05` \| 0\.910 \(accuracy\) \| 0\.900 \(accuracy\) \| cls-a \| 50 min ago \| cls\.finetune\.yaml \|/);
+    assert.match(md, /\| `2e-05` \| 0\.9100 \(accuracy\) \| 0\.9000 \(accuracy\) \| cls-a \| 50 min ago \| cls\.finetune\.yaml \|/);
   });
 
   it('groups by the value of the key asked about', () => {
     const md = hoverTable({ key: 'training.batch_size', configPath: CFG, runs: RUNS, now: NOW })!;
-    assert.match(md, /\| `32` \| 0\.990 \| 0\.985 \| ner-a, ner-b \+1 \| 2 h ago \|/);
-    assert.match(md, /\| `16` \| 0\.981 \| 0\.979 \| ner-c \| 1 d ago \|/);
+    assert.match(md, /\| `32` \| 0\.9903 \| 0\.9851 \| ner-a, ner-b \+1 \| 2 h ago \|/);
+    assert.match(md, /\| `16` \| 0\.9811 \| 0\.9790 \| ner-c \| 1 d ago \|/);
   });
 
   it('says so when this config has no runs; nothing at all without runs', () => {
@@ -186,7 +186,7 @@ describe('extension: hover table and CodeLens from past runs', () => {
     const lens = configLens({ configPath: CFG, runs: RUNS, now: NOW });
     assert.deepEqual(
       lens.map((l) => l.title),
-      ['▶ Start', 'last: f1 0.985 · 2 h ago', 'Compare (4)'],
+      ['▶ Start', 'last: test f1 0.9851 · 2 h ago', 'Compare (4)'],
     );
     assert.deepEqual(lens[0].arguments, [CFG]);
     assert.equal(lens[1].command, 'finetune.openDashboard');

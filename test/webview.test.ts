@@ -105,7 +105,16 @@ describe('dashboard webview', () => {
     assert.equal(await text(d, '[data-fact="step"] .fact-value'), '1000 / 1000');
     assert.equal(await d.page.locator('.run-header .status').textContent(), 'completed');
     assert.match(await text(d, '[data-fact="device"] .fact-value'), /^CPU · 2 threads/);
-    assert.equal(await text(d, '[data-fact="best"] .fact-value'), 'f1 0.9921 @ 875');
+    assert.equal(await d.page.locator('[data-fact="best"] .fact-label').textContent(), 'Best validation');
+    assert.equal(await text(d, '[data-fact="best"] .fact-value'), 'f1 0.9921 at step 875');
+    assert.equal(await text(d, '[data-fact="test"] .fact-value'), 'f1 0.9863', 'the test value, in the same format');
+    assert.equal(await d.page.locator('.run-header vscode-button.stop').count(), 0, 'no Stop button on a finished run');
+    // the config is shown in the keys a config file is written with
+    await d.clickTab('config');
+    const shown = (await d.page.locator('details.config pre').textContent()) ?? '';
+    assert.match(shown, /"batch_size": 32/);
+    assert.doesNotMatch(shown, /batchSize|configPath/);
+    await d.clickTab('curves');
     // crosshair: hovering the loss plot shows values in the legend
     const over = d.page.locator('[data-chart="loss"] .u-over');
     const box = (await over.boundingBox())!;
@@ -327,6 +336,30 @@ describe('dashboard webview', () => {
     assert.ok((await d.page.locator('table[data-table="hyper"] tbody tr').count()) > 20);
     await d.clickTab('curves');
     await d.page.screenshot({ path: join(OUT, 'compare-dark.png'), fullPage: true });
+    await close(d);
+  });
+
+  test('compare mode in Light+: every run colour is opaque and has 3:1 contrast with the background', async () => {
+    const d = await open({ width: 1200, theme: 'light' });
+    const other: RecordedRun = {
+      ...run,
+      summary: { ...run.summary, id: 'run-b', name: 'ner-b' },
+      records: run.records.map((r) => (r.type === 'train' ? { ...r, loss: r.loss * 1.5 } : r)),
+    };
+    await d.play([run, other]);
+    await d.page.waitForSelector('[data-chart="loss"] canvas');
+    const swatches = await d.page.$$eval('.run-list .swatch', (els) => els.map((e) => getComputedStyle(e).backgroundColor));
+    assert.equal(swatches.length, 2);
+    for (const c of swatches) {
+      const [r, g, b, a = 1] = /rgba?\(([^)]+)\)/.exec(c)![1].split(',').map(Number);
+      assert.equal(a, 1, `opaque run colour (${c})`);
+      const lum = (v: number) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+      const L = 0.2126 * lum(r) + 0.7152 * lum(g) + 0.0722 * lum(b);
+      assert.ok(1.05 / (L + 0.05) >= 3, `contrast of ${c} on white: ${(1.05 / (L + 0.05)).toFixed(2)}`);
+    }
+    // the second run's curve is drawn in its solid colour, not the theme's 33% one
+    assert.ok((await inkOf(d, 'loss', swatches[1])).match > 100, `second run drawn in ${swatches[1]}`);
+    await d.page.screenshot({ path: join(OUT, 'compare-light.png'), fullPage: true });
     await close(d);
   });
 

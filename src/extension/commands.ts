@@ -9,7 +9,8 @@ import { newConfigText, type TemplateTask } from './core/templates';
 import { hubIdProblem, newConfigModelChoices } from './core/hubModels';
 import { hubCacheDir } from '../shared/hfCache';
 import { deleteRunFolder, exportModel, hasExportedModel, hasResumeCheckpoint, runPaths, updateRunInfo, type RunRecord } from '../shared/run';
-import { byNewest, formatAgo, formatMetric, keyMetric, parseTags } from './core/runs';
+import { byNewest, formatAgo, keyMetric, metricLabel, parseTags } from './core/runs';
+import { formatMetric } from '../shared/metrics';
 import type { RunStore } from './core/store';
 import type { Dashboards } from './dashboard';
 import { CONFIG_RE, runConfigUri } from './editor';
@@ -69,7 +70,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       const km = keyMetric(r.info);
       return {
         label: r.info.name,
-        description: `${r.info.status}${km ? ` · ${km.name} ${formatMetric(km.value)}` : ''} · ${formatAgo(r.info.createdAt ?? r.info.startedAt)}`,
+        description: `${r.info.status}${km ? ` · ${metricLabel(km)} ${formatMetric(km.value)}` : ''} · ${formatAgo(r.info.createdAt ?? r.info.startedAt)}`,
         detail: vscode.workspace.asRelativePath(r.info.configPath ?? r.dir),
         run: r,
       };

@@ -5,7 +5,7 @@
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { checkFiles, validateConfigText, type ConfigError } from '../shared/config/config';
+import { checkFiles, configAsWritten, validateConfigText, type ConfigError } from '../shared/config/config';
 import { isLeafKey, keyAtOffset, resolvedValue, schemaAt } from './core/configKeys';
 import { quickFixes, toRange, type Range0 } from './core/diagnostics';
 import { configLens, hoverTable } from './core/history';
@@ -238,6 +238,6 @@ class RunConfigProvider implements vscode.TextDocumentContentProvider {
       if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, rel(x)]));
       return v;
     };
-    return sortedJsonText(rel(c));
+    return sortedJsonText(rel(configAsWritten(c)));
   }
 }

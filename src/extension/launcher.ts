@@ -16,7 +16,9 @@ import type { LiveRuns } from './core/live';
 import { planRerun, planRuns, type PlannedRun } from './core/plan';
 import { RunQueue } from './core/queue';
 import { hasResumeCheckpoint, isPidAlive, readLaunch, updateRunInfo, type RunRecord } from '../shared/run';
-import { classifyRunning, keyMetric, formatMetric, runsFolderFor } from './core/runs';
+import { classifyRunning, keyMetric, metricLabel, runsFolderFor } from './core/runs';
+import { formatMetric } from '../shared/metrics';
+import { describeEvent } from '../shared/events';
 import { trainingGate, UNTRUSTED_NOTE, type TrainAction } from './core/trust';
 import type { RunStore } from './core/store';
 import { markRunFailed, stopThenKill, trainerArgs, TrainerProcess } from './core/trainerProcess';
@@ -31,33 +33,6 @@ export interface LauncherDeps {
 }
 
 const settings = () => vscode.workspace.getConfiguration('finetune');
-
-function describe(e: TrainerEvent): string | undefined {
-  switch (e.type) {
-    case 'started':
-      return `started on ${e.device.used}${e.device.reason ? ` (${e.device.reason})` : ''}; ${e.params} parameters; ${e.totalSteps ?? '?'} steps`;
-    case 'log':
-      return `${e.level === 'info' ? '' : `${e.level}: `}${e.message}`;
-    case 'download':
-      return undefined; // the log line says the same; a notification shows it
-    case 'train':
-      return undefined; // the status bar shows progress; the log keeps every step
-    case 'eval':
-      return `${e.split} at step ${e.step}: ${Object.entries(e.metrics)
-        .map(([k, v]) => `${k} ${formatMetric(v)}`)
-        .join('  ')}`;
-    case 'checkpoint':
-      return `checkpoint at step ${e.step}${e.best ? ' (best)' : ''}`;
-    case 'completed':
-      return `completed in ${e.seconds.toFixed(1)} s: ${Object.entries(e.metrics)
-        .map(([k, v]) => `${k} ${formatMetric(v)}`)
-        .join(', ')}`;
-    case 'stopped':
-      return `stopped at step ${e.step}`;
-    case 'failed':
-      return `failed: ${e.error}`;
-  }
-}
 
 export class Launcher implements vscode.Disposable {
   readonly queue = new RunQueue(() => settings().get<number>('concurrency', 1));
@@ -222,7 +197,7 @@ export class Launcher implements vscode.Disposable {
         this.deps.live.sync(this.deps.store.all());
       }
       if (e.type === 'train' || e.type === 'eval') this.deps.live.add(dir, [e]);
-      const text = describe(e);
+      const text = describeEvent(e);
       if (text) out.appendLine(`${tag} ${text}`);
       if (e.type === 'train') this.updateStatusSoon();
     });
@@ -238,7 +213,7 @@ export class Launcher implements vscode.Disposable {
       if (o.status === 'completed') {
         const km = r && keyMetric(r.info);
         void vscode.window
-          .showInformationMessage(`Fine-tune: ${name} completed${km ? ` — ${km.name} ${formatMetric(km.value)}` : ''}.`, 'Open Dashboard')
+          .showInformationMessage(`Fine-tune: ${name} completed${km ? ` — ${metricLabel(km)} ${formatMetric(km.value)}` : ''}.`, 'Open Dashboard')
           .then((a) => {
             if (a) void vscode.commands.executeCommand('finetune.openDashboard', dir);
           });

@@ -66,3 +66,14 @@ export function isBetter(metric: MetricName, a: number, b: number | undefined, m
   if (b === undefined) return true;
   return lowerIsBetter(metric) ? a < b - minDelta : a > b + minDelta;
 }
+
+/** The one format for a metric value, everywhere (dashboard, sidebar, hovers, notifications, CLI):
+ *  four decimals (`0.6100`, `1.0000`), so values line up and compare at a glance; very small or
+ *  very large values (a loss of 3e-5 or 2e4) in exponent form with three significant digits. */
+export function formatMetric(v: number | null | undefined): string {
+  if (v === null || v === undefined) return '—';
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e4)) return v.toExponential(2);
+  return v.toFixed(4);
+}

@@ -67,6 +67,9 @@ export interface EvalRecord {
   /** Token-level report for NER: scikit-learn's classification_report over every tag. */
   tokenReport?: Record<string, PrfJson>;
   confusion?: { labels: string[]; matrix: number[][] };
+  /** The step whose weights were evaluated, when not `step`'s: the test split is evaluated on the
+   *  best checkpoint (its step here) after training ends at `step`. */
+  checkpointStep?: number;
   time?: number;
 }
 
@@ -86,6 +89,13 @@ export interface DeviceInfo {
   onnxruntime: string;
 }
 
+/** Why and when early stopping ended a run (run.json `earlyStop`). */
+export interface EarlyStop {
+  step: number;
+  /** e.g. "f1 has not improved for 3 evaluations (best 0.9887 at step 114)". */
+  reason: string;
+}
+
 /** What the dashboard and the run history show of a run (from its run.json). */
 export interface RunSummary {
   id: string;
@@ -103,7 +113,8 @@ export interface RunSummary {
   best?: { metric: MetricName; value: number; step: number };
   final?: FinalMetrics & EvalMetrics;
   error?: { message: string; node?: string; op?: string; step?: number };
-  /** The resolved config (snake_case keys as written are not kept; camelCase as resolved). */
+  earlyStop?: EarlyStop;
+  /** The resolved config in the keys a config file is written with (`configAsWritten`). */
   config?: unknown;
   notes?: string;
   tags?: string[];

@@ -130,7 +130,7 @@ export async function runTrain(o: {
     if (bar?.(e)) return;
     if (!o.json && e.type === 'eval') {
       console.log(
-        `${e.split} at step ${e.step}: ${Object.entries(e.metrics)
+        `${e.split} at step ${e.checkpointStep ?? e.step}${e.checkpointStep !== undefined ? ' (best checkpoint)' : ''}: ${Object.entries(e.metrics)
           .map(([k, v]) => `${k} ${fmt(v)}`)
           .join('  ')}`,
       );

@@ -141,9 +141,16 @@ export function renderMatrix(ev: EvalRecord, normalize: boolean, selected: CellS
 
 /** The examples behind a cell: sentence with the token highlighted, gold and predicted labels, a
  *  link that opens the data file at the example's line. */
-export function renderExamples(list: HTMLElement, sel: CellSel, examples: MisclassifiedExample[] | undefined, count: number, cb: ConfusionCallbacks): void {
+export function renderExamples(
+  list: HTMLElement,
+  sel: CellSel,
+  examples: MisclassifiedExample[] | undefined,
+  count: number,
+  unit: 'token' | 'example',
+  cb: ConfusionCallbacks,
+): void {
   clear(list);
-  list.append(el('h3', {}, `gold ${sel.gold} → predicted ${sel.pred}`, el('span', { class: 'muted' }, ` (${count} token${count === 1 ? '' : 's'})`)));
+  list.append(el('h3', {}, `gold ${sel.gold} → predicted ${sel.pred}`, el('span', { class: 'muted' }, ` (${count} ${unit}${count === 1 ? '' : 's'})`)));
   if (sel.gold === sel.pred) {
     list.append(el('p', { class: 'muted' }, 'Correct predictions: nothing to list.'));
     return;

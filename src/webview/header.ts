@@ -3,6 +3,7 @@
 
 import { clear, el, fmt, fmtDuration } from './dom';
 import type { RunData } from './store';
+import { formatMetric, testKey } from '../shared/metrics';
 
 export interface HeaderCallbacks {
   stop(runId: string): void;
@@ -23,7 +24,8 @@ function stopButton(r: RunData, cb: HeaderCallbacks): HTMLElement {
 }
 
 function statusBadge(r: RunData): HTMLElement {
-  return el('span', { class: `status status-${r.summary.status}`, role: 'status' }, r.summary.status);
+  const s = r.summary;
+  return el('span', { class: `status status-${s.status}`, role: 'status' }, s.earlyStop && s.status === 'completed' ? 'completed · early stop' : s.status);
 }
 
 function deviceText(r: RunData): string {
@@ -43,6 +45,13 @@ function deviceFact(r: RunData): HTMLElement {
   const why = r.summary.device?.reason;
   if (why) f.title = `Why not CUDA: ${why}`; // a tooltip: text, never markup
   return f;
+}
+
+/** The test value of the selection metric (measured on the best checkpoint), once the run has one. */
+function testFact(r: RunData): HTMLElement | null {
+  const m = r.summary.best?.metric ?? 'f1';
+  const v = r.summary.final?.[testKey(m)];
+  return typeof v === 'number' ? fact('Test (best checkpoint)', `${m} ${formatMetric(v)}`, 'test') : null;
 }
 
 function fact(label: string, value: string, key: string): HTMLElement {
@@ -66,7 +75,7 @@ function facts(r: RunData): [string, string, string][] {
  *  (live appends arrive many times a second). */
 export function renderRunHeader(box: HTMLElement, r: RunData, cb: HeaderCallbacks, color: string): void {
   const s = r.summary;
-  const key = JSON.stringify([s.id, s.name, s.status, s.device, s.best, s.error, s.notes, s.tags, color]);
+  const key = JSON.stringify([s.id, s.name, s.status, s.device, s.best, s.final, s.earlyStop, s.error, s.notes, s.tags, color]);
   if (box.dataset.key === key) {
     for (const [, value, k] of facts(r)) {
       const v = box.querySelector(`[data-fact="${k}"] .fact-value`);
@@ -82,16 +91,20 @@ export function renderRunHeader(box: HTMLElement, r: RunData, cb: HeaderCallback
   const title = el('h1', { class: 'run-name' }, swatch(color), s.name);
   const progress = el('progress', { max: total ?? 1, value: total ? Math.min(s.step, total) : 0, 'aria-label': `Progress of ${s.name}` });
   box.append(
-    el('div', { class: 'title-row' }, title, statusBadge(r), stopButton(r, cb)),
+    // Stop only while it can act: a finished run has no greyed-out Stop button.
+    el('div', { class: 'title-row' }, title, statusBadge(r), canStop(r) ? stopButton(r, cb) : null),
     el(
       'div',
       { class: 'facts' },
       ...facts(r).map(([label, value, k]) => fact(label, value, k)),
       deviceFact(r),
-      fact('Best', s.best ? `${s.best.metric} ${fmt(s.best.value)} @ ${s.best.step}` : '—', 'best'),
+      fact('Best validation', s.best ? `${s.best.metric} ${formatMetric(s.best.value)} at step ${s.best.step}` : '—', 'best'),
+      testFact(r),
     ),
     progress,
   );
+  if (s.earlyStop)
+    box.append(el('p', { class: 'early-stop', role: 'note' }, `Stopped early at step ${s.earlyStop.step} of ${total ?? '?'}: ${s.earlyStop.reason}.`));
   if (s.error)
     box.append(el('p', { class: 'error', role: 'alert' }, `Failed${s.error.step !== undefined ? ` at step ${s.error.step}` : ''}: ${s.error.message}`));
   if (s.notes) box.append(el('p', { class: 'notes' }, s.notes));

@@ -22,7 +22,7 @@ import { renderExamples, renderMatrix, type CellSel } from './confusion';
 import { metricsCsv } from './csv';
 import { clear, el } from './dom';
 import { renderCompareHeader, renderConfig, renderHyperTable, renderRunHeader } from './header';
-import { renderCompareTable, renderRunReports, type SortState } from './reports';
+import { renderCompareTable, renderRunReports, unitOf, weightsOf, type SortState } from './reports';
 import { RunData } from './store';
 import { onThemeChange, readTheme } from './theme';
 import { TABS, restore, type Tab } from './uiState';
@@ -238,7 +238,7 @@ function renderConfusion(): void {
     confusionNote.textContent = 'No confusion matrix yet (it comes with the first evaluation).';
     return;
   }
-  confusionNote.textContent = `${r.summary.name}: ${ev.split} split, step ${ev.step}. Rows are gold labels, columns predictions; click a cell for its examples.`;
+  confusionNote.textContent = `${r.summary.name}: ${ev.split} split, ${weightsOf(ev)}. Rows are gold labels, columns predictions; click a cell for its examples.`;
   const width = Math.max(320, (matrixBox.clientWidth || root.clientWidth || 800) - 8);
   matrixBox.append(renderMatrix(ev, ui.normalize, ui.cell, callbacks, Math.min(width, 900)));
   const sel = ui.cell;
@@ -250,7 +250,7 @@ function renderConfusion(): void {
   }
   const gi = ev.confusion.labels.indexOf(sel.gold),
     pj = ev.confusion.labels.indexOf(sel.pred);
-  renderExamples(examplesBox, sel, misclassified.get(key), ev.confusion.matrix[gi][pj], callbacks);
+  renderExamples(examplesBox, sel, misclassified.get(key), ev.confusion.matrix[gi][pj], unitOf(r), callbacks);
 }
 
 function renderReports(): void {

@@ -3,7 +3,7 @@
 
 import type { EvalRecord, PrfJson } from '../shared/protocol';
 import { el, fmt } from './dom';
-import { lowerIsBetter, metricsIn, type MetricName } from '../shared/metrics';
+import { formatMetric, lowerIsBetter, metricsIn, type MetricName } from '../shared/metrics';
 import { bestOf, type RunData } from './store';
 import { metricNames } from './charts';
 
@@ -19,6 +19,8 @@ interface Col {
   numeric?: boolean;
   digits?: number;
   fixed?: number;
+  /** A metric value: shown with `formatMetric`, the one format the sidebar, hovers and CLI use. */
+  metric?: boolean;
 }
 type Row = Record<string, string | number | undefined>;
 
@@ -70,7 +72,16 @@ export function sortableTable(
     const row = el('tr');
     cols.forEach((c, i) => {
       const v = r[c.key];
-      const text = typeof v === 'number' ? (c.fixed !== undefined ? v.toFixed(c.fixed) : c.digits === 0 ? String(v) : fmt(v, c.digits ?? 4)) : (v ?? '—');
+      const text =
+        typeof v === 'number'
+          ? c.metric
+            ? formatMetric(v)
+            : c.fixed !== undefined
+              ? v.toFixed(c.fixed)
+              : c.digits === 0
+                ? String(v)
+                : fmt(v, c.digits ?? 4)
+          : (v ?? '—');
       row.append(el(i === 0 ? 'th' : 'td', { class: c.numeric ? 'num' : undefined, scope: i === 0 ? 'row' : undefined }, text));
     });
     body.append(row);
@@ -81,14 +92,25 @@ export function sortableTable(
 
 const PRF_COLS: Col[] = [
   { key: 'label', label: 'Class' },
-  { key: 'precision', label: 'Precision', numeric: true, fixed: 4 },
-  { key: 'recall', label: 'Recall', numeric: true, fixed: 4 },
-  { key: 'f1', label: 'F1', numeric: true, fixed: 4 },
+  { key: 'precision', label: 'Precision', numeric: true, metric: true },
+  { key: 'recall', label: 'Recall', numeric: true, metric: true },
+  { key: 'f1', label: 'F1', numeric: true, metric: true },
   { key: 'support', label: 'Support', numeric: true, digits: 0 },
 ];
 
 function prfRows(rep: Record<string, PrfJson>): Row[] {
   return Object.entries(rep).map(([label, p]) => ({ label, precision: p.precision, recall: p.recall, f1: p.f1, support: p.support }));
+}
+
+/** What a task's confusion cells count: tokens (NER) or examples (classification). */
+export function unitOf(run: RunData): 'token' | 'example' {
+  return run.summary.task === 'sequence-classification' ? 'example' : 'token';
+}
+
+/** Which weights an evaluation measured: "step 190", or "best checkpoint, step 114" for the test
+ *  split, which is evaluated on the best checkpoint after training ends. */
+export function weightsOf(ev: EvalRecord): string {
+  return ev.checkpointStep !== undefined ? `best checkpoint, step ${ev.checkpointStep}` : `step ${ev.step}`;
 }
 
 /** Headline metrics of one split: latest value, best value and the step it was reached at. */
@@ -100,13 +122,17 @@ function headline(run: RunData, split: 'validation' | 'test', sorts: SortMap, on
     const b = bestOf(evals, m);
     return { metric: m, latest: latest.metrics[m], best: b?.value, step: b?.step, better: lowerIsBetter(m) ? 'lower' : 'higher' };
   });
+  const caption =
+    split === 'test'
+      ? `Test metrics (${weightsOf(latest)})`
+      : `Validation metrics (latest at step ${latest.step}; best over ${evals.length} evaluation${evals.length === 1 ? '' : 's'})`;
   return sortableTable(
     `headline-${split}`,
-    `${split === 'test' ? 'Test' : 'Validation'} metrics (latest at step ${latest.step}; best over ${evals.length} evaluation${evals.length === 1 ? '' : 's'})`,
+    caption,
     [
       { key: 'metric', label: 'Metric' },
-      { key: 'latest', label: 'Latest', numeric: true },
-      { key: 'best', label: 'Best', numeric: true },
+      { key: 'latest', label: 'Latest', numeric: true, metric: true },
+      { key: 'best', label: 'Best', numeric: true, metric: true },
       { key: 'step', label: 'Best step', numeric: true, digits: 0 },
       { key: 'better', label: 'Better' },
     ],
@@ -127,8 +153,9 @@ export function renderRunReports(run: RunData, split: 'validation' | 'test', sor
     box.append(el('p', { class: 'muted' }, 'No evaluation yet.'));
     return box;
   }
-  const which = `${ev.split}, step ${ev.step}`;
-  if (ev.perClass) box.append(sortableTable('per-class', `Entity-level report (${which})`, PRF_COLS, prfRows(ev.perClass), sorts, onSort));
+  const which = `${ev.split}, ${weightsOf(ev)}`;
+  const perClass = unitOf(run) === 'token' ? 'Entity-level report' : 'Per-class report';
+  if (ev.perClass) box.append(sortableTable('per-class', `${perClass} (${which})`, PRF_COLS, prfRows(ev.perClass), sorts, onSort));
   if (ev.tokenReport) box.append(sortableTable('token-report', `Token-level report (${which})`, PRF_COLS, prfRows(ev.tokenReport), sorts, onSort));
   return box;
 }
@@ -151,6 +178,6 @@ export function renderCompareTable(runs: RunData[], sorts: SortMap, onSort: (id:
     { key: 'status', label: 'Status' },
     { key: 'step', label: 'Step', numeric: true, digits: 0 },
   ];
-  for (const m of metrics) cols.push({ key: m, label: `best ${m}`, numeric: true }, { key: `${m}@`, label: 'at step', numeric: true, digits: 0 });
+  for (const m of metrics) cols.push({ key: m, label: `best ${m}`, numeric: true, metric: true }, { key: `${m}@`, label: 'at step', numeric: true, digits: 0 });
   return sortableTable('compare-metrics', 'Best validation metrics per run', cols, rows, sorts, onSort);
 }

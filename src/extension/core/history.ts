@@ -2,9 +2,9 @@
 // which runs, when) and the CodeLens line over a config (start, last result, compare).
 
 import * as path from 'node:path';
-import { bestKey, isBetter, lowerIsBetter, testKey, type MetricName } from '../../shared/metrics';
+import { bestKey, formatMetric, isBetter, lowerIsBetter, testKey, type MetricName } from '../../shared/metrics';
 import type { RunRecord } from '../../shared/run';
-import { byNewest, formatAgo, formatMetric, keyMetric, mdEscape, metricName, progressPercent } from './runs';
+import { byNewest, formatAgo, keyMetric, mdEscape, metricLabel, metricName, progressPercent } from './runs';
 import { displayValue, resolvedValue } from './configKeys';
 import { UNTRUSTED_NOTE } from './trust';
 
@@ -145,10 +145,10 @@ export function configLens(o: { configPath: string; runs: RunRecord[]; sweepSize
     const when = formatAgo(last.info.endedAt ?? last.info.startedAt ?? last.info.createdAt, now);
     const what =
       last.info.status === 'completed' && km
-        ? `${km.name} ${formatMetric(km.value)}`
+        ? `${metricLabel(km)} ${formatMetric(km.value)}`
         : last.info.status === 'completed'
           ? 'completed'
-          : `${last.info.status}${km ? ` (${km.name} ${formatMetric(km.value)})` : ''}`;
+          : `${last.info.status}${km ? ` (${metricLabel(km)} ${formatMetric(km.value)})` : ''}`;
     out.push({
       title: `last: ${what}${when ? ` · ${when}` : ''}`,
       command: 'finetune.openDashboard',

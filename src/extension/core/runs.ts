@@ -4,9 +4,10 @@
 
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isMetricName, testKey, bestKey, type MetricName } from '../../shared/metrics';
+import { formatMetric, isMetricName, testKey, bestKey, type MetricName } from '../../shared/metrics';
 import type { RunSummary } from '../../shared/protocol';
 import { defaultRunsFolder, hasExportedModel, hasResumeCheckpoint, isPidAlive, type RunInfo, type RunRecord } from '../../shared/run';
+import { configAsWritten } from '../../shared/config/config';
 
 /** The runs folder: the setting (absolute, or relative to the workspace folder), else the default runs folder (shared/run) of the workspace folder, else of the config's folder. */
 export function runsFolderFor(o: { setting?: string; workspaceFolder?: string; configPath?: string }): string {
@@ -93,9 +94,9 @@ export function keyMetric(info: RunInfo): { name: MetricName; value: number; sou
   return undefined;
 }
 
-export function formatMetric(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  return Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(3);
+/** Which number a run's headline is: `test f1` (test split, best checkpoint) or `val f1` (best validation value). */
+export function metricLabel(km: { name: MetricName; source: 'test' | 'best' }): string {
+  return `${km.source === 'test' ? 'test' : 'val'} ${km.name}`;
 }
 
 /** Progress of a run in percent (0–100), when its total is known. */
@@ -131,7 +132,8 @@ export function toRunSummary(r: RunRecord): RunSummary {
     best: i.best ? { metric: i.best.metric, value: i.best.value, step: i.best.step } : undefined,
     final: i.final,
     error: i.error,
-    config: i.config ?? undefined,
+    earlyStop: i.earlyStop,
+    config: i.config ? configAsWritten(i.config) : undefined,
     notes: i.notes,
     tags: i.tags,
   };
@@ -204,15 +206,17 @@ export function describeRun(
   if (i.status === 'running') parts.push(pct !== undefined ? `${pct}%` : 'running');
   if (i.status === 'queued') parts.push('queued');
   const km = keyMetric(i);
-  if (km) parts.push(`${km.name} ${formatMetric(km.value)}`);
+  if (km) parts.push(`${metricLabel(km)} ${formatMetric(km.value)}`);
   const secs = runSeconds(i, now);
   if (secs !== undefined) parts.push(formatDuration(secs));
   if (i.status === 'failed') parts.push('failed');
   if (i.status === 'stopped') parts.push('stopped');
+  if (i.earlyStop) parts.push(`early stop @ ${i.earlyStop.step}`);
   const lines = [`**${mdEscape(i.name)}** — ${i.status}${pct !== undefined && i.status === 'running' ? ` (${i.step}/${i.totalSteps})` : ''}`, ''];
   const rows: [string, string][] = [...mainHyperParameters(i.config)];
   if (i.device) rows.push(['device', `${i.device.used}${i.device.threads ? `, ${i.device.threads} threads` : ''}`]);
-  if (km) rows.push([km.source === 'test' ? `test ${km.name}` : `best ${km.name}`, formatMetric(km.value)]);
+  if (km) rows.push([km.source === 'test' ? `test ${km.name} (best checkpoint)` : `best validation ${km.name}`, formatMetric(km.value)]);
+  if (i.earlyStop) rows.push(['early stop', `at step ${i.earlyStop.step}: ${i.earlyStop.reason}`]);
   if (i.startedAt) rows.push(['started', `${formatAgo(i.startedAt, now)}`]);
   if (secs !== undefined) rows.push(['duration', formatDuration(secs)]);
   if (i.tags?.length) rows.push(['tags', i.tags.join(', ')]);

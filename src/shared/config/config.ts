@@ -18,7 +18,7 @@ import { ConfigValidationError, type ConfigError, type JPath, type ResolvedConfi
 import { toConfigErrors, validateWith } from './validate';
 
 export { ConfigValidationError, formatConfigError, type ConfigError, type PeftConfig, type ResolvedConfig, type Task } from './types';
-export { defaultRunName } from './defaults';
+export { configAsWritten, defaultRunName } from './defaults';
 export { isHubId } from './hubid';
 export { configHash } from './hash';
 export { formatNumber, parseSetArgs } from './overrides';

@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { EvalMetrics, FinalMetrics, MetricName } from '../metrics';
-import type { DeviceInfo, MetricsRecord, RunStatus } from '../protocol';
+import type { DeviceInfo, EarlyStop, MetricsRecord, RunStatus } from '../protocol';
 
 // ---------------------------------------------------------------------------------------------
 // Names and paths
@@ -95,6 +95,8 @@ export interface RunInfo {
   best?: { metric: MetricName; value: number; step: number; checkpoint: string };
   final?: FinalMetrics & EvalMetrics;
   error?: { message: string; node?: string; op?: string; step?: number };
+  /** Set when early stopping ended training before `totalSteps`: at which step and why. */
+  earlyStop?: EarlyStop;
   resumedFrom?: string;
   notes?: string;
   tags?: string[];

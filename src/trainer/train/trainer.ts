@@ -7,8 +7,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { bestKey, directionOf, metricsIn, testKey, type FinalMetrics, type MetricName } from '../../shared/metrics';
+import { bestKey, directionOf, formatMetric, metricsIn, testKey, type FinalMetrics, type MetricName } from '../../shared/metrics';
 import type { DeviceInfo, EvalRecord, TrainRecord, TrainerEvent } from '../../shared/protocol';
+import { describeEvent } from '../../shared/events';
 import {
   RunWriter,
   defaultRunsFolder,
@@ -175,8 +176,11 @@ function openRunFolder(o: TrainOptions, t0: number): RunContext {
   run.update({ status: 'running', startedAt: new Date().toISOString(), pid: process.pid, endedAt: undefined, error: undefined, resumedFrom: resumeFrom });
   const logFile = run.paths.log;
   const logLine = (s: string) => fs.appendFileSync(logFile, `${new Date().toISOString()} ${s}\n`);
+  // train.log gets the line the Output channel shows for every event (evaluations, checkpoints,
+  // the stop or the result), not only the log messages.
   const emitLogged = (e: TrainerEvent) => {
-    if (e.type === 'log') logLine(`${e.level}: ${e.message}`);
+    const line = e.type === 'log' ? `${e.level}: ${e.message}` : describeEvent(e);
+    if (line !== undefined) logLine(line);
     o.emit(e);
   };
   const state: TrainerState = { version: 1, step: 0, epoch: 0, stepInEpoch: 0, totalSteps: 0, badEvals: 0, labels: [] };
@@ -283,7 +287,6 @@ async function buildPrograms(p: Prepared): Promise<Training> {
     totalSteps: total,
     time: new Date().toISOString(),
   });
-  p.logLine(`started: ${allCount} parameters (${trainedCount} trained), ${total} steps, device ${device.used}`);
   const evaluator = await Evaluator.create(m, sessionOpts);
   p.evaluator = evaluator;
   const tb = new TensorBoardWriter(run.paths.tensorboard);
@@ -435,7 +438,7 @@ function logTrain(c: Training, f: TrainFields): void {
 }
 
 /** Evaluates the current weights on a split: the record goes to metrics.jsonl and the events, the misclassified examples to their file. */
-async function evaluateSplit(c: Training, split: 'validation' | 'test'): Promise<EvalRecord> {
+async function evaluateSplit(c: Training, split: 'validation' | 'test', checkpointStep?: number): Promise<EvalRecord> {
   const { cfg, run, state } = c;
   const { record, misclassified } = await c.evaluator.evaluate(c.data, split, c.m.params, {
     step: state.step,
@@ -443,6 +446,7 @@ async function evaluateSplit(c: Training, split: 'validation' | 'test'): Promise
     mode: cfg.evaluation.mode,
     maxMisclassified: cfg.evaluation.maxMisclassified,
   });
+  if (checkpointStep !== undefined && checkpointStep !== state.step) record.checkpointStep = checkpointStep;
   run.append(record);
   c.emitLogged(record);
   writeJsonAtomic(run.paths.misclassified(split), { step: state.step, examples: misclassified });
@@ -462,15 +466,13 @@ async function evaluateValidation(c: Training): Promise<void> {
     state.badEvals = 0;
     saveCheckpoint(run.paths.checkpoint('best'), c.m, c.slots, c.optimizer, { ...state }, c.data.tokenizer);
     run.update({ best: { metric, value, step: state.step, checkpoint: run.paths.checkpoint('best') } });
-    c.o.emit({ type: 'checkpoint', step: state.step, dir: run.paths.checkpoint('best'), best: true });
+    c.emitLogged({ type: 'checkpoint', step: state.step, dir: run.paths.checkpoint('best'), best: true });
   } else state.badEvals++;
   if (es && state.badEvals >= es.patience) {
     c.stopReason = 'early';
-    c.emitLogged({
-      type: 'log',
-      level: 'info',
-      message: `early stopping: ${metric} has not improved for ${state.badEvals} evaluations (best ${state.best?.value.toFixed(4)} at step ${state.best?.step})`,
-    });
+    const reason = `${metric} has not improved for ${state.badEvals} evaluation${state.badEvals === 1 ? '' : 's'} (best ${formatMetric(state.best?.value)} at step ${state.best?.step})`;
+    run.update({ earlyStop: { step: state.step, reason } });
+    c.emitLogged({ type: 'log', level: 'info', message: `early stopping: ${reason}` });
   }
 }
 
@@ -491,10 +493,11 @@ function finishStopped(c: Training): TrainResult {
 async function testAndExport(c: Training): Promise<TrainResult> {
   const { run, state, m, data } = c;
   const bestDir = run.paths.checkpoint('best');
-  if (fs.existsSync(bestDir)) loadCheckpoint(bestDir, m, c.slots);
+  const fromBest = fs.existsSync(bestDir);
+  if (fromBest) loadCheckpoint(bestDir, m, c.slots);
   const final: FinalMetrics = {};
   if (data.test) {
-    const record = await evaluateSplit(c, 'test');
+    const record = await evaluateSplit(c, 'test', fromBest ? state.best?.step : undefined);
     for (const k of metricsIn(record.metrics)) final[testKey(k)] = record.metrics[k];
   }
   if (state.best) final[bestKey(state.best.metric)] = state.best.value;
