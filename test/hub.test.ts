@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { checkFiles, loadConfig, validateConfigText, type ResolvedConfig } from '../src/shared/config/config';
+import { checkFiles, ConfigValidationError, loadConfig, validateConfigText, type ResolvedConfig } from '../src/shared/config/config';
 import type { TrainerEvent } from '../src/shared/protocol';
 import { readRunInfo } from '../src/shared/run';
 import { hubEnv } from '../src/trainer/hub/env';
@@ -230,6 +230,48 @@ describe('model.pretrained as a Hub id', () => {
   it('a sharded checkpoint: the index and its shards are fetched', async () => {
     const snap = await resolveHubModel('org/sharded', { env: envFor(tmp()) });
     assert.deepEqual(fs.readdirSync(snap).sort(), ['config.json', 'model-00001-of-00001.safetensors', 'model.safetensors.index.json', 'vocab.txt']);
+  });
+
+  it("data.max_length past the checkpoint's positions: a config error at the max_length line, before the data or model is touched; the editor's checks say it once cached", async () => {
+    const home = tmp();
+    const restore = useHubEnv(home, server.url);
+    try {
+      const ws = tinyWorkspace();
+      // The tiny checkpoint has max_position_embeddings 32; the config asks for 48.
+      const text = fs.readFileSync(ws.config, 'utf8').replace(/from_scratch: .*/, `pretrained: ${TINY}`);
+      fs.writeFileSync(ws.config, text);
+      const line = text.split('\n').findIndex((l) => /^\s*max_length: 48/.test(l)) + 1;
+      const want = new RegExp(
+        `^${ws.config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${line}:\\d+: data\\.max_length \\(48\\) exceeds the model's max_position_embeddings \\(32\\) in .*config\\.json; set data\\.max_length to 32 or less$`,
+      );
+      // Before the download the editor cannot know (no network): no problem.
+      const problems = () => {
+        const v = validateConfigText(text, ws.config);
+        return [...v.errors, ...checkFiles(v.config!, text, ws.config)].map((e) => `${e.line}: ${e.message}`);
+      };
+      assert.deepEqual(problems(), []);
+      const runDir = path.join(ws.dir, 'a');
+      await assert.rejects(
+        train({ config: loadConfig(ws.config), runDir, emit: () => {} }),
+        (e: Error) => e instanceof ConfigValidationError && want.test(e.message),
+      );
+      const info = readRunInfo(runDir);
+      assert.equal(info.status, 'failed');
+      assert.match(String(info.error?.message), want);
+      assert.ok(!fs.existsSync(path.join(runDir, 'checkpoints')), 'no checkpoint');
+      assert.ok(!/training sentences/.test(fs.readFileSync(path.join(runDir, 'train.log'), 'utf8')), 'the data was not read');
+      // Now cached: the shared checks (the editor's diagnostics, loadConfig) report it at the max_length line.
+      assert.deepEqual(
+        problems().map((p) => p.replace(/ in .*config\.json/, '')),
+        [`${line}: data.max_length (48) exceeds the model's max_position_embeddings (32); set data.max_length to 32 or less`],
+      );
+      assert.throws(
+        () => loadConfig(ws.config),
+        (e: Error) => want.test(e.message),
+      );
+    } finally {
+      restore();
+    }
   });
 
   it('HF_HUB_CACHE wins over HF_HOME; the default is ~/.cache/huggingface/hub', () => {
