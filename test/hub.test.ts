@@ -3,6 +3,7 @@
 // serving the tiny checkpoint of test/fixtures/hf-tiny-bert. No outside network.
 
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,6 +12,7 @@ import { checkFiles, ConfigValidationError, loadConfig, validateConfigText, type
 import type { TrainerEvent } from '../src/shared/protocol';
 import { readRunInfo } from '../src/shared/run';
 import { hubEnv } from '../src/trainer/hub/env';
+import { blobLockPath, withFileLock } from '../src/trainer/hub/lock';
 import { HubStopped, resolveHubModel } from '../src/trainer/hub/resolve';
 import { train } from '../src/trainer/train/trainer';
 import { commitOf, gitSha1, HubServer, sha256, useHubEnv } from './helpers/hubserver';
@@ -272,6 +274,77 @@ describe('model.pretrained as a Hub id', () => {
     } finally {
       restore();
     }
+  });
+
+  it('two processes downloading the same model: one downloads each blob under .locks/, the other waits and reuses it', async () => {
+    const home = tmp();
+    const env = { ...process.env, HF_HOME: home, HF_ENDPOINT: server.url, HF_HUB_CACHE: '', HF_TOKEN: '', HF_HUB_OFFLINE: '' };
+    const child = () => {
+      const p = spawn(process.execPath, ['--import', 'tsx', path.join(path.dirname(__filename), 'helpers/hubresolve-child.ts'), TINY], { env });
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (out += d));
+      return { out: () => out, done: new Promise<number | null>((ok) => p.once('exit', ok)) };
+    };
+    // The weights trickle until the second process waits for them, then come at full speed.
+    server.faults = { slow: { file: 'model.safetensors', bytesPerSecond: 500 } };
+    const from = server.seen.length;
+    const weightsGets = () => server.seen.slice(from).filter((r) => r.method === 'GET' && r.url === `/cdn/${sha256(weights)}`);
+    try {
+      const a = child();
+      const deadline = Date.now() + 60_000;
+      while (!weightsGets().length && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 50));
+      assert.equal(weightsGets().length, 1, `the first process never fetched the weights: ${a.out()}`);
+      const lock = path.join(home, 'hub', '.locks', 'models--org--tiny-bert', `${sha256(weights)}.lock`);
+      assert.ok(fs.existsSync(lock), "the lock is held at huggingface_hub's path while downloading");
+      const b = child();
+      while (!/waiting for it/.test(b.out()) && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 50));
+      server.faults.slow!.bytesPerSecond = 1e9;
+      const [ra, rb] = await Promise.all([a.done, b.done]);
+      assert.equal(ra, 0, a.out());
+      assert.equal(rb, 0, b.out());
+      assert.equal(weightsGets().length, 1, `the weights were downloaded once:\n${a.out()}\n---\n${b.out()}`);
+      assert.match(b.out(), /model\.safetensors: another process \(pid \d+\) is downloading it into the cache; waiting for it/);
+      const snap = /snapshot: (.*)/.exec(b.out())![1];
+      assert.equal(snap, /snapshot: (.*)/.exec(a.out())![1]);
+      assert.ok(fs.readFileSync(path.join(snap, 'model.safetensors')).equals(weights));
+      const repo = repoDir(home, TINY);
+      assert.deepEqual(
+        fs.readdirSync(path.join(repo, 'blobs')).filter((f) => f.endsWith('.incomplete')),
+        [],
+      );
+      assert.deepEqual(fs.readdirSync(path.dirname(lock)), [], 'every lock released');
+    } finally {
+      server.faults = {};
+    }
+  });
+
+  it("a stale lock (its process gone, or an old empty one that Python's filelock left) is taken over; a live one is waited for", async () => {
+    const repo = path.join(tmp(), 'hub', 'models--org--x');
+    const lock = blobLockPath(repo, 'abc');
+    assert.equal(lock, path.join(path.dirname(repo), '.locks', 'models--org--x', 'abc.lock'));
+    fs.mkdirSync(path.dirname(lock), { recursive: true });
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    fs.writeFileSync(lock, JSON.stringify({ pid: Number(dead.stdout), host: os.hostname(), token: 'x' }));
+    assert.equal(await withFileLock(lock, async () => 'ran'), 'ran');
+    assert.ok(!fs.existsSync(lock), 'released');
+    fs.writeFileSync(lock, '');
+    const old = new Date(Date.now() - 120_000);
+    fs.utimesSync(lock, old, old);
+    assert.equal(await withFileLock(lock, async () => 'ran'), 'ran');
+    // Held by a live process (this one): the second waits until the first releases.
+    const order: string[] = [];
+    let release = () => {};
+    const first = withFileLock(lock, () => new Promise<void>((ok) => (release = () => (order.push('first done'), ok()))));
+    const second = withFileLock(
+      lock,
+      async () => void order.push('second ran'),
+      () => order.push('second waits'),
+    );
+    await new Promise((ok) => setTimeout(ok, 500));
+    release();
+    await Promise.all([first, second]);
+    assert.deepEqual(order, ['second waits', 'first done', 'second ran']);
   });
 
   it('HF_HUB_CACHE wins over HF_HOME; the default is ~/.cache/huggingface/hub', () => {

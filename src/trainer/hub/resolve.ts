@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import { cachedSnapshot, hasTokenizer, repoFolder, shardsOf as indexShards, WEIGHTS_INDEX as INDEX } from '../../shared/hfCache';
 import type { DownloadEvent } from '../../shared/protocol';
 import { hubEnv, type HubEnv } from './env';
+import { blobLockPath, withFileLock } from './lock';
 
 export { cachedSnapshot, repoFolder };
 
@@ -188,28 +189,35 @@ export async function fetchFile(
 
   const blob = path.join(repo, 'blobs', etag);
   fs.mkdirSync(path.dirname(blob), { recursive: true });
-  if (!fs.existsSync(blob)) {
-    const partial = `${blob}.incomplete`;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await download(af, url, partial, size, file, log, o);
-        break;
-      } catch (e) {
-        if (e instanceof HubError || attempt >= attempts)
-          throw e instanceof HubError ? e : new HubError(`downloading ${id}/${file} failed: ${causeOf(e)} (run again to resume)`);
-        log('warn', `${file}: ${causeOf(e)}; resuming (attempt ${attempt + 1} of ${attempts})`);
-      }
-    }
-    const gotSize = fs.statSync(partial).size;
-    const got = await digest(partial, etag.length === 64 ? 'sha256' : 'git-sha1', gotSize);
-    if (gotSize !== size || got !== etag) {
-      fs.rmSync(partial, { force: true });
-      throw new HubError(
-        `${id}: ${file} failed checksum verification (expected ${size} bytes with ${etag.length === 64 ? 'sha256' : 'git sha1'} ${etag}, got ${gotSize} bytes with ${got}); the download was discarded and the cache left unchanged`,
-      );
-    }
-    fs.renameSync(partial, blob);
-  }
+  // One process downloads a blob; another that wants it waits on the lock, then finds it in place.
+  if (!fs.existsSync(blob))
+    await withFileLock(
+      blobLockPath(repo, etag),
+      async () => {
+        if (fs.existsSync(blob)) return;
+        const partial = `${blob}.incomplete`;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await download(af, url, partial, size, file, log, o);
+            break;
+          } catch (e) {
+            if (e instanceof HubError || attempt >= attempts)
+              throw e instanceof HubError ? e : new HubError(`downloading ${id}/${file} failed: ${causeOf(e)} (run again to resume)`);
+            log('warn', `${file}: ${causeOf(e)}; resuming (attempt ${attempt + 1} of ${attempts})`);
+          }
+        }
+        const gotSize = fs.statSync(partial).size;
+        const got = await digest(partial, etag.length === 64 ? 'sha256' : 'git-sha1', gotSize);
+        if (gotSize !== size || got !== etag) {
+          fs.rmSync(partial, { force: true });
+          throw new HubError(
+            `${id}: ${file} failed checksum verification (expected ${size} bytes with ${etag.length === 64 ? 'sha256' : 'git sha1'} ${etag}, got ${gotSize} bytes with ${got}); the download was discarded and the cache left unchanged`,
+          );
+        }
+        fs.renameSync(partial, blob);
+      },
+      (pid) => log('info', `${file}: another process${pid ? ` (pid ${pid})` : ''} is downloading it into the cache; waiting for it`),
+    );
   fs.mkdirSync(path.dirname(pointer), { recursive: true });
   fs.rmSync(pointer, { force: true });
   fs.symlinkSync(path.relative(path.dirname(pointer), blob), pointer);
