@@ -43,7 +43,9 @@ describe('hub datasets: the Parquet conversion of a split', () => {
     const files = await resolveHubDatasetSplit(ID, 'train', { env: envFor(home) });
     const repo = path.join(home, 'hub', 'datasets--org--tiny-ner');
     assert.deepEqual(files, [path.join(repo, 'snapshots', COMMIT, 'default/train/0000.parquet')]);
+    // The revision's ref where huggingface_hub 1.33 keeps it (refs/<revision>, so refs/refs/convert/parquet), and nothing else.
     assert.equal(fs.readFileSync(path.join(repo, 'refs/refs/convert/parquet'), 'utf8'), COMMIT);
+    assert.deepEqual((fs.readdirSync(path.join(repo, 'refs'), { recursive: true }) as string[]).sort(), ['refs', 'refs/convert', 'refs/convert/parquet']);
     assert.equal(fs.readlinkSync(files[0]), path.join('..', '..', '..', '..', 'blobs', sha256(nerTrain)));
     assert.deepEqual(fs.readFileSync(files[0]), nerTrain);
     assert.ok(server.seen.some((r) => r.url === `/api/datasets/${ID}/revision/refs%2Fconvert%2Fparquet`));

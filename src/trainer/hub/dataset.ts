@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { hubEnv } from './env';
-import { authFetch, causeOf, fetchFile, HubError, type ResolveOptions } from './resolve';
+import { authFetch, causeOf, fetchFile, HubError, writeRef, type ResolveOptions } from './resolve';
 import { repoFolder } from '../../shared/hfCache';
 
 /** The revision holding the Hub's Parquet conversion. */
@@ -112,11 +112,7 @@ export async function resolveHubDatasetSplit(id: string, split: string, o: Datas
   if (!COMMIT.test(commit)) throw new HubError(`${env.endpoint} answered no commit sha for dataset ${id} at ${revision}`);
   const wanted = splitFiles(files, config, split);
   if (wanted.length === 0) throw new HubError(`${named}: the Parquet conversion has no such config/split (it has: ${available(files)})`);
-  if (revision !== commit) {
-    const ref = path.join(repo, 'refs', revision);
-    fs.mkdirSync(path.dirname(ref), { recursive: true });
-    fs.writeFileSync(ref, commit);
-  }
+  writeRef(repo, revision, commit);
   for (const f of wanted) await fetchFile(env, `datasets/${id}`, commit, repo, f, log, o);
   log('info', `${named}: ${wanted.length} Parquet file${wanted.length === 1 ? '' : 's'} of commit ${commit.slice(0, 10)}`);
   return wanted.map((f) => path.join(repo, 'snapshots', commit, f));

@@ -80,8 +80,7 @@ export async function resolveHubModel(id: string, o: ResolveOptions = {}): Promi
 
   const snapshot = path.join(repo, 'snapshots', commit);
   const needed = neededFiles(files, named);
-  fs.mkdirSync(path.join(repo, 'refs'), { recursive: true });
-  if (revision !== commit) fs.writeFileSync(path.join(repo, 'refs', revision), commit);
+  writeRef(repo, revision, commit);
   for (const f of needed) await fetchFile(env, id, commit, repo, f, log, o);
   if (needed.includes(INDEX)) {
     for (const shard of shardsOf(path.join(snapshot, INDEX))) {
@@ -91,6 +90,26 @@ export async function resolveHubModel(id: string, o: ResolveOptions = {}): Promi
   }
   log('info', `model ${named}: commit ${commit.slice(0, 10)} in ${snapshot}`);
   return snapshot;
+}
+
+/**
+ * Records which commit a revision points to, as huggingface_hub 1.33's
+ * _cache_commit_hash_for_specific_revision does: <repo>/refs/<revision> (so `refs/convert/parquet`
+ * is the file refs/refs/convert/parquet), nothing for a commit sha, written only when it changed,
+ * and atomically (a temporary file renamed over it), so that a concurrent reader never sees half a sha.
+ */
+export function writeRef(repo: string, revision: string, commit: string): void {
+  if (revision === commit) return;
+  const ref = path.join(repo, 'refs', revision);
+  try {
+    if (fs.readFileSync(ref, 'utf8') === commit) return;
+  } catch {
+    // not there yet
+  }
+  fs.mkdirSync(path.dirname(ref), { recursive: true });
+  const tmp = `${ref}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+  fs.writeFileSync(tmp, commit);
+  fs.renameSync(tmp, ref);
 }
 
 /** The files of a repo that a run reads; a repo without safetensors weights is an error. */
