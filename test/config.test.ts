@@ -405,8 +405,15 @@ describe('config: loadConfig, checkFiles and overrides', () => {
     fs.writeFileSync(path.join(dir, 'bert/config.json'), JSON.stringify({ max_position_embeddings: 64 }));
     fs.writeFileSync(path.join(dir, 'bert/model.safetensors'), '');
     assert.deepEqual(lines(checkFiles(c, text, file)), [
-      `3:15 data.max_length (128) exceeds the model's max_position_embeddings (64) in ${path.join(dir, 'bert/config.json')}`,
+      `3:15 data.max_length (128) exceeds the model's max_position_embeddings (64) in ${path.join(dir, 'bert/config.json')}; set data.max_length to 64 or less`,
     ]);
+    // RoBERTa's positions start after the padding index: 130 rows read 128 positions, 129 do not.
+    fs.writeFileSync(path.join(dir, 'bert/config.json'), JSON.stringify({ model_type: 'roberta', max_position_embeddings: 129, pad_token_id: 1 }));
+    assert.deepEqual(lines(checkFiles(c, text, file)), [
+      `3:15 data.max_length (128) exceeds the model's 127 positions (max_position_embeddings 129 less RoBERTa's padding offset) in ${path.join(dir, 'bert/config.json')}; set data.max_length to 127 or less`,
+    ]);
+    fs.writeFileSync(path.join(dir, 'bert/config.json'), JSON.stringify({ model_type: 'roberta', max_position_embeddings: 130, pad_token_id: 1 }));
+    assert.deepEqual(checkFiles(c, text, file), []);
     fs.writeFileSync(path.join(dir, 'bert/config.json'), JSON.stringify({ max_position_embeddings: 512 }));
     assert.deepEqual(checkFiles(c, text, file), []);
     // a RoBERTa folder's legacy tokenizer files: vocab.json with merges.txt, not alone

@@ -13,7 +13,7 @@ import type { TrainerEvent } from '../src/shared/protocol';
 import { readRunInfo } from '../src/shared/run';
 import { readParquetTokens } from '../src/trainer/data/parquet';
 import { train } from '../src/trainer/train/trainer';
-import { resolveHubDatasetSplit } from '../src/trainer/hub/dataset';
+import { cardClassLabels, resolveHubDatasetSplit } from '../src/trainer/hub/dataset';
 import { hubEnv } from '../src/trainer/hub/env';
 import { commitOf, HubServer, useHubEnv } from './helpers/hubserver';
 
@@ -22,7 +22,32 @@ const nerTrain = fs.readFileSync(path.join(FIX, 'ner-train.parquet'));
 const nerDev = fs.readFileSync(path.join(FIX, 'ner-dev.parquet'));
 const ID = 'org/tiny-ner';
 const COMMIT = commitOf('tiny-ner-parquet');
+const CLASS_NAMES = ['weather', 'sports', 'politics', 'business'];
+// A dataset card as the Hub writes them: a YAML header with dataset_info.features[].dtype.class_label.names.
+const CARD = `---
+license: cc-by-4.0
+dataset_info:
+  features:
+  - name: text
+    dtype: string
+  - name: label
+    dtype:
+      class_label:
+        names:
+${CLASS_NAMES.map((n, i) => `          '${i}': ${n}`).join('\n')}
+  splits:
+  - name: train
+    num_examples: 20
+---
+# cls-card
+`;
 const server = new HubServer({
+  // Integer labels and no ClassLabel metadata in the Parquet: the names are in the card only.
+  'datasets/org/cls-card': {
+    commit: commitOf('cls-card'),
+    refs: ['refs/convert/parquet'],
+    files: { 'default/train/0000.parquet': fs.readFileSync(path.join(FIX, 'cls-int-no-names.parquet')), 'README.md': Buffer.from(CARD) },
+  },
   [`datasets/${ID}`]: {
     commit: COMMIT,
     refs: ['refs/convert/parquet'],
@@ -43,7 +68,9 @@ describe('hub datasets: the Parquet conversion of a split', () => {
     const files = await resolveHubDatasetSplit(ID, 'train', { env: envFor(home) });
     const repo = path.join(home, 'hub', 'datasets--org--tiny-ner');
     assert.deepEqual(files, [path.join(repo, 'snapshots', COMMIT, 'default/train/0000.parquet')]);
+    // The revision's ref where huggingface_hub 1.33 keeps it (refs/<revision>, so refs/refs/convert/parquet), and nothing else.
     assert.equal(fs.readFileSync(path.join(repo, 'refs/refs/convert/parquet'), 'utf8'), COMMIT);
+    assert.deepEqual((fs.readdirSync(path.join(repo, 'refs'), { recursive: true }) as string[]).sort(), ['refs', 'refs/convert', 'refs/convert/parquet']);
     assert.equal(fs.readlinkSync(files[0]), path.join('..', '..', '..', '..', 'blobs', sha256(nerTrain)));
     assert.deepEqual(fs.readFileSync(files[0]), nerTrain);
     assert.ok(server.seen.some((r) => r.url === `/api/datasets/${ID}/revision/refs%2Fconvert%2Fparquet`));
@@ -139,5 +166,72 @@ describe('hub datasets: data.hub in a config', () => {
     } finally {
       restore();
     }
+  });
+
+  it("label names from the dataset card (README.md's dataset_info) when the Parquet has no ClassLabel metadata", async () => {
+    const home = tmp();
+    const restore = useHubEnv(home, server.url);
+    try {
+      const dir = tmp();
+      const config = path.join(dir, 'card.finetune.yaml');
+      fs.writeFileSync(
+        config,
+        `task: sequence-classification
+model:
+  from_scratch: { layers: 1, hidden: 32, heads: 2, intermediate: 64, max_positions: 64, min_frequency: 2 }
+data: { format: parquet, hub: org/cls-card, train: train, max_length: 32 }
+training: { epochs: 1, batch_size: 8 }
+threads: 1
+`,
+      );
+      const events: TrainerEvent[] = [];
+      const res = await train({ config: loadConfig(config), runDir: path.join(dir, 'run'), emit: (e) => events.push(e) });
+      assert.equal(res.status, 'completed', JSON.stringify(readRunInfo(res.runDir).error));
+      assert.deepEqual(JSON.parse(fs.readFileSync(path.join(res.runDir, 'labels.json'), 'utf8')).labels, CLASS_NAMES);
+      const logs = events.flatMap((e) => (e.type === 'log' ? [e.message] : []));
+      assert.ok(
+        logs.some((m) => /the names of 'label' come from the dataset card \(README\.md\) of org\/cls-card/.test(m)),
+        logs.join('\n'),
+      );
+      // The card is cached beside the conversion, at main's commit, as huggingface_hub keeps it.
+      const repo = path.join(home, 'hub', 'datasets--org--cls-card');
+      assert.equal(fs.readFileSync(path.join(repo, 'refs', 'main'), 'utf8'), commitOf('cls-card'));
+      assert.equal(fs.readFileSync(path.join(repo, 'snapshots', commitOf('cls-card'), 'README.md'), 'utf8'), CARD);
+    } finally {
+      restore();
+    }
+  });
+
+  it('card label names: per config, a ClassLabel or a list of them, names as a list or a map; none when absent', () => {
+    const card = `---
+dataset_info:
+- config_name: conll2003
+  features:
+  - name: tokens
+    sequence: string
+  - name: ner_tags
+    sequence:
+      class_label:
+        names:
+          '0': O
+          '1': B-PER
+          '2': I-PER
+- config_name: other
+  features:
+  - name: ner_tags
+    dtype:
+      list:
+        class_label:
+          names: [O, B-LOC, I-LOC]
+---
+text
+`;
+    assert.deepEqual(cardClassLabels(card, 'conll2003', 'ner_tags'), ['O', 'B-PER', 'I-PER']);
+    assert.deepEqual(cardClassLabels(card, 'other', 'ner_tags'), ['O', 'B-LOC', 'I-LOC']);
+    assert.equal(cardClassLabels(card, 'default', 'ner_tags'), undefined);
+    assert.equal(cardClassLabels(card, 'conll2003', 'tokens'), undefined);
+    assert.deepEqual(cardClassLabels(CARD, 'default', 'label'), CLASS_NAMES);
+    assert.equal(cardClassLabels('# no header\n', 'default', 'label'), undefined);
+    assert.equal(cardClassLabels('---\n: [\n---\n', 'default', 'label'), undefined);
   });
 });

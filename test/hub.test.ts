@@ -3,14 +3,16 @@
 // serving the tiny checkpoint of test/fixtures/hf-tiny-bert. No outside network.
 
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { checkFiles, loadConfig, validateConfigText, type ResolvedConfig } from '../src/shared/config/config';
+import { checkFiles, ConfigValidationError, loadConfig, validateConfigText, type ResolvedConfig } from '../src/shared/config/config';
 import type { TrainerEvent } from '../src/shared/protocol';
 import { readRunInfo } from '../src/shared/run';
 import { hubEnv } from '../src/trainer/hub/env';
+import { blobLockPath, withFileLock } from '../src/trainer/hub/lock';
 import { HubStopped, resolveHubModel } from '../src/trainer/hub/resolve';
 import { train } from '../src/trainer/train/trainer';
 import { commitOf, gitSha1, HubServer, sha256, useHubEnv } from './helpers/hubserver';
@@ -230,6 +232,119 @@ describe('model.pretrained as a Hub id', () => {
   it('a sharded checkpoint: the index and its shards are fetched', async () => {
     const snap = await resolveHubModel('org/sharded', { env: envFor(tmp()) });
     assert.deepEqual(fs.readdirSync(snap).sort(), ['config.json', 'model-00001-of-00001.safetensors', 'model.safetensors.index.json', 'vocab.txt']);
+  });
+
+  it("data.max_length past the checkpoint's positions: a config error at the max_length line, before the data or model is touched; the editor's checks say it once cached", async () => {
+    const home = tmp();
+    const restore = useHubEnv(home, server.url);
+    try {
+      const ws = tinyWorkspace();
+      // The tiny checkpoint has max_position_embeddings 32; the config asks for 48.
+      const text = fs.readFileSync(ws.config, 'utf8').replace(/from_scratch: .*/, `pretrained: ${TINY}`);
+      fs.writeFileSync(ws.config, text);
+      const line = text.split('\n').findIndex((l) => /^\s*max_length: 48/.test(l)) + 1;
+      const want = new RegExp(
+        `^${ws.config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${line}:\\d+: data\\.max_length \\(48\\) exceeds the model's max_position_embeddings \\(32\\) in .*config\\.json; set data\\.max_length to 32 or less$`,
+      );
+      // Before the download the editor cannot know (no network): no problem.
+      const problems = () => {
+        const v = validateConfigText(text, ws.config);
+        return [...v.errors, ...checkFiles(v.config!, text, ws.config)].map((e) => `${e.line}: ${e.message}`);
+      };
+      assert.deepEqual(problems(), []);
+      const runDir = path.join(ws.dir, 'a');
+      await assert.rejects(
+        train({ config: loadConfig(ws.config), runDir, emit: () => {} }),
+        (e: Error) => e instanceof ConfigValidationError && want.test(e.message),
+      );
+      const info = readRunInfo(runDir);
+      assert.equal(info.status, 'failed');
+      assert.match(String(info.error?.message), want);
+      assert.ok(!fs.existsSync(path.join(runDir, 'checkpoints')), 'no checkpoint');
+      assert.ok(!/training sentences/.test(fs.readFileSync(path.join(runDir, 'train.log'), 'utf8')), 'the data was not read');
+      // Now cached: the shared checks (the editor's diagnostics, loadConfig) report it at the max_length line.
+      assert.deepEqual(
+        problems().map((p) => p.replace(/ in .*config\.json/, '')),
+        [`${line}: data.max_length (48) exceeds the model's max_position_embeddings (32); set data.max_length to 32 or less`],
+      );
+      assert.throws(
+        () => loadConfig(ws.config),
+        (e: Error) => want.test(e.message),
+      );
+    } finally {
+      restore();
+    }
+  });
+
+  it('two processes downloading the same model: one downloads each blob under .locks/, the other waits and reuses it', async () => {
+    const home = tmp();
+    const env = { ...process.env, HF_HOME: home, HF_ENDPOINT: server.url, HF_HUB_CACHE: '', HF_TOKEN: '', HF_HUB_OFFLINE: '' };
+    const child = () => {
+      const p = spawn(process.execPath, ['--import', 'tsx', path.join(path.dirname(__filename), 'helpers/hubresolve-child.ts'), TINY], { env });
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (out += d));
+      return { out: () => out, done: new Promise<number | null>((ok) => p.once('exit', ok)) };
+    };
+    // The weights trickle until the second process waits for them, then come at full speed.
+    server.faults = { slow: { file: 'model.safetensors', bytesPerSecond: 500 } };
+    const from = server.seen.length;
+    const weightsGets = () => server.seen.slice(from).filter((r) => r.method === 'GET' && r.url === `/cdn/${sha256(weights)}`);
+    try {
+      const a = child();
+      const deadline = Date.now() + 60_000;
+      while (!weightsGets().length && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 50));
+      assert.equal(weightsGets().length, 1, `the first process never fetched the weights: ${a.out()}`);
+      const lock = path.join(home, 'hub', '.locks', 'models--org--tiny-bert', `${sha256(weights)}.lock`);
+      assert.ok(fs.existsSync(lock), "the lock is held at huggingface_hub's path while downloading");
+      const b = child();
+      while (!/waiting for it/.test(b.out()) && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 50));
+      server.faults.slow!.bytesPerSecond = 1e9;
+      const [ra, rb] = await Promise.all([a.done, b.done]);
+      assert.equal(ra, 0, a.out());
+      assert.equal(rb, 0, b.out());
+      assert.equal(weightsGets().length, 1, `the weights were downloaded once:\n${a.out()}\n---\n${b.out()}`);
+      assert.match(b.out(), /model\.safetensors: another process \(pid \d+\) is downloading it into the cache; waiting for it/);
+      const snap = /snapshot: (.*)/.exec(b.out())![1];
+      assert.equal(snap, /snapshot: (.*)/.exec(a.out())![1]);
+      assert.ok(fs.readFileSync(path.join(snap, 'model.safetensors')).equals(weights));
+      const repo = repoDir(home, TINY);
+      assert.deepEqual(
+        fs.readdirSync(path.join(repo, 'blobs')).filter((f) => f.endsWith('.incomplete')),
+        [],
+      );
+      assert.deepEqual(fs.readdirSync(path.dirname(lock)), [], 'every lock released');
+    } finally {
+      server.faults = {};
+    }
+  });
+
+  it("a stale lock (its process gone, or an old empty one that Python's filelock left) is taken over; a live one is waited for", async () => {
+    const repo = path.join(tmp(), 'hub', 'models--org--x');
+    const lock = blobLockPath(repo, 'abc');
+    assert.equal(lock, path.join(path.dirname(repo), '.locks', 'models--org--x', 'abc.lock'));
+    fs.mkdirSync(path.dirname(lock), { recursive: true });
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    fs.writeFileSync(lock, JSON.stringify({ pid: Number(dead.stdout), host: os.hostname(), token: 'x' }));
+    assert.equal(await withFileLock(lock, async () => 'ran'), 'ran');
+    assert.ok(!fs.existsSync(lock), 'released');
+    fs.writeFileSync(lock, '');
+    const old = new Date(Date.now() - 120_000);
+    fs.utimesSync(lock, old, old);
+    assert.equal(await withFileLock(lock, async () => 'ran'), 'ran');
+    // Held by a live process (this one): the second waits until the first releases.
+    const order: string[] = [];
+    let release = () => {};
+    const first = withFileLock(lock, () => new Promise<void>((ok) => (release = () => (order.push('first done'), ok()))));
+    const second = withFileLock(
+      lock,
+      async () => void order.push('second ran'),
+      () => order.push('second waits'),
+    );
+    await new Promise((ok) => setTimeout(ok, 500));
+    release();
+    await Promise.all([first, second]);
+    assert.deepEqual(order, ['second waits', 'first done', 'second ran']);
   });
 
   it('HF_HUB_CACHE wins over HF_HOME; the default is ~/.cache/huggingface/hub', () => {

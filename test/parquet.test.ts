@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import type { TrainerEvent } from '../src/shared/protocol';
 import { loadConfig } from '../src/shared/config/config';
+import { parquetRowText } from '../src/shared/parquetRow';
 import { readConll } from '../src/trainer/data/conll';
 import { readParquetTexts, readParquetTokens } from '../src/trainer/data/parquet';
 import { readJsonl } from '../src/trainer/data/textcls';
@@ -111,6 +112,21 @@ describe('parquet: reading', () => {
       (await readParquetTexts(fx('cls-dev'))).examples.map((e) => e.label),
     );
     await rejects(readParquetTexts(f, { names: ['a'] }), /row 1: column 'label' 1 is out of range: there are 1 label names/);
+  });
+
+  it('one row as text (what the editor shows for a Parquet example): its fields, ClassLabel names beside integer labels; a row past the end is an error', async () => {
+    const ner = path.join(FIX, 'ner-train.parquet');
+    const { sentences } = await readParquetTokens(ner);
+    const s = sentences[1];
+    const text = await parquetRowText(ner, s.line);
+    assert.match(text, new RegExp(`^# .*ner-train\\.parquet\\n# row ${s.line} of 60 `));
+    assert.ok(text.includes(`\ntokens: ${JSON.stringify(s.words)}\n`), text);
+    assert.match(text, new RegExp(`\\nner_tags: \\[[\\d,]+\\]  # ${s.tags.join(' ')}\\n`));
+    const cls = path.join(FIX, 'cls-train.parquet');
+    const first = (await readParquetTexts(cls)).examples[0];
+    assert.ok((await parquetRowText(cls, 1)).includes(`\ntext: ${JSON.stringify(first.text)}\nlabel: `), 'the row the example came from');
+    assert.match(await parquetRowText(cls, 1), new RegExp(`\\nlabel: \\d+  # ${first.label}\\n`));
+    await assert.rejects(parquetRowText(cls, 61), /cls-train\.parquet has 60 rows; there is no row 61/);
   });
 
   it('a missing column, wrong types, mismatched lengths, a file that is not Parquet: errors naming file and row', async () => {

@@ -1,7 +1,8 @@
 // Dashboard panels: one WebviewPanel per run (and one per compared set), each driven by a
 // DashboardSession (core/dashboardCore.ts). Panels come back after a window reload through a
 // serializer; the run folders of open panels are kept in workspaceState (keyed by panel title)
-// for webviews whose state does not carry run ids.
+// for webviews whose state does not carry run ids. An example's "open at its line" opens a text
+// data file at the line; a Parquet example (binary data) opens a read-only document of its row.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -10,6 +11,10 @@ import { dashboardHtml, makeNonce } from '../webview/html';
 import { DashboardSession, type DashboardHost } from './core/dashboardCore';
 import type { RunStore } from './core/store';
 import { runPaths } from '../shared/run';
+import { isParquetFile, parquetRowText } from '../shared/parquetRow';
+
+/** Read-only documents of one Parquet row: finetune-parquet-row:<file path>?<row>. */
+const PARQUET_ROW_SCHEME = 'finetune-parquet-row';
 
 export const DASHBOARD_VIEW = 'finetune.dashboard';
 const OPEN_KEY = 'finetune.openDashboards';
@@ -40,6 +45,10 @@ export class Dashboards implements vscode.Disposable {
     this.disposables.push(
       vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW, {
         deserializeWebviewPanel: async (panel, state) => this.restore(panel, state),
+      }),
+      vscode.workspace.registerTextDocumentContentProvider(PARQUET_ROW_SCHEME, {
+        provideTextDocumentContent: (uri) =>
+          parquetRowText(uri.fsPath, Number(uri.query)).catch((e: Error) => `# cannot read row ${uri.query} of ${uri.fsPath}: ${e.message}\n`),
       }),
     );
     const onChange = (dirs: string[]) => {
@@ -158,6 +167,17 @@ export class Dashboards implements vscode.Disposable {
 }
 
 async function openAt(file: string, line: number): Promise<void> {
+  // Parquet is binary: opened as text it is noise. The example's line is its row; show that row's fields.
+  if (isParquetFile(file)) {
+    try {
+      const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file).with({ scheme: PARQUET_ROW_SCHEME, query: String(line) }));
+      await vscode.languages.setTextDocumentLanguage(doc, 'yaml');
+      await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true, preserveFocus: false });
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Fine-tune: cannot show row ${line} of ${file}: ${(e as Error).message}`);
+    }
+    return;
+  }
   const uri = vscode.Uri.file(file);
   try {
     const doc = await vscode.workspace.openTextDocument(uri);

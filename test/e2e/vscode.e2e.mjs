@@ -64,6 +64,8 @@ const E = {
   firstRun: undefined,
   secondRun: undefined,
   lrLine: 0,
+  hub: undefined,
+  hubProc: undefined,
   doing: '',
   stepFile: '',
 };
@@ -266,12 +268,12 @@ async function waitRows(what, pred, timeout = 30_000) {
   });
 }
 
-async function startRunFromPalette() {
+async function startRunFromPalette(config = CONFIG_NAME, { timeout = 30_000 } = {}) {
   const before = new Set(findRuns().map((r) => r.id));
-  await E.wb.openFile(CONFIG_NAME);
+  await E.wb.openFile(config, { timeout });
   E.doing = 'running "Fine-tune: Start" from the command palette';
-  await E.wb.runCommand('Fine-tune: Start');
-  await E.wb.answerQuickPick(/ner/i);
+  await E.wb.runCommand('Fine-tune: Start', { timeout });
+  await E.wb.answerQuickPick(new RegExp(config.split('.')[0], 'i'));
   E.doing = 'waiting for a new run folder';
   const run = await waitFor(`a new run folder under ${E.ws}/**/.finetune/runs after "Fine-tune: Start"`, () => findRuns().find((r) => !before.has(r.id)), {
     timeout: 60_000,
@@ -360,6 +362,57 @@ const INSTALL = step('install: the VSIX installs into code-server', { needs: [SE
   if (!E.lrLine) throw new Error(`${CONFIG_NAME} has no "lr:" line`);
 });
 
+// The Hub side: the test Hub server (test/helpers/hubserver.ts) on 127.0.0.1 and a Hugging Face
+// cache in the temp folder holding one of its models, downloaded by the trainer's own resolver
+// (test/e2e/hubfixture.ts). code-server (and so the extension and the trainers it forks) gets
+// HF_HOME and HF_ENDPOINT pointing at them. Two configs use them: one with the cached model, one
+// with a model that is not cached (its download trickles, so that its progress can be seen).
+const HUB_CACHED_CONFIG = 'hub-cached.finetune.yaml';
+const HUB_DOWNLOAD_CONFIG = 'hub-download.finetune.yaml';
+const hubConfig = (name, id) => `name: ${name}
+task: token-classification
+model:
+  pretrained: ${id}
+data:
+  format: conll
+  train: data/train.txt
+  validation: data/dev.txt
+  max_length: 32
+training:
+  epochs: 1
+  max_steps: 4
+  batch_size: 8
+  lr: 3.0e-5
+threads: 1
+`;
+const HUB = step(
+  'hub: a Hub-compatible server on 127.0.0.1 and a Hugging Face cache holding one of its models',
+  { needs: [INSTALL], timeout: 60_000, screenshot: false },
+  async () => {
+    const home = path.join(E.tmp, 'hf-home');
+    E.doing = 'starting test/e2e/hubfixture.ts';
+    const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/e2e/hubfixture.ts'), home], {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    E.hubProc = proc;
+    let err = '';
+    proc.stderr.on('data', (d) => (err += d));
+    const info = await new Promise((resolve, reject) => {
+      let out = '';
+      proc.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]));
+      });
+      proc.once('exit', (code) => reject(new Error(`hubfixture.ts exited ${code}: ${err.slice(-2000)}`)));
+    });
+    E.hub = { ...info, home };
+    fs.writeFileSync(path.join(E.ws, 'ner', HUB_CACHED_CONFIG), hubConfig('hub-cached', info.cached));
+    fs.writeFileSync(path.join(E.ws, 'ner', HUB_DOWNLOAD_CONFIG), hubConfig('hub-download', info.download));
+    log(`  Hub server ${info.url}; ${info.cached} cached in ${home}`);
+  },
+);
+
 const SERVER = step('code-server starts on 127.0.0.1', { needs: [INSTALL], timeout: 90_000, screenshot: false }, async () => {
   E.port = await new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -390,7 +443,13 @@ const SERVER = step('code-server starts on 127.0.0.1', { needs: [INSTALL], timeo
     E.ws,
   ];
   fs.writeFileSync(path.join(E.tmp, 'code-server.yaml'), `bind-addr: 127.0.0.1:${E.port}\nauth: none\ncert: false\n`);
-  E.cs = spawn(E.tools.node, args, { env: codeServerEnv({ node: E.tools.node, cache: E.tools.cache }), stdio: ['ignore', logFd, logFd], detached: true });
+  // The Hugging Face cache and endpoint of the hub steps (nothing from outside: no token, not offline).
+  const hfEnv = E.hub ? { HF_HOME: E.hub.home, HF_HUB_CACHE: path.join(E.hub.home, 'hub'), HF_ENDPOINT: E.hub.url, HF_TOKEN: '', HF_HUB_OFFLINE: '' } : {};
+  E.cs = spawn(E.tools.node, args, {
+    env: codeServerEnv({ node: E.tools.node, cache: E.tools.cache, extra: hfEnv }),
+    stdio: ['ignore', logFd, logFd],
+    detached: true,
+  });
   fs.closeSync(logFd);
   E.csExit = new Promise((resolve) => E.cs.once('exit', (code, signal) => resolve(code ?? signal)));
   let exited;
@@ -424,7 +483,8 @@ const WORKBENCH = step('the workbench loads in Chromium', { needs: [SERVER], tim
   E.page.on('pageerror', (e) => fs.appendFileSync(consoleLog, `[pageerror] ${e.message}\n`));
   E.wb = new Workbench(E.page, (m) => log(`  ${m}`));
   const t = Date.now();
-  await E.page.goto(`http://127.0.0.1:${E.port}/?folder=${encodeURIComponent(E.ws)}`);
+  // A loaded machine can take more than playwright's default 30 s to load the workbench's scripts.
+  await E.page.goto(`http://127.0.0.1:${E.port}/?folder=${encodeURIComponent(E.ws)}`, { timeout: 100_000 });
   E.doing = 'waiting for the activity bar, editor area and status bar';
   await E.wb.waitLoaded();
   await waitFor('the Explorer to show the workspace folder ("ner")', async () => (await E.wb.sidebarTreeRows()).some((r) => r.label === 'ner'), {
@@ -756,9 +816,121 @@ step('a typo in the config ("lerning_rate: 1") shows a diagnostic on its range',
   }
 });
 
+// ---- models from the Hub (the hub step's server and cache) --------------------------------------------
+
+step('hub: hovering pretrained: of a cached Hub id shows revision → commit, size and "cached"', { needs: [HUB, WORKBENCH], timeout: 150_000 }, async () => {
+  await E.page.mouse.move(5, 5);
+  // The extension activates on workspaceContains:**/*.finetune.yaml, a file search that VS Code gives
+  // up on a loaded machine; its Runs view activates it for sure (as the steps before this one do).
+  E.doing = 'showing the Fine-tune container';
+  await E.wb.showContainer('Fine-tune');
+  E.doing = `opening ${HUB_CACHED_CONFIG}`;
+  await E.wb.openFile(HUB_CACHED_CONFIG, { timeout: 60_000 });
+  const token = E.hub.cached.split('/')[1];
+  E.doing = `hovering "${E.hub.cached}"`;
+  let text = '';
+  const want = [
+    new RegExp(`Revision main → commit ${E.hub.commit.slice(0, 12)}`),
+    /\b\d+(\.\d+)? (kB|KB|KiB|MB|MiB|B)\b/,
+    /\bcached: a run uses it without downloading/,
+  ];
+  await waitFor(
+    `a hover on "${E.hub.cached}" naming the commit ${E.hub.commit.slice(0, 12)}, a size and "cached"`,
+    async () => {
+      await E.page.mouse.move(5, 5);
+      await sleep(300);
+      text = await E.wb.hoverToken(/^\s*pretrained:/, token, { timeout: 10_000 }).catch((e) => e.message);
+      return want.every((re) => re.test(text));
+    },
+    { timeout: 45_000, interval: 500 },
+  ).catch((e) => {
+    throw new Error(`${e.message.split(':')[0]}; the hover says: "${text.slice(0, 500)}"`);
+  });
+  await E.page.screenshot({ path: path.join(OUT, `${E.stepFile}-hover.png`) });
+  log(`  hover: ${text.slice(0, 300)}`);
+});
+
+step('hub: "Fine-tune: New Config" offers the cached model and writes pretrained: <id>', { needs: [HUB, WORKBENCH], timeout: 90_000 }, async () => {
+  await E.page.mouse.move(5, 5);
+  E.doing = 'running "Fine-tune: New Config"';
+  await E.wb.runCommand('Fine-tune: New Config', { timeout: 60_000 });
+  await E.wb.answerQuickPick(/named-entity/i, { wait: 10_000 });
+  E.doing = 'waiting for the model quick pick';
+  const rows = await waitFor(
+    'the model quick pick',
+    async () => {
+      const r = await E.wb.quickInputRows();
+      return r.some((x) => /from scratch/i.test(x.text)) ? r : false;
+    },
+    { timeout: 15_000 },
+  );
+  const cachedRow = rows.find((r) => r.label === E.hub.cached);
+  if (!cachedRow) throw new Error(`the model quick pick offers ${rows.map((r) => `"${r.text}"`).join(', ')}; not the cached ${E.hub.cached}`);
+  if (!/in the Hugging Face cache/i.test(cachedRow.text))
+    throw new Error(`the row of ${E.hub.cached} says "${cachedRow.text}", not "in the Hugging Face cache"`);
+  await E.page.screenshot({ path: path.join(OUT, `${E.stepFile}-models.png`) });
+  // The row's text is its label and description run together ("org/tiny-bert28.4 kB · …").
+  await E.wb.answerQuickPick(new RegExp(`^${E.hub.cached.replace(/[/.-]/g, '\\$&')}(?!-)`));
+  // The save dialog (code-server's own, a quick input holding the path): accept the proposed name.
+  E.doing = 'accepting the save dialog';
+  const proposed = await waitFor(
+    'the save dialog to propose a *.finetune.yaml path',
+    async () => {
+      if (!(await E.wb.quickInputVisible())) return false;
+      const v = await E.wb.quickInputValue();
+      return /\.finetune\.yaml$/.test(v) ? v : false;
+    },
+    { timeout: 15_000 },
+  );
+  await E.page.screenshot({ path: path.join(OUT, `${E.stepFile}-save.png`) });
+  await E.page.keyboard.press('Enter');
+  const file = path.join(E.ws, path.basename(proposed));
+  E.doing = `waiting for ${file}`;
+  const text = await waitFor(`${file} to be written`, () => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : false), { timeout: 15_000 });
+  if (!new RegExp(`^\\s*pretrained: ${E.hub.cached}\\s*$`, 'm').test(text))
+    throw new Error(`the new config has no "pretrained: ${E.hub.cached}" line:\n${text.slice(0, 800)}`);
+  await waitFor(`an editor tab for ${path.basename(file)}`, () => E.wb.activeTabIs(path.basename(file)), { timeout: 15_000 });
+  log(`  wrote ${path.relative(E.ws, file)} with pretrained: ${E.hub.cached}`);
+});
+
+step(
+  'hub: Start with a model that is not cached shows the download progress, then the run completes',
+  { needs: [HUB, WORKBENCH], timeout: 5 * 60_000 },
+  async () => {
+    await E.page.mouse.move(5, 5);
+    const run = await startRunFromPalette(HUB_DOWNLOAD_CONFIG);
+    E.doing = 'waiting for the download notification';
+    const toast = E.page.locator('.notifications-toasts .notification-toast').filter({ hasText: `downloading ${E.hub.download}` });
+    let seen = '';
+    await waitFor(
+      `a notification "downloading ${E.hub.download}" with its progress`,
+      async () => {
+        if (!(await toast.count())) return false;
+        seen = ((await toast.first().textContent()) ?? '').replace(/\s+/g, ' ');
+        return /model\.safetensors/.test(seen) ? seen : false;
+      },
+      { timeout: 90_000, interval: 200 },
+    ).catch((e) => {
+      const r = runById(run.id);
+      throw new Error(`${e.message.split(';')[0]}; last seen "${seen}"; the run is ${describeRun(r)}${r ? `\n--- train.log ---\n${runLogTail(r)}` : ''}`);
+    });
+    await E.page.screenshot({ path: path.join(OUT, `${E.stepFile}-progress.png`) });
+    log(`  notification: ${seen.slice(0, 200)}`);
+    const cancellable = await toast.first().locator('.codicon-notifications-clear, .action-label[aria-label*="Cancel" i], .monaco-button').count();
+    if (!cancellable) log('  (no cancel control found on the notification)');
+    E.doing = `waiting for run ${run.id} to complete`;
+    const done = await waitRunStatus(run.id, ['completed'], 3 * 60_000);
+    const snap = path.join(E.hub.home, 'hub', `models--${E.hub.download.replace('/', '--')}`, 'snapshots');
+    if (!fs.existsSync(snap) || !fs.readdirSync(snap).length) throw new Error(`run ${run.id} completed but ${snap} holds no snapshot`);
+    await waitFor('the download notification to close', async () => (await toast.count()) === 0, { timeout: 20_000 });
+    log(`  run ${done.id} completed at step ${done.step}/${done.totalSteps}; ${E.hub.download} is in the cache`);
+  },
+);
+
 after(async () => {
   copyLogs();
   await E.browser?.close().catch(() => {});
+  if (E.hubProc && E.hubProc.exitCode === null) E.hubProc.kill('SIGTERM');
   // Trainers the extension started for this test and left running (they may be detached from
   // code-server's process group so that runs survive a window reload): stop them by their pid.
   if (E.ws) {

@@ -206,7 +206,9 @@ export class Workbench {
 
   async activeTabIs(name) {
     return this.page.evaluate((n) => {
-      const t = document.querySelector('.part.editor .tabs-container .tab.active, .part.editor .title .label-name');
+      // The active tab; with no tabs (a single editor's title), its label. (One selector for both
+      // would match the first tab's label when the active tab is not the first.)
+      const t = document.querySelector('.part.editor .tabs-container .tab.active') ?? document.querySelector('.part.editor .title .label-name');
       return !!t && (t.getAttribute('aria-label') ?? t.textContent ?? '').includes(n);
     }, name);
   }

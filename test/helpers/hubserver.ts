@@ -25,6 +25,8 @@ export interface HubFaults {
   cutOnce?: string;
   /** This file's GET sends other bytes of the same length (headers still describe the real file). */
   corrupt?: string;
+  /** This file's GET body trickles at this many bytes per second (a download long enough to watch; a test may change the rate meanwhile). */
+  slow?: { file: string; bytesPerSecond: number };
 }
 
 export interface SeenRequest {
@@ -146,8 +148,20 @@ export class HubServer {
       res.write(body.subarray(0, Math.floor(body.length / 2)), () => setTimeout(() => res.destroy(), 20));
       return;
     }
+    const slow = this.faults.slow;
+    if (slow?.file === name) return void trickle(res, body, () => this.faults.slow?.bytesPerSecond ?? Infinity);
     res.end(body);
   }
+}
+
+/** Sends `body` in 1 kB pieces at the rate `rate()` gives (read again for each piece: a test may change it); stops when the client goes away. */
+async function trickle(res: http.ServerResponse, body: Buffer, rate: () => number) {
+  const piece = 1024;
+  for (let at = 0; at < body.length && !res.destroyed; at += piece) {
+    res.write(body.subarray(at, at + piece));
+    await new Promise((ok) => setTimeout(ok, (1000 * piece) / rate()));
+  }
+  res.end();
 }
 
 /**

@@ -10,7 +10,7 @@
 // pipeline), hash.ts, types.ts.
 
 import * as fs from 'node:fs';
-import { fileIssues } from './files';
+import { fileIssues, positionIssues } from './files';
 import { overrideInfos } from './overrides';
 import { parseSource } from './source';
 import { sweepGrid } from './sweep';
@@ -51,6 +51,23 @@ export function loadConfigWithWarnings(file: string, overrides?: Record<string, 
 /** Reads the file, validates (schema + semantic checks incl. that referenced files/folders exist), throws ConfigValidationError on errors. */
 export function loadConfig(file: string, overrides?: Record<string, unknown>): ResolvedConfig {
   return loadConfigWithWarnings(file, overrides).config;
+}
+
+/**
+ * The checks that need the model's own files, once the trainer has them (a Hub id just resolved
+ * to its snapshot folder): data.max_length against its position embeddings. Throws a
+ * ConfigValidationError at the config's lines (file:line), before anything is allocated.
+ */
+export function checkResolvedModel(config: ResolvedConfig, folder: string): void {
+  const issues = positionIssues(config, folder);
+  if (!issues.length) return;
+  let text = '';
+  try {
+    text = fs.readFileSync(config.configPath, 'utf8');
+  } catch {
+    // the config file went away since it was loaded: the errors point at its first line
+  }
+  throw new ConfigValidationError(toConfigErrors(parseSource(text), config.configPath, issues));
 }
 
 /** Semantic checks needing the file system (data files exist, pretrained folder has config.json and weights); used by loadConfig and the editor diagnostics. */

@@ -23,6 +23,8 @@ export interface ParquetTokenOptions {
   scheme?: 'auto' | TagScheme;
   /** Names of integer labels when the file has none (the config's `labels:`). */
   names?: string[];
+  /** The dataset's own names (its card's ClassLabel) when the file has none; before `names`, reported as the file's. */
+  datasetNames?: string[];
 }
 
 export interface ParquetTextOptions {
@@ -31,6 +33,7 @@ export interface ParquetTextOptions {
   /** Default 'label'. */
   labelColumn?: string;
   names?: string[];
+  datasetNames?: string[];
 }
 
 export interface ParquetTokenResult {
@@ -103,6 +106,11 @@ function classLabelNames(features: Record<string, unknown> | undefined, column: 
   return Array.isArray(names) && names.every((n) => typeof n === 'string') ? names : undefined;
 }
 
+/** Whether a file's `huggingface` metadata names the labels of a column (`list`: a column of label lists). */
+export async function hasClassLabelNames(file: string, column: string, list: boolean): Promise<boolean> {
+  return classLabelNames((await openParquet(file)).features, column, list) !== undefined;
+}
+
 async function readRows(o: Opened, file: string, columns: string[]): Promise<Record<string, unknown>[]> {
   for (const c of columns) {
     if (!o.columns.includes(c)) {
@@ -143,7 +151,7 @@ export async function readParquetTokens(file: string, opts: ParquetTokenOptions 
   const tagsColumn = opts.tagsColumn ?? 'ner_tags';
   const requested = opts.scheme ?? 'auto';
   const o = await openParquet(file);
-  const fileNames = classLabelNames(o.features, tagsColumn, true);
+  const fileNames = classLabelNames(o.features, tagsColumn, true) ?? opts.datasetNames;
   const names = fileNames ?? opts.names;
   const rows = await readRows(o, file, [tokensColumn, tagsColumn]);
   const sentences: TokenSentence[] = [];
@@ -187,7 +195,7 @@ export async function readParquetTexts(file: string, opts: ParquetTextOptions = 
   const textColumn = opts.textColumn ?? 'text';
   const labelColumn = opts.labelColumn ?? 'label';
   const o = await openParquet(file);
-  const fileNames = classLabelNames(o.features, labelColumn, false);
+  const fileNames = classLabelNames(o.features, labelColumn, false) ?? opts.datasetNames;
   const names = fileNames ?? opts.names;
   const rows = await readRows(o, file, [textColumn, labelColumn]);
   const examples = rows.map((r, i): TextExample => {

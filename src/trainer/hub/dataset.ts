@@ -10,8 +10,9 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { hubEnv } from './env';
-import { authFetch, causeOf, fetchFile, HubError, type ResolveOptions } from './resolve';
+import { authFetch, causeOf, fetchFile, HubError, writeRef, type ResolveOptions } from './resolve';
 import { repoFolder } from '../../shared/hfCache';
 
 /** The revision holding the Hub's Parquet conversion. */
@@ -112,12 +113,96 @@ export async function resolveHubDatasetSplit(id: string, split: string, o: Datas
   if (!COMMIT.test(commit)) throw new HubError(`${env.endpoint} answered no commit sha for dataset ${id} at ${revision}`);
   const wanted = splitFiles(files, config, split);
   if (wanted.length === 0) throw new HubError(`${named}: the Parquet conversion has no such config/split (it has: ${available(files)})`);
-  if (revision !== commit) {
-    const ref = path.join(repo, 'refs', revision);
-    fs.mkdirSync(path.dirname(ref), { recursive: true });
-    fs.writeFileSync(ref, commit);
-  }
+  writeRef(repo, revision, commit);
   for (const f of wanted) await fetchFile(env, `datasets/${id}`, commit, repo, f, log, o);
   log('info', `${named}: ${wanted.length} Parquet file${wanted.length === 1 ? '' : 's'} of commit ${commit.slice(0, 10)}`);
   return wanted.map((f) => path.join(repo, 'snapshots', commit, f));
+}
+
+/**
+ * The dataset card (README.md of the dataset's `main`), fetched into the cache like any file (a
+ * cached one serves offline or without a connection); undefined when the dataset has none or it
+ * cannot be had. Read for label names when the Parquet files carry no ClassLabel metadata.
+ */
+export async function hubDatasetCard(id: string, o: ResolveOptions = {}): Promise<string | undefined> {
+  const env = o.env ?? hubEnv();
+  const log = o.log ?? (() => {});
+  const repo = datasetFolder(env.cache, id);
+  const cached = () => {
+    let commit: string;
+    try {
+      commit = fs.readFileSync(path.join(repo, 'refs', 'main'), 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+    try {
+      return fs.readFileSync(path.join(repo, 'snapshots', commit, 'README.md'), 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  if (env.offline) return cached();
+  let info: { sha?: unknown; siblings?: { rfilename?: unknown }[] };
+  try {
+    const res = await authFetch(env)(`${env.endpoint}/api/datasets/${id}/revision/main`);
+    if (!res.ok) return cached();
+    info = (await res.json()) as typeof info;
+  } catch {
+    return cached();
+  }
+  const commit = String(info.sha);
+  if (!COMMIT.test(commit) || !(info.siblings ?? []).some((f) => f.rfilename === 'README.md')) return undefined;
+  try {
+    writeRef(repo, 'main', commit);
+    await fetchFile(env, `datasets/${id}`, commit, repo, 'README.md', log, o);
+    return fs.readFileSync(path.join(repo, 'snapshots', commit, 'README.md'), 'utf8');
+  } catch (e) {
+    log('warn', `dataset ${id}: cannot read its card (README.md): ${(e as Error).message}`);
+    return cached();
+  }
+}
+
+/**
+ * ClassLabel names of a column from a dataset card's YAML header, as the Hub's cards write them:
+ * `dataset_info` (one entry, or a list with `config_name`s) → `features[]` → the feature named
+ * `column` → `dtype.class_label.names` (or, for a list of labels, `sequence`/`list`'s
+ * `class_label`), the names a list or an {"0": name, …} map. Undefined when the card has none.
+ */
+export function cardClassLabels(card: string, config: string, column: string): string[] | undefined {
+  const m = /^---\r?\n([\s\S]*?)\r?\n---\s*(\r?\n|$)/.exec(card);
+  if (!m) return undefined;
+  let header: unknown;
+  try {
+    header = parseYaml(m[1]);
+  } catch {
+    return undefined; // a card whose header is not YAML names nothing
+  }
+  const infos = (header as { dataset_info?: unknown } | null)?.dataset_info;
+  const list = (Array.isArray(infos) ? infos : infos ? [infos] : []) as { config_name?: unknown; features?: unknown }[];
+  const info = list.find((i) => (i.config_name ?? 'default') === config) ?? (list.length === 1 && list[0].config_name === undefined ? list[0] : undefined);
+  const feature = (Array.isArray(info?.features) ? info.features : []).find((f: { name?: unknown }) => f?.name === column) as
+    Record<string, unknown> | undefined;
+  if (!feature) return undefined;
+  type Node = Record<string, unknown> | undefined;
+  const dig = (n: Node): Node => {
+    if (!n || typeof n !== 'object') return undefined;
+    if (n.class_label) return n.class_label as Node;
+    for (const k of ['dtype', 'sequence', 'list', 'feature']) {
+      const found = dig(n[k] as Node);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  const names = dig(feature)?.names;
+  if (Array.isArray(names)) return names.every((n) => typeof n === 'string') ? names : undefined;
+  if (names && typeof names === 'object') {
+    const entries = Object.entries(names as Record<string, unknown>);
+    const out: string[] = [];
+    for (const [k, v] of entries) {
+      if (!/^\d+$/.test(k) || typeof v !== 'string') return undefined;
+      out[Number(k)] = v;
+    }
+    return out.length === entries.length && out.every((v) => typeof v === 'string') ? out : undefined;
+  }
+  return undefined;
 }

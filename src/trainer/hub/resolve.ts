@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import { cachedSnapshot, hasTokenizer, repoFolder, shardsOf as indexShards, WEIGHTS_INDEX as INDEX } from '../../shared/hfCache';
 import type { DownloadEvent } from '../../shared/protocol';
 import { hubEnv, type HubEnv } from './env';
+import { blobLockPath, withFileLock } from './lock';
 
 export { cachedSnapshot, repoFolder };
 
@@ -79,8 +80,7 @@ export async function resolveHubModel(id: string, o: ResolveOptions = {}): Promi
 
   const snapshot = path.join(repo, 'snapshots', commit);
   const needed = neededFiles(files, named);
-  fs.mkdirSync(path.join(repo, 'refs'), { recursive: true });
-  if (revision !== commit) fs.writeFileSync(path.join(repo, 'refs', revision), commit);
+  writeRef(repo, revision, commit);
   for (const f of needed) await fetchFile(env, id, commit, repo, f, log, o);
   if (needed.includes(INDEX)) {
     for (const shard of shardsOf(path.join(snapshot, INDEX))) {
@@ -90,6 +90,26 @@ export async function resolveHubModel(id: string, o: ResolveOptions = {}): Promi
   }
   log('info', `model ${named}: commit ${commit.slice(0, 10)} in ${snapshot}`);
   return snapshot;
+}
+
+/**
+ * Records which commit a revision points to, as huggingface_hub 1.33's
+ * _cache_commit_hash_for_specific_revision does: <repo>/refs/<revision> (so `refs/convert/parquet`
+ * is the file refs/refs/convert/parquet), nothing for a commit sha, written only when it changed,
+ * and atomically (a temporary file renamed over it), so that a concurrent reader never sees half a sha.
+ */
+export function writeRef(repo: string, revision: string, commit: string): void {
+  if (revision === commit) return;
+  const ref = path.join(repo, 'refs', revision);
+  try {
+    if (fs.readFileSync(ref, 'utf8') === commit) return;
+  } catch {
+    // not there yet
+  }
+  fs.mkdirSync(path.dirname(ref), { recursive: true });
+  const tmp = `${ref}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+  fs.writeFileSync(tmp, commit);
+  fs.renameSync(tmp, ref);
 }
 
 /** The files of a repo that a run reads; a repo without safetensors weights is an error. */
@@ -188,28 +208,35 @@ export async function fetchFile(
 
   const blob = path.join(repo, 'blobs', etag);
   fs.mkdirSync(path.dirname(blob), { recursive: true });
-  if (!fs.existsSync(blob)) {
-    const partial = `${blob}.incomplete`;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await download(af, url, partial, size, file, log, o);
-        break;
-      } catch (e) {
-        if (e instanceof HubError || attempt >= attempts)
-          throw e instanceof HubError ? e : new HubError(`downloading ${id}/${file} failed: ${causeOf(e)} (run again to resume)`);
-        log('warn', `${file}: ${causeOf(e)}; resuming (attempt ${attempt + 1} of ${attempts})`);
-      }
-    }
-    const gotSize = fs.statSync(partial).size;
-    const got = await digest(partial, etag.length === 64 ? 'sha256' : 'git-sha1', gotSize);
-    if (gotSize !== size || got !== etag) {
-      fs.rmSync(partial, { force: true });
-      throw new HubError(
-        `${id}: ${file} failed checksum verification (expected ${size} bytes with ${etag.length === 64 ? 'sha256' : 'git sha1'} ${etag}, got ${gotSize} bytes with ${got}); the download was discarded and the cache left unchanged`,
-      );
-    }
-    fs.renameSync(partial, blob);
-  }
+  // One process downloads a blob; another that wants it waits on the lock, then finds it in place.
+  if (!fs.existsSync(blob))
+    await withFileLock(
+      blobLockPath(repo, etag),
+      async () => {
+        if (fs.existsSync(blob)) return;
+        const partial = `${blob}.incomplete`;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await download(af, url, partial, size, file, log, o);
+            break;
+          } catch (e) {
+            if (e instanceof HubError || attempt >= attempts)
+              throw e instanceof HubError ? e : new HubError(`downloading ${id}/${file} failed: ${causeOf(e)} (run again to resume)`);
+            log('warn', `${file}: ${causeOf(e)}; resuming (attempt ${attempt + 1} of ${attempts})`);
+          }
+        }
+        const gotSize = fs.statSync(partial).size;
+        const got = await digest(partial, etag.length === 64 ? 'sha256' : 'git-sha1', gotSize);
+        if (gotSize !== size || got !== etag) {
+          fs.rmSync(partial, { force: true });
+          throw new HubError(
+            `${id}: ${file} failed checksum verification (expected ${size} bytes with ${etag.length === 64 ? 'sha256' : 'git sha1'} ${etag}, got ${gotSize} bytes with ${got}); the download was discarded and the cache left unchanged`,
+          );
+        }
+        fs.renameSync(partial, blob);
+      },
+      (pid) => log('info', `${file}: another process${pid ? ` (pid ${pid})` : ''} is downloading it into the cache; waiting for it`),
+    );
   fs.mkdirSync(path.dirname(pointer), { recursive: true });
   fs.rmSync(pointer, { force: true });
   fs.symlinkSync(path.relative(path.dirname(pointer), blob), pointer);

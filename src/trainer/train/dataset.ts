@@ -6,8 +6,8 @@ import type { ResolvedConfig } from '../../shared/config/config';
 import { readConll, type TagScheme, type TokenSentence } from '../data/conll';
 import { DataError } from '../data/errors';
 import { chooseLabels, type LabelChoice, type LabelUse } from '../data/labels';
-import { readParquetTexts, readParquetTokens } from '../data/parquet';
-import { resolveHubDatasetSplit } from '../hub/dataset';
+import { hasClassLabelNames, readParquetTexts, readParquetTokens } from '../data/parquet';
+import { cardClassLabels, hubDatasetCard, resolveHubDatasetSplit } from '../hub/dataset';
 import { splitBySeed } from '../data/split';
 import { readCsv, readJsonl, type TextExample } from '../data/textcls';
 import { checkpointHead } from '../models/hf';
@@ -82,12 +82,25 @@ export async function loadRunData(
   // A split's files: the file itself, or with data.hub the split's Parquet files (downloaded when missing).
   const hubOpts = { config: d.hubConfig, revision: d.hubRevision, log: hubLog ?? ((_l: string, m: string) => log.push(m)) };
   const filesOf = async (split: string) => (d.hub ? resolveHubDatasetSplit(d.hub, split, hubOpts) : [split]);
+  // A Hub dataset whose Parquet files carry no ClassLabel metadata: the names from its card, asked once.
+  let card: Promise<string[] | undefined> | undefined;
+  const datasetNames = async (files: string[], column: string, list: boolean) => {
+    if (!d.hub || (await hasClassLabelNames(files[0], column, list))) return undefined;
+    card ??= hubDatasetCard(d.hub, hubOpts).then((text) => {
+      const names = text === undefined ? undefined : cardClassLabels(text, d.hubConfig ?? 'default', column);
+      if (names) log.push(`labels: the names of '${column}' come from the dataset card (README.md) of ${d.hub}; its Parquet files have no ClassLabel metadata`);
+      return names;
+    });
+    return card;
+  };
   if (cfg.task === 'token-classification') {
     const opts = { tagColumn: d.tagColumn, scheme: d.scheme };
     const pqOpts = { tokensColumn: d.tokensField, tagsColumn: d.tagsField, scheme: d.scheme, names: cfg.labels };
     const read = async (split: string) => {
       if (d.format !== 'parquet') return readConll(split, opts);
-      const parts = await Promise.all((await filesOf(split)).map((f) => readParquetTokens(f, pqOpts)));
+      const files = await filesOf(split);
+      const names = await datasetNames(files, d.tagsField, true);
+      const parts = await Promise.all(files.map((f) => readParquetTokens(f, { ...pqOpts, datasetNames: names })));
       return { ...parts[0], sentences: parts.flatMap((p) => p.sentences), tokens: parts.reduce((n, p) => n + p.tokens, 0) };
     };
     const train = await read(d.train);
@@ -137,8 +150,10 @@ export async function loadRunData(
     if (d.format === 'csv') return readCsv(file, { textField: d.textField, labelField: d.labelField, delimiter: d.delimiter });
     if (d.format === 'jsonl') return readJsonl(file, { textField: d.textField, labelField: d.labelField });
     if (d.format === 'parquet') {
+      const files = await filesOf(file);
+      const names = await datasetNames(files, d.labelField, false);
       const parts = await Promise.all(
-        (await filesOf(file)).map((f) => readParquetTexts(f, { textColumn: d.textField, labelColumn: d.labelField, names: cfg.labels })),
+        files.map((f) => readParquetTexts(f, { textColumn: d.textField, labelColumn: d.labelField, names: cfg.labels, datasetNames: names })),
       );
       if (file === d.train) declared = parts[0].names;
       return parts.flatMap((p) => p.examples);

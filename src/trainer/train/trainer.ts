@@ -23,7 +23,7 @@ import {
   writeJsonAtomic,
   type RunInfo,
 } from '../../shared/run';
-import { configHash, isHubId, type ResolvedConfig } from '../../shared/config/config';
+import { checkResolvedModel, configHash, isHubId, type ResolvedConfig } from '../../shared/config/config';
 import { HubStopped, resolveHubModel } from '../hub/resolve';
 import { GraphError } from '../engine/ir';
 import { stateSlots, type OptimizerConfig } from '../engine/optim';
@@ -205,6 +205,9 @@ async function resolvePretrained(c: RunContext): Promise<'stopped' | undefined> 
     c.emitLogged({ type: 'log', level: 'info', message: e.message });
     return 'stopped';
   }
+  // The checks the config could not have had before the download (data.max_length against the
+  // checkpoint's positions), at the config's lines.
+  checkResolvedModel(c.cfg, folder);
   c.cfg = { ...c.cfg, model: { ...c.cfg.model, pretrained: folder } };
 }
 
