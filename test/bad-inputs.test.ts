@@ -21,7 +21,7 @@ import { ConfigDriftCache, configDrift, driftText } from '../src/extension/core/
 import { configLens, hoverTable } from '../src/extension/core/history';
 import { describeRun, mdEscape } from '../src/extension/core/runs';
 import { trainingGate, UNTRUSTED_NOTE } from '../src/extension/core/trust';
-import { checkOpenFile, isInside, readMisclassifiedIn, safeExportName } from '../src/extension/core/webviewGuard';
+import { checkOpenFile, isInside, readMisclassifiedIn, runDataFiles, safeExportName } from '../src/extension/core/webviewGuard';
 import { tinyWorkspace } from './helpers/tinyrun';
 import { readRunInfo, type RunInfo, type RunRecord } from '../src/shared/run';
 
@@ -230,6 +230,7 @@ describe('bad inputs: messages from the webview', () => {
       JSON.stringify({
         examples: [
           { file: path.join(base, 'data', 'test.txt'), line: 4, gold: 'a', pred: 'b' },
+          { file: '/etc/passwd', line: 1, gold: 'a', pred: 'b' },
           { file: 7, gold: 'x' },
         ],
       }),
@@ -245,6 +246,7 @@ describe('bad inputs: messages from the webview', () => {
       openFile: (f, l) => calls.push(`open ${f}:${l}`),
       save: (f, n) => void calls.push(`save ${f} ${n}`),
       log: (m) => calls.push(`log ${m}`),
+      warn: (m) => calls.push(`warn ${m}`),
     });
     return { base, dir, posted, calls, s };
   }
@@ -273,26 +275,35 @@ describe('bad inputs: messages from the webview', () => {
     );
   });
 
-  it('openFile opens only files the run refers to (data files, misclassified examples)', async () => {
+  it("openFile opens only the run's own data files from its config; names in misclassified-*.json are not trusted", async () => {
     const { base, calls, s } = setup();
+    const refused = (file: string) => [
+      `log dashboard: refused openFile: ${file} is not one of the run's data files (data.train, data.validation, data.test in its config), so it is not opened`,
+      `warn Fine-tune: refused to open a file from the dashboard: ${file} is not one of the run's data files (data.train, data.validation, data.test in its config), so it is not opened.`,
+    ];
     await s.receive({ type: 'openFile', file: path.join(base, 'data', 'train.txt'), line: 3 });
     await s.receive({ type: 'openFile', file: path.join(base, 'data', 'dev.txt'), line: 1 }); // relative in the config: resolved against baseDir
+    assert.deepEqual(calls.splice(0), [`open ${path.join(base, 'data', 'train.txt')}:3`, `open ${path.join(base, 'data', 'dev.txt')}:1`]);
+    // misclassified-test.json names test.txt and /etc/passwd, but the config has no data.test: both refused, and the user is told
     await s.receive({ type: 'openFile', file: path.join(base, 'data', 'test.txt'), line: 4 });
     await s.receive({ type: 'openFile', file: '/etc/passwd', line: 1 });
     await s.receive({ type: 'openFile', file: path.join(base, 'data', '..', '..', 'etc', 'passwd'), line: 1 });
+    await s.receive({ type: 'openFile', file: path.join(base, 'runs', 'r1', 'run.json'), line: 1 });
+    assert.deepEqual(calls.splice(0), [
+      ...refused(path.join(base, 'data', 'test.txt')),
+      ...refused('/etc/passwd'),
+      ...refused(path.resolve(base, '..', 'etc', 'passwd')),
+      ...refused(path.join(base, 'runs', 'r1', 'run.json')),
+    ]);
     await s.receive({ type: 'openFile', file: 'data/train.txt', line: 1 });
     await s.receive({ type: 'openFile', file: path.join(base, 'data', 'train.txt'), line: -1 });
-    await s.receive({ type: 'openFile', file: path.join(base, 'runs', 'r1', 'run.json'), line: 1 });
-    assert.deepEqual(calls.slice(0, 3), [
-      `open ${path.join(base, 'data', 'train.txt')}:3`,
-      `open ${path.join(base, 'data', 'dev.txt')}:1`,
-      `open ${path.join(base, 'data', 'test.txt')}:4`,
-    ]);
-    assert.equal(calls.length, 8);
+    assert.equal(calls.length, 4);
     assert.ok(
-      calls.slice(3).every((c) => c.startsWith('log dashboard: refused openFile')),
+      calls.every((c) => c.startsWith('log dashboard: refused openFile') || c.startsWith('warn Fine-tune: refused to open')),
       calls.join('\n'),
     );
+    // a Hub dataset's splits are names, not files: nothing to open
+    assert.deepEqual(runDataFiles({ baseDir: base, data: { hub: 'conll2003', train: 'train', validation: 'validation' } }), []);
   });
 
   it('requestMisclassified reads only inside that run folder; malformed examples are dropped', async () => {
@@ -301,7 +312,7 @@ describe('bad inputs: messages from the webview', () => {
     await s.receive({ type: 'requestMisclassified', runId: '../r1', split: 'test' });
     await s.receive({ type: 'requestMisclassified', runId: 'other', split: 'test' });
     assert.equal(posted.length, 1);
-    assert.equal((posted[0] as Extract<HostToWebview, { type: 'misclassified' }>).examples.length, 1);
+    assert.equal((posted[0] as Extract<HostToWebview, { type: 'misclassified' }>).examples.length, 2); // shown as data; opening one is checked apart
     // a misclassified file that links out of the run folder is not read
     const outside = path.join(base, 'secret.json');
     fs.writeFileSync(outside, JSON.stringify({ examples: [{ file: '/x', line: 1, gold: 'a', pred: 'b' }] }));

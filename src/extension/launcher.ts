@@ -260,29 +260,32 @@ export class Launcher implements vscode.Disposable {
   }
 
   private progress(dir: string, name: string, tp: TrainerProcess, total: () => number | undefined): void {
-    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Fine-tune: ${noticeText(name)}`, cancellable: true }, (progress, token) => {
-      token.onCancellationRequested(() => this.stop(dir));
-      let shown = 0;
-      let lastReport = 0;
-      const onEvent = (e: TrainerEvent) => {
-        if (e.type === 'started') progress.report({ message: `started on ${e.device.used}` });
-        if (e.type !== 'train') return;
-        const t = total();
-        const now = Date.now();
-        if (now - lastReport < 500) return;
-        lastReport = now;
-        const pct = t ? (100 * e.step) / t : undefined;
-        const eta = this.deps.live.eta(dir, t, e.step);
-        const increment = pct !== undefined ? Math.max(0, pct - shown) : undefined;
-        if (pct !== undefined) shown = pct;
-        progress.report({
-          increment,
-          message: `step ${e.step}${t ? `/${t}` : ''} · loss ${e.loss.toFixed(4)}${eta !== undefined ? ` · ETA ${formatEta(eta)}` : ''}${tp.stopping ? ' · stopping…' : ''}`,
-        });
-      };
-      tp.on('event', onEvent);
-      return tp.done.then(() => void tp.off('event', onEvent));
-    });
+    void vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Fine-tune: ${noticeText(name)}`, cancellable: true },
+      (progress, token) => {
+        token.onCancellationRequested(() => this.stop(dir));
+        let shown = 0;
+        let lastReport = 0;
+        const onEvent = (e: TrainerEvent) => {
+          if (e.type === 'started') progress.report({ message: `started on ${e.device.used}` });
+          if (e.type !== 'train') return;
+          const t = total();
+          const now = Date.now();
+          if (now - lastReport < 500) return;
+          lastReport = now;
+          const pct = t ? (100 * e.step) / t : undefined;
+          const eta = this.deps.live.eta(dir, t, e.step);
+          const increment = pct !== undefined ? Math.max(0, pct - shown) : undefined;
+          if (pct !== undefined) shown = pct;
+          progress.report({
+            increment,
+            message: `step ${e.step}${t ? `/${t}` : ''} · loss ${e.loss.toFixed(4)}${eta !== undefined ? ` · ETA ${formatEta(eta)}` : ''}${tp.stopping ? ' · stopping…' : ''}`,
+          });
+        };
+        tp.on('event', onEvent);
+        return tp.done.then(() => void tp.off('event', onEvent));
+      },
+    );
   }
 
   /** Stops a run: a forked one gracefully (then killed), a queued one is taken off the queue, a followed one gets SIGTERM. */
@@ -353,7 +356,9 @@ export class Launcher implements vscode.Disposable {
         this.deps.store.refresh(r.dir);
     }
     if (live.length)
-      this.deps.output.appendLine(`following ${live.length} running run${live.length === 1 ? '' : 's'}: ${live.map((r) => noticeText(r.info.name)).join(', ')}`);
+      this.deps.output.appendLine(
+        `following ${live.length} running run${live.length === 1 ? '' : 's'}: ${live.map((r) => noticeText(r.info.name)).join(', ')}`,
+      );
     this.deps.live.sync(this.deps.store.all());
     this.updateStatusSoon();
   }
@@ -372,9 +377,11 @@ export class Launcher implements vscode.Disposable {
       if (fresh?.info.status === 'running' && !isPidAlive(fresh.info.pid)) {
         markRunFailed(r.dir, `the trainer process ${r.info.pid} exited without recording a result`);
         this.deps.store.refresh(r.dir);
-        void vscode.window.showErrorMessage(`Fine-tune: ${noticeText(r.info.name)} stopped without recording a result (its process exited).`, 'Open Log').then((a) => {
-          if (a) void vscode.commands.executeCommand('finetune.openLog', r.dir);
-        });
+        void vscode.window
+          .showErrorMessage(`Fine-tune: ${noticeText(r.info.name)} stopped without recording a result (its process exited).`, 'Open Log')
+          .then((a) => {
+            if (a) void vscode.commands.executeCommand('finetune.openLog', r.dir);
+          });
       }
     }
   }

@@ -62,7 +62,10 @@ export class RunTreeProvider implements vscode.TreeDataProvider<RunNode>, vscode
     if (node.kind === 'group') {
       const g = node.group;
       // Large groups start collapsed: VS Code then builds their run items only when opened.
-      const item = new vscode.TreeItem(clipText(g.label), g.runs.length <= 50 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+      const item = new vscode.TreeItem(
+        clipText(g.label),
+        g.runs.length <= 50 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed,
+      );
       item.id = `config:${g.configPath}`;
       const rel = g.configPath ? vscode.workspace.asRelativePath(path.dirname(g.configPath)) : '';
       const running = g.runs.filter((r) => r.info.status === 'running').length;

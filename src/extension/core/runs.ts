@@ -240,7 +240,10 @@ export function describeRun(
   if (secs !== undefined) parts.push(formatDuration(secs));
   if (i.status === 'failed') parts.push('failed');
   if (i.status === 'stopped') parts.push('stopped');
-  const lines = [`**${mdText(i.name, DISPLAY_MAX_TIP)}** — ${i.status}${pct !== undefined && i.status === 'running' ? ` (${i.step}/${i.totalSteps})` : ''}`, ''];
+  const lines = [
+    `**${mdText(i.name, DISPLAY_MAX_TIP)}** — ${i.status}${pct !== undefined && i.status === 'running' ? ` (${i.step}/${i.totalSteps})` : ''}`,
+    '',
+  ];
   const rows: [string, string][] = [...mainHyperParameters(i.config)];
   if (i.device) rows.push(['device', `${i.device.used}${i.device.threads ? `, ${i.device.threads} threads` : ''}`]);
   if (km) rows.push([km.source === 'test' ? `test ${km.name}` : `best ${km.name}`, formatMetric(km.value)]);
@@ -262,7 +265,10 @@ export function runPickItem(r: RunRecord, where: string, now = Date.now()): { la
   const km = keyMetric(r.info);
   return {
     label: labelText(r.info.name),
-    description: labelText(`${r.info.status}${km ? ` · ${km.name} ${formatMetric(km.value)}` : ''} · ${formatAgo(r.info.createdAt ?? r.info.startedAt, now)}`, DISPLAY_MAX_TIP),
+    description: labelText(
+      `${r.info.status}${km ? ` · ${km.name} ${formatMetric(km.value)}` : ''} · ${formatAgo(r.info.createdAt ?? r.info.startedAt, now)}`,
+      DISPLAY_MAX_TIP,
+    ),
     detail: labelText(where, DISPLAY_MAX_TIP),
   };
 }
