@@ -2,7 +2,7 @@
 // reports (sortable by clicking a header), and the run comparison table.
 
 import type { EvalRecord, PrfJson } from '../shared/protocol';
-import { el, fmt } from './dom';
+import { el, fmt, shownEl } from './dom';
 import { lowerIsBetter, metricsIn, type MetricName } from '../shared/metrics';
 import { bestOf, type RunData } from './store';
 import { metricNames } from './charts';
@@ -71,7 +71,7 @@ export function sortableTable(
     cols.forEach((c, i) => {
       const v = r[c.key];
       const text = typeof v === 'number' ? (c.fixed !== undefined ? v.toFixed(c.fixed) : c.digits === 0 ? String(v) : fmt(v, c.digits ?? 4)) : (v ?? '—');
-      row.append(el(i === 0 ? 'th' : 'td', { class: c.numeric ? 'num' : undefined, scope: i === 0 ? 'row' : undefined }, text));
+      row.append(shownEl(i === 0 ? 'th' : 'td', { class: c.numeric ? 'num' : undefined, scope: i === 0 ? 'row' : undefined }, text)); // class and run names are run strings
     });
     body.append(row);
   }
