@@ -409,19 +409,19 @@ describe('dashboard webview', () => {
     assert.equal(clipped.length, 2, 'the label on both axes');
     for (const l of clipped) assert.ok(l.length <= 80 && l.endsWith('…'), l.slice(0, 100));
     assert.ok(
-      await d.page.evaluate(() => Array.from(document.querySelectorAll('svg.confusion text.label > title')).some((t) => t.textContent!.startsWith('Lxxx'))),
+      await d.page.evaluate(() => Array.from(document.querySelectorAll('svg.confusion text.label > title')).some((t) => t.textContent.startsWith('Lxxx'))),
       'full text in <title>',
     );
     const name = await d.page.evaluate(() => {
       const h = document.querySelector('h1.run-name')!;
-      return { text: h.textContent!, title: h.getAttribute('title') ?? '' };
+      return { text: h.textContent, title: h.getAttribute('title') ?? '' };
     });
     assert.ok(name.text.length <= 81 && name.text.endsWith('…'), name.text.slice(0, 100));
     assert.ok(name.title.length > 80 && name.title.length <= 2000 && name.title.startsWith('Lxxx'), 'the run name in a title');
     await d.clickTab('reports');
     const row = await d.page.evaluate(() =>
       Array.from(document.querySelectorAll('table.report th[scope="row"]'))
-        .map((t) => t.textContent!)
+        .map((t) => t.textContent)
         .find((t) => t.startsWith('Lxxx')),
     );
     assert.ok(row && row.length <= 80 && row.endsWith('…'), `per-class row: ${row?.slice(0, 100)}`);
@@ -433,7 +433,7 @@ describe('dashboard webview', () => {
     await d.send({ type: 'init', mode: 'compare', runs: [summary, other] });
     for (const s of [summary, other]) await d.send({ type: 'history', runId: s.id, records: trains.slice(0, 50), done: true });
     await d.page.waitForSelector('[data-chart="loss"] canvas');
-    const legend = await d.page.evaluate(() => Array.from(document.querySelectorAll('.u-legend .u-label')).map((e) => e.textContent!));
+    const legend = await d.page.evaluate(() => Array.from(document.querySelectorAll('.u-legend .u-label')).map((e) => e.textContent));
     assert.ok(legend.length >= 2, legend.join(' | ').slice(0, 300));
     for (const l of legend) assert.ok(l.length <= 120, `legend: ${l.slice(0, 100)}`);
     await d.clickTab('config');
