@@ -5,7 +5,8 @@ Writes test/fixtures/hf-tiny-bert/ (config.json, model.safetensors with Hugging 
 vocab.txt, tokenizer_config.json) and test/fixtures/hf_reference.json with: the WordPiece ids of a
 sentence (greedy longest-match-first, as BERT's tokenizer does), logits for a padded batch, and
 the losses and final classifier weights of 3 AdamW steps (weight decay on weights only, clipping
-at 1.0, dropout off). The tests read these files and never need PyTorch.
+at 1.0, dropout off); and test/fixtures/hf_reference_final.safetensors with every parameter after
+those steps. The tests read these files and never need PyTorch.
 
 Run (Debian): apt-get install python3-torch libopenblas0-pthread
               /usr/bin/python3 scripts/hf_reference.py
@@ -24,6 +25,7 @@ from torch_models import bert_params, bert_token_logits  # noqa: E402
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 FOLDER = os.path.join(ROOT, "test", "fixtures", "hf-tiny-bert")
 OUT = os.path.join(ROOT, "test", "fixtures", "hf_reference.json")
+FINAL = os.path.join(ROOT, "test", "fixtures", "hf_reference_final.safetensors")
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "bank", "of", "in", "met", "said", ".", ",",
          "mar", "##ia", "##io", "ro", "##ssi", "lis", "##bon", "north", "##wind", "un", "##aff", "##able",
@@ -119,7 +121,9 @@ def main():
     }
     with open(OUT, "w") as f:
         json.dump(out, f)
-    print(f"wrote {os.path.relpath(FOLDER)} and {os.path.relpath(OUT)}", file=sys.stderr)
+    # every parameter after the 3 steps (the test compares all of them, not only the classifier)
+    save_safetensors(FINAL, {k: v.detach() for k, v in params.items()})
+    print(f"wrote {os.path.relpath(FOLDER)}, {os.path.relpath(OUT)} and {os.path.relpath(FINAL)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ describe('finetune CLI (dist/trainer.js)', () => {
     assert.equal(badDevice.status, 1);
     assert.match(badDevice.stderr, /--device must be auto, cpu or cuda, got 'tpu'/);
     const badSteps = cli(['check', '--steps', '0']);
+    assert.equal(badSteps.status, 1);
     assert.match(badSteps.stderr, /--steps must be an integer >= 1, got '0'/);
   });
 });

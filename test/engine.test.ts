@@ -109,13 +109,24 @@ describe('serialization', () => {
     await assert.rejects(s.run({}), /input 'x' was not fed/);
   });
 
-  it('records why CUDA was not used', async () => {
+  it('records why CUDA was not used; with CUDA, auto uses it and computes the same', async () => {
     const { g, b } = graph();
     g.output(b.exp(g.input('x', 'float32', [1])), 'y');
     const s = await Session.create(serializeModel(g), g.inputs, { device: 'cpu' });
     assert.equal(s.device.used, 'cpu');
+    assert.equal(s.device.requested, 'cpu');
     const auto = await Session.create(serializeModel(g), g.inputs, { device: 'auto' });
-    if (auto.device.used === 'cpu') assert.ok(auto.device.reason && auto.device.reason.length > 10);
+    assert.equal(auto.device.requested, 'auto');
+    if (auto.device.used === 'cpu') {
+      assert.ok(auto.device.reason && auto.device.reason.length > 10, `a reason: ${auto.device.reason}`);
+    } else {
+      // a machine with a GPU: CUDA was taken, so there is no reason to record, and it computes what the CPU does
+      assert.equal(auto.device.used, 'cuda');
+      assert.equal(auto.device.reason, undefined);
+      const x = { x: { dtype: 'float32' as const, shape: [1], data: Float32Array.of(1) } };
+      const [onCpu, onCuda] = [(await s.run(x)).y.data as Float32Array, (await auto.run(x)).y.data as Float32Array];
+      assert.ok(Math.abs(onCpu[0] - onCuda[0]) < 1e-6, `cpu ${onCpu[0]}, cuda ${onCuda[0]}`);
+    }
   });
 });
 

@@ -387,7 +387,7 @@ describe('extension: dashboard session', () => {
       name: 'r',
       configPath: '/w/x.finetune.yaml',
       configHash: '',
-      config: null,
+      config: { baseDir: '/w', data: { train: '/d/train.txt', validation: '/d/dev.txt' } },
       status: 'running' as const,
       createdAt: '',
       host: '',
@@ -413,6 +413,7 @@ describe('extension: dashboard session', () => {
       openFile: (f, l) => calls.push(`open ${f}:${l}`),
       save: (f, n, d) => void calls.push(`save ${f} ${n} ${typeof d === 'string' ? d : Buffer.from(d).toString()}`),
       log: (m) => calls.push(`log ${m}`),
+      warn: (m) => calls.push(`warn ${m}`),
     });
     return { dir, posted, calls, s };
   }

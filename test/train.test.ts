@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import type { TrainerEvent } from '../src/shared/protocol';
@@ -10,10 +11,14 @@ import { loadConfig } from '../src/shared/config/config';
 import { readSafetensors } from '../src/trainer/io/safetensors';
 import { runTrain } from '../src/trainer/commands';
 import { train } from '../src/trainer/train/trainer';
+import { setupModel } from '../src/trainer/train/model';
 import { tinyWorkspace } from './helpers/tinyrun';
 import { readMetrics, readRunInfo } from '../src/shared/run';
 
 const quiet = (_e: TrainerEvent) => {};
+const ROOT = path.resolve(path.dirname(__filename), '..');
+const floats = (d: Uint8Array) => new Float32Array(d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength));
+
 const trainLosses = (dir: string) =>
   readMetrics(dir)
     .filter((r) => r.type === 'train')
@@ -239,7 +244,17 @@ describe('parameter-efficient fine-tuning from a Hugging Face folder', () => {
       const after = readSafetensors(path.join(res.runDir, 'checkpoints/last/model.safetensors')).tensors;
       assert.deepEqual(after.get('bert.embeddings.word_embeddings.weight')!.data, before.get('bert.embeddings.word_embeddings.weight')!.data);
       const changed = (n: string) => !Buffer.from(after.get(n)!.data).equals(Buffer.from(before.get(n)!.data));
-      assert.ok(changed('classifier.weight') || peft !== 'head-only');
+      // The head trains with either kind (LoRA: the adapters plus the head): its saved weights differ from
+      // the run's initial head (this folder's classifier has other labels, so the run starts a new one, from the seed).
+      const { labels } = JSON.parse(fs.readFileSync(path.join(res.runDir, 'labels.json'), 'utf8')) as { labels: string[] };
+      const { vocab_size } = JSON.parse(fs.readFileSync(path.join(FOLDER, 'config.json'), 'utf8')) as { vocab_size: number };
+      const initial = setupModel(loadConfig(ws.config), vocab_size, labels).params.get('classifier.weight')!;
+      const saved = floats(after.get('classifier.weight')!.data);
+      assert.equal(saved.length, initial.length);
+      assert.ok(
+        saved.some((v, i) => v !== initial[i]),
+        'the classifier trained',
+      );
       // LoRA is merged into the saved weights: query changes, key (not a target) does not.
       if (peft.includes('lora')) {
         assert.ok(changed('bert.encoder.layer.0.attention.self.query.weight'));
@@ -252,19 +267,60 @@ describe('parameter-efficient fine-tuning from a Hugging Face folder', () => {
 });
 
 describe('gradient accumulation', () => {
-  it('two micro-batches of 4 train like batches of 8 and stay reproducible', async () => {
-    const ws = tinyWorkspace('', { train: 64 });
-    const cfg = loadConfig(ws.config, { 'training.gradient_accumulation': 2, 'training.batch_size': 4, 'training.epochs': 1 });
-    const a = await train({ config: cfg, runDir: path.join(ws.dir, 'a'), emit: quiet });
-    const b = await train({ config: cfg, runDir: path.join(ws.dir, 'b'), emit: quiet });
-    const whole = await train({
-      config: loadConfig(ws.config, { 'training.batch_size': 8, 'training.epochs': 1 }),
-      runDir: path.join(ws.dir, 'c'),
-      emit: quiet,
-    });
+  it('two micro-batches of 4 train like batches of 8 (losses and weights, averaged not summed) and stay reproducible', async () => {
+    // One label per text and no dropout: the mean loss of 8 examples is exactly the mean of the two
+    // micro-batch means, so the two runs must agree step by step. SGD, without clipping, moves the
+    // weights in proportion to the gradient: accumulation that summed would double every update.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'finetune-accum-'));
+    const lines = (f: string, n: number) =>
+      fs
+        .readFileSync(path.join(ROOT, 'examples/textcls/data', f), 'utf8')
+        .split('\n')
+        .slice(0, n)
+        .join('\n') + '\n';
+    fs.writeFileSync(path.join(dir, 'train.jsonl'), lines('train.jsonl', 64));
+    fs.writeFileSync(path.join(dir, 'dev.jsonl'), lines('dev.jsonl', 16));
+    const config = path.join(dir, 'cls.finetune.yaml');
+    fs.writeFileSync(
+      config,
+      `name: cls
+task: sequence-classification
+model:
+  from_scratch: { layers: 1, hidden: 32, heads: 2, intermediate: 64, max_positions: 64, min_frequency: 1 }
+  dropout: 0
+  attention_dropout: 0
+data: { format: jsonl, train: train.jsonl, validation: dev.jsonl, max_length: 32 }
+training: { epochs: 1, batch_size: 8, optimizer: sgd, lr: 0.5, warmup_ratio: 0, grad_clip: null, logging_steps: 1 }
+threads: 1
+seed: 7
+`,
+    );
+    const accumulated = { 'training.gradient_accumulation': 2, 'training.batch_size': 4 };
+    const a = await train({ config: loadConfig(config, accumulated), runDir: path.join(dir, 'a'), emit: quiet });
+    const b = await train({ config: loadConfig(config, accumulated), runDir: path.join(dir, 'b'), emit: quiet });
+    const whole = await train({ config: loadConfig(config), runDir: path.join(dir, 'c'), emit: quiet });
     assert.equal(a.status, 'completed');
     assert.equal(readRunInfo(a.runDir).totalSteps, readRunInfo(whole.runDir).totalSteps);
     assert.deepEqual(trainLosses(a.runDir), trainLosses(b.runDir));
-    assert.ok(trainLosses(a.runDir).every(([, l]) => Number.isFinite(l)));
+    const la = trainLosses(a.runDir);
+    const lw = trainLosses(whole.runDir);
+    assert.equal(la.length, 8, 'a loss per step');
+    assert.deepEqual(
+      la.map(([s]) => s),
+      lw.map(([s]) => s),
+    );
+    la.forEach(([step, l], i) =>
+      assert.ok(Math.abs(l - lw[i][1]) <= 1e-4 * Math.max(1, Math.abs(lw[i][1])), `step ${step}: loss ${l} accumulated, ${lw[i][1]} whole`),
+    );
+    const wa = readSafetensors(path.join(a.runDir, 'checkpoints/last/model.safetensors')).tensors;
+    const ww = readSafetensors(path.join(whole.runDir, 'checkpoints/last/model.safetensors')).tensors;
+    assert.deepEqual([...wa.keys()].sort(), [...ww.keys()].sort());
+    for (const [name, t] of wa) {
+      const x = floats(t.data);
+      const y = floats(ww.get(name)!.data);
+      let worst = 0;
+      for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
+      assert.ok(worst <= 1e-4, `${name}: differs by ${worst}`);
+    }
   });
 });

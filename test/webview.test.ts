@@ -405,6 +405,75 @@ describe('dashboard webview', () => {
     await close(d);
   });
 
+  test('a 1 MB label, run name, tag or example is drawn clipped with an ellipsis, the fuller text in a tooltip', async () => {
+    const HUGE = `L${'x'.repeat(1_000_000)}`;
+    const longestText = () =>
+      d.page.evaluate(() => {
+        // every text node drawn (the resolved config's <pre> is a JSON dump, not drawn from these strings)
+        const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        let max = 0;
+        for (let n = w.nextNode(); n; n = w.nextNode()) if (!n.parentElement?.closest('pre, title')) max = Math.max(max, n.textContent?.length ?? 0);
+        return max;
+      });
+    let d = await open();
+    const conf = lastVal.confusion!;
+    const huge: EvalRecord = {
+      ...lastVal,
+      perClass: { ...lastVal.perClass, [HUGE]: { precision: 1, recall: 1, f1: 1, support: 1 } },
+      confusion: { labels: [...conf.labels, HUGE], matrix: [...conf.matrix.map((r) => [...r, 1]), conf.labels.map(() => 2).concat(3)] },
+    };
+    const summary = { ...run.summary, name: HUGE, notes: HUGE, tags: [HUGE] };
+    await d.send({ type: 'init', mode: 'run', runs: [summary] });
+    await d.send({ type: 'history', runId: summary.id, records: [...trains.slice(0, 50), huge], done: true });
+    await d.page.waitForSelector('[data-chart="loss"] canvas');
+    await d.clickTab('confusion');
+    await d.page.click(`svg.confusion .cell[data-gold="${HUGE}"][data-pred="O"]`);
+    await d.waitForPosted((m) => m.type === 'requestMisclassified');
+    await d.send({
+      type: 'misclassified',
+      runId: summary.id,
+      split: 'validation',
+      examples: [{ file: `/data/${HUGE}.txt`, line: 3, words: ['a', HUGE, 'b'], position: 1, gold: HUGE, pred: 'O' }],
+    });
+    await d.page.waitForSelector('ul.examples li');
+    assert.ok((await longestText()) <= 2000, 'no text node longer than the long-text limit');
+    const labels = await d.page.evaluate(() => Array.from(document.querySelectorAll('svg.confusion text.label')).map((t) => t.firstChild?.textContent ?? ''));
+    const clipped = labels.filter((l) => l.startsWith('Lxxx'));
+    assert.equal(clipped.length, 2, 'the label on both axes');
+    for (const l of clipped) assert.ok(l.length <= 80 && l.endsWith('…'), l.slice(0, 100));
+    assert.ok(
+      await d.page.evaluate(() => Array.from(document.querySelectorAll('svg.confusion text.label > title')).some((t) => t.textContent.startsWith('Lxxx'))),
+      'full text in <title>',
+    );
+    const name = await d.page.evaluate(() => {
+      const h = document.querySelector('h1.run-name')!;
+      return { text: h.textContent, title: h.getAttribute('title') ?? '' };
+    });
+    assert.ok(name.text.length <= 81 && name.text.endsWith('…'), name.text.slice(0, 100));
+    assert.ok(name.title.length > 80 && name.title.length <= 2000 && name.title.startsWith('Lxxx'), 'the run name in a title');
+    await d.clickTab('reports');
+    const row = await d.page.evaluate(() =>
+      Array.from(document.querySelectorAll('table.report th[scope="row"]'))
+        .map((t) => t.textContent)
+        .find((t) => t.startsWith('Lxxx')),
+    );
+    assert.ok(row && row.length <= 80 && row.endsWith('…'), `per-class row: ${row?.slice(0, 100)}`);
+    assert.ok((await longestText()) <= 2000);
+    await close(d);
+    // compare mode: run names in the legends, the run list and the hyper-parameter table
+    d = await open();
+    const other = { ...run.summary, id: 'other', name: `M${'y'.repeat(1_000_000)}`, config: { ...(run.summary.config as object), note: HUGE } };
+    await d.send({ type: 'init', mode: 'compare', runs: [summary, other] });
+    for (const s of [summary, other]) await d.send({ type: 'history', runId: s.id, records: trains.slice(0, 50), done: true });
+    await d.page.waitForSelector('[data-chart="loss"] canvas');
+    const legend = await d.page.evaluate(() => Array.from(document.querySelectorAll('.u-legend .u-label')).map((e) => e.textContent));
+    assert.ok(legend.length >= 2, legend.join(' | ').slice(0, 300));
+    for (const l of legend) assert.ok(l.length <= 120, `legend: ${l.slice(0, 100)}`);
+    await d.clickTab('config');
+    assert.ok((await longestText()) <= 2000);
+    await close(d);
+  });
+
   test('bad messages are dropped; good ones still work', async () => {
     const d = await open();
     const junk: unknown[] = [

@@ -9,8 +9,7 @@ import { newConfigText, type TemplateTask } from './core/templates';
 import { hubIdProblem, newConfigModelChoices } from './core/hubModels';
 import { hubCacheDir } from '../shared/hfCache';
 import { deleteRunFolder, exportModel, hasExportedModel, hasResumeCheckpoint, runPaths, updateRunInfo, type RunRecord } from '../shared/run';
-import { byNewest, formatAgo, keyMetric, metricLabel, parseTags } from './core/runs';
-import { formatMetric } from '../shared/metrics';
+import { byNewest, noticeText, parseTags, runPickItem } from './core/runs';
 import type { RunStore } from './core/store';
 import type { Dashboards } from './dashboard';
 import { CONFIG_RE, runConfigUri } from './editor';
@@ -66,15 +65,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       void vscode.window.showInformationMessage('Fine-tune: no matching runs.');
       return [];
     }
-    const items = candidates.map((r) => {
-      const km = keyMetric(r.info);
-      return {
-        label: r.info.name,
-        description: `${r.info.status}${km ? ` · ${metricLabel(km)} ${formatMetric(km.value)}` : ''} · ${formatAgo(r.info.createdAt ?? r.info.startedAt)}`,
-        detail: vscode.workspace.asRelativePath(r.info.configPath ?? r.dir),
-        run: r,
-      };
-    });
+    const items = candidates.map((r) => ({ ...runPickItem(r, vscode.workspace.asRelativePath(r.info.configPath ?? r.dir)), run: r }));
     if (o.many) {
       const picked = await vscode.window.showQuickPick(items, { canPickMany: true, placeHolder: o.placeHolder, matchOnDescription: true });
       return picked?.map((p) => p.run) ?? [];
@@ -156,7 +147,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         const more = await runsOf(undefined, undefined, {
           many: true,
           filter: (r) => r.dir !== runs[0].dir,
-          placeHolder: `Compare ${runs[0].info.name} with…`,
+          placeHolder: `Compare ${noticeText(runs[0].info.name)} with…`,
         });
         runs = [...runs, ...more];
       }
@@ -170,7 +161,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
           ...(await runsOf(undefined, undefined, {
             many: false,
             filter: (r) => r.dir !== runs[0].dir,
-            placeHolder: `Diff ${runs[0].info.name}'s config with…`,
+            placeHolder: `Diff ${noticeText(runs[0].info.name)}'s config with…`,
           })),
         ];
       if (runs.length < 2) return;
@@ -179,7 +170,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         'vscode.diff',
         runConfigUri(a.dir, a.info.name),
         runConfigUri(b.dir, b.info.name),
-        `${a.info.name} ↔ ${b.info.name} (resolved configs)`,
+        `${noticeText(a.info.name)} ↔ ${noticeText(b.info.name)} (resolved configs)`,
       );
     }),
     cmd('finetune.revealRun', async (arg: Arg) => {
@@ -209,7 +200,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         canSelectFolders: true,
         canSelectFiles: false,
         openLabel: 'Export Here',
-        title: `Export the model of ${r.info.name}`,
+        title: `Export the model of ${noticeText(r.info.name)}`,
       });
       if (!picked?.[0]) return;
       const dest = picked[0].fsPath;
@@ -242,13 +233,13 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       const r = await one(arg, 'Run to annotate', notRunning);
       if (!r) return;
       const notes = await vscode.window.showInputBox({
-        title: `Notes for ${r.info.name}`,
+        title: `Notes for ${noticeText(r.info.name)}`,
         value: r.info.notes ?? '',
         prompt: 'Free text, shown in the tooltip and the dashboard',
       });
       if (notes === undefined) return;
       const tags = await vscode.window.showInputBox({
-        title: `Tags for ${r.info.name}`,
+        title: `Tags for ${noticeText(r.info.name)}`,
         value: (r.info.tags ?? []).join(', '),
         prompt: 'Comma-separated tags',
       });
@@ -274,7 +265,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         placeHolder: 'Runs to delete',
       });
       if (!runs.length) return;
-      const what = runs.length === 1 ? `run '${runs[0].info.name}'` : `${runs.length} runs`;
+      const what = runs.length === 1 ? `run '${noticeText(runs[0].info.name)}'` : `${runs.length} runs`;
       const ok = await vscode.window.showWarningMessage(
         `Delete ${what}? Its folder (checkpoints, model, metrics) is removed from disk.`,
         { modal: true, detail: runs.map((r) => r.dir).join('\n') },

@@ -121,6 +121,7 @@ export class Dashboards implements vscode.Disposable {
       openFile: (file, line) => void openAt(file, line),
       save: (format, name, data) => saveExport(format, name, data, this.deps.store.get(dirs[0])?.info.configPath),
       log: (m) => this.deps.log(m),
+      warn: (m) => void vscode.window.showWarningMessage(m),
     };
     const session = new DashboardSession(dirs, host);
     const entry: Open = { panel, session, key };

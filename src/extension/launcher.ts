@@ -16,7 +16,7 @@ import type { LiveRuns } from './core/live';
 import { planRerun, planRuns, type PlannedRun } from './core/plan';
 import { RunQueue } from './core/queue';
 import { hasResumeCheckpoint, isPidAlive, readLaunch, updateRunInfo, type RunRecord } from '../shared/run';
-import { classifyRunning, keyMetric, metricLabel, runsFolderFor } from './core/runs';
+import { classifyRunning, keyMetric, labelText, mdText, metricLabel, noticeText, runsFolderFor } from './core/runs';
 import { formatMetric } from '../shared/metrics';
 import { describeEvent } from '../shared/events';
 import { trainingGate, UNTRUSTED_NOTE, type TrainAction } from './core/trust';
@@ -96,7 +96,7 @@ export class Launcher implements vscode.Disposable {
     if (!this.allowed('rerun', r.info.name)) return;
     const launch = readLaunch(r.dir, r.info.configPath);
     if (!launch || !fs.existsSync(launch.configPath)) {
-      void vscode.window.showErrorMessage(`Fine-tune: the config of ${r.info.name} (${launch?.configPath ?? 'unknown'}) no longer exists.`);
+      void vscode.window.showErrorMessage(`Fine-tune: the config of ${noticeText(r.info.name)} (${launch?.configPath ?? 'unknown'}) no longer exists.`);
       return;
     }
     if (r.info.status === 'queued' && !this.queue.has(r.dir)) {
@@ -117,7 +117,7 @@ export class Launcher implements vscode.Disposable {
   resume(r: RunRecord): void {
     if (!this.allowed('resume', r.info.name)) return;
     if (!hasResumeCheckpoint(r.dir)) {
-      void vscode.window.showErrorMessage(`Fine-tune: ${r.info.name} has no checkpoint to resume from.`);
+      void vscode.window.showErrorMessage(`Fine-tune: ${noticeText(r.info.name)} has no checkpoint to resume from.`);
       return;
     }
     this.queue.enqueue({ id: r.dir, run: () => this.run(r.dir, r.info.name, trainerArgs({ resume: r.dir, ...this.deviceArgs() })) });
@@ -213,18 +213,18 @@ export class Launcher implements vscode.Disposable {
       if (o.status === 'completed') {
         const km = r && keyMetric(r.info);
         void vscode.window
-          .showInformationMessage(`Fine-tune: ${name} completed${km ? ` — ${metricLabel(km)} ${formatMetric(km.value)}` : ''}.`, 'Open Dashboard')
+          .showInformationMessage(`Fine-tune: ${noticeText(name)} completed${km ? ` — ${metricLabel(km)} ${formatMetric(km.value)}` : ''}.`, 'Open Dashboard')
           .then((a) => {
             if (a) void vscode.commands.executeCommand('finetune.openDashboard', dir);
           });
       } else if (o.status === 'stopped') {
-        void vscode.window.showInformationMessage(`Fine-tune: ${name} stopped; it can be resumed from its last checkpoint.`);
+        void vscode.window.showInformationMessage(`Fine-tune: ${noticeText(name)} stopped; it can be resumed from its last checkpoint.`);
       } else {
         const tail = o.stderrTail
           .filter((l) => l.trim())
           .slice(-5)
           .join('\n');
-        const msg = `Fine-tune: ${name} ${o.crashed ? 'crashed' : 'failed'}: ${o.message ?? ''}`;
+        const msg = `Fine-tune: ${noticeText(name)} ${o.crashed ? 'crashed' : 'failed'}: ${o.message ?? ''}`;
         if (tail) out.appendLine(`${tag} last lines of stderr:\n${tail}`);
         void vscode.window.showErrorMessage(msg.length > 400 ? `${msg.slice(0, 400)}…` : msg, { detail: tail }, 'Open Log', 'Show Output').then((a) => {
           if (a === 'Open Log') void vscode.commands.executeCommand('finetune.openLog', dir);
@@ -235,29 +235,32 @@ export class Launcher implements vscode.Disposable {
   }
 
   private progress(dir: string, name: string, tp: TrainerProcess, total: () => number | undefined): void {
-    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Fine-tune: ${name}`, cancellable: true }, (progress, token) => {
-      token.onCancellationRequested(() => this.stop(dir));
-      let shown = 0;
-      let lastReport = 0;
-      const onEvent = (e: TrainerEvent) => {
-        if (e.type === 'started') progress.report({ message: `started on ${e.device.used}` });
-        if (e.type !== 'train') return;
-        const t = total();
-        const now = Date.now();
-        if (now - lastReport < 500) return;
-        lastReport = now;
-        const pct = t ? (100 * e.step) / t : undefined;
-        const eta = this.deps.live.eta(dir, t, e.step);
-        const increment = pct !== undefined ? Math.max(0, pct - shown) : undefined;
-        if (pct !== undefined) shown = pct;
-        progress.report({
-          increment,
-          message: `step ${e.step}${t ? `/${t}` : ''} · loss ${e.loss.toFixed(4)}${eta !== undefined ? ` · ETA ${formatEta(eta)}` : ''}${tp.stopping ? ' · stopping…' : ''}`,
-        });
-      };
-      tp.on('event', onEvent);
-      return tp.done.then(() => void tp.off('event', onEvent));
-    });
+    void vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Fine-tune: ${noticeText(name)}`, cancellable: true },
+      (progress, token) => {
+        token.onCancellationRequested(() => this.stop(dir));
+        let shown = 0;
+        let lastReport = 0;
+        const onEvent = (e: TrainerEvent) => {
+          if (e.type === 'started') progress.report({ message: `started on ${e.device.used}` });
+          if (e.type !== 'train') return;
+          const t = total();
+          const now = Date.now();
+          if (now - lastReport < 500) return;
+          lastReport = now;
+          const pct = t ? (100 * e.step) / t : undefined;
+          const eta = this.deps.live.eta(dir, t, e.step);
+          const increment = pct !== undefined ? Math.max(0, pct - shown) : undefined;
+          if (pct !== undefined) shown = pct;
+          progress.report({
+            increment,
+            message: `step ${e.step}${t ? `/${t}` : ''} · loss ${e.loss.toFixed(4)}${eta !== undefined ? ` · ETA ${formatEta(eta)}` : ''}${tp.stopping ? ' · stopping…' : ''}`,
+          });
+        };
+        tp.on('event', onEvent);
+        return tp.done.then(() => void tp.off('event', onEvent));
+      },
+    );
   }
 
   /** Stops a run: a forked one gracefully (then killed), a queued one is taken off the queue, a followed one gets SIGTERM. */
@@ -305,7 +308,7 @@ export class Launcher implements vscode.Disposable {
             },
           },
         );
-        this.deps.output.appendLine(`[${r.info.name}] sent SIGTERM to trainer process ${pid}`);
+        this.deps.output.appendLine(`[${noticeText(r.info.name)}] sent SIGTERM to trainer process ${pid}`);
       } catch (e) {
         void vscode.window.showErrorMessage(`Fine-tune: cannot stop process ${pid}: ${(e as Error).message}`);
         return;
@@ -328,7 +331,9 @@ export class Launcher implements vscode.Disposable {
         this.deps.store.refresh(r.dir);
     }
     if (live.length)
-      this.deps.output.appendLine(`following ${live.length} running run${live.length === 1 ? '' : 's'}: ${live.map((r) => r.info.name).join(', ')}`);
+      this.deps.output.appendLine(
+        `following ${live.length} running run${live.length === 1 ? '' : 's'}: ${live.map((r) => noticeText(r.info.name)).join(', ')}`,
+      );
     this.deps.live.sync(this.deps.store.all());
     this.updateStatusSoon();
   }
@@ -347,9 +352,11 @@ export class Launcher implements vscode.Disposable {
       if (fresh?.info.status === 'running' && !isPidAlive(fresh.info.pid)) {
         markRunFailed(r.dir, `the trainer process ${r.info.pid} exited without recording a result`);
         this.deps.store.refresh(r.dir);
-        void vscode.window.showErrorMessage(`Fine-tune: ${r.info.name} stopped without recording a result (its process exited).`, 'Open Log').then((a) => {
-          if (a) void vscode.commands.executeCommand('finetune.openLog', r.dir);
-        });
+        void vscode.window
+          .showErrorMessage(`Fine-tune: ${noticeText(r.info.name)} stopped without recording a result (its process exited).`, 'Open Log')
+          .then((a) => {
+            if (a) void vscode.commands.executeCommand('finetune.openLog', r.dir);
+          });
       }
     }
   }
@@ -378,7 +385,7 @@ export class Launcher implements vscode.Disposable {
     if (r) {
       const last = this.deps.live.last(r.dir);
       const step = Math.max(r.info.step ?? 0, last?.step ?? 0);
-      parts.push(`$(sync~spin) ${r.info.name} ${step}${r.info.totalSteps ? `/${r.info.totalSteps}` : ''}`);
+      parts.push(`$(sync~spin) ${labelText(r.info.name)} ${step}${r.info.totalSteps ? `/${r.info.totalSteps}` : ''}`);
       const epoch = last?.epoch ?? r.info.epoch;
       if (epoch !== undefined) parts.push(`ep ${epoch.toFixed(1)}`);
       const eta = this.deps.live.eta(r.dir, r.info.totalSteps, step);
@@ -393,7 +400,7 @@ export class Launcher implements vscode.Disposable {
       running
         .map((x) => {
           const last = this.deps.live.last(x.dir);
-          return `**${x.info.name}** step ${x.info.step}/${x.info.totalSteps ?? '?'}${last ? `, loss ${last.loss.toFixed(4)}, ${last.samplesPerSec.toFixed(0)} samples/s` : ''}`;
+          return `**${mdText(x.info.name)}** step ${x.info.step}/${x.info.totalSteps ?? '?'}${last ? `, loss ${last.loss.toFixed(4)}, ${last.samplesPerSec.toFixed(0)} samples/s` : ''}`;
         })
         .join('\n\n') +
         (queued ? `\n\n${queued} queued` : '') +

@@ -8,6 +8,7 @@ import { contextValue, describeRun, groupByConfig, type ConfigGroup } from './co
 import type { RunStore } from './core/store';
 import { ConfigDriftCache, driftText } from './core/drift';
 import { UNTRUSTED_NOTE } from './core/trust';
+import { clipText, DISPLAY_MAX_LONG, DISPLAY_MAX_TIP } from '../shared/display';
 
 export type RunNode =
   { kind: 'group'; group: ConfigGroup } | { kind: 'run'; run: RunRecord } | { kind: 'unreadableGroup' } | { kind: 'unreadable'; dir: string; reason: string };
@@ -61,12 +62,15 @@ export class RunTreeProvider implements vscode.TreeDataProvider<RunNode>, vscode
     if (node.kind === 'group') {
       const g = node.group;
       // Large groups start collapsed: VS Code then builds their run items only when opened.
-      const item = new vscode.TreeItem(g.label, g.runs.length <= 50 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+      const item = new vscode.TreeItem(
+        clipText(g.label),
+        g.runs.length <= 50 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed,
+      );
       item.id = `config:${g.configPath}`;
       const rel = g.configPath ? vscode.workspace.asRelativePath(path.dirname(g.configPath)) : '';
       const running = g.runs.filter((r) => r.info.status === 'running').length;
       item.description = `${g.runs.length} run${g.runs.length === 1 ? '' : 's'}${running ? `, ${running} running` : ''}${rel && rel !== path.dirname(g.configPath) ? ` · ${rel}` : ''}`;
-      item.tooltip = g.configPath;
+      item.tooltip = clipText(g.configPath, DISPLAY_MAX_LONG);
       item.iconPath = new vscode.ThemeIcon('settings-gear');
       if (g.configPath) item.resourceUri = vscode.Uri.file(g.configPath);
       item.contextValue = 'config';
@@ -83,8 +87,8 @@ export class RunTreeProvider implements vscode.TreeDataProvider<RunNode>, vscode
     if (node.kind === 'unreadable') {
       const item = new vscode.TreeItem(path.basename(node.dir), vscode.TreeItemCollapsibleState.None);
       item.id = `unreadable:${node.dir}`;
-      item.description = node.reason; // shown as text by VS Code
-      item.tooltip = `${node.dir}\n${node.reason}`;
+      item.description = clipText(node.reason, DISPLAY_MAX_TIP); // shown as text by VS Code
+      item.tooltip = clipText(`${node.dir}\n${node.reason}`, DISPLAY_MAX_LONG);
       item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
       item.contextValue = 'unreadable';
       item.resourceUri = vscode.Uri.file(node.dir);
@@ -100,9 +104,8 @@ export class RunTreeProvider implements vscode.TreeDataProvider<RunNode>, vscode
     const item = new vscode.TreeItem(d.label, vscode.TreeItemCollapsibleState.None);
     item.id = `run:${r.dir}`;
     item.description = d.description;
-    const md = new vscode.MarkdownString(d.tooltip);
-    md.supportThemeIcons = true;
-    item.tooltip = md;
+    // supportThemeIcons stays off: `$(alert)` in a run's name, notes or values is text, not an icon
+    item.tooltip = new vscode.MarkdownString(d.tooltip, false);
     const [icon, color] = ICONS[r.info.status] ?? ['circle-outline'];
     item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
     item.contextValue = contextValue(r);

@@ -4,6 +4,7 @@
 import type uPlot from 'uplot';
 import { METRIC_NAMES, metricsIn, type MetricName } from '../shared/metrics';
 import { Chart, type ChartSpec, type ExportFn, type SeriesSpec } from './chart';
+import { shown } from './dom';
 import { Envelope, RAW_LIMIT, windowed } from './lod';
 import type { RunData } from './store';
 import type { Theme } from './theme';
@@ -116,7 +117,7 @@ export class CurvesView {
     const runs = this.runs();
     const o = this.opts();
     const multi = runs.length > 1;
-    const name = (r: RunData, what: string) => (multi ? `${r.summary.name} ${what}` : what);
+    const name = (r: RunData, what: string) => (multi ? `${shown(r.summary.name)} ${what}` : what);
     switch (key) {
       case 'loss': {
         if (!runs.some((r) => r.length)) return undefined;
@@ -149,7 +150,7 @@ export class CurvesView {
           title: 'Validation loss',
           yLabel: 'loss',
           log: o.logScale,
-          series: have.map((r) => ({ label: multi ? r.summary.name : 'validation loss', color: this.colorOf(r), points: true })),
+          series: have.map((r) => ({ label: multi ? shown(r.summary.name) : 'validation loss', color: this.colorOf(r), points: true })),
           data: () => joinSeries(have.map((r) => evalSeries(r, ['loss']))),
           extent: () => dataExtent(joinSeries(have.map((r) => evalSeries(r, ['loss'])))),
         };
@@ -175,7 +176,7 @@ export class CurvesView {
           key,
           title: `Validation ${m}`,
           yLabel: m,
-          series: have.map((r) => ({ label: r.summary.name, color: this.colorOf(r), points: true })),
+          series: have.map((r) => ({ label: shown(r.summary.name), color: this.colorOf(r), points: true })),
           data: () => joinSeries(have.map((r) => evalSeries(r, [m]))),
           extent: () => dataExtent(joinSeries(have.map((r) => evalSeries(r, [m])))),
         };
@@ -188,7 +189,7 @@ export class CurvesView {
           key,
           title: key === 'lr' ? 'Learning rate' : 'Throughput',
           yLabel: key === 'lr' ? 'lr' : 'samples/s',
-          series: runs.map((r) => ({ label: multi ? r.summary.name : key === 'lr' ? 'learning rate' : 'samples/s', color: this.colorOf(r) })),
+          series: runs.map((r) => ({ label: multi ? shown(r.summary.name) : key === 'lr' ? 'learning rate' : 'samples/s', color: this.colorOf(r) })),
           data: (range) => joinSeries(this.runs().map((r) => trainTable(r, key, [r.cols[col].a], 0, range))),
           extent: () => trainExtent(this.runs()),
           count: () => Math.max(0, ...this.runs().map((r) => r.length)),

@@ -3,7 +3,8 @@
 // tabindex, arrow keys move, Enter/Space selects).
 
 import type { EvalRecord, MisclassifiedExample } from '../shared/protocol';
-import { clear, el, svg } from './dom';
+import { clear, el, shown, shownEl, svg, svgLabel } from './dom';
+import { DISPLAY_MAX, DISPLAY_MAX_LONG } from '../shared/display';
 import { orderLabels } from './labels';
 
 export interface CellSel {
@@ -22,7 +23,7 @@ export function renderMatrix(ev: EvalRecord, normalize: boolean, selected: CellS
   const { labels, matrix } = ev.confusion!;
   const order = orderLabels(labels);
   const n = order.length;
-  const longest = Math.max(...labels.map((l) => l.length), 4);
+  const longest = Math.max(...labels.map((l) => Math.min(l.length, DISPLAY_MAX)), 4);
   const margin = Math.min(160, 14 + longest * 7);
   const cell = Math.max(16, Math.min(52, Math.floor((maxWidth - margin - 30) / Math.max(n, 1))));
   const top = margin + 18,
@@ -53,13 +54,12 @@ export function renderMatrix(ev: EvalRecord, normalize: boolean, selected: CellS
   const cells: SVGElement[] = [];
   let focusIdx = 0;
   order.forEach((gi, ri) => {
-    root.append(svg('text', { x: left - 6, y: top + ri * cell + cell / 2, dy: '0.35em', 'text-anchor': 'end', class: 'label' }, labels[gi]));
+    root.append(svgLabel({ x: left - 6, y: top + ri * cell + cell / 2, dy: '0.35em', 'text-anchor': 'end', class: 'label' }, labels[gi]));
     const row = svg('g', { role: 'row' });
     order.forEach((pj, ci) => {
       if (ri === 0) {
         root.append(
-          svg(
-            'text',
+          svgLabel(
             {
               transform: `translate(${left + ci * cell + cell / 2} ${top - 6}) rotate(-55)`,
               class: 'label',
@@ -150,7 +150,9 @@ export function renderExamples(
   cb: ConfusionCallbacks,
 ): void {
   clear(list);
-  list.append(el('h3', {}, `gold ${sel.gold} → predicted ${sel.pred}`, el('span', { class: 'muted' }, ` (${count} ${unit}${count === 1 ? '' : 's'})`)));
+  list.append(
+    el('h3', {}, `gold ${shown(sel.gold)} → predicted ${shown(sel.pred)}`, el('span', { class: 'muted' }, ` (${count} ${unit}${count === 1 ? '' : 's'})`)),
+  );
   if (sel.gold === sel.pred) {
     list.append(el('p', { class: 'muted' }, 'Correct predictions: nothing to list.'));
     return;
@@ -164,18 +166,20 @@ export function renderExamples(
     list.append(el('p', { class: 'muted' }, 'No recorded examples for this cell (the run keeps a sample of its errors).'));
     return;
   }
-  const ul = el('ul', { class: 'examples', 'aria-label': `Misclassified examples, gold ${sel.gold}, predicted ${sel.pred}` });
+  const ul = el('ul', { class: 'examples', 'aria-label': `Misclassified examples, gold ${shown(sel.gold)}, predicted ${shown(sel.pred)}` });
   for (const ex of hits.slice(0, 200)) {
     const sentence = el('span', { class: 'sentence' });
     if (ex.words) {
       ex.words.forEach((w, i) => {
         if (i) sentence.append(document.createTextNode(' '));
-        sentence.append(i === ex.position ? el('mark', { title: `gold ${ex.gold}, predicted ${ex.pred}` }, w) : document.createTextNode(w));
+        sentence.append(
+          i === ex.position ? el('mark', { title: `gold ${shown(ex.gold)}, predicted ${shown(ex.pred)}` }, shown(w)) : document.createTextNode(shown(w)),
+        );
       });
     } else {
-      sentence.append(document.createTextNode(ex.text ?? ''));
+      sentence.append(document.createTextNode(shown(ex.text ?? '', DISPLAY_MAX_LONG)));
     }
-    const where = `${basename(ex.file)}:${ex.line}`;
+    const where = `${shown(basename(ex.file))}:${ex.line}`;
     const open = el('vscode-link', { href: '#', class: 'open-file', 'aria-label': `Open ${where}`, 'data-file': ex.file, 'data-line': ex.line }, where);
     open.addEventListener('click', (e) => {
       e.preventDefault();
@@ -186,7 +190,7 @@ export function renderExamples(
         'li',
         {},
         sentence,
-        el('span', { class: 'tags' }, el('span', { class: 'tag gold' }, ex.gold), ' → ', el('span', { class: 'tag pred' }, ex.pred)),
+        el('span', { class: 'tags' }, shownEl('span', { class: 'tag gold' }, ex.gold), ' → ', shownEl('span', { class: 'tag pred' }, ex.pred)),
         open,
       ),
     );

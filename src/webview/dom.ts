@@ -1,5 +1,8 @@
 // Tiny DOM helpers. Every string that comes from a run (labels, names, notes, example text, file
-// names) goes through textContent / createTextNode: nothing here ever parses HTML.
+// names) goes through textContent / createTextNode: nothing here ever parses HTML. A run string is
+// also clipped where it is drawn (`shown`, `shownEl`, `svgLabel`): a run folder can hold a 1 MB label.
+
+import { clipText, DISPLAY_MAX, DISPLAY_MAX_LONG, isClipped } from '../shared/display';
 
 type Attrs = Record<string, string | number | boolean | undefined>;
 
@@ -34,6 +37,23 @@ function append(e: Element, children: (Node | string | null | undefined)[]): voi
     if (c === null || c === undefined) continue;
     e.append(typeof c === 'string' ? document.createTextNode(c) : c);
   }
+}
+
+/** A run string as drawn: cut to `max` characters with '…' (shared/display). */
+export function shown(s: string, max = DISPLAY_MAX): string {
+  return clipText(String(s), max);
+}
+
+/** An element holding a run string, clipped; when cut, the fuller text (up to DISPLAY_MAX_LONG) is its title (tooltip). */
+export function shownEl<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs, s: string, max = DISPLAY_MAX): HTMLElementTagNameMap[K] {
+  const text = String(s);
+  return el(tag, isClipped(text, max) ? { ...attrs, title: clipText(text, DISPLAY_MAX_LONG) } : attrs, clipText(text, max));
+}
+
+/** An SVG <text> holding a run string, clipped; when cut, the fuller text is its <title> (SVG's tooltip). */
+export function svgLabel(attrs: Attrs, s: string, max = DISPLAY_MAX): SVGElement {
+  const text = String(s);
+  return svg('text', attrs, clipText(text, max), isClipped(text, max) ? svg('title', {}, clipText(text, DISPLAY_MAX_LONG)) : null);
 }
 
 export function clear(e: Element): void {

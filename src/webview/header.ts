@@ -1,7 +1,8 @@
 // Run header (status, progress, ETA, throughput, device, Stop), the resolved config, and in compare
 // mode the runs list and a hyper-parameter table with an "only what differs" toggle.
 
-import { clear, el, fmt, fmtDuration } from './dom';
+import { clear, el, fmt, fmtDuration, shown, shownEl } from './dom';
+import { DISPLAY_MAX_LONG, DISPLAY_MAX_TIP, isClipped } from '../shared/display';
 import type { RunData } from './store';
 import { formatMetric, testKey } from '../shared/metrics';
 
@@ -14,7 +15,7 @@ const canStop = (r: RunData) => r.summary.status === 'running' || r.summary.stat
 function stopButton(r: RunData, cb: HeaderCallbacks): HTMLElement {
   const b = el(
     'vscode-button',
-    { class: 'stop', appearance: 'secondary', 'data-run': r.summary.id, 'aria-label': `Stop run ${r.summary.name}`, disabled: !canStop(r) },
+    { class: 'stop', appearance: 'secondary', 'data-run': r.summary.id, 'aria-label': `Stop run ${shown(r.summary.name)}`, disabled: !canStop(r) },
     'Stop',
   );
   b.addEventListener('click', () => {
@@ -88,8 +89,8 @@ export function renderRunHeader(box: HTMLElement, r: RunData, cb: HeaderCallback
   box.dataset.key = key;
   clear(box);
   const total = s.totalSteps;
-  const title = el('h1', { class: 'run-name' }, swatch(color), s.name);
-  const progress = el('progress', { max: total ?? 1, value: total ? Math.min(s.step, total) : 0, 'aria-label': `Progress of ${s.name}` });
+  const title = el('h1', { class: 'run-name', title: isClipped(s.name) ? shown(s.name, DISPLAY_MAX_LONG) : undefined }, swatch(color), shown(s.name));
+  const progress = el('progress', { max: total ?? 1, value: total ? Math.min(s.step, total) : 0, 'aria-label': `Progress of ${shown(s.name)}` });
   box.append(
     // Stop only while it can act: a finished run has no greyed-out Stop button.
     el('div', { class: 'title-row' }, title, statusBadge(r), canStop(r) ? stopButton(r, cb) : null),
@@ -104,11 +105,17 @@ export function renderRunHeader(box: HTMLElement, r: RunData, cb: HeaderCallback
     progress,
   );
   if (s.earlyStop)
-    box.append(el('p', { class: 'early-stop', role: 'note' }, `Stopped early at step ${s.earlyStop.step} of ${total ?? '?'}: ${s.earlyStop.reason}.`));
+    box.append(
+      el(
+        'p',
+        { class: 'early-stop', role: 'note' },
+        `Stopped early at step ${s.earlyStop.step} of ${total ?? '?'}: ${shown(s.earlyStop.reason, DISPLAY_MAX_TIP)}.`,
+      ),
+    );
   if (s.error)
     box.append(el('p', { class: 'error', role: 'alert' }, `Failed${s.error.step !== undefined ? ` at step ${s.error.step}` : ''}: ${s.error.message}`));
-  if (s.notes) box.append(el('p', { class: 'notes' }, s.notes));
-  if (s.tags?.length) box.append(el('p', { class: 'tags' }, ...s.tags.map((t) => el('span', { class: 'tag' }, t))));
+  if (s.notes) box.append(el('p', { class: 'notes' }, shown(s.notes, DISPLAY_MAX_LONG)));
+  if (s.tags?.length) box.append(el('p', { class: 'tags' }, ...s.tags.map((t) => shownEl('span', { class: 'tag' }, t))));
 }
 
 export function renderCompareHeader(box: HTMLElement, runs: RunData[], cb: HeaderCallbacks, colorOf: (r: RunData) => string): void {
@@ -127,7 +134,7 @@ export function renderCompareHeader(box: HTMLElement, runs: RunData[], cb: Heade
         'li',
         { 'data-run': s.id },
         swatch(colorOf(r)),
-        el('span', { class: 'run-name' }, s.name),
+        shownEl('span', { class: 'run-name' }, s.name),
         statusBadge(r),
         el(
           'span',
@@ -167,11 +174,11 @@ export function renderHyperTable(runs: RunData[], onlyDiff: boolean): HTMLTableE
   const shown = keys.filter((k) => !onlyDiff || new Set(flat.map((f) => f[k])).size > 1);
   const table = el('table', { class: 'hyper', 'data-table': 'hyper' });
   table.append(el('caption', {}, onlyDiff ? `Hyper-parameters that differ (${shown.length} of ${keys.length})` : `Hyper-parameters (${keys.length})`));
-  table.append(el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Key'), ...runs.map((r) => el('th', { scope: 'col' }, r.summary.name)))));
+  table.append(el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Key'), ...runs.map((r) => shownEl('th', { scope: 'col' }, r.summary.name)))));
   const body = el('tbody');
   for (const k of shown) {
     const differs = new Set(flat.map((f) => f[k])).size > 1;
-    body.append(el('tr', { class: differs ? 'differs' : undefined }, el('th', { scope: 'row' }, k), ...flat.map((f) => el('td', {}, f[k] ?? '—'))));
+    body.append(el('tr', { class: differs ? 'differs' : undefined }, shownEl('th', { scope: 'row' }, k), ...flat.map((f) => shownEl('td', {}, f[k] ?? '—'))));
   }
   table.append(body);
   return table;

@@ -20,7 +20,7 @@ import { flushCharts } from './chart';
 import { CurvesView, metricNames } from './charts';
 import { renderExamples, renderMatrix, type CellSel } from './confusion';
 import { metricsCsv } from './csv';
-import { clear, el } from './dom';
+import { clear, el, shown, shownEl } from './dom';
 import { renderCompareHeader, renderConfig, renderHyperTable, renderRunHeader } from './header';
 import { renderCompareTable, renderRunReports, unitOf, weightsOf, type SortState } from './reports';
 import { RunData } from './store';
@@ -238,7 +238,7 @@ function renderConfusion(): void {
     confusionNote.textContent = 'No confusion matrix yet (it comes with the first evaluation).';
     return;
   }
-  confusionNote.textContent = `${r.summary.name}: ${ev.split} split, ${weightsOf(ev)}. Rows are gold labels, columns predictions; click a cell for its examples.`;
+  confusionNote.textContent = `${shown(r.summary.name)}: ${ev.split} split, ${weightsOf(ev)}. Rows are gold labels, columns predictions; click a cell for its examples.`;
   const width = Math.max(320, (matrixBox.clientWidth || root.clientWidth || 800) - 8);
   matrixBox.append(renderMatrix(ev, ui.normalize, ui.cell, callbacks, Math.min(width, 900)));
   const sel = ui.cell;
@@ -263,7 +263,7 @@ function renderReports(): void {
   if (mode === 'compare') reportsBox.append(renderCompareTable(runs, ui.sorts, onSort));
   const r = selectedRun();
   if (r) {
-    if (mode === 'compare') reportsBox.append(el('h2', {}, r.summary.name));
+    if (mode === 'compare') reportsBox.append(shownEl('h2', {}, r.summary.name));
     reportsBox.append(renderRunReports(r, ui.split, ui.sorts, onSort));
   }
 }
@@ -274,7 +274,7 @@ function renderConfigTab(): void {
     configBox.append(el('div', { class: 'controls' }, diffBox), renderHyperTable(runs, ui.onlyDiff));
   }
   for (const r of mode === 'compare' ? runs : runs.slice(0, 1)) {
-    if (mode === 'compare') configBox.append(el('h2', {}, r.summary.name));
+    if (mode === 'compare') configBox.append(shownEl('h2', {}, r.summary.name));
     configBox.append(
       renderConfig(r, ui.configOpen, (open) => {
         ui.configOpen = open;
@@ -285,7 +285,7 @@ function renderConfigTab(): void {
 }
 
 function renderPickers(): void {
-  const opts = runs.map((r) => ({ value: r.summary.id, label: r.summary.name }));
+  const opts = runs.map((r) => ({ value: r.summary.id, label: shown(r.summary.name) }));
   for (const p of runPicks) {
     p.hidden = mode !== 'compare';
     setOptions(p, opts, selectedRun()?.summary.id ?? '');

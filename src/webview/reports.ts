@@ -2,7 +2,7 @@
 // reports (sortable by clicking a header), and the run comparison table.
 
 import type { EvalRecord, PrfJson } from '../shared/protocol';
-import { el, fmt } from './dom';
+import { el, fmt, shownEl } from './dom';
 import { formatMetric, lowerIsBetter, metricsIn, type MetricName } from '../shared/metrics';
 import { bestOf, type RunData } from './store';
 import { metricNames } from './charts';
@@ -82,7 +82,7 @@ export function sortableTable(
                 ? String(v)
                 : fmt(v, c.digits ?? 4)
           : (v ?? '—');
-      row.append(el(i === 0 ? 'th' : 'td', { class: c.numeric ? 'num' : undefined, scope: i === 0 ? 'row' : undefined }, text));
+      row.append(shownEl(i === 0 ? 'th' : 'td', { class: c.numeric ? 'num' : undefined, scope: i === 0 ? 'row' : undefined }, text)); // class and run names are run strings
     });
     body.append(row);
   }

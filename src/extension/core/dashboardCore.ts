@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { isWebviewToHost, type HostToWebview, type MetricsRecord, type MisclassifiedExample, type WebviewToHost } from '../../shared/protocol';
 import { MetricsTail, type RunRecord } from '../../shared/run';
 import { toRunSummary } from './runs';
-import { checkOpenFile, misclassifiedFiles, readMisclassifiedIn, runDataFiles, safeExportName } from './webviewGuard';
+import { checkOpenFile, readMisclassifiedIn, runDataFiles, safeExportName } from './webviewGuard';
 
 /** Largest export (CSV, SVG text or PNG base64) the host accepts from a webview. */
 export const MAX_EXPORT_CHARS = 256 * 1024 * 1024;
@@ -29,6 +29,8 @@ export interface DashboardHost {
   openFile(file: string, line: number): void;
   save(format: 'csv' | 'png' | 'svg', suggestedName: string, data: string | Uint8Array): Promise<void> | void;
   log(message: string): void;
+  /** Tells the user (a notification): a refused request says so rather than doing nothing. */
+  warn(message: string): void;
 }
 
 export class DashboardSession {
@@ -81,7 +83,10 @@ export class DashboardSession {
       case 'openFile': {
         const c = checkOpenFile(m.file, m.line, this.allowedFiles());
         if (c.ok) this.host.openFile(c.file, c.line);
-        else this.host.log(`dashboard: refused ${c.reason}`);
+        else {
+          this.host.log(`dashboard: refused ${c.reason}`);
+          this.host.warn(`Fine-tune: refused to open a file from the dashboard: ${c.reason.replace(/^openFile: /, '')}.`);
+        }
         return;
       }
       case 'requestMisclassified': {
@@ -129,14 +134,10 @@ export class DashboardSession {
     this.host.post({ type: 'status', run: toRunSummary(run), etaSeconds: run.info.status === 'running' ? this.host.eta(d) : undefined });
   }
 
-  /** The files this panel's runs refer to: their configs' data files and the files of their misclassified examples. */
+  /** The files this panel may open: its runs' own data files, from their configs (never the names in misclassified-*.json). */
   allowedFiles(): Set<string> {
     const out = new Set<string>();
-    for (const d of this.runDirs) {
-      const r = this.host.getRun(d);
-      for (const f of runDataFiles(r?.info.config)) out.add(f);
-      for (const split of ['validation', 'test'] as const) for (const f of misclassifiedFiles(readMisclassifiedIn(d, split))) out.add(f);
-    }
+    for (const d of this.runDirs) for (const f of runDataFiles(this.host.getRun(d)?.info.config)) out.add(f);
     return out;
   }
 

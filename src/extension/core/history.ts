@@ -4,7 +4,8 @@
 import * as path from 'node:path';
 import { bestKey, formatMetric, isBetter, lowerIsBetter, testKey, type MetricName } from '../../shared/metrics';
 import type { RunRecord } from '../../shared/run';
-import { byNewest, formatAgo, keyMetric, mdEscape, metricLabel, metricName, progressPercent } from './runs';
+import { byNewest, formatAgo, keyMetric, labelText, mdEscape, mdText, metricLabel, metricName, progressPercent } from './runs';
+import { clipText, DISPLAY_MAX_TIP } from '../../shared/display';
 import { displayValue, resolvedValue } from './configKeys';
 import { UNTRUSTED_NOTE } from './trust';
 
@@ -18,10 +19,13 @@ interface Group {
   metric?: MetricName;
 }
 
-/** Text for a table cell: Markdown escaped (run names, config names are user text). */
-const cell = (s: string) => mdEscape(s);
-/** A value as a code span in a table cell; as escaped text when it holds a backtick (it could close the span). */
-const codeCell = (s: string) => (/[`\r\n]/.test(s) ? mdEscape(s) : `\`${s.replace(/\|/g, '\\|')}\``);
+/** Text for a table cell: Markdown escaped and clipped (run names, config names are user text). */
+const cell = (s: string) => mdText(s, DISPLAY_MAX_TIP);
+/** A value as a code span in a table cell (no autolink there); as escaped text when it holds a backtick (it could close the span). Clipped. */
+const codeCell = (raw: string) => {
+  const s = clipText(raw);
+  return /[`\r\n]/.test(s) ? mdEscape(s) : `\`${s.replace(/\|/g, '\\|')}\``;
+};
 
 function groupValues(key: string, runs: RunRecord[], metric: MetricName): Group[] {
   const groups = new Map<string, Group>();
@@ -56,7 +60,7 @@ function groupValues(key: string, runs: RunRecord[], metric: MetricName): Group[
 }
 
 function table(groups: Group[], metric: MetricName, current: string | undefined, now: number, maxRows: number, withConfig: boolean): string[] {
-  const head = `| value | best ${mdEscape(metric)} | test ${mdEscape(metric)} | runs | last |${withConfig ? ' config |' : ''}`;
+  const head = `| value | best ${mdText(metric)} | test ${mdText(metric)} | runs | last |${withConfig ? ' config |' : ''}`;
   const sep = `|---|---:|---:|---|---|${withConfig ? '---|' : ''}`;
   const rows = groups.slice(0, maxRows).map((g) => {
     const names = g.runs.map((r) => r.info.name);
@@ -66,7 +70,7 @@ function table(groups: Group[], metric: MetricName, current: string | undefined,
     const when = formatAgo(g.runs[0].info.endedAt ?? g.runs[0].info.startedAt ?? g.runs[0].info.createdAt, now);
     const cfgs = [...new Set(g.runs.map((r) => path.basename(r.info.configPath ?? '')))].join(', ');
     const mark = current !== undefined && g.value === current ? ' ◀' : '';
-    const other = g.metric && g.metric !== metric ? ` (${mdEscape(g.metric)})` : '';
+    const other = g.metric && g.metric !== metric ? ` (${mdText(g.metric)})` : '';
     return `| ${codeCell(g.value)}${mark} | ${g.best !== undefined ? formatMetric(g.best) + other : '–'} | ${g.test !== undefined ? formatMetric(g.test) + other : '–'} | ${cell(runsText)} | ${when} |${withConfig ? ` ${cell(cfgs)} |` : ''}`;
   });
   if (groups.length > maxRows) rows.push(`| … ${groups.length - maxRows} more | | | | |${withConfig ? ' |' : ''}`);
@@ -88,7 +92,7 @@ export function hoverTable(o: { key: string; configPath: string; runs: RunRecord
   const others = withConfig.filter((r) => !mine.includes(r));
   const metric = mine.length ? metricName(mine.sort(byNewest)[0].info) : metricName(others.sort(byNewest)[0].info);
   const current = o.current === undefined ? undefined : displayValue(o.current, path.dirname(cfg));
-  const lines = [`**${o.key}** in past runs (selection metric: ${metric})`, ''];
+  const lines = [`**${o.key}** in past runs (selection metric: ${mdText(metric)})`, ''];
   if (mine.length) lines.push(...table(groupValues(o.key, mine, metric), metric, current, now, maxRows, false));
   else lines.push('_No runs of this config yet._');
   if (others.length) {
@@ -116,7 +120,7 @@ export function configLens(o: { configPath: string; runs: RunRecord[]; sweepSize
   for (const r of running.slice(0, 2)) {
     const pct = progressPercent(r.info);
     out.push({
-      title: `$(sync~spin) ${r.info.name} ${pct !== undefined ? `${pct}%` : 'running'}`,
+      title: `$(sync~spin) ${labelText(r.info.name)} ${pct !== undefined ? `${pct}%` : 'running'}`,
       command: 'finetune.openDashboard',
       arguments: [r.dir],
       tooltip: 'Open the dashboard of this run',
@@ -153,7 +157,7 @@ export function configLens(o: { configPath: string; runs: RunRecord[]; sweepSize
       title: `last: ${what}${when ? ` · ${when}` : ''}`,
       command: 'finetune.openDashboard',
       arguments: [last.dir],
-      tooltip: `Open the dashboard of ${last.info.name}`,
+      tooltip: `Open the dashboard of ${clipText(last.info.name, DISPLAY_MAX_TIP)}`,
     });
   }
   const done = mine.filter((r) => r.info.status !== 'queued');

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { formatMetric, isMetricName, testKey, bestKey, type MetricName } from '../../shared/metrics';
 import type { RunSummary } from '../../shared/protocol';
+import { clipText, DISPLAY_MAX, DISPLAY_MAX_LONG, DISPLAY_MAX_TIP } from '../../shared/display';
 import { defaultRunsFolder, hasExportedModel, hasResumeCheckpoint, isPidAlive, type RunInfo, type RunRecord } from '../../shared/run';
 import { configAsWritten } from '../../shared/config/config';
 
@@ -171,11 +172,16 @@ export function mainHyperParameters(config: unknown): [string, string][] {
   return out;
 }
 
+/** U+2060 WORD JOINER: zero width, no line break; splits what GFM would autolink. */
+const WJ = '\u2060';
+
 /**
  * Text → Markdown that renders as that text: the Markdown-significant punctuation is backslash-escaped
  * (CommonMark allows it for any ASCII punctuation), and a leading `#`, `-`, `+`, `=` or `1.`, so no link,
  * image, HTML tag, table pipe, emphasis, list, heading, theme icon (`$(...)`) or entity can come from a run name, note, tag or value; line breaks become spaces
- * (a table cell or the bold title line cannot be split into new blocks).
+ * (a table cell or the bold title line cannot be split into new blocks). Escaping does not stop GFM's
+ * autolinks (bare `https://…`, `www.…`, `a@b.c` become links, backslashes and all), so a WORD JOINER
+ * (U+2060, invisible, no line break) goes after `:` in `://`, after `www` and after `@`.
  */
 export function mdEscape(s: string): string {
   return (
@@ -185,7 +191,32 @@ export function mdEscape(s: string): string {
       // only at the start of a line do these make a heading, list, rule or quote
       .replace(/^(\s*)([#+\-=])(?=[\s#+\-=]|$)/, '$1\\$2')
       .replace(/^(\s*\d+)([.)])(?=\s|$)/, '$1\\$2')
+      .replace(/:(?=\/\/)/g, `:${WJ}`)
+      .replace(/(www)(?=\.)/gi, `$1${WJ}`)
+      .replace(/@/g, `@${WJ}`)
   );
+}
+
+/** Run text (a name, a value) in Markdown, cut to `max` characters first. */
+export function mdText(s: string, max = DISPLAY_MAX): string {
+  return mdEscape(clipText(String(s), max));
+}
+
+/**
+ * Run text for a place where VS Code draws `$(name)` as a theme icon and takes no Markdown: QuickPick
+ * labels, descriptions and details, status bar text, CodeLens titles. One line, cut to `max`
+ * characters, and `$(` written `\$(` (VS Code's escape: the text `$(alert)` is shown, not the icon).
+ */
+export function labelText(s: string, max = DISPLAY_MAX): string {
+  return clipText(String(s).replace(/[\r\n\u2028\u2029]+/g, ' '), max).replace(/\$\(/g, '\\$(');
+}
+
+/**
+ * Run text inside a notification (showInformationMessage and the like): VS Code makes `[text](target)`
+ * there a link, so a WORD JOINER splits `](`; one line, cut to `max` characters.
+ */
+export function noticeText(s: string, max = DISPLAY_MAX): string {
+  return clipText(String(s).replace(/[\r\n\u2028\u2029]+/g, ' '), max).replace(/\]\(/g, `]${WJ}(`);
 }
 
 /** Multi-line text (notes) → Markdown: each line escaped, line breaks kept as hard breaks. */
@@ -193,7 +224,7 @@ export function mdEscapeLines(s: string): string {
   return String(s).split(/\r?\n/).map(mdEscape).join('  \n');
 }
 
-/** The run history item: label, description and a Markdown tooltip. */
+/** The run history item: label (clipped), description and a Markdown tooltip (to show with `supportThemeIcons` off). */
 export function describeRun(
   r: RunRecord,
   now = Date.now(),
@@ -212,21 +243,38 @@ export function describeRun(
   if (i.status === 'failed') parts.push('failed');
   if (i.status === 'stopped') parts.push('stopped');
   if (i.earlyStop) parts.push(`early stop @ ${i.earlyStop.step}`);
-  const lines = [`**${mdEscape(i.name)}** — ${i.status}${pct !== undefined && i.status === 'running' ? ` (${i.step}/${i.totalSteps})` : ''}`, ''];
+  const lines = [
+    `**${mdText(i.name, DISPLAY_MAX_TIP)}** — ${i.status}${pct !== undefined && i.status === 'running' ? ` (${i.step}/${i.totalSteps})` : ''}`,
+    '',
+  ];
   const rows: [string, string][] = [...mainHyperParameters(i.config)];
   if (i.device) rows.push(['device', `${i.device.used}${i.device.threads ? `, ${i.device.threads} threads` : ''}`]);
   if (km) rows.push([km.source === 'test' ? `test ${km.name} (best checkpoint)` : `best validation ${km.name}`, formatMetric(km.value)]);
   if (i.earlyStop) rows.push(['early stop', `at step ${i.earlyStop.step}: ${i.earlyStop.reason}`]);
   if (i.startedAt) rows.push(['started', `${formatAgo(i.startedAt, now)}`]);
   if (secs !== undefined) rows.push(['duration', formatDuration(secs)]);
-  if (i.tags?.length) rows.push(['tags', i.tags.join(', ')]);
-  if (rows.length) lines.push('| | |', '|---|---|', ...rows.map(([k, v]) => `| ${mdEscape(k)} | ${mdEscape(v)} |`));
-  if (i.error?.message) lines.push('', `**Error:** ${mdEscape(i.error.message.split('\n')[0])}`);
-  if (i.notes) lines.push('', mdEscapeLines(i.notes));
-  if (o.configNote) lines.push('', `$(warning) ${mdEscape(o.configNote)}`);
-  if (o.trustNote) lines.push('', `$(shield) ${mdEscape(o.trustNote)}`);
-  lines.push('', mdEscape(i.id));
-  return { label: i.name, description: parts.join(' · '), tooltip: lines.join('\n') };
+  if (i.tags?.length) rows.push(['tags', i.tags.map((t) => clipText(String(t))).join(', ')]);
+  if (rows.length) lines.push('| | |', '|---|---|', ...rows.map(([k, v]) => `| ${mdText(k)} | ${mdText(v, DISPLAY_MAX_TIP)} |`));
+  if (i.error?.message) lines.push('', `**Error:** ${mdText(i.error.message.split('\n')[0], DISPLAY_MAX_LONG)}`);
+  if (i.notes) lines.push('', mdEscapeLines(clipText(i.notes, DISPLAY_MAX_LONG)));
+  // No theme icons here: the tooltip is rendered without them, so `$(…)` in run text stays text.
+  if (o.configNote) lines.push('', `⚠ ${mdEscape(o.configNote)}`);
+  if (o.trustNote) lines.push('', `🛡 ${mdEscape(o.trustNote)}`);
+  lines.push('', mdText(i.id, DISPLAY_MAX_TIP));
+  return { label: clipText(i.name), description: clipText(parts.join(' · '), DISPLAY_MAX_TIP), tooltip: lines.join('\n') };
+}
+
+/** A run as a QuickPick item (Compare, Diff, Resume … pick lists): its strings through `labelText`, since a pick list draws `$(…)` as icons. */
+export function runPickItem(r: RunRecord, where: string, now = Date.now()): { label: string; description: string; detail: string } {
+  const km = keyMetric(r.info);
+  return {
+    label: labelText(r.info.name),
+    description: labelText(
+      `${r.info.status}${km ? ` · ${metricLabel(km)} ${formatMetric(km.value)}` : ''} · ${formatAgo(r.info.createdAt ?? r.info.startedAt, now)}`,
+      DISPLAY_MAX_TIP,
+    ),
+    detail: labelText(where, DISPLAY_MAX_TIP),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 // What a dashboard webview may make the host do. The webview is treated as untrusted: a message
-// can only open files its runs refer to, read misclassified examples inside its runs' folders, and
+// can only open its runs' own data files, read misclassified examples inside its runs' folders, and
 // suggest (never choose) an export file name; the user picks the destination in a save dialog.
 
 import * as fs from 'node:fs';
@@ -16,10 +16,13 @@ export function isInside(parent: string, child: string): boolean {
   return rel === '' || (!!rel && !rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
-/** The data files a run's resolved config names (train, validation, test), absolute. */
+/**
+ * The data files a run's resolved config names (train, validation, test), absolute. None for a Hub
+ * dataset (its splits are names, its files live in the Hugging Face cache, not text to open at a line).
+ */
 export function runDataFiles(config: unknown): string[] {
   const d = (config as { data?: Record<string, unknown>; baseDir?: unknown } | null | undefined)?.data;
-  if (!d || typeof d !== 'object') return [];
+  if (!d || typeof d !== 'object' || d.hub !== undefined) return [];
   const base = (config as { baseDir?: unknown }).baseDir;
   return ['train', 'validation', 'test']
     .map((k) => d[k])
@@ -27,17 +30,11 @@ export function runDataFiles(config: unknown): string[] {
     .map((p) => path.resolve(typeof base === 'string' ? base : '/', p));
 }
 
-/** The files a set of misclassified examples names. */
-export function misclassifiedFiles(examples: MisclassifiedExample[]): string[] {
-  return examples
-    .map((e) => e?.file)
-    .filter((f): f is string => typeof f === 'string' && f.length > 0)
-    .map((f) => path.resolve(f));
-}
-
 /**
- * Pure: may the webview open `file`? Only a file the runs refer to (`allowed`: their configs' data
- * files and files named in their misclassified-*.json), and `line` must be a positive integer.
+ * Pure: may the webview open `file`? Only one of the runs' own data files (`allowed`: the train,
+ * validation and test files of their resolved configs), at a positive integer `line`. The file names
+ * inside misclassified-*.json are not trusted: a run folder can come from anyone, and a crafted one
+ * could otherwise make a click open any path on disk.
  */
 export function checkOpenFile(
   file: unknown,
@@ -50,7 +47,10 @@ export function checkOpenFile(
   if (!path.isAbsolute(file)) return { ok: false, reason: `openFile: ${file} is not an absolute path` };
   const want = path.resolve(file);
   for (const a of allowed) if (path.resolve(a) === want) return { ok: true, file: want, line: line as number };
-  return { ok: false, reason: `openFile: ${want} is not a file this run refers to` };
+  return {
+    ok: false,
+    reason: `openFile: ${want} is not one of the run's data files (data.train, data.validation, data.test in its config), so it is not opened`,
+  };
 }
 
 /** Pure: the file name an export may suggest: a base name with no path or reserved characters, the format's extension. */
