@@ -4,7 +4,6 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { TypedData } from '../src/trainer/engine/ir';
 import { serializeModel } from '../src/trainer/engine/onnx';
 import { TrainProgram, buildGradientGraph, randomBytes, type ProgramSpec } from '../src/trainer/engine/program';
 import { Session, type HostTensor } from '../src/trainer/engine/session';
