@@ -75,6 +75,7 @@ describe('config: valid configs resolve with defaults', () => {
         epochs: 3,
         batchSize: 16,
         gradientAccumulation: 1,
+        gradientCheckpointing: false,
         optimizer: 'adamw',
         lr: 5e-5,
         weightDecay: 0.01,

@@ -294,6 +294,12 @@ export const CONFIG_SCHEMA: JsonSchema = {
           minimum: 1,
           default: 1,
         },
+        gradient_checkpointing: {
+          description:
+            'Recompute each encoder layer in the backward pass from its input instead of keeping its activations from the forward pass (activation recomputation): the same gradients and losses for about a third more computation, and activation memory of about one layer instead of all of them. For large models or batches that do not fit in memory otherwise (docs/benchmarks.md, "Memory at BERT-base").',
+          type: 'boolean',
+          default: false,
+        },
         optimizer: {
           description: "Optimizer: 'adamw' (decoupled weight decay) or 'sgd' (with momentum).",
           type: 'string',

@@ -76,6 +76,8 @@ export interface ResolvedConfig {
     schedule: 'linear' | 'cosine' | 'constant';
     gradClip: number | null;
     stepsPerRun: 'auto' | number;
+    /** Recompute each encoder layer in the backward pass (runs recorded before this key: false). */
+    gradientCheckpointing: boolean;
     /** false: file order, no length grouping (runs recorded before this key existed lack it: true). */
     shuffle: boolean;
     /** A train record every this many steps, with the mean loss over them (older runs: 1). */

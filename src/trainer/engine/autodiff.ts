@@ -1,7 +1,9 @@
 // Reverse-mode autodiff over the IR. The engine walks the nodes between the parameters and the
 // loss in reverse, asks each op's rule (gradients.ts) for its input gradients, sums gradients on
 // fan-out, and reduces broadcast axes in one place (reduceToShape), so rules never deal with
-// broadcasting themselves.
+// broadcasting themselves. Nodes tagged with a recomputation segment (Graph.segment, gradient
+// checkpointing) are recomputed in the backward pass from the segment's inputs (recompute below),
+// so their activations need not live from the forward pass to the backward pass.
 
 import { Builder } from './builder';
 import type { Graph, Node, Tensor } from './ir';
@@ -81,6 +83,7 @@ export function gradients(g: Graph, loss: Tensor, wrt: Tensor[], opts: GradientO
   };
 
   push(loss.name, opts.seed ?? b.full(loss.shape, 1, loss.dtype));
+  const recomputed = new Map<string, Map<string, string>>(); // segment -> original value -> recomputed value
 
   for (let i = nodes.length - 1; i >= 0; i--) {
     const node = nodes[i];
@@ -91,12 +94,29 @@ export function gradients(g: Graph, loss: Tensor, wrt: Tensor[], opts: GradientO
     if (!rule) {
       throw new GraphError('no gradient rule for this op', node.name, node.op, `inputs ${describeInputs(node.inputs, g)}`);
     }
+    const dy = node.outputs.map(total);
+    let renamed = (n: string) => n;
+    if (node.segment !== undefined) {
+      let map = recomputed.get(node.segment);
+      if (!map)
+        recomputed.set(
+          node.segment,
+          (map = recompute(
+            b,
+            nodes,
+            node.segment,
+            dy.find((d) => d)!,
+          )),
+        );
+      const m = map;
+      renamed = (n) => m.get(n) ?? n;
+    }
     const ctx: GradContext = {
       b,
       node,
-      x: node.inputs.map((n) => (n ? g.info(n) : (undefined as unknown as Tensor))),
-      y: node.outputs.map((n) => g.info(n)),
-      dy: node.outputs.map(total),
+      x: node.inputs.map((n) => (n ? g.info(renamed(n)) : (undefined as unknown as Tensor))),
+      y: node.outputs.map((n) => g.info(renamed(n))),
+      dy,
       needs: (k: number) => inputNeeds[k],
     };
     let grads: (Tensor | null | undefined)[];
@@ -123,4 +143,45 @@ export function gradients(g: Graph, loss: Tensor, wrt: Tensor[], opts: GradientO
   const out = new Map<string, Tensor>();
   for (const t of wrt) out.set(t.name, total(t.name) ?? b.full(t.shape, 0, t.dtype));
   return out;
+}
+
+/**
+ * Gradient checkpointing: re-emits the nodes of one segment (in forward order) for the backward
+ * pass and returns the map from each original output to its recomputed copy. Called when the
+ * backward pass reaches the segment, with `after` a gradient flowing into it: every value the copy
+ * reads from outside the segment (the segment's input activations, weights) is first made to
+ * depend on `after` (adding a zero derived from one of its elements), so that ONNX Runtime, which
+ * orders nodes by data dependencies alone, runs the recomputation only when the backward pass gets
+ * there, not right after the forward pass (which would keep every activation alive again).
+ * Constants and non-numeric values (random bytes, masks) are read as they are; an integer index is
+ * made dependent too, so that what is gathered with it waits as well.
+ */
+function recompute(b: Builder, nodes: Node[], segment: string, after: Tensor): Map<string, string> {
+  const g = b.g;
+  const seg = nodes.filter((n) => n.segment === segment);
+  const inside = new Set(seg.flatMap((n) => n.outputs));
+  // A zero that exists only once `after` does: 0 * after[0], with NaN (from an infinite or NaN
+  // gradient) replaced by 0 so that an integer index made from it stays valid.
+  const first = b.gather(b.reshape(after, [-1]), g.constant('int64', [], [0]));
+  const z = b.mul(first, b.scalar(0, first));
+  const zero = b.where(g.op('IsNaN', [z]), b.scalar(0, z), z);
+  const dependent = new Map<string, string>();
+  const readFromOutside = (name: string): string => {
+    if (!name || g.constValue(name)) return name;
+    let d = dependent.get(name);
+    if (!d) {
+      const t = g.info(name);
+      const numeric = t.dtype === 'float32' || t.dtype === 'float64' || t.dtype === 'int64' || t.dtype === 'int32';
+      d = numeric ? b.add(t, b.cast(zero, t.dtype)).name : name;
+      dependent.set(name, d);
+    }
+    return d;
+  };
+  const map = new Map<string, string>();
+  for (const n of seg) {
+    const inputs = n.inputs.map((i) => (inside.has(i) ? map.get(i)! : readFromOutside(i)));
+    const outs = g.add(n.op, inputs, n.attrs, { outputs: n.outputs.length, domain: n.domain });
+    n.outputs.forEach((o, k) => map.set(o, outs[k].name));
+  }
+  return map;
 }

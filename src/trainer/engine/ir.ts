@@ -72,6 +72,8 @@ export class Graph {
   private readonly producers = new Map<string, Node>();
   private readonly constCache = new Map<string, Tensor>();
   private counter = 0;
+  /** Nodes added while this is set belong to this recomputation segment (see `segment()`). */
+  private currentSegment: string | undefined;
 
   constructor(
     readonly name = 'graph',
@@ -192,6 +194,7 @@ export class Graph {
       inputs: inNames,
       outputs: outNames,
       attrs: Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, toAttr(v)])),
+      ...(this.currentSegment === undefined ? {} : { segment: this.currentSegment }),
     };
     const inInfos = inNames.map((n) => (n ? this.info(n) : undefined));
     const outInfos = inferShapes(node, inInfos, this);
@@ -202,6 +205,20 @@ export class Graph {
     this.nodes.push(node);
     for (const o of outNames) this.producers.set(o, node);
     return outs;
+  }
+
+  /**
+   * Emits `fn`'s nodes as one recomputation segment: the backward pass recomputes them from the
+   * segment's inputs instead of keeping their activations (gradient checkpointing).
+   */
+  segment<T>(name: string, fn: () => T): T {
+    if (this.currentSegment !== undefined) throw new GraphError(`segment '${name}' inside segment '${this.currentSegment}'`);
+    this.currentSegment = name;
+    try {
+      return fn();
+    } finally {
+      this.currentSegment = undefined;
+    }
   }
 
   /** Adds a node with one output. */

@@ -20,6 +20,10 @@ export interface SessionOptions {
   profilePrefix?: string;
   /** Extra ORT session config entries (e.g. { 'session.intra_op.allow_spinning': '0' }). */
   extra?: Record<string, string>;
+  /** ORT's CPU memory arena (default on): off, freed activations go back to the system allocator. */
+  memArena?: boolean;
+  /** ORT's memory pattern (default on): one pre-planned block per input shape for the activations. */
+  memPattern?: boolean;
 }
 
 export interface HostTensor {
@@ -89,6 +93,8 @@ export class Session {
       intraOpNumThreads: opts.threads ?? 0,
       interOpNumThreads: 1,
       executionMode: 'sequential',
+      enableCpuMemArena: opts.memArena ?? true,
+      enableMemPattern: opts.memPattern ?? true,
       enableProfiling: !!opts.profilePrefix,
       profileFilePrefix: opts.profilePrefix,
       logSeverityLevel: 3,

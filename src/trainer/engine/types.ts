@@ -40,6 +40,11 @@ export interface NodeOf<G> {
   readonly inputs: string[]; // '' marks an omitted optional input
   readonly outputs: string[];
   readonly attrs: Record<string, AttrOf<G>>;
+  /**
+   * A recomputation segment (gradient checkpointing): the autodiff recomputes a segment's nodes
+   * from its inputs in the backward pass instead of keeping their outputs (autodiff.ts).
+   */
+  readonly segment?: string;
 }
 
 /** What shape inference reads of a graph; ir.ts's Graph has all of it. */

@@ -93,6 +93,11 @@ export interface EmitOptions {
   random?: RandomSource;
   /** LoRA scaling alpha/rank, applied where a `<linear>.lora_A.weight` parameter exists. */
   loraScale?: number;
+  /**
+   * Gradient checkpointing: each encoder layer is a recomputation segment, recomputed from its
+   * input in the backward pass instead of keeping its activations (training only).
+   */
+  checkpointing?: boolean;
 }
 
 /** Inverted dropout with a mask from the random source: keep where byte >= round(256 p). */
@@ -153,8 +158,9 @@ export function emitBertEncoder(b: Builder, P: Map<string, Tensor>, c: BertConfi
   const maskF = b.cast(inp.attentionMask, 'float32');
   const maskBias = b.unsqueeze(b.mulScalar(b.sub(b.scalar(1, maskF), maskF), -10000), [1, 2]); // (B, 1, 1, T)
 
-  for (let i = 0; i < c.layers; i++) {
+  const layer = (i: number, input: Tensor): Tensor => {
     const L = `bert.encoder.layer.${i}`;
+    let x = input;
     // Self-attention. Scale q by 1/sqrt(d) before the product: (B, nh, T, d) is smaller than (B, nh, T, T).
     const heads = (t: Tensor) => b.reshape(t, [0, 0, nh, d]); // (B, T, H) -> (B, T, nh, d)
     const q = b.transpose(heads(b.mulScalar(linear(b, P, `${L}.attention.self.query`, x, o), 1 / Math.sqrt(d))), [0, 2, 1, 3]); // (B, nh, T, d)
@@ -168,7 +174,11 @@ export function emitBertEncoder(b: Builder, P: Map<string, Tensor>, c: BertConfi
     // Feed-forward.
     const h = b.gelu(linear(b, P, `${L}.intermediate.dense`, x, o)); // (B, T, I)
     const ffOut = dropout(b, linear(b, P, `${L}.output.dense`, h, o), c.hiddenDropout, o);
-    x = ln(b.add(ffOut, x), `${L}.output.LayerNorm`); // (B, T, H)
+    return ln(b.add(ffOut, x), `${L}.output.LayerNorm`); // (B, T, H)
+  };
+  for (let i = 0; i < c.layers; i++) {
+    const input = x;
+    x = o.training && o.checkpointing ? b.g.segment(`bert.encoder.layer.${i}`, () => layer(i, input)) : layer(i, input);
   }
   return x;
 }

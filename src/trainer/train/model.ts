@@ -179,9 +179,10 @@ export function batchFeeds(m: ModelSetup, B: number, T: number): FeedDef[] {
   ];
 }
 
-export function lossFn(m: ModelSetup): LossFn {
+/** The training loss; `checkpointing` recomputes each encoder layer in the backward pass (training.gradient_checkpointing). */
+export function lossFn(m: ModelSetup, checkpointing = false): LossFn {
   return (b, P, batch, random) => {
-    const o: EmitOptions = { training: true, random, loraScale: m.loraScale };
+    const o: EmitOptions = { training: true, random, loraScale: m.loraScale, checkpointing };
     const inp = { inputIds: batch.get('input_ids')!, attentionMask: batch.get('attention_mask')! };
     if (m.head === 'token') return tokenClassificationLoss(b, P, m.config, inp, batch.get('labels')!, o).loss;
     return b.softmaxCrossEntropy(sequenceClassificationLogits(b, P, m.config, inp, o), batch.get('labels')!, -100)[0];

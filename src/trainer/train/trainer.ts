@@ -323,7 +323,7 @@ async function programFor(p: Prepared, B: number, A: number, sessionOpts: Sessio
         params: paramDefs(m, m.trained),
         frozen: paramDefs(m, m.frozen),
         batch: batchFeeds(m, B, T),
-        loss: lossFn(m),
+        loss: lossFn(m, cfg.training.gradientCheckpointing ?? false),
         optimizer: optimizerOf(cfg),
         clipNorm: cfg.training.gradClip ?? undefined,
         accumulation: A,
