@@ -52,8 +52,8 @@ describe('memory estimate', () => {
     assert.equal(activationBytes({ ...p, batch: 32 }, 128), 2 * activationBytes(p, 128));
     assert.equal(activationBytes({ ...p, model: { ...p.model, layers: 8 } }, 128), 2 * activationBytes(p, 128));
     assert.ok(activationBytes(p, 256) > 2 * activationBytes(p, 128));
-    // The longest bucket's activations, not the sum over buckets.
-    assert.equal(part({ ...p, lengths: [16, 32, 128] }, 'activations'), activationBytes(p, 128));
+    // One program per bucket, each keeping its activations' arena: they add up.
+    assert.equal(part({ ...p, lengths: [16, 32, 128] }, 'activations'), activationBytes(p, 16) + activationBytes(p, 32) + activationBytes(p, 128));
   });
 
   it('gradient checkpointing keeps layer inputs plus one layer instead of every layer', () => {

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import type { ResolvedConfig } from '../../shared/config/config';
 import { bertParamShapes, type BertConfig } from '../models/bert';
 import { architectureOf, bertConfigFromHf } from '../models/hfConfig';
-import { buckets, bucketFor } from './plan';
+import { planEpoch } from './plan';
 
 const F32 = 4;
 
@@ -25,7 +25,7 @@ export interface MemoryPlan {
   slots: number;
   /** Sequences per micro-batch. */
   batch: number;
-  /** Sequence lengths the training programs are built for (length buckets): one ORT session each. */
+  /** Sequence lengths the training programs are built for (the buckets an epoch's steps pad to): one ORT session each. */
   lengths: number[];
   /** Evaluation batch and its longest sequence. */
   evalBatch: number;
@@ -90,8 +90,8 @@ export function estimateMemory(p: MemoryPlan): MemoryEstimate {
     { name: 'optimizer state', bytes: p.trained * p.slots * F32 * CALIBRATION.stateCopies },
     {
       name: `activations${p.gradientCheckpointing ? ' (checkpointed)' : ''}`,
-      // The longest bucket's: measured, the shorter buckets' sessions do not add theirs on top (docs/benchmarks.md).
-      bytes: Math.max(...p.lengths.map((T) => activationBytes(p, T))),
+      // Every bucket's program keeps its own arena once built, so over a run they add up (docs/benchmarks.md).
+      bytes: p.lengths.reduce((a, T) => a + activationBytes(p, T), 0),
     },
     // Forward only: the widest tensors of one layer at a time.
     { name: 'evaluation', bytes: evalTokens * (m.intermediate + m.heads * p.evalLength + 4 * m.hidden) * F32 * 2 },
@@ -206,15 +206,17 @@ export function memoryPlanOf(cfg: ResolvedConfig, c: BertConfig, trainLengths: n
     }
     trained = headCount + lora;
   }
-  const bs = buckets(cfg.data.maxLength);
-  const lengths = [...new Set(trainLengths.map((n) => bucketFor(Math.min(n, cfg.data.maxLength), bs)))].sort((a, b) => a - b);
+  // The lengths the steps of an epoch pad to: one training program (and arena) each.
+  const t = cfg.training;
+  const steps = planEpoch(trainLengths, 0, cfg.seed, t.batchSize, t.gradientAccumulation, cfg.data.maxLength, t.shuffle ?? true);
+  const lengths = [...new Set(steps.map((s) => s.length))].sort((a, b) => a - b);
   return {
     model: c,
     params: params + lora,
     trained,
     slots: cfg.training.optimizer === 'adamw' ? 2 : 1,
     batch: cfg.training.batchSize,
-    lengths: lengths.length ? lengths : [bs[0]],
+    lengths: lengths.length ? lengths : [16],
     evalBatch,
     evalLength: Math.max(1, ...evalLengths),
     gradientCheckpointing: (cfg.training as { gradientCheckpointing?: boolean }).gradientCheckpointing === true,
