@@ -2,14 +2,20 @@
 // Every measurement runs in its own process (so that its peak RSS is its own), interleaved in
 // rounds (so that machine noise hits both sides alike); the table shows medians over the rounds.
 //
-//   npm run bench [-- --threads 2 --rounds 3 --k 8 --eval-batch 32 --only train-full,eval,... --quiet-wait 120 --markdown --tsx]
+//   npm run bench [-- --model mini|base --threads 2 --rounds 3 --k 8 --eval-batch 32 --only train-full,eval,... --quiet-wait 120 --markdown --tsx]
+//
+// The peer is the current PyTorch (2.x) in the bench's own virtual environment (bench/pyenv.ts,
+// .cache/bench-py from bench/requirements.txt); Debian's PyTorch 1.x (/usr/bin/python3), when
+// installed, is a second column only.
 //
 // Workers run bundled (esbuild, node_modules/.cache/finetune-bench) under plain node unless --tsx.
 // Experiments: FINETUNE_ORT_EXTRA (JSON ORT config entries), FINETUNE_ORT_OPT, FINETUNE_PROFILE (ORT profile prefix).
 //
-// Rows: BERT-mini token classification training (full fine-tuning, head-only with the encoder
-// frozen, LoRA r=8 alpha=16 on query+value), evaluation throughput of the inference graph against
-// torch.no_grad(), and reading + tokenizing a 200,000-token CoNLL file.
+// Rows: BERT-mini (--model base: BERT-base sizes) token classification training (full fine-tuning,
+// head-only with the encoder frozen, LoRA r=8 alpha=16 on query+value), evaluation throughput of
+// the inference graph against torch.no_grad(), reading + tokenizing a 200,000-token CoNLL file,
+// training end to end on real-length sentences (bench/reallength.ts), and a matrix-multiply
+// microbench that the rows' effective GFLOP/s are read against (bench/flops.ts).
 
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -22,11 +28,13 @@ import { serializeModel } from '../src/trainer/engine/onnx';
 import { bertParamShapes, initParams, tokenClassificationLoss, type BertConfig } from '../src/trainer/models/bert';
 import { inferenceGraph, type ModelSetup } from '../src/trainer/train/model';
 import { rng } from '../src/trainer/rng';
+import { forwardFlops, trainFlops, workMatmul } from './flops';
+import { benchPython, systemPython, type PyPeer } from './pyenv';
+import { REAL, makeRealData, workReal } from './reallength';
 
 // bench/gpu.sh runs this file bundled (FINETUNE_BENCH_SELF) from a temporary prefix that holds its
 // own onnxruntime-node, with the repository as FINETUNE_BENCH_ROOT and a CUDA PyTorch as FINETUNE_BENCH_PYTHON.
 const ROOT = process.env.FINETUNE_BENCH_ROOT || path.resolve(path.dirname(__filename), '..');
-const PY = process.env.FINETUNE_BENCH_PYTHON || '/usr/bin/python3';
 let SELF = process.env.FINETUNE_BENCH_SELF;
 
 /**
@@ -88,6 +96,10 @@ const MODELS = {
     },
   },
 };
+// --model mini|base (workers inherit it as FINETUNE_BENCH_MODEL).
+const modelArg = process.argv.includes('--model') ? process.argv[process.argv.indexOf('--model') + 1] : undefined;
+if (modelArg && !['mini', 'base'].includes(modelArg)) throw new Error(`--model must be mini or base, got '${modelArg}'`);
+if (modelArg) process.env.FINETUNE_BENCH_MODEL = modelArg === 'base' ? 'encoder-base' : 'encoder';
 const MODEL = (process.env.FINETUNE_BENCH_MODEL || 'encoder') as keyof typeof MODELS;
 if (!MODELS[MODEL]) throw new Error(`FINETUNE_BENCH_MODEL: unknown model ${MODEL}`);
 const ENC = MODELS[MODEL];
@@ -173,7 +185,9 @@ async function workTrain(mode: TrainMode, K: number, threads: number, runs: numb
   const batches = encoderBatch(K, ENC.batch, ENC.seq, ENC.model, false, r) as Record<string, TypedData>;
   const prog = await TrainProgram.create(spec, sessionOpts(threads));
   const lrs = new Array(K).fill(1e-4);
-  await prog.run(batches, lrs); // warm-up
+  // Warm-up with one step (K is the leading axis of the feeds, not fixed by the graph): a BERT-base step takes seconds.
+  const one = Object.fromEntries(Object.entries(batches).map(([k, v]) => [k, v.slice(0, v.length / K)])) as Record<string, TypedData>;
+  await prog.run(one, [1e-4]);
   const perStep: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t = performance.now();
@@ -334,42 +348,65 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}): Rec
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
-function machine(threads: number): string {
+function machine(threads: number, peers: PyPeer[]): string {
   const cpu = (execFileSync('lscpu', { encoding: 'utf8' }).match(/Model name:\s*(.*)/) ?? [])[1]?.trim() ?? os.cpus()[0]?.model;
-  const torch = execFileSync(PY, ['-c', 'import torch; print(torch.__version__)'], {
-    encoding: 'utf8',
-    env: { ...process.env, OPENBLAS_CORETYPE: undefined },
-  }).trim();
+  const pyVersion = (py: string) => execFileSync(py, ['-c', 'import platform; print(platform.python_version())'], { encoding: 'utf8' }).trim();
   return (
-    `${cpu}, ${os.cpus().length} logical CPUs, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM; Node ${process.version}, onnxruntime-node ${ortVersion()}, ` +
-    `torch ${torch} (${PY}), Python ${execFileSync(PY, ['-c', 'import platform; print(platform.python_version())'], { encoding: 'utf8' }).trim()}; ${threads} threads each side`
+    `${cpu}, ${os.cpus().length} logical CPUs, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM; Node ${process.version}, onnxruntime-node ${ortVersion()}; ` +
+    peers.map((p) => `torch ${p.torch} (${path.relative(ROOT, p.python) || p.python}, Python ${pyVersion(p.python)})`).join(', ') +
+    `; ${threads} threads each side`
   );
 }
+
+type Result = Record<string, number>;
+interface Item {
+  ours: () => Result;
+  /** One per peer: the current PyTorch, then Debian's when installed; undefined where a peer has no such row. */
+  peers: (() => Result)[];
+}
+
+// Issue 13's targets: training ≤ 0.8× PyTorch 2.x's step time at BERT-mini and ≤ 1.0× at BERT-base, evaluation ≥ 1.2×.
+const TRAIN_TARGET = MODEL === 'encoder' ? 0.8 : 1.0;
+const EVAL_TARGET = 1.2;
 
 async function main() {
   const args = process.argv.slice(2);
   const opt = (n: string, d: string) => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1] : d);
   if (args[0] === '--worker') {
-    const [kind, a, b, c2, d] = args.slice(1);
+    const [kind, a, b, c2, d, e] = args.slice(1);
     if (kind === 'train') return workTrain(a as TrainMode, Number(b), Number(c2), Number(d));
     if (kind === 'eval') return workEval(Number(a), Number(b), Number(c2), d === 'exported');
     if (kind === 'data') return workData(a, b);
+    if (kind === 'matmul') return workMatmul(Number(a), Number(b), Number(c2), Number(d), Number(e));
+    if (kind === 'real') return workReal(a, b);
     throw new Error(`unknown worker ${kind}`);
   }
+  const base = MODEL === 'encoder-base';
   const threads = Number(opt('threads', '2'));
   const rounds = Number(opt('rounds', '3'));
-  const K = Number(opt('k', '8'));
+  // At BERT-base a step takes seconds: K=4 and one timed call per process keeps a round near 10 minutes.
+  const K = Number(opt('k', base ? '4' : '8'));
   const evalBatch = Number(opt('eval-batch', '32'));
   const quietS = Number(opt('quiet-wait', '120'));
-  const all = ['train-full', 'train-head', 'train-lora', 'eval', 'eval-exported', 'data'];
+  const all = base
+    ? ['train-full', 'train-lora', 'eval', 'matmul']
+    : ['train-full', 'train-head', 'train-lora', 'eval', 'eval-exported', 'data', 'real', 'matmul'];
   const only = opt('only', '') ? opt('only', '').split(',') : all;
-  const pyCfg = run(PY, ['-c', `import sys,json; sys.path.insert(0,'bench'); from bench_configs import CONFIGS; print(json.dumps(CONFIGS['${MODEL}']))`]);
+  const log = (s: string) => process.stderr.write(s + '\n');
+  const peer = benchPython(ROOT, log);
+  const second = DEVICE === 'cpu' ? systemPython(peer) : undefined; // Debian's torch is CPU-only
+  const peers = second ? [peer, second] : [peer];
+  const pyCfg = run(peer.python, [
+    '-c',
+    `import sys,json; sys.path.insert(0,'bench'); from bench_configs import CONFIGS; print(json.dumps(CONFIGS['${MODEL}']))`,
+  ]);
   if (JSON.stringify(pyCfg) !== JSON.stringify(ENC)) throw new Error(`bench/bench_configs.py and bench/suite.ts disagree on ${MODEL}`);
   if (!SELF && !args.includes('--tsx')) SELF = await bundleSelf();
   process.env.FINETUNE_BENCH_ROOT = ROOT;
   const dataDir = path.join(os.tmpdir(), 'finetune-bench-data');
   fs.mkdirSync(dataDir, { recursive: true });
   const data = await makeData(dataDir);
+  const real = makeRealData(path.join(dataDir, 'real'), threads);
   // The torch side runs without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE overrides (some machines set
   // them for old OpenBLAS builds; they would slow it down), with the same thread count as ORT.
   const pyEnv = { OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads), OPENBLAS_CORETYPE: '', OPENBLAS_L2_SIZE: '' };
@@ -379,49 +416,63 @@ async function main() {
       run(process.execPath, [...(SELF ? [SELF] : ['--import', 'tsx', 'bench/suite.ts']), '--worker', ...w]);
   const py =
     (...w: string[]) =>
+    (p: PyPeer) =>
     () =>
-      run(PY, [path.join(ROOT, 'bench/suite_py.py'), ...w], pyEnv);
-  const items: Record<string, { ours: () => Record<string, number>; peer: () => Record<string, number> }> = {
-    'train-full': { ours: node('train', 'full', String(K), String(threads), '3'), peer: py('train', 'full', String(threads), '6') },
-    'train-head': { ours: node('train', 'head', String(K), String(threads), '3'), peer: py('train', 'head', String(threads), '6') },
-    'train-lora': { ours: node('train', 'lora', String(K), String(threads), '3'), peer: py('train', 'lora', String(threads), '6') },
-    eval: { ours: node('eval', String(threads), String(evalBatch), '5', 'inputs'), peer: py('eval', String(threads), String(evalBatch), '5') },
-    'eval-exported': { ours: node('eval', String(threads), String(evalBatch), '5', 'exported'), peer: py('eval', String(threads), String(evalBatch), '5') },
-    data: { ours: node('data', data.conll, data.vocab), peer: py('data', data.conll, data.vocab, String(MAX_LENGTH)) },
+      run(p.python, [path.join(ROOT, 'bench/suite_py.py'), ...w], pyEnv);
+  const t = String(threads);
+  const runs = base ? '1' : '3';
+  const steps = base ? '3' : '6';
+  const evalRuns = base ? '3' : '5';
+  // The matrix-multiply peak: BERT's feed-forward product at this batch (tokens × hidden by hidden × intermediate).
+  const mm = [String(ENC.batch * ENC.seq), String(ENC.model.hidden), String(ENC.model.intermediate), '10'];
+  const torchRows = (w: ReturnType<typeof py>): Item['peers'] => peers.map((p) => w(p));
+  const items: Record<string, Item> = {
+    'train-full': { ours: node('train', 'full', String(K), t, runs), peers: torchRows(py('train', 'full', t, steps)) },
+    'train-head': { ours: node('train', 'head', String(K), t, runs), peers: torchRows(py('train', 'head', t, steps)) },
+    'train-lora': { ours: node('train', 'lora', String(K), t, runs), peers: torchRows(py('train', 'lora', t, steps)) },
+    eval: { ours: node('eval', t, String(evalBatch), evalRuns, 'inputs'), peers: torchRows(py('eval', t, String(evalBatch), evalRuns)) },
+    'eval-exported': { ours: node('eval', t, String(evalBatch), evalRuns, 'exported'), peers: torchRows(py('eval', t, String(evalBatch), evalRuns)) },
+    // The data peer is plain Python (no torch): the bench's Python only.
+    data: { ours: node('data', data.conll, data.vocab), peers: [py('data', data.conll, data.vocab, String(MAX_LENGTH))(peer)] },
+    real: { ours: node('real', real.config, path.join(dataDir, 'real', 'run')), peers: torchRows(py('real', real.conll, real.meta, t)) },
+    matmul: { ours: node('matmul', t, ...mm), peers: torchRows(py('matmul', t, ...mm)) },
   };
   const names = only.filter((n) => items[n]);
-  const m: Record<string, { ours: Record<string, number>[]; peer: Record<string, number>[] }> = {};
-  for (const n of names) m[n] = { ours: [], peer: [] };
+  const m: Record<string, { ours: Result[]; peers: Result[][] }> = {};
+  for (const n of names) m[n] = { ours: [], peers: items[n].peers.map(() => []) };
+  let measurements = 0;
   for (let r = 0; r < rounds; r++) {
     for (const n of names) {
-      // Alternate which side goes first in each round.
-      const ours = () => {
+      // Every side once per round, starting with a different one each round.
+      const sides: (() => void)[] = [() => m[n].ours.push(items[n].ours()), ...items[n].peers.map((f, i) => () => m[n].peers[i].push(f()))];
+      for (let i = 0; i < sides.length; i++) {
         waitQuiet(quietS);
-        m[n].ours.push(items[n].ours());
-      };
-      const peer = () => {
-        waitQuiet(quietS);
-        m[n].peer.push(items[n].peer());
-      };
-      if (r % 2 === 0) {
-        peer();
-        ours();
-      } else {
-        ours();
-        peer();
+        sides[(i + r) % sides.length]();
+        measurements++;
       }
-      process.stderr.write(`round ${r + 1}/${rounds} ${n} done\n`);
+      log(`round ${r + 1}/${rounds} ${n} done`);
     }
   }
-  // The device each side actually ran on (ours records why CUDA was not used).
-  const devices = new Set<string>();
-  for (const n of names) {
-    for (const x of m[n].ours as Record<string, unknown>[])
-      if (x.device_used) devices.add(`ours ${n}: ${x.device_used}${x.device_reason ? ` (${x.device_reason})` : ''}`);
-    for (const x of m[n].peer as Record<string, unknown>[]) if (x.device_used) devices.add(`PyTorch ${n}: ${x.device_used}`);
-  }
-  const med = (xs: Record<string, number>[], f: string) => median(xs.map((x) => x[f]));
-  const rows: string[][] = [];
+  printTable({ names, m, K, evalBatch, threads, rounds, quietS, measurements, peers, markdown: args.includes('--markdown') });
+}
+
+function printTable(o: {
+  names: string[];
+  m: Record<string, { ours: Result[]; peers: Result[][] }>;
+  K: number;
+  evalBatch: number;
+  threads: number;
+  rounds: number;
+  quietS: number;
+  measurements: number;
+  peers: PyPeer[];
+  markdown: boolean;
+}) {
+  const { names, m, K, evalBatch, peers } = o;
+  const c = ENC.model;
+  const B = ENC.batch;
+  const T = ENC.seq;
+  const med = (xs: Result[], f: string) => median(xs.map((x) => x[f]));
   const fmt = (x: number, d = 1) => (x >= 1000 ? x.toFixed(0) : x.toFixed(d));
   const label: Record<string, string> = {
     'train-full': 'train: full fine-tuning',
@@ -430,47 +481,81 @@ async function main() {
     eval: `eval (weights as inputs), batch ${evalBatch}`,
     'eval-exported': `eval (exported model), batch ${evalBatch}`,
     data: 'data: read + tokenize CoNLL',
+    real: `train: real-length sentences, end to end (BERT-mini)`,
+    matmul: `matmul ${B * T}x${c.hidden} by ${c.hidden}x${c.intermediate}`,
   };
+  // Per row: how a measurement reads (value, unit, GFLOP/s), and which way is better.
+  const read = (n: string, x: Result[]): { v: number; text: string; gflops?: number } => {
+    if (n.startsWith('train-')) {
+      const ms = med(x, 'ms_per_step');
+      return { v: ms, text: `${fmt(ms)} ms/step`, gflops: trainFlops(c, B * T, T, n.slice(6) as TrainMode) / ms / 1e6 };
+    }
+    if (n === 'matmul') {
+      const g = med(x, 'gflops');
+      return { v: g, text: `${fmt(g)} GFLOP/s`, gflops: g };
+    }
+    const tps = med(x, 'tokens_per_s');
+    const pad = n === 'real' ? `, ${(100 * med(x, 'padding')).toFixed(0)}% padding` : '';
+    return { v: tps, text: `${fmt(tps, 0)} tokens/s${pad}`, gflops: n.startsWith('eval') ? (forwardFlops(c, B * T, T) * tps) / (B * T) / 1e9 : undefined };
+  };
+  const head = ['measurement', 'ours', peers[0].label, 'ratio', 'target', 'GFLOP/s ours / peer', 'ours RSS MB', 'peer RSS MB', 'RSS ratio'];
+  if (peers[1]) head.push(peers[1].label, `${peers[1].label} RSS MB`);
+  const rows: string[][] = [];
   for (const n of names) {
-    const o = m[n].ours,
-      p = m[n].peer;
-    const rssO = med(o, 'peak_rss_mb'),
-      rssP = med(p, 'peak_rss_mb');
-    const rss = [fmt(rssO, 0), fmt(rssP, 0), (rssO / rssP).toFixed(2), rssO / rssP <= 1.5 ? 'met' : 'MISSED'];
-    if (n.startsWith('train')) {
-      const a = med(o, 'ms_per_step'),
-        b = med(p, 'ms_per_step');
-      const target = n === 'train-full' ? (a / b <= 0.6 ? '<= 0.6x met' : '> 0.6x MISSED') : '';
-      rows.push([label[n], `${fmt(a)} ms/step (K=${K})`, `${fmt(b)} ms/step`, `${(a / b).toFixed(2)}x time`, target, ...rss]);
-    } else if (n.startsWith('eval')) {
-      const a = med(o, 'tokens_per_s'),
-        b = med(p, 'tokens_per_s');
-      const target = a / b >= 1.5 ? '>= 1.5x met' : '< 1.5x MISSED';
-      rows.push([label[n], `${fmt(a, 0)} tokens/s`, `${fmt(b, 0)} tokens/s`, `${(a / b).toFixed(2)}x speed`, target, ...rss]);
-    } else {
-      const a = med(o, 'tokens_per_s'),
-        b = med(p, 'tokens_per_s');
-      const same = o[0].checksum === p[0].checksum ? 'same ids' : 'ids DIFFER';
-      rows.push([label[n], `${fmt(a, 0)} tokens/s`, `${fmt(b, 0)} tokens/s`, `${(a / b).toFixed(2)}x speed`, same, ...rss]);
+    const ours = read(n, m[n].ours);
+    const p = read(n, m[n].peers[0]);
+    const timeRow = n.startsWith('train-');
+    const ratio = ours.v / p.v;
+    let target = '';
+    if (timeRow && n !== 'train-head') target = ratio <= TRAIN_TARGET ? `<= ${TRAIN_TARGET}x met` : `> ${TRAIN_TARGET}x MISSED`;
+    if (n.startsWith('eval')) target = ratio >= EVAL_TARGET ? `>= ${EVAL_TARGET}x met` : `< ${EVAL_TARGET}x MISSED`;
+    if (n === 'data') target = m[n].ours[0].checksum === m[n].peers[0][0].checksum ? 'same ids' : 'ids DIFFER';
+    const rssO = med(m[n].ours, 'peak_rss_mb');
+    const rssP = med(m[n].peers[0], 'peak_rss_mb');
+    const g = ours.gflops !== undefined && p.gflops !== undefined ? `${fmt(ours.gflops)} / ${fmt(p.gflops)}` : '';
+    const row = [
+      label[n],
+      `${ours.text}${timeRow ? ` (K=${K})` : ''}`,
+      p.text,
+      `${ratio.toFixed(2)}x ${timeRow ? 'time' : 'speed'}`,
+      target,
+      g,
+      fmt(rssO, 0),
+      fmt(rssP, 0),
+      (rssO / rssP).toFixed(2),
+    ];
+    if (peers[1]) {
+      const q = m[n].peers[1];
+      row.push(q?.length ? read(n, q).text : '', q?.length ? fmt(med(q, 'peak_rss_mb'), 0) : '');
+    }
+    rows.push(row);
+  }
+  console.log(`Fine-tune benchmark (npm run bench): ${o.rounds} interleaved rounds, medians; one process per measurement`);
+  console.log(`machine: ${machine(o.threads, peers)}${process.env.FINETUNE_BENCH_GPU ? `; GPU: ${process.env.FINETUNE_BENCH_GPU}` : ''}`);
+  if (!peers[1]) console.log(`no second PyTorch column: /usr/bin/python3 has no torch (Debian's python3-torch), or the same version`);
+  console.log(`${busyStarts} of ${o.measurements} measurements started on a busy machine (other processes using > 15% CPU after ${o.quietS} s of waiting)`);
+  if (DEVICE !== 'cpu') {
+    for (const n of names) {
+      for (const x of m[n].ours as Record<string, unknown>[])
+        if (x.device_used) console.log(`device used: ours ${n}: ${x.device_used}${x.device_reason ? ` (${x.device_reason})` : ''}`);
     }
   }
-  const head = ['measurement', 'ours', 'PyTorch / Python', 'ratio', 'target', 'ours RSS MB', 'peer RSS MB', 'RSS ratio', 'RSS <= 1.5x'];
-  console.log(`Fine-tune benchmark (npm run bench): ${rounds} interleaved rounds, medians; one process per measurement`);
-  console.log(`machine: ${machine(threads)}${process.env.FINETUNE_BENCH_GPU ? `; GPU: ${process.env.FINETUNE_BENCH_GPU}` : ''}`);
   console.log(
-    `${busyStarts} of ${2 * rounds * names.length} measurements started on a busy machine (other processes using > 15% CPU after ${quietS} s of waiting)`,
+    `model: ${MODEL === 'encoder' ? 'BERT-mini' : 'BERT-base sizes (from scratch)'} token classification (${c.layers} layers, hidden ${c.hidden}, ${c.heads} heads, seq ${T}, ` +
+      `train batch ${B}, vocab ${c.vocabSize}, dropout ${c.hiddenDropout}); training = AdamW + clipping, K=${K} steps per run; ` +
+      `GFLOP/s: matrix products only (3x forward for full training, 2x for LoRA), against the matmul row's peak`,
   );
-  if (DEVICE !== 'cpu') for (const d of devices) console.log(`device used: ${d}`);
-  console.log(
-    `model: ${MODEL === 'encoder' ? 'BERT-mini' : 'BERT-base sizes (from scratch)'} token classification (${ENC.model.layers} layers, hidden ${ENC.model.hidden}, ${ENC.model.heads} heads, seq ${ENC.seq}, ` +
-      `train batch ${ENC.batch}, vocab ${ENC.model.vocabSize}, dropout ${ENC.model.hiddenDropout}); training = AdamW + clipping, K=${K} steps per run; ` +
-      `data: ${DATA_TOKENS} tokens, plain-Python peer of the same algorithm (not HF tokenizers)`,
-  );
+  if (names.includes('data')) console.log(`data: ${DATA_TOKENS} tokens, plain-Python peer of the same algorithm (not HF tokenizers)`);
+  if (names.includes('real'))
+    console.log(
+      `real-length: ${REAL.sentences} CoNLL-like sentences (log-normal, median 12 words, max ${REAL.maxLength - 2}), batch ${REAL.batch}, one epoch; ours: the trainer (length-grouped buckets, ` +
+        `programs built on first use), peer: shuffled batches padded to their longest (DataCollatorForTokenClassification); tokens = non-padding positions`,
+    );
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const line = (r: string[]) => r.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ');
   console.log(line(head));
   for (const r of rows) console.log(line(r));
-  if (args.includes('--markdown')) {
+  if (o.markdown) {
     // the same table for docs/benchmarks.md
     console.log(`\n| ${head.join(' | ')} |`);
     console.log(`|${head.map(() => '---').join('|')}|`);

@@ -4,6 +4,8 @@
   suite_py.py train <full|head|lora> <threads> <steps>   PyTorch training step (AdamW + clipping)
   suite_py.py eval <threads> <batch> <runs>              PyTorch torch.no_grad() forward, tokens/s
   suite_py.py data <conll file> <vocab.txt> <maxLength>  plain-Python CoNLL reader + greedy WordPiece
+  suite_py.py matmul <threads> <M> <K> <N> <runs>        torch.matmul [M, K] x [K, N], GFLOP/s
+  suite_py.py real <conll file> <meta.json> <threads>    real-length training: shuffled batches padded to their longest
 
 The data peer is a peer of the same algorithm as ours (BERT normalizer with lowercasing, BERT
 pre-tokenizer, greedy longest-match-first WordPiece with '##' continuations, first sub-token
@@ -85,7 +87,8 @@ def train(mode, threads, steps):
     rest = [v for k, v in trained.items() if nodecay(k)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": rest, "weight_decay": 0.0}], lr=1e-4)
     times = []
-    for s in range(steps + 2):
+    warm = 1 if MODEL == "encoder-base" else 2  # a BERT-base step takes seconds; its first is the slow one
+    for s in range(steps + warm):
         t0 = time.perf_counter()
         opt.zero_grad()
         logits = bert_token_logits(P, c, ids, mask, training=True, lora=lora)
@@ -94,7 +97,7 @@ def train(mode, threads, steps):
         torch.nn.utils.clip_grad_norm_(list(trained.values()), 1.0)
         opt.step()
         sync(torch)
-        if s >= 2:  # two warm-up steps
+        if s >= warm:
             times.append((time.perf_counter() - t0) * 1000)
     print(json.dumps({"ms_per_step": statistics.median(times), **peak_mb(torch), "loss": float(loss),
                       "trained": sum(v.numel() for v in trained.values()), "torch": torch.__version__}))
@@ -241,6 +244,81 @@ def data(conll, vocab_file, max_length):
                       "tokens_per_s": tokens / (t2 - t1), "vocab_s": t1 - t0, "peak_rss_mb": rss_mb(), "checksum": checksum}))
 
 
+def matmul(threads, M, K, N, runs):
+    import torch
+    torch.set_num_threads(threads)
+    x = torch.rand(M, K) - 0.5
+    w = torch.rand(K, N) - 0.5
+    times = []
+    for s in range(runs + 1):
+        t0 = time.perf_counter()
+        torch.matmul(x, w)
+        if s >= 1:
+            times.append(time.perf_counter() - t0)
+    print(json.dumps({"gflops": 2 * M * K * N / statistics.median(times) / 1e9, "peak_rss_mb": rss_mb(), "torch": torch.__version__}))
+
+
+def real(conll, meta_file, threads):
+    """The peer of the real-length row (bench/reallength.ts): the CoNLL sentences as token ids
+    ([CLS] words [SEP], one token per word), shuffled, batches of `batch` each padded to its
+    longest sequence (DataCollatorForTokenClassification's padding), one epoch of AdamW steps
+    with clipping on the same BERT; tokens/s over the training loop, and the padding share."""
+    import torch
+    import torch.nn.functional as F
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+    from torch_models import bert_params, bert_token_logits
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    meta = json.load(open(meta_file))
+    m = meta["model"]
+    c = {"vocabSize": meta["vocabSize"], "hidden": m["hidden"], "layers": m["layers"], "heads": m["heads"],
+         "intermediate": m["intermediate"], "maxPositions": meta["maxLength"], "typeVocabSize": 2, "layerNormEps": 1e-12,
+         "hiddenDropout": 0.1, "attentionDropout": 0.1, "numLabels": meta["numLabels"]}
+    vocab, labels, sentences, words, tags = {}, {}, [], [], []
+    with open(conll, encoding="utf-8") as f:
+        for line in f:
+            fields = line.split()
+            if not fields:
+                if words:
+                    sentences.append(([1] + [5 + vocab.setdefault(w, len(vocab)) % (c["vocabSize"] - 5) for w in words] + [2],
+                                      [-100] + [labels.setdefault(t, len(labels)) for t in tags] + [-100]))
+                    words, tags = [], []
+                continue
+            words.append(fields[0])
+            tags.append(fields[-1])
+    B = meta["batch"]
+    order = torch.randperm(len(sentences), generator=torch.Generator().manual_seed(meta["seed"])).tolist()
+    batches = []
+    for s in range(0, len(order), B):
+        part = [sentences[i] for i in order[s:s + B]]
+        T = max(len(ids) for ids, _ in part)
+        ids = torch.zeros(len(part), T, dtype=torch.long)
+        mask = torch.zeros(len(part), T, dtype=torch.long)
+        lab = torch.full((len(part), T), -100, dtype=torch.long)
+        for r, (x, y) in enumerate(part):
+            ids[r, :len(x)] = torch.tensor(x)
+            mask[r, :len(x)] = 1
+            lab[r, :len(y)] = torch.tensor(y)
+        batches.append((ids, mask, lab))
+    P = {k: (v * 0.1).requires_grad_(True) for k, v in bert_params(c).items()}
+    nodecay = lambda k: not k.endswith(".weight") or "LayerNorm" in k
+    opt = torch.optim.AdamW([{"params": [v for k, v in P.items() if not nodecay(k)], "weight_decay": 0.01},
+                             {"params": [v for k, v in P.items() if nodecay(k)], "weight_decay": 0.0}], lr=5e-5)
+    t0 = time.perf_counter()
+    for ids, mask, lab in batches:
+        opt.zero_grad()
+        logits = bert_token_logits(P, c, ids, mask, training=True)
+        loss = F.cross_entropy(logits, lab.reshape(-1), ignore_index=-100)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(P.values()), 1.0)
+        opt.step()
+    seconds = time.perf_counter() - t0
+    tokens = sum(len(ids) for ids, _ in sentences)
+    computed = sum(b[0].numel() for b in batches)
+    print(json.dumps({"tokens_per_s": tokens / seconds, "seconds": seconds, "steps": len(batches), "tokens": tokens,
+                      "padding": 1 - tokens / computed, "peak_rss_mb": rss_mb(), "loss": float(loss)}))
+
+
 if __name__ == "__main__":
     kind = sys.argv[1]
     if kind == "train":
@@ -249,5 +327,9 @@ if __name__ == "__main__":
         evaluate(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
     elif kind == "data":
         data(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif kind == "matmul":
+        matmul(*(int(a) for a in sys.argv[2:7]))
+    elif kind == "real":
+        real(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     else:
         sys.exit(f"unknown measurement {kind}")

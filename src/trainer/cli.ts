@@ -13,6 +13,8 @@ commands:
       --run-dir DIR      use this run folder (default <config dir>/${DEFAULT_RUNS_FOLDER}/<id>)
       --resume RUN_DIR   continue a stopped or interrupted run from its last checkpoint
       --set KEY=VALUE    override a config value (dotted key, e.g. training.lr=3e-5); repeatable
+      --force            run even when the memory estimate says the run will not fit
+                         (the same as --set training.memory_check=warn)
   eval <run-dir>         evaluate a run's exported model on its test (or --split validation) data
   predict <run-dir> TEXT run a run's exported model.onnx on text and print entities or the label
                          (TEXT '-' reads it from stdin; any length: long text is windowed
@@ -38,7 +40,7 @@ function parseArgs(argv: string[]) {
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--json' || a === '--help' || a === '-h' || a === '--no-progress') flags[a.replace(/^-+/, '')] = true;
+    if (a === '--json' || a === '--help' || a === '-h' || a === '--no-progress' || a === '--force') flags[a.replace(/^-+/, '')] = true;
     else if (a.startsWith('--')) {
       const v = argv[i + 1];
       if (v === undefined || v.startsWith('--')) throw new Error(`option ${a} needs a value`);
@@ -126,7 +128,7 @@ export async function main(argv: string[]): Promise<number> {
           configPath: positional[1],
           runDir: flags['run-dir'] as string | undefined,
           resume: flags.resume as string | undefined,
-          overrides: parseSetArgs(sets),
+          overrides: parseSetArgs(flags.force ? [...sets, 'training.memory_check=warn'] : sets),
           json: !!flags.json,
           device: flags.device as Device | undefined,
           threads: flags.threads ? threads : undefined,

@@ -373,6 +373,12 @@ export const CONFIG_SCHEMA: JsonSchema = {
           exclusiveMinimum: 0,
           default: 1.0,
         },
+        memory_check: {
+          description:
+            "Before training allocates anything, estimate the run's peak memory (weights, gradients, optimizer state, activations for batch × length × layers) and compare it with the memory available: 'error' refuses a run that will not fit, with the estimate; 'warn' logs the estimate and runs anyway (the CLI's --force); 'off' skips the check. Default: error.",
+          type: 'string',
+          enum: ['error', 'warn', 'off'],
+        },
         steps_per_run: {
           description:
             "Optimizer steps per ONNX Runtime call (a K-step Loop graph), or 'auto': start at 4 and after every call set K to the steps done per second (1 to 64), so that each call takes about a second. A call never runs past an evaluation, the end of an epoch or the last step, and holds steps of one sequence length only, so it can be shorter than K. K does not change what is logged: see logging_steps.",

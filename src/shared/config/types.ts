@@ -78,6 +78,8 @@ export interface ResolvedConfig {
     stepsPerRun: 'auto' | number;
     /** Recompute each encoder layer in the backward pass (runs recorded before this key: false). */
     gradientCheckpointing: boolean;
+    /** Memory check before training (absent: 'error'; optional so that older configs keep their hash). */
+    memoryCheck?: 'error' | 'warn' | 'off';
     /** false: file order, no length grouping (runs recorded before this key existed lack it: true). */
     shuffle: boolean;
     /** A train record every this many steps, with the mean loss over them (older runs: 1). */

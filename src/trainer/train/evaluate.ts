@@ -19,7 +19,7 @@ interface Encoded {
   attentionMask: number[];
 }
 
-const EVAL_BATCH = 32;
+export const EVAL_BATCH = 32;
 
 function prf(p: PRF): PrfJson {
   const clean = (x: number) => (Number.isFinite(x) ? x : 0);

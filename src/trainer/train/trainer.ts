@@ -32,7 +32,8 @@ import { ortVersion, type SessionOptions } from '../engine/session';
 import { TensorBoardWriter } from '../run/tensorboard';
 import { checkpointLabels, loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint';
 import { loadRunData, type RunData } from './dataset';
-import { Evaluator } from './evaluate';
+import { EVAL_BATCH, Evaluator } from './evaluate';
+import { availableMemory, estimateMemory, formatEstimate, judgeMemory, memoryPlanOf, modelSizes } from './memory';
 import { batchFeeds, lossFn, paramDefs, setupModel, type ModelSetup } from './model';
 import { exportModel } from './export';
 import { fillStep, planEpoch, stepsPerEpoch, type Features, type PlannedStep } from './plan';
@@ -126,6 +127,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if ((await resolvePretrained(c)) === 'stopped') return finishStoppedDownload(c);
     // 2. Data and tokenizer (a resumed run uses the tokenizer saved with its checkpoint).
     const withData = await prepareData(c);
+    // 2b. Will it fit? Refused (or warned about) before the weights and sessions are allocated.
+    checkMemory(withData);
     // 3. Model and optimizer state.
     const p = prepareModel(withData);
     // 4. Training programs, evaluator and TensorBoard writer; the 'started' event.
@@ -226,6 +229,31 @@ async function prepareData(c: RunContext): Promise<RunContext & { data: RunData 
   for (const line of data.log) c.emitLogged({ type: 'log', level: 'info', message: line });
   c.state.labels = data.labels;
   return Object.assign(c, { data });
+}
+
+// 2b. The memory estimate against what the machine has: a run that cannot fit is refused here
+// (training.memory_check: error, the default), or goes on with a warning ('warn', --force).
+function checkMemory(c: RunContext & { data: RunData }): void {
+  const mode = c.cfg.training.memoryCheck ?? 'error';
+  if (mode === 'off') return;
+  const lengths = (split?: { features: unknown[] }) => ((split?.features ?? []) as Features[]).map((f) => f.inputIds.length);
+  const { data, cfg } = c;
+  const sizes = modelSizes(cfg, data.tokenizer.info.vocabSize, data.labels.length);
+  const plan = memoryPlanOf(cfg, sizes, lengths(data.train), [...lengths(data.validation), ...lengths(data.test)], EVAL_BATCH);
+  const estimate = estimateMemory(plan);
+  const avail = availableMemory();
+  // What this process holds now (runtime, data) is part of the estimate, so it counts as room.
+  const verdict = judgeMemory(estimate, { bytes: avail.bytes + process.memoryUsage().rss, source: `${avail.source} + this process` });
+  if (verdict.kind === 'fits') {
+    c.emitLogged({ type: 'log', level: 'info', message: `memory: estimated peak ${formatEstimate(estimate)}` });
+    return;
+  }
+  if (verdict.kind === 'refuse' && mode === 'error') throw new Error(verdict.message);
+  c.emitLogged({
+    type: 'log',
+    level: 'warn',
+    message: verdict.kind === 'refuse' ? `${verdict.message} (memory_check: warn — running anyway)` : verdict.message,
+  });
 }
 
 // 3. Model and optimizer state; a resumed run restores both and trims metrics past its checkpoint.
