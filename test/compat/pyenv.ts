@@ -6,7 +6,8 @@ import * as path from 'node:path';
 
 export const ROOT = path.resolve(path.dirname(__filename), '..', '..');
 export const TRAINER = path.join(ROOT, 'dist', 'trainer.js');
-const PYTHON = path.join(ROOT, '.cache', 'compat-py', 'bin', 'python');
+/** The venv: .cache/compat-py, or FINETUNE_COMPAT_VENV (relative to the repository root), as setup.sh makes it. */
+const PYTHON = path.join(path.resolve(ROOT, process.env.FINETUNE_COMPAT_VENV || path.join('.cache', 'compat-py')), 'bin', 'python');
 
 /** The venv's python, or why there is none (the layer is then skipped with that reason). */
 export function compatPython(): { python: string } | { skip: string } {

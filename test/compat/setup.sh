@@ -11,7 +11,7 @@
 # install the pins), with one line on stderr saying why: the layer reports it as a skip.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-VENV=.cache/compat-py
+VENV=${FINETUNE_COMPAT_VENV:-.cache/compat-py}   # another place: e.g. a venv shared by several checkouts
 REQ=test/compat/requirements.txt
 STAMP=$VENV/.requirements
 if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && cmp -s "$STAMP" "$REQ"; then exit 0; fi
