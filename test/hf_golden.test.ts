@@ -35,7 +35,13 @@ const ref = JSON.parse(fs.readFileSync(path.join(FIX, 'hf_reference.json'), 'utf
   logits: number[];
   labels: number[][];
   training: Steps & { weightDecay: number; clip: number; noDecay: string[]; finalClassifier: number[] };
-  lora: Steps & { rank: number; alpha: number; targets: string[]; initial: Record<string, { shape: number[]; data: number[] }>; final: Record<string, number[]> };
+  lora: Steps & {
+    rank: number;
+    alpha: number;
+    targets: string[];
+    initial: Record<string, { shape: number[]; data: number[] }>;
+    final: Record<string, number[]>;
+  };
 };
 const B = ref.inputIds.length;
 const T = ref.inputIds[0].length;
