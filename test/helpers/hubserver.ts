@@ -98,16 +98,17 @@ export class HubServer {
       res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
       res.end(JSON.stringify(body));
     };
-    if (this.faults.token !== undefined && req.headers.authorization !== `Bearer ${this.faults.token}`)
-      return json(401, { error: 'Access to this model is restricted. You must be authenticated.' }, { 'X-Error-Code': 'GatedRepo' });
-
-    // The CDN an LFS resolve redirects to.
+    // The CDN an LFS resolve redirects to: no token, as the Hub's CDN URL is signed (clients drop
+    // the Authorization header on a redirect to another host).
     const cdn = /^\/cdn\/([0-9a-f]{64})$/.exec(url.pathname);
     if (cdn) {
       for (const repo of Object.values(this.repos))
         for (const [name, bytes] of Object.entries(repo.files)) if (sha256(bytes) === cdn[1]) return this.sendFile(req, res, name, bytes, {});
       return json(404, { error: 'Entry not found' });
     }
+    if (this.faults.token !== undefined && req.headers.authorization !== `Bearer ${this.faults.token}`)
+      return json(401, { error: 'Access to this model is restricted. You must be authenticated.' }, { 'X-Error-Code': 'GatedRepo' });
+
     // The file tree (huggingface_hub's snapshot_download lists it): files with their blob ids and
     // LFS info, and with ?recursive=true the folders and files below the path.
     const tree = /^\/api\/(models|datasets)\/(.+?)\/tree\/([^/]+)(?:\/(.*))?$/.exec(url.pathname);
