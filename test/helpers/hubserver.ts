@@ -1,10 +1,13 @@
 // A Hugging Face Hub-compatible HTTP server on 127.0.0.1 for tests, speaking what the model
 // download uses: model info (/api/models/<id>/revision/<rev>: siblings and commit sha), dataset
-// info (/api/datasets/<id>/revision/<rev>, for repos keyed `datasets/<id>`) and
+// info (/api/datasets/<id>/revision/<rev>, for repos keyed `datasets/<id>`), the file tree
+// (/api/<models|datasets>/<id>/tree/<rev>[/<path>][?recursive=true]) and
 // /<id>/resolve/<rev>/<file> (HEAD and GET; ETag = git blob sha1, or for LFS files — *.safetensors,
-// *.bin, *.parquet — a 302 to /cdn/<sha256> carrying X-Linked-Etag and X-Linked-Size, as the Hub does;
-// X-Repo-Commit; HTTP Range). Faults on request: a token required (401 without it), a connection
-// cut mid-file (once), wrong bytes for a file. Every request is recorded.
+// *.bin, *.parquet — a 302 to http://localhost:<port>/cdn/<sha256>, on another host name as the
+// Hub's CDN is, carrying X-Linked-Etag and X-Linked-Size, as the Hub does; X-Repo-Commit; HTTP
+// Range). Both Node's resolver and Python's huggingface_hub download from it. Faults on request: a
+// token required (401 without it), a connection cut mid-file (once), wrong bytes for a file. Every
+// request is recorded.
 
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
@@ -47,6 +50,28 @@ export const gitSha1 = (b: Buffer) =>
 
 export const commitOf = (seed: string) => crypto.createHash('sha1').update(seed).digest('hex');
 
+/** The stand-in for an LFS file's pointer in git (its blob id is the ETag of the resolve redirect). */
+const lfsPointer = (file: string) => Buffer.from('pointer ' + file);
+
+/** /api/<type>/<id>/tree/<rev>/<path> entries, as the Hub lists them. */
+function treeOf(repo: HubRepo, under: string, recursive: boolean): object[] {
+  const prefix = under ? `${under.replace(/\/$/, '')}/` : '';
+  const entries = new Map<string, object>();
+  for (const [name, bytes] of Object.entries(repo.files)) {
+    if (!name.startsWith(prefix)) continue;
+    const parts = name.slice(prefix.length).split('/');
+    // The folders on the way: all of them when recursive, else only the first.
+    for (let i = 1; i < (recursive ? parts.length : Math.min(2, parts.length)); i++) {
+      const dir = prefix + parts.slice(0, i).join('/');
+      entries.set(dir, { type: 'directory', oid: gitSha1(Buffer.from('tree ' + dir)), size: 0, path: dir });
+    }
+    if (!recursive && parts.length > 1) continue;
+    const lfs = isLfs(name) ? { lfs: { oid: sha256(bytes), size: bytes.length, pointerSize: lfsPointer(name).length } } : {};
+    entries.set(name, { type: 'file', oid: gitSha1(isLfs(name) ? lfsPointer(name) : bytes), size: bytes.length, path: name, ...lfs });
+  }
+  return [...entries.values()];
+}
+
 export class HubServer {
   readonly seen: SeenRequest[] = [];
   faults: HubFaults = {};
@@ -75,15 +100,27 @@ export class HubServer {
       res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
       res.end(JSON.stringify(body));
     };
-    if (this.faults.token !== undefined && req.headers.authorization !== `Bearer ${this.faults.token}`)
-      return json(401, { error: 'Access to this model is restricted. You must be authenticated.' }, { 'X-Error-Code': 'GatedRepo' });
-
-    // The CDN an LFS resolve redirects to.
+    // The CDN an LFS resolve redirects to: no token, as the Hub's CDN URL is signed (clients drop
+    // the Authorization header on a redirect to another host).
     const cdn = /^\/cdn\/([0-9a-f]{64})$/.exec(url.pathname);
     if (cdn) {
       for (const repo of Object.values(this.repos))
         for (const [name, bytes] of Object.entries(repo.files)) if (sha256(bytes) === cdn[1]) return this.sendFile(req, res, name, bytes, {});
       return json(404, { error: 'Entry not found' });
+    }
+    if (this.faults.token !== undefined && req.headers.authorization !== `Bearer ${this.faults.token}`)
+      return json(401, { error: 'Access to this model is restricted. You must be authenticated.' }, { 'X-Error-Code': 'GatedRepo' });
+
+    // The file tree (huggingface_hub's snapshot_download lists it): files with their blob ids and
+    // LFS info, and with ?recursive=true the folders and files below the path.
+    const tree = /^\/api\/(models|datasets)\/(.+?)\/tree\/([^/]+)(?:\/(.*))?$/.exec(url.pathname);
+    if (tree) {
+      const repo = this.repos[tree[1] === 'datasets' ? `datasets/${tree[2]}` : tree[2]];
+      if (!repo) return json(404, { error: 'Repository not found' }, { 'X-Error-Code': 'RepoNotFound' });
+      const rev = decodeURIComponent(tree[3]);
+      if (rev !== 'main' && rev !== repo.commit && !repo.refs?.includes(rev))
+        return json(404, { error: `Invalid rev id: ${rev}` }, { 'X-Error-Code': 'RevisionNotFound' });
+      return json(200, treeOf(repo, tree[4] ? decodeURIComponent(tree[4]) : '', url.searchParams.get('recursive') === 'true'));
     }
     const info = /^\/api\/(models|datasets)\/(.+)\/revision\/([^/]+)$/.exec(url.pathname);
     if (info) {
@@ -114,10 +151,13 @@ export class HubServer {
       if (isLfs(file)) {
         res.writeHead(302, {
           ...common,
-          Location: `/cdn/${sha256(bytes)}`,
+          // On another host name, as the Hub's CDN is: huggingface_hub follows a HEAD's redirect
+          // while it stays on the same host and reads the file's metadata from the redirect
+          // response only when it leaves it. (localhost is this same server.)
+          Location: `http://localhost:${(this.server!.address() as AddressInfo).port}/cdn/${sha256(bytes)}`,
           'X-Linked-Etag': `"${sha256(bytes)}"`,
           'X-Linked-Size': String(bytes.length),
-          ETag: `"${gitSha1(Buffer.from('pointer ' + file))}"`,
+          ETag: `"${gitSha1(lfsPointer(file))}"`,
         });
         return res.end();
       }

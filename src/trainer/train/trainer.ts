@@ -529,6 +529,7 @@ async function testAndExport(c: Training): Promise<TrainResult> {
   const final: FinalMetrics = {};
   if (data.test) {
     const record = await evaluateSplit(c, 'test', fromBest ? state.best?.step : undefined);
+    c.tb.scalars(state.step, Object.fromEntries(Object.entries(record.metrics).map(([k, v]) => [`test/${k}`, v])));
     for (const k of metricsIn(record.metrics)) final[testKey(k)] = record.metrics[k];
   }
   if (state.best) final[bestKey(state.best.metric)] = state.best.value;
