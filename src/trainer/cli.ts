@@ -50,11 +50,11 @@ function parseArgs(argv: string[]) {
   return { flags, positional, sets };
 }
 
-function intFlag(flags: Record<string, string | boolean>, name: string, dflt: number, min: number): number {
+function intFlag(flags: Record<string, string | boolean>, name: string, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER, why = ''): number {
   const v = flags[name];
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${v}'`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}${why}, got '${v}'`);
   return n;
 }
 
@@ -116,8 +116,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const device = (flags.device ?? 'auto') as Device;
     if (!['auto', 'cpu', 'cuda'].includes(device)) throw new Error(`--device must be auto, cpu or cuda, got '${device}'`);
-    const threads = intFlag(flags, 'threads', (await import('node:os')).availableParallelism(), 1);
-    const stepsPerRun = intFlag(flags, 'steps-per-run', 8, 1);
+    // Bounded before anything starts: ONNX Runtime crashed on 100000 threads.
+    const cores = (await import('node:os')).availableParallelism();
+    const threads = intFlag(flags, 'threads', cores, 1, cores, " (this machine's cores)");
+    const stepsPerRun = intFlag(flags, 'steps-per-run', 8, 1, 64);
     switch (positional[0]) {
       case 'train': {
         const { runTrain } = await import('./commands');
