@@ -11,7 +11,7 @@ import { promises as fsp } from 'node:fs';
 import { parquetMetadata, parquetReadObjects, parquetSchema, type FileMetaData } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { detectScheme, normalizeTags, type TagScheme, type TokenSentence } from './conll';
-import { DataError, fileError } from './errors';
+import { checkDataFile, DataError, fileError } from './errors';
 import type { TextExample } from './textcls';
 
 export interface ParquetTokenOptions {
@@ -68,6 +68,7 @@ interface Opened {
 }
 
 async function openParquet(file: string): Promise<Opened> {
+  checkDataFile(file);
   let bytes: Buffer;
   try {
     bytes = await fsp.readFile(file);
