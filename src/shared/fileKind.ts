@@ -3,6 +3,7 @@
 // is refused by its type, and a symlink loop is called that rather than "file not found".
 
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 /** Why `p` is not a regular file that can be read, or undefined when it is one (symlinks are followed). */
 export function notARegularFile(p: string): string | undefined {
@@ -43,4 +44,48 @@ function specialKind(st: fs.Stats): string {
   if (st.isFIFO()) return 'a FIFO (a named pipe)';
   if (st.isSocket()) return 'a socket';
   return 'a special file';
+}
+
+/**
+ * An error for a folder that cannot be created or written (a read-only mount, no permission, a
+ * pseudo file system such as /proc that refuses new folders with ENOENT): it names the nearest
+ * folder that exists and why, instead of the raw "ENOENT … mkdir".
+ */
+export function folderWriteError(e: unknown, dir: string): Error {
+  const err = e as NodeJS.ErrnoException;
+  let at = path.resolve(dir);
+  while (!fs.existsSync(at) && path.dirname(at) !== at) at = path.dirname(at);
+  const why =
+    err.code === 'EROFS'
+      ? 'read-only file system'
+      : err.code === 'EACCES' || err.code === 'EPERM'
+        ? 'permission denied'
+        : err.code === 'ENOSPC'
+          ? 'the disk is full'
+          : err.code === 'ENOTDIR'
+            ? 'a part of the path is a file, not a folder'
+            : err.code === 'ENOENT' && fs.existsSync(at) && at !== path.resolve(dir)
+              ? 'it does not accept new folders (read-only)'
+              : (err.message ?? String(e));
+  return new Error(`cannot write to ${at}: ${why} (needed for ${path.resolve(dir)})`);
+}
+
+/** Creates `dir` (and its parents) and checks it can be written, or throws folderWriteError. */
+export function ensureWritableFolder(dir: string): void {
+  try {
+    // One level at a time: Node's recursive mkdir spins forever where a folder that exists refuses
+    // new entries with ENOENT (/proc).
+    const missing: string[] = [];
+    for (let at = path.resolve(dir); !fs.existsSync(at) && path.dirname(at) !== at; at = path.dirname(at)) missing.unshift(at);
+    for (const d of missing) {
+      try {
+        fs.mkdirSync(d);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    }
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (e) {
+    throw folderWriteError(e, dir);
+  }
 }

@@ -13,7 +13,7 @@ commands:
       --run-dir DIR      use this run folder (default <config dir>/${DEFAULT_RUNS_FOLDER}/<id>)
       --resume RUN_DIR   continue a stopped or interrupted run from its last checkpoint
       --set KEY=VALUE    override a config value (dotted key, e.g. training.lr=3e-5); repeatable
-  eval <run-dir>         evaluate a run's exported model on its test (or --split validation) data
+  eval <run-dir>         evaluate a run's exported model on its test (or --split validation|train) data
   predict <run-dir> TEXT run a run's exported model.onnx on text and print entities or the label
                          (TEXT '-' reads it from stdin; any length: long text is windowed
                          with the run's max_length and stride)
@@ -137,7 +137,12 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'eval': {
         const { runEval } = await import('./commands');
-        return await runEval({ runDir: positional[1], split: (flags.split as 'test' | 'validation' | undefined) ?? 'test', json: !!flags.json, emit });
+        const split = flags.split ?? 'test';
+        if (split !== 'test' && split !== 'validation' && split !== 'train') throw new Error(`--split must be test, validation or train, got '${String(split)}'`);
+        // Not refused (a fit check is a fair use), but never silent: these numbers say nothing about new data.
+        if (split === 'train')
+          console.error('warning: evaluating the training split: the model has seen these examples, so the numbers measure fit, not how it does on new data');
+        return await runEval({ runDir: positional[1], split, json: !!flags.json, emit });
       }
       case 'predict': {
         const { runPredict } = await import('./commands');
