@@ -138,7 +138,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'eval': {
         const { runEval } = await import('./commands');
         const split = flags.split ?? 'test';
-        if (split !== 'test' && split !== 'validation' && split !== 'train') throw new Error(`--split must be test, validation or train, got '${String(split)}'`);
+        if (split !== 'test' && split !== 'validation' && split !== 'train')
+          throw new Error(`--split must be test, validation or train, got '${String(split)}'`);
         // Not refused (a fit check is a fair use), but never silent: these numbers say nothing about new data.
         if (split === 'train')
           console.error('warning: evaluating the training split: the model has seen these examples, so the numbers measure fit, not how it does on new data');

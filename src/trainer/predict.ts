@@ -36,7 +36,9 @@ export function readExported(runDir: string): Exported {
     const info = readRunInfo(dir);
     const name = path.basename(p.model);
     if (info.status === 'completed') throw new Error(`${dir} has no exported ${name}, though the run completed (was the file removed?)`);
-    throw new Error(`${dir} has no exported ${name}: the run is ${info.status}, not completed${info.status === 'stopped' ? ' (finish it with train --resume)' : ''}`);
+    throw new Error(
+      `${dir} has no exported ${name}: the run is ${info.status}, not completed${info.status === 'stopped' ? ' (finish it with train --resume)' : ''}`,
+    );
   }
   const labels = JSON.parse(fs.readFileSync(p.labels, 'utf8')) as ExportedLabels;
   return { dir, model: p.model, labels, tokenizer: loadTokenizer(p.tokenizer), tokenizerDir: p.tokenizer };

@@ -133,7 +133,8 @@ export function resourceIssues(raw: Obj, c: ResolvedConfig, machine = { cores: o
   const out: Issue[] = [];
   const t = c.training;
   const err = (p: JPath, message: string) => out.push({ path: p, at: 'value', message, severity: 'error' });
-  if (c.threads > machine.cores) err(['threads'], `threads (${c.threads}) is more than this machine's ${machine.cores} cores; use 0 (all cores) or at most ${machine.cores}`);
+  if (c.threads > machine.cores)
+    err(['threads'], `threads (${c.threads}) is more than this machine's ${machine.cores} cores; use 0 (all cores) or at most ${machine.cores}`);
   const K = typeof t.stepsPerRun === 'number' ? t.stepsPerRun : AUTO_STEPS_PER_RUN;
   const tokens = K * t.gradientAccumulation * t.batchSize * c.data.maxLength;
   const bytes = tokens * FEED_BYTES_PER_TOKEN;
@@ -146,7 +147,10 @@ export function resourceIssues(raw: Obj, c: ResolvedConfig, machine = { cores: o
     );
   }
   if (t.lr < FLOAT32_MIN_NORMAL)
-    err(['training', 'lr'], `training.lr ${t.lr} is 0 in float32, where the update runs (the smallest usable value is about 1.2e-38): the run would train nothing`);
+    err(
+      ['training', 'lr'],
+      `training.lr ${t.lr} is 0 in float32, where the update runs (the smallest usable value is about 1.2e-38): the run would train nothing`,
+    );
   if (t.optimizer === 'adamw' && t.adamEps < FLOAT32_MIN_NORMAL)
     err(
       has(raw, ['training', 'adam_eps']) ? ['training', 'adam_eps'] : ['training'],

@@ -40,7 +40,8 @@ export function toConfigErrors(src: Source, file: string, issues: Issue[], overr
 /** The parser's message in the config's terms where it speaks of its own API or is terse. */
 function yamlMessage(src: Source, e: { code: string; pos: [number, number]; message: string }): string {
   const at = src.lc.linePos(e.pos[0]).line;
-  if (e.code === 'MULTIPLE_DOCS') return `one document per config; found a second at line ${at} (remove the '---' line and what follows, or merge it into the first)`;
+  if (e.code === 'MULTIPLE_DOCS')
+    return `one document per config; found a second at line ${at} (remove the '---' line and what follows, or merge it into the first)`;
   if (e.code === 'TAB_AS_INDENT') return `a tab indents line ${at}; YAML indents with spaces only`;
   return e.message;
 }

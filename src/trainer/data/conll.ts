@@ -137,7 +137,13 @@ export async function readConll(file: string, opts: ConllOptions = {}): Promise<
     const tag = fields[tagIndex];
     // An invisible character would make a tag of its own that looks like another (and could turn the scheme).
     const hidden = invisibleChar(tag);
-    if (hidden) throw new DataError(`tag '${tag}' contains an invisible character, ${hidden.what}, at column ${columns[tagIndex] + hidden.index}; remove it`, file, lineNo, columns[tagIndex] + hidden.index);
+    if (hidden)
+      throw new DataError(
+        `tag '${tag}' contains an invisible character, ${hidden.what}, at column ${columns[tagIndex] + hidden.index}; remove it`,
+        file,
+        lineNo,
+        columns[tagIndex] + hidden.index,
+      );
     const problem = tagProblem(tag, requested);
     if (problem) throw new DataError(problem, file, lineNo, columns[tagIndex]);
     if (!current) current = { words: [], tags: [], file, line: lineNo, tokenLines: [] };

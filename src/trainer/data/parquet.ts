@@ -67,6 +67,12 @@ interface Opened {
   features?: Record<string, unknown>;
 }
 
+/** The parser's reason for refusing a file; its internal failures on damaged bytes (TypeError, RangeError) are not for users. */
+function parquetReason(err: unknown): string {
+  if (err instanceof Error && err.name === 'Error' && !err.message.includes('undefined')) return err.message;
+  return 'its bytes are damaged or it is not a Parquet file';
+}
+
 async function openParquet(file: string): Promise<Opened> {
   checkDataFile(file);
   let bytes: Buffer;
@@ -81,7 +87,7 @@ async function openParquet(file: string): Promise<Opened> {
   try {
     meta = parquetMetadata(buf);
   } catch (err) {
-    throw new DataError(`not a readable Parquet file (${err instanceof Error ? err.message : String(err)})`, file);
+    throw new DataError(`not a readable Parquet file (${parquetReason(err)})`, file);
   }
   const columns = parquetSchema(meta).children.map((c) => c.element.name);
   let features: Record<string, unknown> | undefined;
@@ -113,7 +119,7 @@ async function readRows(o: Opened, file: string, columns: string[]): Promise<Rec
   try {
     return await parquetReadObjects({ file: o.buf, metadata: o.meta, columns, compressors });
   } catch (err) {
-    throw new DataError(`cannot read the Parquet data (${err instanceof Error ? err.message : String(err)})`, file);
+    throw new DataError(`cannot read the Parquet data (${parquetReason(err)})`, file);
   }
 }
 
@@ -177,7 +183,7 @@ export async function readParquetTokens(file: string, opts: ParquetTokenOptions 
     try {
       s.tags = normalizeTags(s.tags, scheme);
     } catch (err) {
-      throw rowError(`'${tagsColumn}' ${err instanceof Error ? err.message : String(err)}`, file, s.line);
+      throw rowError(`'${tagsColumn}' ${parquetReason(err)}`, file, s.line);
     }
   }
   return { sentences, scheme, tokens, names: fileNames, emptyRows };

@@ -95,7 +95,12 @@ export async function readJsonl(file: string, opts: TextOptions = {}): Promise<T
 /** A label with an invisible character would be a class of its own that looks like another. */
 function checkLabelVisible(label: string, field: string, kind: 'field' | 'column', file: string, line: number): void {
   const hidden = invisibleChar(label);
-  if (hidden) throw new DataError(`${kind} '${field}': label '${label}' contains an invisible character, ${hidden.what}, at character ${hidden.index + 1}; remove it`, file, line);
+  if (hidden)
+    throw new DataError(
+      `${kind} '${field}': label '${label}' contains an invisible character, ${hidden.what}, at character ${hidden.index + 1}; remove it`,
+      file,
+      line,
+    );
 }
 
 /** A column name as a message shows it: at most 40 characters. */
