@@ -47,7 +47,11 @@ export function saveCheckpoint(dir: string, m: ModelSetup, slots: string[], opti
     writeCheckpoint(tmp, m, slots, optimizer, state, tok);
     swapIn(tmp, dir);
   } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    try {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    } catch {
+      // nothing was written there (its folder could not be made): the error below is the one to report
+    }
     const err = e as NodeJS.ErrnoException;
     throw new Error(
       `could not write the checkpoint ${dir}${err.code === 'ENOSPC' ? ' (the disk is full)' : ''}: ${err.message}; ${hadOne ? 'the previous checkpoint is kept' : 'there is no earlier checkpoint to keep'}`,
