@@ -54,7 +54,8 @@ function intFlag(flags: Record<string, string | boolean>, name: string, dflt: nu
   const v = flags[name];
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}${why}, got '${v}'`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`--${name} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}${why}`}, got '${v}'`);
   return n;
 }
 

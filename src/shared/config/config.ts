@@ -11,7 +11,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { notARegularFile } from '../fileKind';
+import { notARegularFile } from './fileKind';
 import { fileIssues } from './files';
 import { overrideInfos } from './overrides';
 import { parseSource } from './source';

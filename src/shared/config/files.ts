@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { notARegularFile } from '../fileKind';
+import { notARegularFile } from './fileKind';
 import { isHubId } from './hubid';
 import type { Issue, JPath, ResolvedConfig } from './types';
 

@@ -18,7 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { EvalMetrics, FinalMetrics, MetricName } from '../metrics';
 import type { DeviceInfo, MetricsRecord, RunStatus } from '../protocol';
-import { ensureWritableFolder, folderWriteError } from '../fileKind';
+import { ensureWritableFolder, folderWriteError } from '../config/fileKind';
 
 // ---------------------------------------------------------------------------------------------
 // Names and paths

@@ -2,7 +2,7 @@
 // where it is known, the 1-based line (and column) it is about.
 
 import * as fs from 'node:fs';
-import { notARegularFile, statProblem } from '../../shared/fileKind';
+import { notARegularFile, statProblem } from '../../shared/config/fileKind';
 
 export class DataError extends Error {
   /** The message without the "<file>:<line>: " prefix. */
