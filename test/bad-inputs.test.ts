@@ -628,7 +628,7 @@ describe('bad inputs: messages that say what is wrong', () => {
     ]);
   });
   it('one tab in YAML: one message, no follow-on errors', () => {
-    assert.deepEqual(messages(CFG('training:\n\tepochs: 1\nseed: 1\n')), ['9: a tab indents line 9; YAML indents with spaces only']);
+    assert.deepEqual(messages(CFG('training:\n  epochs: 1\n\tbatch_size: 8\n  lr: 0.1\n')), ['10: a tab indents line 10; YAML indents with spaces only']);
   });
   it('a --set typo is reported as the --set argument, not at a line of the file', () => {
     assert.deepEqual(messages(CFG(''), { 'training.lrr': 0.1 }), [
