@@ -12,7 +12,7 @@
 #   KEEP=1     keep the temporary prefix
 #
 # The CUDA provider. onnxruntime-node's install script normally downloads the CUDA provider
-# libraries; this project skips that download (.npmrc), and where it is unreachable the npm package
+# libraries; this project skips that download (ONNXRUNTIME_NODE_INSTALL=skip, README), and where it is unreachable the npm package
 # com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9 ships ONNX Runtime 1.29.0's provider libraries
 # (libonnxruntime_providers_cuda.so, libonnxruntime_providers_shared.so), built against CUDA 13.
 # Provider libraries only load into the same ONNX Runtime version, and the project pins

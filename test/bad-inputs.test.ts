@@ -4,6 +4,7 @@
 // names, workspace trust, and a config edited after its run.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -481,5 +482,231 @@ describe('config edited during or after a run', () => {
     assert.equal(cache.drift(info), 'invalid');
     fs.rmSync(ws.config);
     assert.equal(cache.drift(info), 'missing');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Issue 15: silent wrong results, crashes and unclear messages (docs/bad-inputs.md, "Data and
+// settings", "Special files and resources", "Messages").
+
+const CFG = (extra: string, data = 'format: conll\n  train: train.txt') =>
+  `# a config\ntask: ${data.includes('conll') ? 'token-classification' : 'sequence-classification'}\nmodel:\n  from_scratch: {layers: 1, hidden: 32, heads: 2}\ndata:\n  ${data}\n${extra}`;
+const messages = (text: string, overrides?: Record<string, unknown>) =>
+  validateConfigText(text, 'c.finetune.yaml', overrides).errors.map((e) => (e.source ? `${e.source}: ${e.message}` : `${e.line}: ${e.message}`));
+
+describe('bad inputs: data and settings that used to give silent wrong results', () => {
+  it('all-O training data is an error naming the file and the tag column (not a 1-label run with f1 0)', async () => {
+    const { dir, config } = tinyWorkspace();
+    const train = path.join(dir, 'data', 'train.txt');
+    fs.writeFileSync(train, 'EU\tO\nrejects\tO\n\nPeter\tO\n');
+    const { loadRunData } = await import('../src/trainer/train/dataset');
+    const { loadConfig } = await import('../src/shared/config/config');
+    await assert.rejects(
+      loadRunData(loadConfig(config)),
+      (e: Error) =>
+        e.message === `${train}: every tag in the training data is 'O' (3 tokens): there is no entity to learn; is data.tag_column (-1) the tag column?`,
+    );
+  });
+  it('a tag with an invisible trailing U+200B is an error at its file:line:column, naming the character', async () => {
+    const file = write('train.txt', 'EU\tB-ORG\nrejects\tO\n\nPeter\tB-PER\u200b\n');
+    await assert.rejects(
+      readConll(file),
+      (e: Error) => e.message === `${file}:4:12: tag 'B-PER\u200b' contains an invisible character, U+200B (ZERO WIDTH SPACE), at column 12; remove it`,
+    );
+  });
+  it('a JSONL label with an invisible character is an error at its line', async () => {
+    const file = write('train.jsonl', '{"text":"a","label":"pos"}\n{"text":"b","label":"pos\u00a0"}\n');
+    await assert.rejects(readJsonl(file), (e: Error) =>
+      e.message.startsWith(`${file}:2: field 'label': label 'pos\u00a0' contains an invisible character, U+00A0 (NO-BREAK SPACE)`),
+    );
+  });
+  it('a CSV header with the text column twice is an error (not the first one, silently)', async () => {
+    const file = write('train.csv', 'text,label,text\na,x,b\n');
+    await assert.rejects(readCsv(file), (e: Error) => e.message === `${file}:1: column 'text' appears twice in the header (columns 1 and 3); rename one`);
+  });
+  it('lr and adam_eps that are 0 in float32 are errors with the bound; warmup_steps >= max_steps warns with numbers', () => {
+    assert.deepEqual(messages(CFG('training:\n  lr: 1e-320\n')), [
+      '9: training.lr 1e-320 is 0 in float32, where the update runs (the smallest usable value is about 1.2e-38): the run would train nothing',
+    ]);
+    assert.deepEqual(messages(CFG('training:\n  adam_eps: 1e-320\n')), [
+      '9: training.adam_eps 1e-320 is 0 in float32, where the update runs (it must be at least 1.2e-38; typical 1e-8): the update would divide 0 by 0',
+    ]);
+    assert.deepEqual(messages(CFG('training:\n  max_steps: 10\n  warmup_steps: 10\n  lr: 0.001\n')), [
+      '10: training.warmup_steps (10) is not less than training.max_steps (10): the learning rate never reaches training.lr (at most 1.00e-3)',
+    ]);
+    assert.deepEqual(messages(CFG('training:\n  max_steps: 10\n  warmup_steps: 9\n')), []);
+  });
+});
+
+describe('bad inputs: resource settings are bounded before anything is allocated', () => {
+  it('threads beyond the cores, batch_size 1e9 and a huge gradient_accumulation are config errors at their line', () => {
+    const cores = os.availableParallelism();
+    assert.deepEqual(messages(CFG(`threads: ${cores + 1}\n`)), [
+      `8: threads (${cores + 1}) is more than this machine's ${cores} cores; use 0 (all cores) or at most ${cores}`,
+    ]);
+    assert.deepEqual(messages(CFG('threads: 100000\n')), ['8: threads must be <= 4096, got 100000']);
+    assert.deepEqual(messages(CFG('training:\n  batch_size: 1000000000\n')), ['9: training.batch_size must be <= 65536, got 1000000000']);
+    assert.deepEqual(messages(CFG('training:\n  gradient_accumulation: 100000\n')), ['9: training.gradient_accumulation must be <= 65536, got 100000']);
+    const [big] = messages(CFG('training:\n  gradient_accumulation: 65536\n  batch_size: 64\n'));
+    assert.match(
+      big,
+      /^9: one ONNX Runtime call would be fed 4 steps × 65536 micro-batches \(training.gradient_accumulation\) × 64 examples .* more than a quarter of this machine's [\d.]+ GiB; lower/,
+    );
+  });
+  it('resourceIssues follows the machine it is given: the same batch fits a large machine and not a small one', async () => {
+    const { resourceIssues } = await import('../src/shared/config/semantic');
+    const cfg = validateConfigText(CFG('training:\n  batch_size: 64\n  gradient_accumulation: 64\n'), 'c.yaml').config!;
+    const tokens = 4 * 64 * 64 * cfg.data.maxLength;
+    assert.deepEqual(resourceIssues({}, cfg, { cores: 2, memory: tokens * 24 * 4 }), []);
+    assert.equal(resourceIssues({}, cfg, { cores: 2, memory: tokens * 24 * 4 - 1 }).length, 1);
+  });
+});
+
+describe('bad inputs: special files are refused by type, before they are opened', () => {
+  const fifo = () => {
+    const p = path.join(tmp(), 'train.txt');
+    execFileSync('mkfifo', [p]);
+    return p;
+  };
+  it('/dev/zero and a FIFO as data: refused by type (no endless read, no blocking)', async () => {
+    await assert.rejects(readConll('/dev/zero'), (e: Error) => e.message.startsWith('/dev/zero: is a character device (like /dev/zero), not a regular file'));
+    const f = fifo();
+    await assert.rejects(readJsonl(f), (e: Error) => e.message.startsWith(`${f}: is a FIFO (a named pipe), not a regular file`));
+    await assert.rejects(readCsv(f), /is a FIFO/);
+  });
+  it('a symlink loop is "symlink loop", not "file not found" (reader, config check and config file)', async () => {
+    const d = tmp();
+    const a = path.join(d, 'a.txt');
+    fs.symlinkSync(path.join(d, 'b.txt'), a);
+    fs.symlinkSync(a, path.join(d, 'b.txt'));
+    await assert.rejects(readConll(a), (e: Error) => e.message.startsWith(`${a}: symlink loop`));
+    const { loadConfig } = await import('../src/shared/config/config');
+    assert.throws(
+      () => loadConfig(a),
+      (e: Error) => e.message.startsWith(`${a}:1:1: cannot read config: ${a} symlink loop`),
+    );
+    const cfg = path.join(d, 'c.finetune.yaml');
+    fs.writeFileSync(cfg, CFG('', 'format: conll\n  train: a.txt'));
+    assert.throws(
+      () => loadConfig(cfg),
+      (e: Error) => e.message.includes(`data.train: ${a} symlink loop`),
+    );
+  });
+  it('/dev/zero as the config or as a data path in the config: refused by type', async () => {
+    const { loadConfig } = await import('../src/shared/config/config');
+    assert.throws(() => loadConfig('/dev/zero'), /cannot read config: \/dev\/zero is a character device/);
+    const cfg = write('c.finetune.yaml', CFG('', 'format: conll\n  train: /dev/zero'));
+    assert.throws(
+      () => loadConfig(cfg),
+      (e: Error) =>
+        e.message ===
+        `${cfg}:7:10: data.train: /dev/zero is a character device (like /dev/zero), not a regular file (refused: reading it could never end or block forever)`,
+    );
+  });
+  it('a huge JSON Lines file is streamed: a long line is refused without reading the file whole (peak RSS stays small)', () => {
+    const file = path.join(tmp(), 'big.jsonl');
+    const fd = fs.openSync(file, 'w');
+    fs.writeSync(fd, '{"text":"a","label":"x"}\n' + 'x'.repeat(MAX_LINE_BYTES + 10) + '\n');
+    const chunk = Buffer.alloc(16 << 20, 'y');
+    for (let i = 0; i < 20; i++) fs.writeSync(fd, chunk); // 320 MiB after the long line
+    fs.closeSync(fd);
+    const script = `const {readJsonl}=require(${JSON.stringify(path.join(ROOT, 'src/trainer/data/textcls.ts'))});
+const before=process.resourceUsage().maxRSS;
+readJsonl(${JSON.stringify(file)}).then(()=>console.log('read'),(e)=>console.log(JSON.stringify({m:e.message,grew:process.resourceUsage().maxRSS-before})));`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8' });
+    fs.rmSync(file);
+    const r = JSON.parse(out) as { m: string; grew: number };
+    assert.equal(r.m, `${file}:2: line longer than ${MAX_LINE_BYTES} bytes`);
+    assert.ok(r.grew < 64 * 1024, `peak RSS grew by ${r.grew} KiB reading a 320 MiB file`);
+  });
+});
+
+describe('bad inputs: messages that say what is wrong', () => {
+  it('NBSP as the CoNLL column separator: says a non-breaking space was found', async () => {
+    const file = write('train.txt', 'EU\u00a0B-ORG\n');
+    await assert.rejects(
+      readConll(file),
+      (e: Error) =>
+        e.message ===
+        `${file}:1: found 1 column, expected at least 2 (a word and a tag, separated by spaces or tabs); the line has a non-breaking space (U+00A0) at column 3, which does not separate columns (use a space or a tab)`,
+    );
+  });
+  it('a config (JSON or YAML) with a BOM is read as without it', () => {
+    const json = JSON.stringify({ task: 'token-classification', model: { from_scratch: {} }, data: { format: 'conll', train: 't.txt' } });
+    assert.deepEqual(messages('\ufeff' + json), []);
+    assert.deepEqual(messages('\ufeff' + CFG('')), []);
+    // positions on line 1 are those without the BOM (what editors show)
+    const e = validateConfigText('\ufeff{"task": 3}', 'c.json').errors.find((x) => x.message.startsWith('task'));
+    assert.equal(e?.column, 10);
+  });
+  it('multi-document YAML: one message naming the second document line', () => {
+    assert.deepEqual(messages(CFG('---\nseed: 1\n')), [
+      "8: one document per config; found a second at line 8 (remove the '---' line and what follows, or merge it into the first)",
+    ]);
+  });
+  it('one tab in YAML: one message, no follow-on errors', () => {
+    assert.deepEqual(messages(CFG('training:\n  epochs: 1\n\tbatch_size: 8\n  lr: 0.1\n')), ['10: a tab indents line 10; YAML indents with spaces only']);
+  });
+  it('a --set typo is reported as the --set argument, not at a line of the file', () => {
+    assert.deepEqual(messages(CFG(''), { 'training.lrr': 0.1 }), [
+      "--set training.lrr=0.1: override 'training.lrr' is not a config key — did you mean 'training.lr'?",
+    ]);
+  });
+  it('format: csv on a JSON Lines file suggests jsonl; format: jsonl on a CSV suggests csv; long headers are cut', async () => {
+    const jl = write('train.jsonl', `{"text": "${'Dear team, '.repeat(50)}", "label": "spam"}\n`);
+    await assert.rejects(
+      readCsv(jl),
+      (e: Error) => e.message === `${jl}:1: the first line is a JSON object, not a CSV header: is the file JSON Lines? (set data.format: jsonl)`,
+    );
+    const csv = write('train.csv', 'text,label\nhello,x\n');
+    await assert.rejects(
+      readJsonl(csv),
+      (e: Error) => e.message.startsWith(`${csv}:1:`) && e.message.endsWith('— this looks like a CSV line, not JSON: is the file CSV? (set data.format: csv)'),
+    );
+    const wide = write('wide.csv', `${'a'.repeat(100)},label\nx,y\n`);
+    await assert.rejects(
+      readCsv(wide),
+      (e: Error) => e.message === `${wide}:1: missing column 'text' in the header (columns found: '${'a'.repeat(40)}…', 'label')`,
+    );
+  });
+  it('a run folder that cannot be written says where and why, not "ENOENT … mkdir"', async () => {
+    const { openRunFolder } = await import('../src/shared/run');
+    // /proc refuses new folders (with ENOENT, even for root), like a read-only mount.
+    assert.throws(
+      () => openRunFolder({ runDir: '/proc/finetune-x/run', runsDir: '', name: 'x' }),
+      (e: Error) => e.message === 'cannot write to /proc: it does not accept new folders (read-only) (needed for /proc/finetune-x/run)',
+    );
+    const file = write('f.txt', 'x');
+    assert.throws(
+      () => openRunFolder({ runsDir: path.join(file, 'runs'), name: 'x' }),
+      (e: Error) => e.message === `cannot write to ${file}: a part of the path is a file, not a folder (needed for ${path.join(file, 'runs')})`,
+    );
+  });
+  it('eval on a folder that does not exist, and on a run that did not complete, say which', async () => {
+    const { runEval } = await import('../src/trainer/commands');
+    const gone = path.join(tmp(), 'nope');
+    await assert.rejects(runEval({ runDir: gone, split: 'test', json: true, emit: () => {} }), (e: Error) => e.message === `no such run folder: ${gone}`);
+    const { readRunInfo } = await import('../src/shared/run');
+    assert.throws(
+      () => readRunInfo(gone),
+      (e: Error) => e.message === `no such run folder: ${gone}`,
+    ); // --resume reads it first
+    const { dir, config } = tinyWorkspace();
+    const runDir = path.join(dir, 'run');
+    fs.mkdirSync(runDir);
+    fs.writeFileSync(path.join(runDir, 'run.json'), JSON.stringify({ id: 'r', status: 'stopped', config: null, configPath: config }));
+    await assert.rejects(
+      runEval({ runDir, split: 'test', json: true, emit: () => {} }),
+      (e: Error) => e.message === `${runDir} has no exported model.onnx: the run is stopped, not completed (finish it with train --resume)`,
+    );
+  });
+  it('a checkpoint that cannot be written before any other says there is none to keep', async () => {
+    const { saveCheckpoint } = await import('../src/trainer/train/checkpoint');
+    const file = write('f.txt', 'x');
+    const dir = path.join(file, 'checkpoints', 'last');
+    assert.throws(
+      () => saveCheckpoint(dir, {} as never, [], new Map(), {} as never, {} as never),
+      (e: Error) => e.message.startsWith(`could not write the checkpoint ${dir}: `) && e.message.endsWith('; there is no earlier checkpoint to keep'),
+    );
   });
 });

@@ -15,7 +15,7 @@ commands:
       --set KEY=VALUE    override a config value (dotted key, e.g. training.lr=3e-5); repeatable
       --force            run even when the memory estimate says the run will not fit
                          (the same as --set training.memory_check=warn)
-  eval <run-dir>         evaluate a run's exported model on its test (or --split validation) data
+  eval <run-dir>         evaluate a run's exported model on its test (or --split validation|train) data
   predict <run-dir> TEXT run a run's exported model.onnx on text and print entities or the label
                          (TEXT '-' reads it from stdin; any length: long text is windowed
                          with the run's max_length and stride)
@@ -52,11 +52,12 @@ function parseArgs(argv: string[]) {
   return { flags, positional, sets };
 }
 
-function intFlag(flags: Record<string, string | boolean>, name: string, dflt: number, min: number): number {
+function intFlag(flags: Record<string, string | boolean>, name: string, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER, why = ''): number {
   const v = flags[name];
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${v}'`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`--${name} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}${why}`}, got '${v}'`);
   return n;
 }
 
@@ -118,8 +119,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const device = (flags.device ?? 'auto') as Device;
     if (!['auto', 'cpu', 'cuda'].includes(device)) throw new Error(`--device must be auto, cpu or cuda, got '${device}'`);
-    const threads = intFlag(flags, 'threads', (await import('node:os')).availableParallelism(), 1);
-    const stepsPerRun = intFlag(flags, 'steps-per-run', 8, 1);
+    // Bounded before anything starts: ONNX Runtime crashed on 100000 threads.
+    const cores = (await import('node:os')).availableParallelism();
+    const threads = intFlag(flags, 'threads', cores, 1, cores, " (this machine's cores)");
+    const stepsPerRun = intFlag(flags, 'steps-per-run', 8, 1, 64);
     switch (positional[0]) {
       case 'train': {
         const { runTrain } = await import('./commands');
@@ -137,7 +140,13 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'eval': {
         const { runEval } = await import('./commands');
-        return await runEval({ runDir: positional[1], split: (flags.split as 'test' | 'validation' | undefined) ?? 'test', json: !!flags.json, emit });
+        const split = flags.split ?? 'test';
+        if (split !== 'test' && split !== 'validation' && split !== 'train')
+          throw new Error(`--split must be test, validation or train, got '${String(split)}'`);
+        // Not refused (a fit check is a fair use), but never silent: these numbers say nothing about new data.
+        if (split === 'train')
+          console.error('warning: evaluating the training split: the model has seen these examples, so the numbers measure fit, not how it does on new data');
+        return await runEval({ runDir: positional[1], split, json: !!flags.json, emit });
       }
       case 'predict': {
         const { runPredict } = await import('./commands');

@@ -178,7 +178,7 @@ function recordConfigFailure(configPath: string, runDir: string | undefined, e: 
   );
 }
 
-export async function runEval(o: { runDir: string; split: 'test' | 'validation'; json: boolean; emit: Emit }): Promise<number> {
+export async function runEval(o: { runDir: string; split: 'test' | 'validation' | 'train'; json: boolean; emit: Emit }): Promise<number> {
   if (!o.runDir) throw new Error('eval needs a run folder: finetune eval <run-dir>');
   const x = readExported(o.runDir);
   const runCfg = readRunInfo(x.dir).config as ResolvedConfig;
@@ -200,9 +200,16 @@ export async function runEval(o: { runDir: string; split: 'test' | 'validation';
     x.model,
   );
   const ev = new Evaluator(session, { head: config.task === 'token-classification' ? 'token' : 'sequence', numLabels: x.labels.labels.length });
-  const { record } = await ev.evaluate(data, o.split, undefined, { step: 0, epoch: 0, mode: config.evaluation.mode, maxMisclassified: 0 });
+  // The training split is evaluated in the test slot (EvalRecord names only validation and test); its record says 'train'.
+  const target = (o.split === 'train' ? { ...data, test: data.train } : data) as typeof data;
+  const { record } = await ev.evaluate(target, o.split === 'train' ? 'test' : o.split, undefined, {
+    step: 0,
+    epoch: 0,
+    mode: config.evaluation.mode,
+    maxMisclassified: 0,
+  });
   await ev.release();
-  if (o.json) console.log(JSON.stringify(record));
+  if (o.json) console.log(JSON.stringify({ ...record, split: o.split }));
   else console.log(formatEvalRecord(record));
   return 0;
 }

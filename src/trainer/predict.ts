@@ -31,7 +31,15 @@ export interface Exported {
 export function readExported(runDir: string): Exported {
   const dir = path.resolve(runDir);
   const p = runPaths(dir);
-  if (!fs.existsSync(p.model)) throw new Error(`${dir} has no exported ${path.basename(p.model)} (the run did not complete)`);
+  if (!fs.existsSync(p.model)) {
+    // A folder that does not exist, one that is not a run, and a run that did not finish are different mistakes.
+    const info = readRunInfo(dir);
+    const name = path.basename(p.model);
+    if (info.status === 'completed') throw new Error(`${dir} has no exported ${name}, though the run completed (was the file removed?)`);
+    throw new Error(
+      `${dir} has no exported ${name}: the run is ${info.status}, not completed${info.status === 'stopped' ? ' (finish it with train --resume)' : ''}`,
+    );
+  }
   const labels = JSON.parse(fs.readFileSync(p.labels, 'utf8')) as ExportedLabels;
   return { dir, model: p.model, labels, tokenizer: loadTokenizer(p.tokenizer), tokenizerDir: p.tokenizer };
 }

@@ -10,6 +10,8 @@
 // pipeline), hash.ts, types.ts.
 
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { notARegularFile } from './fileKind';
 import { fileIssues, positionIssues } from './files';
 import { overrideInfos } from './overrides';
 import { parseSource } from './source';
@@ -32,13 +34,16 @@ export function validateConfigText(text: string, file: string, overrides?: Recor
 
 /** loadConfig plus the warnings it found (loadConfig drops them). */
 export function loadConfigWithWarnings(file: string, overrides?: Record<string, unknown>): { config: ResolvedConfig; warnings: ConfigError[] } {
+  const cannot = (why: string) =>
+    new ConfigValidationError([{ file, line: 1, column: 1, endLine: 1, endColumn: 1, message: `cannot read config: ${why}`, severity: 'error' }]);
+  // By type before it is opened: /dev/zero or a FIFO would be read forever or block forever.
+  const notFile = notARegularFile(file);
+  if (notFile) throw cannot(`${path.resolve(file)} ${notFile}`);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new ConfigValidationError([
-      { file, line: 1, column: 1, endLine: 1, endColumn: 1, message: `cannot read config: ${(e as Error).message}`, severity: 'error' },
-    ]);
+    throw cannot((e as Error).message);
   }
   const { src, config, errors } = validateWith(text, file, overrides);
   if (!config) throw new ConfigValidationError(errors.filter((e) => e.severity === 'error'));

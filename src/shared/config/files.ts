@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cachedSnapshot, hubCacheDir, repoFolder } from '../hfCache';
+import { notARegularFile } from './fileKind';
 import { isHubId } from './hubid';
 import type { Issue, JPath, ResolvedConfig } from './types';
 
@@ -22,9 +23,9 @@ export function fileIssues(c: ResolvedConfig): Issue[] {
   for (const key of c.data.hub ? [] : (['train', 'validation', 'test'] as const)) {
     const p = c.data[key];
     if (p === undefined) continue;
-    const st = stat(p);
-    if (!st) err(['data', key], `data.${key}: file not found: ${p}`);
-    else if (!st.isFile()) err(['data', key], `data.${key}: ${p} is a folder, not a file`);
+    const why = notARegularFile(p);
+    if (why === 'file not found') err(['data', key], `data.${key}: file not found: ${p}`);
+    else if (why) err(['data', key], `data.${key}: ${p} ${why}`);
   }
   const pre = c.model.pretrained;
   // A Hub id is resolved (and downloaded) by the trainer; these checks never use the network, but

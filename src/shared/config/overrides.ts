@@ -13,6 +13,8 @@ export interface OverrideInfo {
   label: string;
 }
 
+const setArg = (key: string, value: unknown) => `--set ${key}=${overrideValueText(value)}`;
+
 /** Numbers as Python prints them (3e-05, 0.0001, 16), so sweep names read like other tools'. */
 export function formatNumber(v: number): string {
   const a = Math.abs(v);
@@ -48,7 +50,9 @@ export function applyOverrides(
   for (const [key, value] of Object.entries(overrides)) {
     const bad = badKey(key, labelPrefix);
     if (bad) {
-      issues.push({ path: origins[key] ?? [], at: 'value', message: bad, severity: 'error' });
+      // A command-line key that names nothing has no place in the file: the error names the argument.
+      const source = origins[key] === undefined ? setArg(key, value) : undefined;
+      issues.push({ path: origins[key] ?? [], at: 'value', message: bad, severity: 'error', source });
       continue;
     }
     const segs = key.split('.');

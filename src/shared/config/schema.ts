@@ -286,12 +286,20 @@ export const CONFIG_SCHEMA: JsonSchema = {
           type: 'integer',
           minimum: 1,
         },
-        batch_size: { description: 'Examples per forward/backward pass.', type: 'integer', minimum: 1, default: 16 },
-        gradient_accumulation: {
+        batch_size: {
           description:
-            'Micro-batches of batch_size per optimizer step; their losses and gradients are averaged (micro-batches without any labelled example, at the end of an epoch, are left out), so the effective batch is batch_size × gradient_accumulation.',
+            "Examples per forward/backward pass (at most 65536; the batch of one ONNX Runtime call must also fit in a quarter of the machine's memory).",
           type: 'integer',
           minimum: 1,
+          maximum: 65536,
+          default: 16,
+        },
+        gradient_accumulation: {
+          description:
+            'Micro-batches of batch_size per optimizer step; their losses and gradients are averaged (micro-batches without any labelled example, at the end of an epoch, are left out), so the effective batch is batch_size × gradient_accumulation (at most 65536; the batch of one ONNX Runtime call must also fit in a quarter of the memory of the machine).',
+          type: 'integer',
+          minimum: 1,
+          maximum: 65536,
           default: 1,
         },
         gradient_checkpointing: {
@@ -306,7 +314,12 @@ export const CONFIG_SCHEMA: JsonSchema = {
           enum: ['adamw', 'sgd'],
           default: 'adamw',
         },
-        lr: { description: 'Peak learning rate.', type: 'number', exclusiveMinimum: 0, default: 5e-5 },
+        lr: {
+          description: 'Peak learning rate (at least 1.2e-38, the smallest normal float32: smaller is 0 in the float32 update).',
+          type: 'number',
+          exclusiveMinimum: 0,
+          default: 5e-5,
+        },
         weight_decay: {
           description: 'Weight decay (decoupled for adamw, L2 for sgd); not applied to parameters matching no_decay.',
           type: 'number',
@@ -327,7 +340,13 @@ export const CONFIG_SCHEMA: JsonSchema = {
           exclusiveMaximum: 1,
           default: 0.999,
         },
-        adam_eps: { description: 'AdamW: term added to the denominator for numerical stability.', type: 'number', exclusiveMinimum: 0, default: 1e-8 },
+        adam_eps: {
+          description:
+            'AdamW: term added to the denominator for numerical stability (at least 1.2e-38, the smallest normal float32: the update runs in float32).',
+          type: 'number',
+          exclusiveMinimum: 0,
+          default: 1e-8,
+        },
         momentum: { description: 'SGD momentum, in [0, 1) (sgd only).', type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.9 },
         no_decay: {
           description: 'Parameter-name suffixes excluded from weight decay.',
@@ -446,7 +465,13 @@ export const CONFIG_SCHEMA: JsonSchema = {
       enum: ['auto', 'cpu', 'cuda'],
       default: 'auto',
     },
-    threads: { description: 'CPU threads for ONNX Runtime (0: all cores).', type: 'integer', minimum: 0, default: 0 },
+    threads: {
+      description: "CPU threads for ONNX Runtime (0: all cores; at most the machine's cores).",
+      type: 'integer',
+      minimum: 0,
+      maximum: 4096,
+      default: 0,
+    },
     seed: { description: 'Random seed (initialization, shuffling, dropout, validation split).', type: 'integer', minimum: 0, maximum: 4294967295, default: 42 },
     sweep: {
       description: 'Hyperparameter sweep: maps a dotted config key (e.g. "training.lr") to the values to try; one run per combination (the grid).',

@@ -1,5 +1,6 @@
 // Semantic checks: cross-field rules the schema does not express, so their messages can name both sides.
 
+import * as os from 'node:os';
 import { lowerIsBetter, TASK_METRICS } from '../metrics';
 import { isObj, type Issue, type JPath, type Obj, type ResolvedConfig } from './types';
 
@@ -110,5 +111,59 @@ export function semanticIssues(raw: Obj, c: ResolvedConfig): Issue[] {
     for (const k of ['adam_beta1', 'adam_beta2', 'adam_eps'])
       if (has(raw, ['training', k])) warn(['training', k], `training.${k} is only used by optimizer 'adamw'`);
 
+  out.push(...resourceIssues(raw, c));
   return out;
 }
+
+/** The smallest normal float32: the update runs in float32, where a smaller lr or adam_eps is 0 (or a denormal that flushes to 0). */
+export const FLOAT32_MIN_NORMAL = 1.1754943508222875e-38;
+/** Bytes per token of one micro-batch's feeds: input ids, attention mask and labels, int64 each. */
+const FEED_BYTES_PER_TOKEN = 24;
+/** Optimizer steps per ONNX Runtime call when steps_per_run is 'auto' (its starting value). */
+const AUTO_STEPS_PER_RUN = 4;
+
+const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+
+/**
+ * Settings bounded by numbers (float32) and by this machine (cores, memory), checked before
+ * anything is allocated: threads beyond the cores made ONNX Runtime crash, and a batch of one call
+ * beyond memory grew until the kernel killed the trainer.
+ */
+export function resourceIssues(raw: Obj, c: ResolvedConfig, machine = { cores: os.availableParallelism(), memory: os.totalmem() }): Issue[] {
+  const out: Issue[] = [];
+  const t = c.training;
+  const err = (p: JPath, message: string) => out.push({ path: p, at: 'value', message, severity: 'error' });
+  if (c.threads > machine.cores)
+    err(['threads'], `threads (${c.threads}) is more than this machine's ${machine.cores} cores; use 0 (all cores) or at most ${machine.cores}`);
+  const K = typeof t.stepsPerRun === 'number' ? t.stepsPerRun : AUTO_STEPS_PER_RUN;
+  const tokens = K * t.gradientAccumulation * t.batchSize * c.data.maxLength;
+  const bytes = tokens * FEED_BYTES_PER_TOKEN;
+  // The feeds are held twice (the trainer's arrays and ONNX Runtime's tensors) besides the model's activations.
+  if (bytes > machine.memory / 4) {
+    const at: JPath = has(raw, ['training', 'gradient_accumulation']) ? ['training', 'gradient_accumulation'] : ['training', 'batch_size'];
+    err(
+      at,
+      `one ONNX Runtime call would be fed ${K} steps × ${t.gradientAccumulation} micro-batches (training.gradient_accumulation) × ${t.batchSize} examples (training.batch_size) × ${c.data.maxLength} tokens (data.max_length) = ${tokens.toExponential(2)} tokens, ${gib(bytes)} of inputs alone — more than a quarter of this machine's ${gib(machine.memory)}; lower training.batch_size or training.gradient_accumulation`,
+    );
+  }
+  if (t.lr < FLOAT32_MIN_NORMAL)
+    err(
+      ['training', 'lr'],
+      `training.lr ${t.lr} is 0 in float32, where the update runs (the smallest usable value is about 1.2e-38): the run would train nothing`,
+    );
+  if (t.optimizer === 'adamw' && t.adamEps < FLOAT32_MIN_NORMAL)
+    err(
+      has(raw, ['training', 'adam_eps']) ? ['training', 'adam_eps'] : ['training'],
+      `training.adam_eps ${t.adamEps} is 0 in float32, where the update runs (it must be at least 1.2e-38; typical 1e-8): the update would divide 0 by 0`,
+    );
+  if (t.warmupSteps !== undefined && t.maxSteps !== undefined && t.warmupSteps >= t.maxSteps)
+    out.push({
+      path: ['training', 'warmup_steps'],
+      at: 'value',
+      severity: 'warning',
+      message: `training.warmup_steps (${t.warmupSteps}) is not less than training.max_steps (${t.maxSteps}): the learning rate never reaches training.lr (at most ${formatLr((t.lr * t.maxSteps) / Math.max(1, t.warmupSteps))})`,
+    });
+  return out;
+}
+
+const formatLr = (v: number) => v.toExponential(2);

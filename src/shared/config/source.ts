@@ -18,6 +18,9 @@ export interface Source {
 }
 
 export function parseSource(text: string): Source {
+  // A byte order mark (Windows editors save one) is not part of the config; editors hide it too, so
+  // positions on line 1 stay those the user sees.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, keepSourceTokens: true });
   return { text, doc, lc };

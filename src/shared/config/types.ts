@@ -13,6 +13,8 @@ export interface ConfigError {
   endColumn: number;
   message: string;
   severity: 'error' | 'warning';
+  /** Where the error comes from when not the file: the command-line argument (`--set KEY=VALUE`). */
+  source?: string;
 }
 
 export type PeftConfig = { kind: 'none' } | { kind: 'head-only' } | { kind: 'lora'; rank: number; alpha: number; dropout: number; targets: string[] };
@@ -95,7 +97,8 @@ export interface ResolvedConfig {
 }
 
 export function formatConfigError(e: ConfigError): string {
-  return `${e.file}:${e.line}:${e.column}: ${e.severity === 'warning' ? 'warning: ' : ''}${e.message}`;
+  const where = e.source ?? `${e.file}:${e.line}:${e.column}`;
+  return `${where}: ${e.severity === 'warning' ? 'warning: ' : ''}${e.message}`;
 }
 
 export class ConfigValidationError extends Error {
@@ -123,6 +126,8 @@ export interface Issue {
   severity: 'error' | 'warning';
   /** Where to point instead when `path` is not written in the text (e.g. a default value). */
   fallback?: JPath;
+  /** See ConfigError.source. */
+  source?: string;
 }
 
 export const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);

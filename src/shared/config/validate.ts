@@ -18,21 +18,32 @@ export function toConfigErrors(src: Source, file: string, issues: Issue[], overr
     let at = is.at;
     if (is.fallback && navigate(src, where).matched < where.length) where = is.fallback;
     let message = is.message;
+    const source = is.source;
     const ov = overrides.find((o) => o.path.length <= is.path.length && o.path.every((s, i) => String(s) === String(is.path[i])));
     if (ov) {
+      // A value error points at the key the override replaced (or its nearest ancestor), labelled.
       where = ov.origin;
       at = 'value';
       message += ` (${ov.label})`;
     }
     const sp = spanAt(src, where, at);
-    const e: ConfigError = { file, ...sp, message, severity: is.severity };
-    const id = `${e.line}:${e.column}:${e.message}`;
+    const e: ConfigError = { file, ...sp, message, severity: is.severity, ...(source ? { source } : {}) };
+    const id = `${e.source ?? ''}:${e.line}:${e.column}:${e.message}`;
     if (!seen.has(id)) {
       seen.add(id);
       out.push(e);
     }
   }
   return out.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/** The parser's message in the config's terms where it speaks of its own API or is terse. */
+function yamlMessage(src: Source, e: { code: string; pos: [number, number]; message: string }): string {
+  const at = src.lc.linePos(e.pos[0]).line;
+  if (e.code === 'MULTIPLE_DOCS')
+    return `one document per config; found a second at line ${at} (remove the '---' line and what follows, or merge it into the first)`;
+  if (e.code === 'TAB_AS_INDENT') return `a tab indents line ${at}; YAML indents with spaces only`;
+  return e.message;
 }
 
 export interface Validated {
@@ -50,9 +61,12 @@ export function validateWith(
 ): Validated {
   const src = parseSource(text);
   const errors: ConfigError[] = [];
-  for (const e of src.doc.errors) errors.push({ file, ...spanOf(src, e.pos[0], e.pos[1]), message: e.message, severity: 'error' });
+  // The first syntax error only: after one, the parser's later errors are follow-ons of it (one tab
+  // used to bring 16 more), and fixing the first is what the user must do anyway.
+  const first = [...src.doc.errors].sort((a, b) => a.pos[0] - b.pos[0])[0];
+  if (first) errors.push({ file, ...spanOf(src, first.pos[0], first.pos[1]), message: yamlMessage(src, first), severity: 'error' });
   for (const w of src.doc.warnings) errors.push({ file, ...spanOf(src, w.pos[0], w.pos[1]), message: w.message, severity: 'warning' });
-  if (src.doc.errors.length) return { src, errors };
+  if (first) return { src, errors };
 
   let raw: unknown;
   try {

@@ -18,6 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { EvalMetrics, FinalMetrics, MetricName } from '../metrics';
 import type { DeviceInfo, EarlyStop, MetricsRecord, RunStatus } from '../protocol';
+import { ensureWritableFolder, folderWriteError } from '../config/fileKind';
 
 // ---------------------------------------------------------------------------------------------
 // Names and paths
@@ -186,7 +187,7 @@ function slug(s: string): string {
 /** A new run folder <runsDir>/<yyyymmdd-hhmmss>-<name>[-n]. */
 export function createRunFolder(runsDir: string, name: string, now = new Date()): { id: string; dir: string } {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  fs.mkdirSync(runsDir, { recursive: true });
+  ensureWritableFolder(runsDir);
   for (let n = 0; ; n++) {
     const id = `${stamp}-${slug(name)}${n ? `-${n}` : ''}`;
     const dir = path.join(runsDir, id);
@@ -194,7 +195,7 @@ export function createRunFolder(runsDir: string, name: string, now = new Date())
       fs.mkdirSync(dir);
       return { id, dir };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw folderWriteError(e, dir);
     }
   }
 }
@@ -203,7 +204,7 @@ export function createRunFolder(runsDir: string, name: string, now = new Date())
 export function openRunFolder(o: { runDir?: string; runsDir: string; name: string; now?: Date }): { id: string; dir: string } {
   if (!o.runDir) return createRunFolder(o.runsDir, o.name, o.now);
   const dir = path.resolve(o.runDir);
-  fs.mkdirSync(dir, { recursive: true });
+  ensureWritableFolder(dir);
   return { id: path.basename(dir), dir };
 }
 
@@ -294,6 +295,7 @@ export function readRun(dir: string): RunRecord | undefined {
 
 /** run.json of a folder; throws, naming the file, when it is missing or cannot be used. */
 export function readRunInfo(dir: string): RunInfo {
+  if (!fs.existsSync(dir)) throw new Error(`no such run folder: ${path.resolve(dir)}`);
   const r = inspectRun(dir);
   if (isRecord(r)) return r.info;
   throw new Error(r ? `${runPaths(dir).info}: ${r.reason}` : `${dir} is not a run folder (no ${RUN_FILES.info})`);

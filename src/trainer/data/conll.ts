@@ -2,7 +2,7 @@
 // columns, word in column 0, tag in the tag column, blank lines between sentences.
 
 import * as fs from 'node:fs';
-import { DataError, decodeUtf8Line, fileError, hasBom, lineTooLong, MAX_LINE_BYTES } from './errors';
+import { checkDataFile, DataError, decodeUtf8Line, invisibleChar, fileError, hasBom, lineTooLong, MAX_LINE_BYTES } from './errors';
 
 export type TagScheme = 'IOB1' | 'IOB2' | 'BIOES';
 
@@ -46,6 +46,12 @@ function splitColumns(text: string): { fields: string[]; columns: number[] } {
     columns.push(m.index + 1);
   }
   return { fields, columns };
+}
+
+/** Says so when a line has a non-breaking space, which looks like a column separator but is not one. */
+function nbspHint(text: string): string {
+  const i = text.indexOf('\u00a0');
+  return i === -1 ? '' : `; the line has a non-breaking space (U+00A0) at column ${i + 1}, which does not separate columns (use a space or a tab)`;
 }
 
 /** Why `tag` is not acceptable under `scheme` ('auto' allows every BIOES prefix), or null if it is. */
@@ -110,7 +116,7 @@ export async function readConll(file: string, opts: ConllOptions = {}): Promise<
     }
     if (expectedColumns === 0) {
       if (fields.length < 2) {
-        throw new DataError(`found 1 column, expected at least 2 (a word and a tag, separated by spaces or tabs)`, file, lineNo);
+        throw new DataError(`found 1 column, expected at least 2 (a word and a tag, separated by spaces or tabs)${nbspHint(text)}`, file, lineNo);
       }
       tagIndex = tagColumn < 0 ? fields.length + tagColumn : tagColumn;
       if (tagIndex < 0 || tagIndex >= fields.length) {
@@ -123,12 +129,21 @@ export async function readConll(file: string, opts: ConllOptions = {}): Promise<
       firstTokenLine = lineNo;
     } else if (fields.length !== expectedColumns) {
       throw new DataError(
-        `found ${fields.length} column${fields.length === 1 ? '' : 's'}, expected ${expectedColumns} (as on line ${firstTokenLine}, the first token line)`,
+        `found ${fields.length} column${fields.length === 1 ? '' : 's'}, expected ${expectedColumns} (as on line ${firstTokenLine}, the first token line)${nbspHint(text)}`,
         file,
         lineNo,
       );
     }
     const tag = fields[tagIndex];
+    // An invisible character would make a tag of its own that looks like another (and could turn the scheme).
+    const hidden = invisibleChar(tag);
+    if (hidden)
+      throw new DataError(
+        `tag '${tag}' contains an invisible character, ${hidden.what}, at column ${columns[tagIndex] + hidden.index}; remove it`,
+        file,
+        lineNo,
+        columns[tagIndex] + hidden.index,
+      );
     const problem = tagProblem(tag, requested);
     if (problem) throw new DataError(problem, file, lineNo, columns[tagIndex]);
     if (!current) current = { words: [], tags: [], file, line: lineNo, tokenLines: [] };
@@ -138,6 +153,7 @@ export async function readConll(file: string, opts: ConllOptions = {}): Promise<
     tokens++;
   };
 
+  checkDataFile(file); // by type, before it is opened
   try {
     const stream = fs.createReadStream(file);
     let carry: Buffer | null = null;

@@ -1,6 +1,9 @@
 // Errors raised while reading training data. Every message names the file and,
 // where it is known, the 1-based line (and column) it is about.
 
+import * as fs from 'node:fs';
+import { notARegularFile, statProblem } from '../../shared/config/fileKind';
+
 export class DataError extends Error {
   /** The message without the "<file>:<line>: " prefix. */
   readonly reason: string;
@@ -22,20 +25,21 @@ function formatLocation(file: string, line?: number, column?: number): string {
   return column === undefined ? `${file}:${line}` : `${file}:${line}:${column}`;
 }
 
-/** Turns an fs error (ENOENT, EISDIR, EACCES, ...) into a DataError that says what went wrong. */
+/** Turns an fs error (ENOENT, EISDIR, EACCES, ELOOP, ...) into a DataError that says what went wrong. */
 export function fileError(err: unknown, file: string): DataError {
   const code = (err as NodeJS.ErrnoException | null)?.code;
-  switch (code) {
-    case 'ENOENT':
-      return new DataError('file not found', file);
-    case 'EISDIR':
-      return new DataError('is a directory, expected a file', file);
-    case 'EACCES':
-    case 'EPERM':
-      return new DataError('permission denied', file);
-    default:
-      return new DataError(`cannot read file (${err instanceof Error ? err.message : String(err)})`, file);
-  }
+  if (code === 'EISDIR') return new DataError('is a directory, expected a file', file);
+  const why = statProblem(err);
+  return new DataError(why.startsWith('cannot read it') ? `cannot read file (${err instanceof Error ? err.message : String(err)})` : why, file);
+}
+
+/**
+ * Refuses a path that is not a regular file, by its type (fs.stat) before it is opened: a device
+ * (/dev/zero) is endless, a FIFO can block forever, a symlink loop is not "file not found".
+ */
+export function checkDataFile(file: string): void {
+  const why = notARegularFile(file);
+  if (why) throw new DataError(why === 'is a folder, not a file' ? 'is a directory, expected a file' : why, file);
 }
 
 /**
@@ -137,4 +141,73 @@ export function decodeUtf8Lines(buf: Uint8Array, file: string): string[] {
     lines.push(decodeUtf8Line(buf.subarray(start, stop), file, lineNo));
   }
   return lines;
+}
+
+/**
+ * Streams a file's lines (split on \n, a trailing \r and a leading BOM dropped) as strict UTF-8
+ * strings with their 1-based numbers and the bytes read so far (without the BOM). Memory stays at one chunk plus one line: a line is refused
+ * (lineTooLong) as soon as it passes `max` bytes, without reading the rest of the file.
+ */
+export async function* streamLines(file: string, max = MAX_LINE_BYTES): AsyncGenerator<{ text: string; line: number; bytes: number }> {
+  checkDataFile(file);
+  let lineNo = 0;
+  let total = 0;
+  const one = (raw: Uint8Array) => {
+    lineNo++;
+    let b = raw.length && raw[raw.length - 1] === 0x0d ? raw.subarray(0, raw.length - 1) : raw;
+    if (b.length > max) throw lineTooLong(file, lineNo, max);
+    if (lineNo === 1 && hasBom(b)) {
+      b = b.subarray(3);
+      total -= 3;
+    }
+    return { text: decodeUtf8Line(b, file, lineNo), line: lineNo, bytes: total };
+  };
+  let stream: fs.ReadStream | undefined;
+  try {
+    stream = fs.createReadStream(file);
+    let carry: Buffer | null = null;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
+      let start = 0;
+      for (let nl = buf.indexOf(0x0a, start); nl !== -1; nl = buf.indexOf(0x0a, start)) {
+        yield one(buf.subarray(start, nl));
+        start = nl + 1;
+      }
+      carry = start < buf.length ? buf.subarray(start) : null;
+      // a line with no newline yet: refuse it once it is over the cap (no unbounded buffering)
+      if (carry && carry.length > max + 1) throw lineTooLong(file, lineNo + 1, max);
+    }
+    if (carry) yield one(carry);
+  } catch (err) {
+    if (err instanceof DataError) throw err;
+    throw fileError(err, file);
+  } finally {
+    stream?.destroy();
+  }
+}
+
+const INVISIBLE_NAMES: Record<number, string> = {
+  0x00a0: 'NO-BREAK SPACE',
+  0x00ad: 'SOFT HYPHEN',
+  0x200b: 'ZERO WIDTH SPACE',
+  0x200c: 'ZERO WIDTH NON-JOINER',
+  0x200d: 'ZERO WIDTH JOINER',
+  0x200e: 'LEFT-TO-RIGHT MARK',
+  0x200f: 'RIGHT-TO-LEFT MARK',
+  0x2060: 'WORD JOINER',
+  0xfeff: 'ZERO WIDTH NO-BREAK SPACE (a byte order mark)',
+};
+
+/**
+ * The first character of `s` that does not show (format and control characters, spaces other than
+ * ' '), as `U+200B (ZERO WIDTH SPACE)` with its 0-based index; undefined when there is none. A tag
+ * or label with one looks like another and would silently become a label of its own.
+ */
+export function invisibleChar(s: string): { index: number; what: string } | undefined {
+  const m = /[\p{Cf}\p{Cc}\p{Z}]/u.exec(s.replace(/ /g, 'x'));
+  if (!m) return undefined;
+  const cp = m[0].codePointAt(0)!;
+  const hex = cp.toString(16).toUpperCase().padStart(4, '0');
+  return { index: m.index, what: `U+${hex} (${INVISIBLE_NAMES[cp] ?? 'an invisible character'})` };
 }

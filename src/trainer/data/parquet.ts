@@ -11,7 +11,7 @@ import { promises as fsp } from 'node:fs';
 import { parquetMetadata, parquetReadObjects, parquetSchema, type FileMetaData } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { detectScheme, normalizeTags, type TagScheme, type TokenSentence } from './conll';
-import { DataError, fileError } from './errors';
+import { checkDataFile, DataError, fileError } from './errors';
 import type { TextExample } from './textcls';
 
 export interface ParquetTokenOptions {
@@ -70,7 +70,14 @@ interface Opened {
   features?: Record<string, unknown>;
 }
 
+/** The parser's reason for refusing a file; its internal failures on damaged bytes (TypeError, RangeError) are not for users. */
+function parquetReason(err: unknown): string {
+  if (err instanceof Error && err.name === 'Error' && !err.message.includes('undefined')) return err.message;
+  return 'its bytes are damaged or it is not a Parquet file';
+}
+
 async function openParquet(file: string): Promise<Opened> {
+  checkDataFile(file);
   let bytes: Buffer;
   try {
     bytes = await fsp.readFile(file);
@@ -83,7 +90,7 @@ async function openParquet(file: string): Promise<Opened> {
   try {
     meta = parquetMetadata(buf);
   } catch (err) {
-    throw new DataError(`not a readable Parquet file (${err instanceof Error ? err.message : String(err)})`, file);
+    throw new DataError(`not a readable Parquet file (${parquetReason(err)})`, file);
   }
   const columns = parquetSchema(meta).children.map((c) => c.element.name);
   let features: Record<string, unknown> | undefined;
@@ -120,7 +127,7 @@ async function readRows(o: Opened, file: string, columns: string[]): Promise<Rec
   try {
     return await parquetReadObjects({ file: o.buf, metadata: o.meta, columns, compressors });
   } catch (err) {
-    throw new DataError(`cannot read the Parquet data (${err instanceof Error ? err.message : String(err)})`, file);
+    throw new DataError(`cannot read the Parquet data (${parquetReason(err)})`, file);
   }
 }
 
@@ -184,7 +191,7 @@ export async function readParquetTokens(file: string, opts: ParquetTokenOptions 
     try {
       s.tags = normalizeTags(s.tags, scheme);
     } catch (err) {
-      throw rowError(`'${tagsColumn}' ${err instanceof Error ? err.message : String(err)}`, file, s.line);
+      throw rowError(`'${tagsColumn}' ${parquetReason(err)}`, file, s.line);
     }
   }
   return { sentences, scheme, tokens, names: fileNames, emptyRows };

@@ -2,7 +2,7 @@
 
 import { promises as fsp } from 'node:fs';
 import { parse } from 'csv-parse/sync';
-import { checkLineLengths, DataError, decodeUtf8Lines, fileError, hasBom } from './errors';
+import { checkDataFile, checkLineLengths, DataError, decodeUtf8Lines, fileError, hasBom, invisibleChar, streamLines } from './errors';
 
 export interface TextExample {
   text: string;
@@ -13,6 +13,8 @@ export interface TextExample {
 }
 
 export interface TextOptions {
+  /** The longest line accepted (default MAX_LINE_BYTES; tests lower it). */
+  maxLineBytes?: number;
   /** Default 'text'. */
   textField?: string;
   /** Default 'label'. */
@@ -20,6 +22,7 @@ export interface TextOptions {
 }
 
 async function readBytes(file: string): Promise<Buffer> {
+  checkDataFile(file);
   let buf: Buffer;
   try {
     buf = await fsp.readFile(file);
@@ -53,18 +56,18 @@ function jsonErrorColumn(message: string): number | undefined {
 export async function readJsonl(file: string, opts: TextOptions = {}): Promise<TextExample[]> {
   const textField = opts.textField ?? 'text';
   const labelField = opts.labelField ?? 'label';
-  const lines = decodeUtf8Lines(await readBytes(file), file);
   const examples: TextExample[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = i + 1;
-    const src = lines[i];
+  let bytes = 0;
+  // Streamed line by line: a huge file with an over-long line is refused at that line, never read whole.
+  for await (const { text: src, line, bytes: read } of streamLines(file, opts.maxLineBytes)) {
+    bytes = read;
     if (src.trim() === '') continue;
     let value: unknown;
     try {
       value = JSON.parse(src);
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
-      throw new DataError(`invalid JSON: ${msg}`, file, line, jsonErrorColumn(msg));
+      throw new DataError(`invalid JSON: ${msg}${examples.length ? '' : looksLikeCsv(src)}`, file, line, jsonErrorColumn(msg));
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new DataError(`expected a JSON object, found ${typeName(value)}`, file, line);
@@ -82,10 +85,51 @@ export async function readJsonl(file: string, opts: TextOptions = {}): Promise<T
     else if (typeof rawLabel === 'number' && Number.isFinite(rawLabel)) label = String(rawLabel);
     else throw new DataError(`field '${labelField}' must be a string or a number, found ${typeName(rawLabel)}`, file, line);
     if (label.trim() === '') throw new DataError(`field '${labelField}' is empty`, file, line);
+    checkLabelVisible(label, labelField, 'field', file, line);
     examples.push({ text, label, file, line });
   }
-  if (examples.length === 0) throw new DataError('no examples found (only blank lines)', file);
+  if (examples.length === 0) throw new DataError(bytes === 0 ? 'file is empty' : 'no examples found (only blank lines)', file);
   return examples;
+}
+
+/** A label with an invisible character would be a class of its own that looks like another. */
+function checkLabelVisible(label: string, field: string, kind: 'field' | 'column', file: string, line: number): void {
+  const hidden = invisibleChar(label);
+  if (hidden)
+    throw new DataError(
+      `${kind} '${field}': label '${label}' contains an invisible character, ${hidden.what}, at character ${hidden.index + 1}; remove it`,
+      file,
+      line,
+    );
+}
+
+/** A column name as a message shows it: at most 40 characters. */
+function shorten(name: string): string {
+  return name.length > 40 ? `${name.slice(0, 40)}…` : name;
+}
+
+/** Says so when the header holds a non-breaking space where a delimiter was perhaps meant. */
+function nbspHint(columns: string[]): string {
+  return columns.some((c) => c.includes('\u00a0')) ? ' — the header has a non-breaking space (U+00A0), which is not a delimiter' : '';
+}
+
+/** data.format 'csv' on a JSON Lines file: say so instead of listing the first record as column names. */
+function jsonInsteadOfCsv(first: string, file: string): void {
+  const t = first.trim();
+  if (!t.startsWith('{')) return;
+  try {
+    JSON.parse(t);
+  } catch {
+    return;
+  }
+  throw new DataError(`the first line is a JSON object, not a CSV header: is the file JSON Lines? (set data.format: jsonl)`, file, 1);
+}
+
+/** A hint for data.format 'jsonl' on a file whose first record is a CSV line. */
+function looksLikeCsv(line: string): string {
+  const t = line.trim();
+  if (t.startsWith('{') || t.startsWith('[')) return '';
+  return /[,;\t]/.test(t) ? ` — this looks like a CSV line, not JSON: is the file CSV? (set data.format: csv)` : '';
 }
 
 interface RawRecord {
@@ -110,8 +154,12 @@ export async function readCsv(file: string, opts: TextOptions & { delimiter?: st
   if (delimiter.length === 0 || delimiter.includes('\n') || delimiter.includes('"')) {
     throw new RangeError(`invalid CSV delimiter ${JSON.stringify(delimiter)}`);
   }
+  // Line lengths first, streamed: an over-long line is refused before the file is read whole.
+  for await (const { text, line } of streamLines(file, opts.maxLineBytes)) {
+    if (line === 1) jsonInsteadOfCsv(text, file);
+  }
   const buf = await readBytes(file);
-  checkLineLengths(buf, file); // before csv-parse sees it
+  checkLineLengths(buf, file, opts.maxLineBytes); // unchanged since (before csv-parse sees it)
   let content: string;
   try {
     content = new TextDecoder('utf-8', { fatal: true }).decode(buf); // drops a BOM
@@ -153,8 +201,17 @@ export async function readCsv(file: string, opts: TextOptions & { delimiter?: st
   const columns = header.fields.map((c) => c.trim());
   const textIndex = columns.indexOf(textField);
   const labelIndex = columns.indexOf(labelField);
-  if (textIndex === -1) throw new DataError(`missing column '${textField}' in the header (columns found: ${listNames(columns)})`, file, header.line);
-  if (labelIndex === -1) throw new DataError(`missing column '${labelField}' in the header (columns found: ${listNames(columns)})`, file, header.line);
+  const found = () => listNames(columns.slice(0, 12).map(shorten)) + (columns.length > 12 ? `, … (${columns.length} in all)` : '');
+  if (textIndex === -1) throw new DataError(`missing column '${textField}' in the header (columns found: ${found()})${nbspHint(columns)}`, file, header.line);
+  if (labelIndex === -1) throw new DataError(`missing column '${labelField}' in the header (columns found: ${found()})${nbspHint(columns)}`, file, header.line);
+  // A column read twice would silently use the first: ambiguous, so refused.
+  for (const [name, at] of [
+    [textField, textIndex],
+    [labelField, labelIndex],
+  ] as const) {
+    const again = columns.indexOf(name, at + 1);
+    if (again !== -1) throw new DataError(`column '${name}' appears twice in the header (columns ${at + 1} and ${again + 1}); rename one`, file, header.line);
+  }
 
   const examples: TextExample[] = [];
   for (const { fields, line } of located.slice(1)) {
@@ -169,6 +226,7 @@ export async function readCsv(file: string, opts: TextOptions & { delimiter?: st
     const label = fields[labelIndex];
     if (text.trim() === '') throw new DataError(`column '${textField}' is empty`, file, line);
     if (label.trim() === '') throw new DataError(`column '${labelField}' is empty`, file, line);
+    checkLabelVisible(label, labelField, 'column', file, line);
     examples.push({ text, label, file, line });
   }
   if (examples.length === 0) throw new DataError('no examples found (only a header row)', file);

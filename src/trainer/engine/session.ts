@@ -56,7 +56,7 @@ export function ortVersion(): string {
 /**
  * Whether the CUDA execution provider can be loaded. onnxruntime-node lists `cuda` as a backend
  * on Linux x64 even when its provider library was never installed (the install script that
- * fetches it is skipped, see .npmrc), so look for the library next to the native binding.
+ * fetches it is skipped, ONNXRUNTIME_NODE_INSTALL=skip, see README), so look for the library next to the native binding.
  */
 export function cudaAvailability(): { available: boolean; reason?: string } {
   const cuda = ort.listSupportedBackends().find((b) => b.name === 'cuda');

@@ -102,6 +102,13 @@ export function parseSafetensors(buf: Uint8Array, source = '<safetensors>'): { t
     const where = `tensor "${name}"`;
     if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) fail(`${where}: header entry is not an object`);
     const { dtype, shape, data_offsets: offsets } = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    // A missing field is named as missing, not printed as "undefined".
+    for (const [k, v] of [
+      ['dtype', dtype],
+      ['shape', shape],
+      ['data_offsets', offsets],
+    ] as const)
+      if (v === undefined) fail(`${where}: has no ${k}`);
     if (typeof dtype !== 'string' || !(dtype in ITEM_SIZE))
       fail(`${where}: unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(ITEM_SIZE).join(', ')})`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))

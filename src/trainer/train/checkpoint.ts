@@ -42,14 +42,19 @@ function swapIn(tmp: string, dir: string) {
  */
 export function saveCheckpoint(dir: string, m: ModelSetup, slots: string[], optimizer: Map<string, Float32Array[]>, state: TrainerState, tok: Tok): void {
   const tmp = `${dir}.tmp-${process.pid}`;
+  const hadOne = fs.existsSync(dir);
   try {
     writeCheckpoint(tmp, m, slots, optimizer, state, tok);
     swapIn(tmp, dir);
   } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    try {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    } catch {
+      // nothing was written there (its folder could not be made): the error below is the one to report
+    }
     const err = e as NodeJS.ErrnoException;
     throw new Error(
-      `could not write the checkpoint ${dir}${err.code === 'ENOSPC' ? ' (the disk is full)' : ''}: ${err.message}; the previous checkpoint is kept`,
+      `could not write the checkpoint ${dir}${err.code === 'ENOSPC' ? ' (the disk is full)' : ''}: ${err.message}; ${hadOne ? 'the previous checkpoint is kept' : 'there is no earlier checkpoint to keep'}`,
     );
   }
 }

@@ -58,6 +58,25 @@ function runLabels(cfg: ResolvedConfig, train: LabelUse[], others: LabelUse[], r
   return chooseLabels({ train, others, configured: cfg.labels, run, checkpoint, declared });
 }
 
+/**
+ * Training data with a single label (every tag 'O', or one class) teaches nothing: the run would
+ * "complete" with f1 0. Refused before anything trains, with what was found and where to look.
+ */
+function checkSomethingToLearn(cfg: ResolvedConfig, train: LabelUse[], file: string): void {
+  const seen = new Set(train.map((u) => u.label));
+  if (seen.size >= 2 || train.length === 0) return;
+  const only = [...seen][0];
+  if (cfg.task === 'token-classification')
+    throw new DataError(
+      `every tag in the training data is '${only}' (${train.length} tokens): there is no entity to learn; is data.tag_column (${cfg.data.tagColumn}) the tag column?`,
+      file,
+    );
+  throw new DataError(
+    `every training example has the label '${only}' (${train.length} examples): a classifier needs at least 2 labels; is data.label_field ('${cfg.data.labelField}') the label?`,
+    file,
+  );
+}
+
 const LABELS_FROM: Record<LabelChoice['source'], string> = {
   data: 'labels',
   config: 'labels (from the config)',
@@ -111,6 +130,7 @@ export async function loadRunData(
     const uses = (split: TokenSentence[] | undefined) =>
       (split ?? []).flatMap((s) => s.tags.map((label, i) => ({ label, file: s.file, line: s.tokenLines[i] })));
     const declared = 'names' in train ? train.names : undefined;
+    if (!fixedLabels) checkSomethingToLearn(cfg, uses(trainS), d.train);
     const { labels, source } = runLabels(cfg, uses(trainS), [...uses(valS), ...uses(testS)], fixedLabels, declared);
     log.push(
       `data: ${trainS.length} training sentences (${train.tokens} tokens, scheme ${train.scheme} → IOB2)` +
@@ -164,6 +184,7 @@ export async function loadRunData(
   let valE = d.validation ? await read(d.validation) : undefined;
   if (!valE && d.validationSplit) ({ train: trainE, validation: valE } = splitBySeed(trainE, d.validationSplit, cfg.seed));
   const testE = d.test ? await read(d.test) : undefined;
+  if (!fixedLabels) checkSomethingToLearn(cfg, trainE, d.train);
   const { labels, source } = runLabels(cfg, trainE, [...(valE ?? []), ...(testE ?? [])], fixedLabels, declared);
   log.push(
     `data: ${trainE.length} training texts${valE ? `, ${valE.length} validation` : ''}${testE ? `, ${testE.length} test` : ''}; ${LABELS_FROM[source]}: ${labels.join(' ')}`,

@@ -96,6 +96,11 @@ export function setupModel(cfg: ResolvedConfig, vocabSize: number, labels: strin
       (warn ? warnings : notes).push(text);
     }
     config = { ...hf.config, hiddenDropout: cfg.model.dropout, attentionDropout: cfg.model.attentionDropout };
+    // A token id past the embedding rows would fail inside ONNX Runtime's Gather with a raw dump.
+    if (vocabSize > config.vocabSize)
+      throw new Error(
+        `the tokenizer of ${cfg.model.pretrained} has ${vocabSize} tokens but the model's embeddings have ${config.vocabSize} rows (vocab_size in config.json): ids from ${config.vocabSize} on have no embedding; use the tokenizer saved with this model`,
+      );
     all = bertParamShapes(config, head);
     for (const [k, v] of hf.params) params.set(k, v);
     const fresh = initParams(

@@ -298,6 +298,13 @@ async function buildPrograms(p: Prepared): Promise<Training> {
   const total = t.maxSteps ?? perEpoch * t.epochs;
   state.totalSteps = total;
   const schedule: Schedule = { base: t.lr, kind: t.schedule, warmup: warmupSteps(total, t.warmupRatio, t.warmupSteps), total };
+  // Not an error: the run trains, but never at training.lr (the config check sees this only with max_steps).
+  if (schedule.warmup >= total && total > 0)
+    p.emitLogged({
+      type: 'log',
+      level: 'warn',
+      message: `warmup (${schedule.warmup} steps) is not shorter than the run (${total} steps): the learning rate never reaches training.lr ${t.lr} (at most ${((t.lr * total) / schedule.warmup).toExponential(2)})`,
+    });
   const threads = cfg.threads || os.availableParallelism();
   const sessionOpts: SessionOptions = { device: cfg.device, threads };
   const trainedCount = m.trained.reduce((a, n) => a + m.params.get(n)!.length, 0);
