@@ -101,7 +101,10 @@ describe('finetune sweep (dist/trainer.js)', () => {
     assert.deepEqual(outcome(s), outcome(uninterrupted));
     // The resumed trial's records hold each step once.
     const steps = readMetrics(s.trials[0].runDir).flatMap((m) => (m.type === 'train' ? [m.step] : []));
-    assert.deepEqual(steps, [...new Set(steps)].sort((a, b) => a - b));
+    assert.deepEqual(
+      steps,
+      [...new Set(steps)].sort((a, b) => a - b),
+    );
   });
 
   it('finetune train refuses a sweep config and says what to run', () => {

@@ -10,7 +10,15 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigValidationError, expandSweep, formatConfigError, loadConfigWithWarnings, trialName, validateConfigText, type ResolvedConfig } from '../shared/config/config';
+import {
+  ConfigValidationError,
+  expandSweep,
+  formatConfigError,
+  loadConfigWithWarnings,
+  trialName,
+  validateConfigText,
+  type ResolvedConfig,
+} from '../shared/config/config';
 import { createRunFolder, defaultRunsFolder, hasResumeCheckpoint, isPidAlive, MetricsTail, readMetrics, readRun, updateRunInfo } from '../shared/run';
 import { bestTrial, defaultSweepsFolder, readSweep, writeSweep, type SweepInfo, type SweepTrial } from '../shared/sweep/folder';
 import { curveOf, decide, type Point, type TrialCurve } from '../shared/sweep/prune';
@@ -51,7 +59,9 @@ function suggest(info: SweepInfo, grid: Record<string, unknown>[] | undefined, n
     .map((t) => {
       const curve = t.status === 'pruned' ? pointsOf(info, t) : [];
       const last = curve[curve.length - 1];
-      return t.status === 'completed' ? { params: t.params, state: 'complete', value: t.value ?? NaN } : { params: t.params, state: 'pruned', lastStep: last?.[0], lastValue: last?.[1] };
+      return t.status === 'completed'
+        ? { params: t.params, state: 'complete', value: t.value ?? NaN }
+        : { params: t.params, state: 'pruned', lastStep: last?.[0], lastValue: last?.[1] };
     });
   return suggestTpe(info.space, finished, info.mode, info.sampler.seed, n);
 }
@@ -218,7 +228,12 @@ export async function runSweep(o: SweepOptions): Promise<number> {
       save();
       await runTrial(trial, ['train', '--resume', trial.runDir]);
     } else {
-      if (now) updateRunInfo(trial.runDir, { status: 'failed', endedAt: new Date().toISOString(), error: { message: 'interrupted before its first checkpoint; the sweep restarted this trial in a new run folder' } });
+      if (now)
+        updateRunInfo(trial.runDir, {
+          status: 'failed',
+          endedAt: new Date().toISOString(),
+          error: { message: 'interrupted before its first checkpoint; the sweep restarted this trial in a new run folder' },
+        });
       trial.runDir = createRunFolder(runsDir, trialName(config, trial.params)).dir;
       trial.startedAt = new Date().toISOString();
       log(`trial ${trial.number}: restarting in ${trial.runDir}`);
@@ -231,7 +246,13 @@ export async function runSweep(o: SweepOptions): Promise<number> {
   while (info.trials.length < info.total && !stopping) {
     const n = info.trials.length;
     const params = suggest(info, grid, n);
-    const trial: SweepTrial = { number: n, params, runDir: createRunFolder(runsDir, trialName(config, params)).dir, status: 'running', startedAt: new Date().toISOString() };
+    const trial: SweepTrial = {
+      number: n,
+      params,
+      runDir: createRunFolder(runsDir, trialName(config, params)).dir,
+      status: 'running',
+      startedAt: new Date().toISOString(),
+    };
     info.trials.push(trial);
     save();
     log(`trial ${n + 1}/${info.total}: ${trialName(config, params)}`);
