@@ -7,6 +7,7 @@
 
 import { directionOf, TASK_METRICS, type MetricName } from '../metrics';
 import { badKey, checkSchema } from './messages';
+import { schemaAt } from './schema';
 import { formatNumber, overrideValueText } from './overrides';
 import { clone, isObj, type Distribution, type EarlyTermination, type Issue, type JPath, type Obj, type ResolvedConfig, type SweepSpec } from './types';
 
@@ -70,13 +71,14 @@ function distributionIssues(key: string, d: Obj, method: string): Issue[] {
     return out;
   }
   const [lo, hi] = v;
+  if (kind !== 'int' && schemaAt(key)?.type === 'integer') {
+    err([...at, kind], `'${key}' takes integers: use {int: [${lo}, ${hi}]} instead of ${kind}`);
+    return out;
+  }
   if (kind === 'int' ? lo > hi : lo >= hi) err([...at, kind], `${kind} needs low ${kind === 'int' ? '<=' : '<'} high, got [${lo}, ${hi}]`);
   if (kind === 'int' && d.log === true && lo < 1) err([...at, kind], `int with log needs low >= 1, got ${lo}`);
-  // The bounds are values of the key: its schema checks them (range, and type: uniform on an integer key is an error).
-  const bounds = [...checkSchema(lo, [...at, kind, 0], key), ...checkSchema(hi, [...at, kind, 1], key)];
-  if (bounds.length && kind !== 'int' && bounds.some((b) => / must be an integer/.test(b.message)))
-    err([...at, kind], `'${key}' takes integers: use {int: [${lo}, ${hi}]} instead of ${kind}`);
-  else out.push(...bounds);
+  // The bounds are values of the key: its schema checks their range.
+  out.push(...checkSchema(lo, [...at, kind, 0], key), ...checkSchema(hi, [...at, kind, 1], key));
   if (method === 'grid' && kind !== 'int') err([...at, kind], `a grid sweep needs lists of values; ${kind} ranges are for method: random or tpe`);
   return out;
 }
