@@ -145,7 +145,13 @@ sweep:
     assert.deepEqual(c.training.earlyStopping, { metric: 'loss', mode: 'min', patience: 2, minDelta: 0 });
     assert.equal(c.evaluation.every, 100);
     assert.equal(c.data.validationSplit, 0.1);
-    assert.deepEqual(c.sweep, { 'training.lr': [1e-5, 3e-5] });
+    assert.deepEqual(c.sweep, {
+      method: 'grid',
+      parameters: { 'training.lr': { kind: 'choice', values: [1e-5, 3e-5] } },
+      metric: 'accuracy',
+      mode: 'max',
+      seed: 42,
+    });
     assert.equal(configHash(a.config!), configHash(b.config!));
 
     // A JSON error points into the JSON text.
@@ -548,7 +554,8 @@ describe('config: schema and examples', () => {
     assert.deepEqual(missing, []);
     const closed: string[] = [];
     const walkClosed = (s: JsonSchema, at: string) => {
-      if (s.type === 'object' && s.properties && s.additionalProperties !== false) closed.push(at);
+      // The sweep block is open by design: besides its settings, every key is a swept config key (checked by sweepIssues).
+      if (s.type === 'object' && s.properties && s.additionalProperties !== false && at !== '.sweep') closed.push(at);
       for (const [k, sub] of Object.entries(s.properties ?? {})) walkClosed(sub, `${at}.${k}`);
       (s.anyOf ?? []).forEach((b) => walkClosed(b, at));
     };
@@ -578,5 +585,90 @@ describe('config: schema and examples', () => {
     assert.equal(c.data.format, 'conll');
     assert.ok(c.model.fromScratch);
     assert.equal(c.model.pretrained, undefined);
+  });
+});
+
+describe('config: sweep search spaces', () => {
+  it('resolves distributions and the settings, with metric and mode from evaluation.metric', () => {
+    const text = `${MINIMAL}evaluation: { metric: loss }
+sweep:
+  method: tpe
+  budget: 12
+  seed: 5
+  early_termination: { type: asha, min_steps: 50 }
+  training.lr: { loguniform: [1.0e-5, 1.0e-3] }
+  training.warmup_ratio: { uniform: [0.0, 0.2] }
+  training.epochs: { int: [2, 5] }
+  model.dropout: { choice: [0.1, 0.2] }
+  training.batch_size: [16, 32]
+`;
+    const c = validateConfigText(text, FILE);
+    assert.deepEqual(c.errors, []);
+    assert.deepEqual(c.config!.sweep, {
+      method: 'tpe',
+      budget: 12,
+      seed: 5,
+      metric: 'loss',
+      mode: 'min',
+      earlyTermination: { type: 'asha', minSteps: 50, reductionFactor: 4, minEarlyStoppingRate: 0, bootstrapCount: 0 },
+      parameters: {
+        'training.lr': { kind: 'loguniform', low: 1e-5, high: 1e-3 },
+        'training.warmup_ratio': { kind: 'uniform', low: 0, high: 0.2 },
+        'training.epochs': { kind: 'int', low: 2, high: 5, log: false },
+        'model.dropout': { kind: 'choice', values: [0.1, 0.2] },
+        'training.batch_size': { kind: 'choice', values: [16, 32] },
+      },
+    });
+    // An integer seed is the sampler's; a list sweeps the config's seed (the grid shape of before).
+    const seeds = validateConfigText(`${MINIMAL}seed: 9\nsweep:\n  seed: [1, 2]\n`, FILE).config!.sweep!;
+    assert.deepEqual(seeds.parameters, { seed: { kind: 'choice', values: [1, 2] } });
+    assert.equal(seeds.seed, 9);
+  });
+
+  it('bad distributions and settings are errors at file:line', () => {
+    assert.deepEqual(
+      check(`${MINIMAL}sweep:
+  method: random
+  training.lr: { uniform: [1.0e-3, 1.0e-5] }
+  training.warmup_ratio: { uniform: [0.0, 2.0] }
+  training.batch_size: { uniform: [8, 64] }
+  model.dropout: { uniform: [0.1, 0.2], choice: [0.1] }
+  training.gradient_accumulation: { int: [0, 3], log: true }
+  metod: tpe
+`),
+      [
+        '8:11 a random sweep needs a budget: the number of trials (e.g. budget: 20)',
+        '9:27 uniform needs low < high, got [0.001, 0.00001]',
+        "10:43 sweep['training.warmup_ratio'].uniform[1] must be < 1, got 2",
+        "11:35 'training.batch_size' takes integers: use {int: [8, 64]} instead of uniform",
+        "12:18 sweep key 'model.dropout' needs exactly one of choice, uniform, loguniform, int, got choice and uniform",
+        '13:42 int with log needs low >= 1, got 0',
+        "13:43 sweep['training.gradient_accumulation'].int[0] must be >= 1, got 0",
+        "14:3 sweep key 'metod' is not a config key — did you mean 'sweep.method'? (the sweep's own settings: method, budget, metric, mode, early_termination, seed)",
+        "14:10 sweep.metod must be a list or a mapping, got string 'tpe'",
+      ],
+    );
+  });
+
+  it('a grid takes lists and int ranges, at most budget of them; random and TPE sweeps are not queued as a grid', () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'g.finetune.yaml');
+    const grid = `${MINIMAL}sweep:\n  budget: 5\n  training.epochs: { int: [1, 3] }\n  training.batch_size: { choice: [16, 32] }\n`;
+    fs.writeFileSync(file, grid);
+    const runs = expandSweep(validateConfigText(grid, file).config!, file);
+    assert.deepEqual(
+      runs.map((r) => r.name),
+      ['g[epochs=1,batch_size=16]', 'g[epochs=1,batch_size=32]', 'g[epochs=2,batch_size=16]', 'g[epochs=2,batch_size=32]', 'g[epochs=3,batch_size=16]'],
+    );
+    assert.match(
+      check(`${MINIMAL}sweep:\n  training.lr: { loguniform: [1.0e-5, 1.0e-3] }\n`).join('\n'),
+      /^8:\d+ a grid sweep needs lists of values; loguniform ranges are for method: random or tpe$/,
+    );
+    const tpe = `${MINIMAL}sweep:\n  method: tpe\n  budget: 4\n  training.lr: { loguniform: [1.0e-5, 1.0e-3] }\n`;
+    fs.writeFileSync(file, tpe);
+    assert.throws(
+      () => expandSweep(validateConfigText(tpe, file).config!, file),
+      /g\.finetune\.yaml:8:11: a tpe sweep draws its trials one after another: run it with `finetune sweep g\.finetune\.yaml`/,
+    );
   });
 });

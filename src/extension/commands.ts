@@ -130,7 +130,11 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       for (const r of runs) launcher.stop(r.dir);
     }),
     cmd('finetune.resume', async (arg: Arg) => {
-      const r = await one(arg, 'Run to resume', (x) => (x.info.status === 'stopped' || x.info.status === 'failed') && hasResumeCheckpoint(x.dir));
+      const r = await one(
+        arg,
+        'Run to resume',
+        (x) => (x.info.status === 'stopped' || x.info.status === 'failed' || x.info.status === 'pruned') && hasResumeCheckpoint(x.dir),
+      );
       if (r) launcher.resume(r);
     }),
     cmd('finetune.rerun', async (arg: Arg) => {

@@ -5,7 +5,7 @@
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { checkFiles, configAsWritten, validateConfigText, type ConfigError } from '../shared/config/config';
+import { checkFiles, configAsWritten, sweepSize, validateConfigText, type ConfigError } from '../shared/config/config';
 import { isLeafKey, keyAtOffset, resolvedValue, schemaAt } from './core/configKeys';
 import { quickFixes, toRange, type Range0 } from './core/diagnostics';
 import { configLens, hoverTable } from './core/history';
@@ -194,14 +194,14 @@ export class ConfigEditorFeatures implements vscode.Disposable {
   private lenses(doc: vscode.TextDocument): vscode.CodeLens[] {
     if (doc.uri.scheme !== 'file') return [];
     const config = this.validations.get(doc).config;
-    const sweepSize = config?.sweep ? Object.values(config.sweep).reduce((n, v) => n * (Array.isArray(v) ? v.length : 1), 1) : 1;
+    const size = config ? sweepSize(config) : 1;
     const lines = doc.getText().split('\n');
     const first = Math.max(
       0,
       lines.findIndex((l) => l.trim() && !l.trim().startsWith('#') && !l.trim().startsWith('//')),
     );
     const range = new vscode.Range(first, 0, first, 0);
-    return configLens({ configPath: doc.fileName, runs: this.store.all(), sweepSize, trusted: vscode.workspace.isTrusted }).map(
+    return configLens({ configPath: doc.fileName, runs: this.store.all(), sweepSize: size, trusted: vscode.workspace.isTrusted }).map(
       (l) => new vscode.CodeLens(range, { title: l.title, command: l.command, arguments: l.arguments, tooltip: l.tooltip }),
     );
   }

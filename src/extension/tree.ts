@@ -95,10 +95,7 @@ export class RunTreeProvider implements vscode.TreeDataProvider<RunNode>, vscode
       return item;
     }
     const r = node.run;
-    const configNote =
-      r.info.status === 'running' || r.info.status === 'queued' || r.info.status === 'completed' || r.info.status === 'failed' || r.info.status === 'stopped'
-        ? driftText(this.drift.drift(r.info, readLaunch(r.dir)?.overrides))
-        : undefined;
+    const configNote = driftText(this.drift.drift(r.info, readLaunch(r.dir)?.overrides));
     const trustNote = vscode.workspace.isTrusted ? undefined : UNTRUSTED_NOTE;
     const d = describeRun(r, Date.now(), { configNote, trustNote });
     const item = new vscode.TreeItem(d.label, vscode.TreeItemCollapsibleState.None);

@@ -73,7 +73,8 @@ export interface EvalRecord {
   time?: number;
 }
 
-export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'stopped';
+/** `pruned`: a sweep's early termination stopped it (it keeps its checkpoint and can be resumed). */
+export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'stopped' | 'pruned';
 
 /** Commands the extension host sends to a forked trainer. */
 export type TrainerCommand =

@@ -15,6 +15,9 @@ commands:
       --set KEY=VALUE    override a config value (dotted key, e.g. training.lr=3e-5); repeatable
       --force            run even when the memory estimate says the run will not fit
                          (the same as --set training.memory_check=warn)
+  sweep <config>         run the config's sweep: one run per trial, bad trials stopped early (docs/sweeps.md)
+      --resume SWEEP_DIR continue a sweep whose process stopped or was killed
+      --set KEY=VALUE    override a config value for every trial; repeatable
   eval <run-dir>         evaluate a run's exported model on its test (or --split validation|train) data
   predict <run-dir> TEXT run a run's exported model.onnx on text and print entities or the label
                          (TEXT '-' reads it from stdin; any length: long text is windowed
@@ -40,7 +43,7 @@ function parseArgs(argv: string[]) {
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--json' || a === '--help' || a === '-h' || a === '--no-progress' || a === '--force') flags[a.replace(/^-+/, '')] = true;
+    if (a === '--json' || a === '--help' || a === '-h' || a === '--no-progress' || a === '--force' || a === '--sweep-trial') flags[a.replace(/^-+/, '')] = true;
     else if (a.startsWith('--')) {
       const v = argv[i + 1];
       if (v === undefined || v.startsWith('--')) throw new Error(`option ${a} needs a value`);
@@ -125,6 +128,12 @@ export async function main(argv: string[]): Promise<number> {
     const stepsPerRun = intFlag(flags, 'steps-per-run', 8, 1, 64);
     switch (positional[0]) {
       case 'train': {
+        // A config with a sweep block is never silently one run; `finetune sweep` passes --sweep-trial for its trials.
+        const refusal = flags.resume || flags['sweep-trial'] ? undefined : (await import('./sweep')).sweepRefusal(positional[1]);
+        if (refusal) {
+          console.error(refusal);
+          return 2;
+        }
         const { runTrain } = await import('./commands');
         const { parseSetArgs } = await import('../shared/config/config');
         return await runTrain({
@@ -137,6 +146,12 @@ export async function main(argv: string[]): Promise<number> {
           threads: flags.threads ? threads : undefined,
           emit,
         });
+      }
+      case 'sweep': {
+        const { runSweep } = await import('./sweep');
+        const { parseSetArgs } = await import('../shared/config/config');
+        const trainerArgs = [...(flags.device ? ['--device', String(flags.device)] : []), ...(flags.threads ? ['--threads', String(threads)] : [])];
+        return await runSweep({ configPath: positional[1], resume: flags.resume as string | undefined, overrides: parseSetArgs(sets), trainerArgs });
       }
       case 'eval': {
         const { runEval } = await import('./commands');

@@ -20,7 +20,7 @@ const isNum = (x: unknown): x is number => typeof x === 'number' && !Number.isNa
 const isFiniteNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 const optNum = (x: unknown) => x === undefined || isNum(x);
 const optStr = (x: unknown) => x === undefined || isStr(x);
-const STATUSES = new Set(['queued', 'running', 'completed', 'failed', 'stopped']);
+const STATUSES = new Set(['queued', 'running', 'completed', 'failed', 'stopped', 'pruned']);
 const SPLITS = new Set(['validation', 'test']);
 
 export function isRunSummary(x: unknown): x is RunSummary {

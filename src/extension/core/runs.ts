@@ -108,7 +108,7 @@ export function progressPercent(info: RunInfo): number | undefined {
 
 /** The run history item's context value: `run-<status>` plus `-resumable` when it has a checkpoint to continue from. */
 export function contextValue(r: RunRecord): string {
-  const resumable = (r.info.status === 'stopped' || r.info.status === 'failed') && hasResumeCheckpoint(r.dir);
+  const resumable = (r.info.status === 'stopped' || r.info.status === 'failed' || r.info.status === 'pruned') && hasResumeCheckpoint(r.dir);
   const model = r.info.status === 'completed' && hasExportedModel(r.dir);
   return `run-${r.info.status}${resumable ? '-resumable' : ''}${model ? '-model' : ''}`;
 }
@@ -242,6 +242,7 @@ export function describeRun(
   if (secs !== undefined) parts.push(formatDuration(secs));
   if (i.status === 'failed') parts.push('failed');
   if (i.status === 'stopped') parts.push('stopped');
+  if (i.status === 'pruned') parts.push('pruned');
   if (i.earlyStop) parts.push(`early stop @ ${i.earlyStop.step}`);
   const lines = [
     `**${mdText(i.name, DISPLAY_MAX_TIP)}** — ${i.status}${pct !== undefined && i.status === 'running' ? ` (${i.step}/${i.totalSteps})` : ''}`,

@@ -16,13 +16,24 @@ import { fileIssues, positionIssues } from './files';
 import { overrideInfos } from './overrides';
 import { parseSource } from './source';
 import { sweepGrid } from './sweep';
-import { ConfigValidationError, type ConfigError, type JPath, type ResolvedConfig } from './types';
+import { ConfigValidationError, isObj, type ConfigError, type JPath, type ResolvedConfig } from './types';
 import { toConfigErrors, validateWith } from './validate';
 
-export { ConfigValidationError, formatConfigError, type ConfigError, type PeftConfig, type ResolvedConfig, type Task } from './types';
+export {
+  ConfigValidationError,
+  formatConfigError,
+  type ConfigError,
+  type Distribution,
+  type EarlyTermination,
+  type PeftConfig,
+  type ResolvedConfig,
+  type SweepSpec,
+  type Task,
+} from './types';
 export { configAsWritten, defaultRunName } from './defaults';
 export { isHubId } from './hubid';
 export { configHash } from './hash';
+export { sweepSize, trialName } from './sweep';
 export { formatNumber, parseSetArgs } from './overrides';
 export { locate } from './source';
 
@@ -84,24 +95,35 @@ export function checkFiles(config: ResolvedConfig, text: string, file: string): 
  * The grid over the sweep values: one entry per combination (first key outermost), with the
  * overrides to pass to loadConfig and a name like "conll-bert[lr=3e-05]". Without a sweep, one
  * entry with no overrides. When `file` is readable, every combination is validated (schema and
- * semantic checks) first, and a ConfigValidationError points at the offending sweep values.
+ * semantic checks) first, and a ConfigValidationError points at the offending sweep values. A
+ * random or TPE sweep has no grid: it is an error pointing at its method (`finetune sweep` runs it).
  */
 export function expandSweep(c: ResolvedConfig, file: string): { overrides: Record<string, unknown>; name: string }[] {
-  const keys = Object.keys(c.sweep ?? {});
-  const runs = sweepGrid(c);
-  if (!keys.length) return runs.map(({ overrides, name }) => ({ overrides, name }));
-
+  const keys = Object.keys(c.sweep?.parameters ?? {});
   let text: string | undefined;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch {
     text = undefined;
   }
+  const src = text !== undefined ? parseSource(text) : undefined;
+  if (c.sweep && c.sweep.method !== 'grid') {
+    const message = `a ${c.sweep.method} sweep draws its trials one after another: run it with \`finetune sweep ${path.basename(file)}\` (only grid sweeps are queued here)`;
+    throw new ConfigValidationError(
+      src
+        ? toConfigErrors(src, file, [{ path: ['sweep', 'method'], at: 'value', message, severity: 'error' }])
+        : [{ file, line: 1, column: 1, endLine: 1, endColumn: 1, message, severity: 'error' }],
+    );
+  }
+  const data: unknown = src?.doc.toJS();
+  const written = isObj(data) && isObj(data.sweep) ? data.sweep : undefined;
+  const runs = sweepGrid(c, written);
+  if (!keys.length) return runs.map(({ overrides, name }) => ({ overrides, name }));
   if (text !== undefined) {
     const errors: ConfigError[] = [];
     for (const r of runs) {
       const origins: Record<string, JPath> = {};
-      keys.forEach((k, i) => (origins[k] = ['sweep', k, r.index[i]]));
+      keys.forEach((k, i) => (origins[k] = r.origins[i]));
       const v = validateWith(text, file, r.overrides, origins, 'sweep');
       for (const e of v.errors) if (e.severity === 'error') errors.push({ ...e, message: `sweep run '${r.name}': ${e.message}` });
     }

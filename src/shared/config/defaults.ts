@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { writtenHubId } from './hubid';
 import { CONFIG_SCHEMA, schemaAt, type JsonSchema } from './schema';
+import { resolveSweep } from './sweep';
 import { clone, isObj, type Obj, type PeftConfig, type ResolvedConfig } from './types';
 
 function expandHome(p: string): string {
@@ -56,6 +57,8 @@ const RESOLVE: Record<string, (v: unknown, done: Obj, ctx: Ctx) => unknown> = {
   'data.train': (v, d, ctx) => (d.hub ? v : absPath(v, d, ctx)),
   'data.validation': (v, d, ctx) => (d.hub ? v : absPath(v, d, ctx)),
   'data.test': (v, d, ctx) => (d.hub ? v : absPath(v, d, ctx)),
+  // Both shapes of the sweep block become one SweepSpec; its metric and seed default to the resolved evaluation.metric and seed.
+  sweep: (v, done) => resolveSweep(v, done),
   // The default overlap shrinks for short sequences so that windows always advance.
   'data.stride': (v, done) => v ?? Math.min(schemaAt('data.stride')!.default as number, Math.max(0, Math.floor(((done.maxLength as number) - 2) / 2))),
 };

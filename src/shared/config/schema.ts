@@ -30,6 +30,7 @@ export interface JsonSchema {
   required?: string[];
   items?: JsonSchema | { type: string; description?: string; minLength?: number };
   minItems?: number;
+  minProperties?: number;
   uniqueItems?: boolean;
   enum?: unknown[];
   enumDescriptions?: string[];
@@ -59,6 +60,34 @@ const dropout = (what: string, dflt: number): JsonSchema => ({
   exclusiveMaximum: 1,
   default: dflt,
 });
+
+/** A swept key's values: a list (the grid's values, or a choice), or a distribution. */
+function sweptValue(): JsonSchema {
+  const pair = (what: string, items: JsonSchema): JsonSchema => ({ description: `[low, high]: ${what}.`, type: 'array', items });
+  return {
+    description: 'A list of values to try, or a distribution: {choice: [...]}, {uniform: [low, high]}, {loguniform: [low, high]} or {int: [low, high]}.',
+    anyOf: [
+      { description: 'Values to try for this key.', type: 'array', minItems: 1 },
+      {
+        description: 'A distribution to draw this key from: one of choice, uniform, loguniform, int.',
+        type: 'object',
+        additionalProperties: false,
+        minProperties: 1,
+        properties: {
+          choice: { description: 'One of these values.', type: 'array', minItems: 1 },
+          uniform: pair('uniform between low and high', { description: 'A bound.', type: 'number' }),
+          loguniform: pair('uniform in log space (both > 0), for learning rates and weight decay', {
+            description: 'A bound (> 0).',
+            type: 'number',
+            exclusiveMinimum: 0,
+          }),
+          int: pair('an integer from low to high, both included', { description: 'A bound.', type: 'integer' }),
+          log: { description: 'With int: draw in log space.', type: 'boolean' },
+        },
+      },
+    ],
+  };
+}
 
 const pathString = (description: string): JsonSchema => ({ description, type: 'string', minLength: 1 });
 
@@ -474,14 +503,86 @@ export const CONFIG_SCHEMA: JsonSchema = {
     },
     seed: { description: 'Random seed (initialization, shuffling, dropout, validation split).', type: 'integer', minimum: 0, maximum: 4294967295, default: 42 },
     sweep: {
-      description: 'Hyperparameter sweep: maps a dotted config key (e.g. "training.lr") to the values to try; one run per combination (the grid).',
+      description:
+        'Hyperparameter sweep (see docs/sweeps.md): the swept config keys (dotted, e.g. "training.lr"), each a list of values or a distribution, beside the settings `method`, `budget`, `metric`, `mode`, `seed` and `early_termination`. A grid (the default method) queues one run per combination; `finetune sweep` runs random and TPE sweeps.',
       type: 'object',
-      additionalProperties: {
-        description: 'Values to try for this key.',
-        type: 'array',
-        minItems: 1,
+      properties: {
+        method: {
+          description:
+            "How trials are chosen: 'grid' (every combination of the lists), 'random' (independent draws) or 'tpe' (Tree-structured Parzen Estimator, as Optuna's TPESampler).",
+          type: 'string',
+          enum: ['grid', 'random', 'tpe'],
+          enumDescriptions: [
+            'Every combination of the values, first key outermost.',
+            'Independent draws from each distribution.',
+            'Model-based: after 10 random trials, draws where good trials were.',
+          ],
+          default: 'grid',
+        },
+        budget: { description: 'How many trials to run (random and tpe need it; a grid runs at most this many combinations).', type: 'integer', minimum: 1 },
+        metric: {
+          description: 'The validation metric a trial is judged by (default: evaluation.metric).',
+          type: 'string',
+          enum: ALL_METRICS,
+          enumDescriptions: METRIC_DESCRIPTIONS,
+        },
+        mode: {
+          description: "Whether a higher ('max') or lower ('min') metric is better (default: the metric's own direction).",
+          type: 'string',
+          enum: ['max', 'min'],
+        },
+        seed: {
+          description: "The sampler's seed (an integer; default: the config's seed). A list or a distribution here sweeps the config's `seed` instead.",
+          anyOf: [{ description: "The sampler's seed.", type: 'integer', minimum: 0, maximum: 4294967295 }, ...sweptValue().anyOf!],
+        },
+        early_termination: {
+          description:
+            "Stop trials that look bad from their validation records: `{type: asha, min_steps, reduction_factor}` or `{type: median, warmup_steps, startup_trials}`. A stopped trial is marked 'pruned' and keeps its checkpoint.",
+          anyOf: [
+            {
+              description: "Asynchronous successive halving (as Optuna's SuccessiveHalvingPruner).",
+              type: 'object',
+              additionalProperties: false,
+              required: ['type', 'min_steps'],
+              properties: {
+                type: { description: 'ASHA.', const: 'asha' },
+                min_steps: {
+                  description: 'Steps of the first rung: a trial is first compared at its first evaluation at or after this step.',
+                  type: 'integer',
+                  minimum: 1,
+                },
+                reduction_factor: {
+                  description: 'Rungs are min_steps × reduction_factor^k steps; the top 1/reduction_factor of a rung go on.',
+                  type: 'integer',
+                  minimum: 2,
+                  default: 4,
+                },
+                min_early_stopping_rate: { description: 'Skip this many rungs before the first comparison.', type: 'integer', minimum: 0, default: 0 },
+                bootstrap_count: { description: 'Trials a rung needs before any is stopped there.', type: 'integer', minimum: 0, default: 0 },
+              },
+            },
+            {
+              description:
+                "Median stopping (as Optuna's MedianPruner): stop a trial whose best value so far is worse than the median of completed trials at the same step.",
+              type: 'object',
+              additionalProperties: false,
+              required: ['type'],
+              properties: {
+                type: { description: 'Median stopping.', const: 'median' },
+                startup_trials: { description: 'Completed trials needed before any trial is stopped.', type: 'integer', minimum: 0, default: 5 },
+                warmup_steps: { description: 'No trial is stopped before this step.', type: 'integer', minimum: 0, default: 0 },
+                interval_steps: { description: 'Check at most once per this many steps.', type: 'integer', minimum: 1, default: 1 },
+                min_trials: { description: 'Completed trials with a value at the step needed to compare.', type: 'integer', minimum: 1, default: 1 },
+              },
+            },
+          ],
+        },
       },
-      examples: [{ 'training.lr': [3e-5, 5e-5], 'training.batch_size': [16, 32] }],
+      additionalProperties: sweptValue(),
+      examples: [
+        { 'training.lr': [3e-5, 5e-5], 'training.batch_size': [16, 32] },
+        { method: 'tpe', budget: 20, 'training.lr': { loguniform: [1e-5, 1e-3] }, early_termination: { type: 'asha', min_steps: 100, reduction_factor: 3 } },
+      ],
     },
   },
 };

@@ -183,6 +183,8 @@ export function locate(text: string, dottedKey: string): Span | undefined {
   return spanAt(src, p, 'value');
 }
 
+const SWEEP_SETTINGS = ['method', 'budget', 'metric', 'mode', 'early_termination'];
+
 export interface KeyAt extends PathAt {
   /** Dotted snake_case key as users write it, e.g. "training.batch_size"; a key under `sweep:` is the swept key. */
   key: string;
@@ -202,6 +204,8 @@ export function keyAtOffset(text: string, offset: number): KeyAt | undefined {
   const named = at.path.filter((s): s is string => typeof s === 'string');
   if (named[0] === 'sweep') {
     if (named.length < 2) return undefined;
+    // The sweep's own settings are keys of the sweep block; anything else there is a swept config key.
+    if (SWEEP_SETTINGS.includes(named[1])) return { key: named.join('.'), ...at, inSweep: false };
     return { key: named[1], ...at, inSweep: true };
   }
   return { key: named.join('.'), ...at, inSweep: false };

@@ -92,8 +92,34 @@ export interface ResolvedConfig {
   device: 'auto' | 'cpu' | 'cuda';
   threads: number;
   seed: number;
-  /** Dotted snake_case config key (as written, e.g. "training.lr") → values to try. */
-  sweep?: Record<string, unknown[]>;
+  /** The `sweep:` block, both of its written shapes resolved (see sweep.ts). */
+  sweep?: SweepSpec;
+}
+
+/** How one swept key is drawn: a list of values (a grid's values, or a choice), or a range. */
+export type Distribution =
+  | { kind: 'choice'; values: unknown[] }
+  | { kind: 'uniform'; low: number; high: number }
+  | { kind: 'loguniform'; low: number; high: number }
+  | { kind: 'int'; low: number; high: number; log: boolean };
+
+/** Stopping bad trials early from their evaluation records (see src/shared/sweep/prune.ts). */
+export type EarlyTermination =
+  | { type: 'asha'; minSteps: number; reductionFactor: number; minEarlyStoppingRate: number; bootstrapCount: number }
+  | { type: 'median'; startupTrials: number; warmupSteps: number; intervalSteps: number; minTrials: number };
+
+export interface SweepSpec {
+  method: 'grid' | 'random' | 'tpe';
+  /** Dotted snake_case config key (as written, e.g. "training.lr") → how its values are drawn, in written order. */
+  parameters: Record<string, Distribution>;
+  /** Most trials (random and tpe need it; a grid runs at most this many of its combinations). */
+  budget?: number;
+  /** The validation metric a trial is judged by (default evaluation.metric) and which way is better. */
+  metric: MetricName;
+  mode: 'max' | 'min';
+  /** The sampler's seed (default: the config's seed). */
+  seed: number;
+  earlyTermination?: EarlyTermination;
 }
 
 export function formatConfigError(e: ConfigError): string {

@@ -259,7 +259,7 @@ export interface UnreadableRun {
   reason: string;
 }
 
-export const TERMINAL: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'stopped']);
+export const TERMINAL: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'stopped', 'pruned']);
 
 /** run.json of a folder; `{ dir, reason }` when it exists but cannot be used; undefined when the folder has none. */
 export function inspectRun(dir: string): RunRecord | UnreadableRun | undefined {

@@ -1,0 +1,283 @@
+// `finetune sweep CONFIG`: a sweep run locally, one trial after another. Each trial is a normal
+// run folder trained by this same program in a child process (`train --sweep-trial`); the sweep
+// folder's sweep.json (src/shared/sweep/folder.ts) records the trials as they go, so that
+// `finetune sweep --resume SWEEP_DIR` continues a sweep whose process was killed: a trial left
+// running is stopped if its trainer still lives, then resumed from its checkpoint (or restarted
+// when it had none). Early termination watches each trial's validation records and stops a bad
+// trial with SIGTERM, so that it checkpoints; its run is then marked `pruned`.
+
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  ConfigValidationError,
+  expandSweep,
+  formatConfigError,
+  loadConfigWithWarnings,
+  trialName,
+  validateConfigText,
+  type ResolvedConfig,
+} from '../shared/config/config';
+import { createRunFolder, defaultRunsFolder, hasResumeCheckpoint, isPidAlive, MetricsTail, readMetrics, readRun, updateRunInfo } from '../shared/run';
+import { bestTrial, defaultSweepsFolder, readSweep, writeSweep, type SweepInfo, type SweepTrial } from '../shared/sweep/folder';
+import { curveOf, decide, type Point, type TrialCurve } from '../shared/sweep/prune';
+import { suggestRandom, suggestTpe, type TpeTrial } from '../shared/sweep/tpe';
+
+export interface SweepOptions {
+  configPath?: string;
+  /** A sweep folder to continue. */
+  resume?: string;
+  overrides: Record<string, unknown>;
+  /** Passed on to every trial (--device, --threads). */
+  trainerArgs: string[];
+  /** How often a running trial's records are read, ms. */
+  pollMs?: number;
+}
+
+/** Why `finetune train CONFIG` refuses: the config has a sweep block (undefined when it has none or does not validate: train reports that). */
+export function sweepRefusal(configPath: string | undefined): string | undefined {
+  if (!configPath) return undefined;
+  let text: string;
+  try {
+    text = fs.readFileSync(configPath, 'utf8');
+  } catch {
+    return undefined;
+  }
+  if (!validateConfigText(text, path.resolve(configPath)).config?.sweep) return undefined;
+  return `finetune: ${configPath} is a sweep (it has a sweep: block), not one run: run it with \`finetune sweep ${configPath}\` (or remove the sweep block to train once)`;
+}
+
+const log = (msg: string) => console.log(`sweep: ${msg}`);
+
+/** The grid's combinations, or the next trial's draw from the sampler. */
+function suggest(info: SweepInfo, grid: Record<string, unknown>[] | undefined, n: number): Record<string, unknown> {
+  if (info.method === 'grid') return grid![n];
+  if (info.method === 'random') return suggestRandom(info.space, info.sampler.seed, n);
+  const finished: TpeTrial[] = info.trials
+    .filter((t) => t.number < n && (t.status === 'completed' || t.status === 'pruned'))
+    .map((t) => {
+      const curve = t.status === 'pruned' ? pointsOf(info, t) : [];
+      const last = curve[curve.length - 1];
+      return t.status === 'completed'
+        ? { params: t.params, state: 'complete', value: t.value ?? NaN }
+        : { params: t.params, state: 'pruned', lastStep: last?.[0], lastValue: last?.[1] };
+    });
+  return suggestTpe(info.space, finished, info.mode, info.sampler.seed, n);
+}
+
+function pointsOf(info: SweepInfo, t: SweepTrial): Point[] {
+  try {
+    return curveOf(readMetrics(t.runDir), info.metric);
+  } catch {
+    return [];
+  }
+}
+
+const bestOf = (points: Point[], mode: 'max' | 'min'): number | undefined => {
+  const v = points.map(([, x]) => x).filter((x) => !Number.isNaN(x));
+  return v.length ? (mode === 'max' ? Math.max(...v) : Math.min(...v)) : undefined;
+};
+
+/** The other trials as early termination sees them. */
+function othersOf(info: SweepInfo, self: SweepTrial): TrialCurve[] {
+  return info.trials
+    .filter((t) => t !== self)
+    .map((t) => ({
+      state: t.status === 'completed' ? 'complete' : t.status === 'pruned' ? 'pruned' : t.status === 'running' ? 'running' : 'failed',
+      points: pointsOf(info, t),
+      prunedRung: t.pruned?.rung,
+    }));
+}
+
+export async function runSweep(o: SweepOptions): Promise<number> {
+  let dir: string;
+  let info: SweepInfo;
+  let config: ResolvedConfig;
+  try {
+    if (o.resume) {
+      dir = path.resolve(o.resume);
+      info = readSweep(dir);
+      config = loadConfigWithWarnings(info.configPath, info.overrides).config;
+    } else {
+      if (!o.configPath) throw new Error('sweep needs a config file: finetune sweep <config>');
+      const loaded = loadConfigWithWarnings(o.configPath, o.overrides);
+      config = loaded.config;
+      for (const w of loaded.warnings) console.error(formatConfigError(w));
+      if (!config.sweep) throw new Error(`${o.configPath} has no sweep: block: train it with \`finetune train ${o.configPath}\``);
+      const s = config.sweep;
+      const total = s.method === 'grid' ? expandSweep(config, config.configPath).length : s.budget!;
+      ({ dir } = createRunFolder(defaultSweepsFolder(config.baseDir), config.name));
+      const now = new Date().toISOString();
+      info = {
+        version: 1,
+        id: path.basename(dir),
+        name: config.name,
+        configPath: config.configPath,
+        overrides: o.overrides,
+        method: s.method,
+        space: s.parameters,
+        metric: s.metric,
+        mode: s.mode,
+        total,
+        ...(s.earlyTermination ? { earlyTermination: s.earlyTermination } : {}),
+        sampler: { kind: s.method, seed: s.seed },
+        status: 'running',
+        createdAt: now,
+        updatedAt: now,
+        trials: [],
+      };
+    }
+  } catch (e) {
+    if (e instanceof ConfigValidationError) {
+      for (const err of e.errors) console.error(formatConfigError(err));
+      return 2;
+    }
+    console.error(`finetune: ${(e as Error).message}`);
+    return 2;
+  }
+  info = { ...info, status: 'running', pid: process.pid, host: os.hostname() };
+  const save = () => writeSweep(dir, info);
+  save();
+  log(`${info.method} sweep of ${info.total} trials by ${info.metric} (${info.mode}) in ${dir}`);
+  const grid = info.method === 'grid' ? expandSweep(config, info.configPath).map((r) => r.overrides) : undefined;
+  const runsDir = defaultRunsFolder(config.baseDir);
+
+  let stopping = false;
+  let child: ReturnType<typeof spawn> | undefined;
+  const onSignal = () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    log('stopping: the running trial checkpoints and the sweep stops (again to abort)…');
+    child?.kill('SIGTERM');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  /** Runs one trainer process for the trial, watching its records; resolves with its final trial status. */
+  const runTrial = (trial: SweepTrial, args: string[]): Promise<void> =>
+    new Promise((resolve) => {
+      const tail = MetricsTail.of(trial.runDir);
+      let points: Point[] = [];
+      const watch = () => {
+        const r = tail.read();
+        if (r.reset) points = [];
+        for (const p of curveOf(r.records, info.metric)) {
+          points.push(p);
+          if (!info.earlyTermination || trial.pruned || stopping) continue;
+          const d = decide(info.earlyTermination, points, othersOf(info, trial), info.mode);
+          if (d.prune) {
+            trial.pruned = { step: p[0], ...(d.rung !== undefined ? { rung: d.rung } : {}) };
+            save();
+            log(`trial ${trial.number} pruned at step ${p[0]} (${info.metric} ${p[1]})`);
+            child?.kill('SIGTERM');
+          }
+        }
+      };
+      child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...args, ...o.trainerArgs], { stdio: ['ignore', 'inherit', 'inherit'] });
+      const timer = setInterval(watch, o.pollMs ?? 250);
+      child.on('exit', () => {
+        clearInterval(timer);
+        child = undefined;
+        watch();
+        const status = readRun(trial.runDir)?.info.status;
+        trial.value = bestOf(points, info.mode);
+        trial.endedAt = new Date().toISOString();
+        if (status === 'completed') trial.status = 'completed';
+        else if (trial.pruned && status === 'stopped') {
+          trial.status = 'pruned';
+          updateRunInfo(trial.runDir, { status: 'pruned' });
+        } else trial.status = status === 'stopped' ? 'stopped' : 'failed';
+        save();
+        resolve();
+      });
+    });
+
+  const trainArgs = (trial: SweepTrial) => [
+    'train',
+    info.configPath,
+    '--sweep-trial',
+    '--run-dir',
+    trial.runDir,
+    ...Object.entries({ ...info.overrides, ...trial.params }).flatMap(([k, v]) => ['--set', `${k}=${JSON.stringify(v)}`]),
+    '--set',
+    `name=${JSON.stringify(trialName(config, trial.params))}`,
+  ];
+
+  // Trials a killed sweep left running: stop a trainer that still lives, then resume or restart.
+  for (const trial of info.trials.filter((t) => t.status === 'running' || t.status === 'stopped')) {
+    if (stopping) break;
+    const run = readRun(trial.runDir)?.info;
+    if (run?.pid && run.status === 'running' && (!run.host || run.host === os.hostname()) && isPidAlive(run.pid)) {
+      log(`trial ${trial.number}: its trainer (pid ${run.pid}) still runs; stopping it to resume under this sweep`);
+      process.kill(run.pid, 'SIGTERM');
+      for (let i = 0; i < 600 && isPidAlive(run.pid); i++) await new Promise((r) => setTimeout(r, 100));
+    }
+    const now = readRun(trial.runDir)?.info;
+    trial.status = 'running';
+    delete trial.endedAt;
+    if (now?.status === 'completed') {
+      trial.status = 'completed';
+      trial.value = bestOf(pointsOf(info, trial), info.mode);
+    } else if (trial.pruned) {
+      trial.status = 'pruned';
+      trial.value = bestOf(pointsOf(info, trial), info.mode);
+      if (now && now.status !== 'pruned') updateRunInfo(trial.runDir, { status: 'pruned' });
+    } else if (hasResumeCheckpoint(trial.runDir)) {
+      log(`trial ${trial.number}: resuming ${trial.runDir}`);
+      save();
+      await runTrial(trial, ['train', '--resume', trial.runDir]);
+    } else {
+      if (now)
+        updateRunInfo(trial.runDir, {
+          status: 'failed',
+          endedAt: new Date().toISOString(),
+          error: { message: 'interrupted before its first checkpoint; the sweep restarted this trial in a new run folder' },
+        });
+      trial.runDir = createRunFolder(runsDir, trialName(config, trial.params)).dir;
+      trial.startedAt = new Date().toISOString();
+      log(`trial ${trial.number}: restarting in ${trial.runDir}`);
+      save();
+      await runTrial(trial, trainArgs(trial));
+    }
+    save();
+  }
+
+  while (info.trials.length < info.total && !stopping) {
+    const n = info.trials.length;
+    const params = suggest(info, grid, n);
+    const trial: SweepTrial = {
+      number: n,
+      params,
+      runDir: createRunFolder(runsDir, trialName(config, params)).dir,
+      status: 'running',
+      startedAt: new Date().toISOString(),
+    };
+    info.trials.push(trial);
+    save();
+    log(`trial ${n + 1}/${info.total}: ${trialName(config, params)}`);
+    await runTrial(trial, trainArgs(trial));
+  }
+
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  const done = info.trials.length >= info.total && info.trials.every((t) => t.status !== 'running' && t.status !== 'stopped');
+  const anyGood = info.trials.some((t) => t.status === 'completed' || t.status === 'pruned');
+  info.status = done ? (anyGood ? 'completed' : 'failed') : 'stopped';
+  delete info.pid;
+  save();
+  printSummary(info, dir);
+  return info.status === 'failed' ? 1 : 0;
+}
+
+function printSummary(info: SweepInfo, dir: string): void {
+  const best = bestTrial(info);
+  console.log(`sweep ${info.status}: ${info.trials.length}/${info.total} trials in ${dir}`);
+  for (const t of info.trials)
+    console.log(
+      `  ${String(t.number).padStart(3)} ${t.status.padEnd(9)} ${t.value === undefined ? '     -' : t.value.toFixed(4)}  ${Object.entries(t.params)
+        .map(([k, v]) => `${k}=${typeof v === 'number' && !Number.isInteger(v) ? v.toPrecision(4) : JSON.stringify(v)}`)
+        .join(' ')}${t === best ? '  ← best' : ''}`,
+    );
+  if (info.status === 'stopped') console.log(`continue it with: finetune sweep --resume ${dir}`);
+}

@@ -1,0 +1,126 @@
+// `finetune sweep` from the built CLI (dist/trainer.js; `npm run build` first) on the tiny NER
+// setup: a random sweep with ASHA; the same sweep killed (SIGKILL) during a trial and resumed with
+// --resume ends with the very trials, statuses and values of the uninterrupted one; `finetune
+// train` refuses a sweep config; a bad sweep is an error at file:line.
+
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { hasResumeCheckpoint, readMetrics, readRunInfo, runPaths } from '../src/shared/run';
+import { readSweep, sweepFile, type SweepInfo } from '../src/shared/sweep/folder';
+import { tinyWorkspace } from './helpers/tinyrun';
+
+const ROOT = path.resolve(path.dirname(__filename), '..');
+const TRAINER = path.join(ROOT, 'dist', 'trainer.js');
+const cli = (args: string[]) => spawnSync(process.execPath, [TRAINER, ...args], { cwd: ROOT, encoding: 'utf8' });
+
+const SWEEP = `sweep:
+  method: random
+  budget: 3
+  seed: 3
+  training.lr: {loguniform: [1.0e-4, 3.0e-2]}
+  early_termination: {type: asha, min_steps: 20, reduction_factor: 2}
+`;
+
+function workspace(): { dir: string; config: string } {
+  const w = tinyWorkspace(SWEEP);
+  fs.writeFileSync(w.config, fs.readFileSync(w.config, 'utf8').replace('epochs: 2', 'epochs: 3'));
+  return w;
+}
+
+const sweepDirOf = (ws: string) => {
+  const root = path.join(ws, '.finetune', 'sweeps');
+  const ids = fs.readdirSync(root);
+  assert.equal(ids.length, 1);
+  return path.join(root, ids[0]);
+};
+
+/** What must not depend on how the sweep was run: every trial's parameters, status and value. */
+const outcome = (s: SweepInfo) => s.trials.map((t) => ({ number: t.number, params: t.params, status: t.status, value: t.value, pruned: t.pruned }));
+
+let uninterrupted: SweepInfo | undefined;
+
+describe('finetune sweep (dist/trainer.js)', () => {
+  it('runs a random sweep with ASHA: trials are run folders, bad ones pruned with a checkpoint', () => {
+    const w = workspace();
+    const r = cli(['sweep', w.config, '--threads', '1']);
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    const s = readSweep(sweepDirOf(w.dir));
+    uninterrupted = s;
+    assert.equal(s.status, 'completed');
+    assert.equal(s.trials.length, 3);
+    assert.deepEqual(
+      s.trials.map((t) => t.status),
+      ['completed', 'pruned', 'pruned'],
+    );
+    for (const t of s.trials) {
+      const info = readRunInfo(t.runDir);
+      assert.equal(info.status, t.status);
+      assert.equal((info.config as { training: { lr: number } }).training.lr, t.params['training.lr']);
+      const f1s = readMetrics(t.runDir).flatMap((m) => (m.type === 'eval' && m.split === 'validation' ? [m.metrics.f1!] : []));
+      assert.equal(t.value, Math.max(...f1s));
+    }
+    for (const t of s.trials.filter((x) => x.status === 'pruned')) {
+      // Stopped at the first rung (step >= 20), by SIGTERM: it checkpointed and can be resumed by hand.
+      assert.equal(t.pruned!.rung, 0);
+      assert.ok(hasResumeCheckpoint(t.runDir), `${t.runDir} keeps its checkpoint`);
+      assert.ok(readRunInfo(t.runDir).step < readRunInfo(s.trials[0].runDir).step);
+    }
+    assert.match(r.stdout, /sweep completed: 3\/3 trials/);
+  });
+
+  it('resumes after the sweep process is killed, ending as the uninterrupted sweep did', async () => {
+    assert.ok(uninterrupted, 'the first test ran');
+    const w = workspace();
+    // In its own process group, so that a crash can take the sweep and its trainer down together.
+    const child = spawn(process.execPath, [TRAINER, 'sweep', w.config, '--threads', '1'], { cwd: ROOT, stdio: 'ignore', detached: true });
+    // Kill both (no chance to clean up) once the first trial has a checkpoint to resume from.
+    const root = path.join(w.dir, '.finetune', 'sweeps');
+    for (let i = 0; ; i++) {
+      assert.ok(i < 1200, 'the first trial checkpointed within 2 minutes');
+      await new Promise((res) => setTimeout(res, 100));
+      if (!fs.existsSync(root) || !fs.readdirSync(root).length || !fs.existsSync(sweepFile(sweepDirOf(w.dir)))) continue;
+      const s = readSweep(sweepDirOf(w.dir));
+      if (s.trials.length && fs.existsSync(runPaths(s.trials[0].runDir).checkpoint('last'))) break;
+    }
+    const exited = new Promise((res) => child.on('exit', res));
+    process.kill(-child.pid!, 'SIGKILL');
+    await exited;
+    const killed = readSweep(sweepDirOf(w.dir));
+    assert.equal(killed.status, 'running');
+    assert.equal(killed.trials.length, 1);
+    assert.equal(killed.trials[0].status, 'running');
+
+    const r = cli(['sweep', '--resume', sweepDirOf(w.dir), '--threads', '1']);
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /trial 0: resuming /);
+    const s = readSweep(sweepDirOf(w.dir));
+    assert.equal(s.status, 'completed');
+    assert.deepEqual(outcome(s), outcome(uninterrupted));
+    // The resumed trial's records hold each step once.
+    const steps = readMetrics(s.trials[0].runDir).flatMap((m) => (m.type === 'train' ? [m.step] : []));
+    assert.deepEqual(
+      steps,
+      [...new Set(steps)].sort((a, b) => a - b),
+    );
+  });
+
+  it('finetune train refuses a sweep config and says what to run', () => {
+    const w = workspace();
+    const r = cli(['train', w.config]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /is a sweep .*finetune sweep /);
+    assert.ok(!fs.existsSync(path.join(w.dir, '.finetune', 'runs')), 'no run was started');
+  });
+
+  it('a bad sweep is an error at file:line, before any trial', () => {
+    const w = tinyWorkspace(`sweep:\n  method: tpe\n  training.lr: {uniform: [1.0e-3]}\n`);
+    const r = cli(['sweep', w.config]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, new RegExp(`${w.config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: a tpe sweep needs a budget`));
+    assert.match(r.stderr, /:\d+:\d+: uniform takes \[low, high\], two numbers/);
+    assert.ok(!fs.existsSync(path.join(w.dir, '.finetune')), 'nothing was written');
+  });
+});
