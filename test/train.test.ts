@@ -195,7 +195,7 @@ describe('bad input fails clearly and the run folder records it', () => {
     ['lr <= 0', 'training.lr', 0, /training\.lr must be > 0, got 0/],
     ['batch size 0', 'training.batch_size', 0, /training\.batch_size must be >= 1, got 0/],
   ] as const) {
-    it(`a config value out of range: ${title}`, async () => {
+    it(`a config value out of range: ${title} (exit 2, no run folder)`, async () => {
       const ws = tinyWorkspace();
       const runDir = path.join(ws.dir, 'run');
       const errors: string[] = [];
@@ -209,9 +209,9 @@ describe('bad input fails clearly and the run folder records it', () => {
       }
       assert.match(errors.join('\n'), pattern);
       assert.match(errors.join('\n'), /tiny\.finetune\.yaml:\d+:\d+/);
-      const info = readRunInfo(runDir);
-      assert.equal(info.status, 'failed');
-      assert.match(info.error!.message, pattern);
+      // Found before training: nothing is written (no failed run folder per typo).
+      assert.equal(fs.existsSync(runDir), false, 'no run folder');
+      assert.equal(fs.existsSync(path.join(ws.dir, '.finetune')), false, 'no runs folder');
     });
   }
 });
