@@ -3,7 +3,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { EvalRecord, TrainerCommand, TrainerEvent } from '../shared/protocol';
+import { TRAINER_EXIT, type EvalRecord, type TrainerCommand, type TrainerEvent } from '../shared/protocol';
 import { ConfigValidationError, loadConfigWithWarnings, formatConfigError, type ResolvedConfig } from '../shared/config/config';
 import { Session, type Device } from './engine/session';
 import { lengthSettings, predictText, readExported } from './predict';
@@ -82,17 +82,8 @@ function progress(total: () => number | undefined): (e: TrainerEvent) => boolean
   };
 }
 
-/** Exit codes of `finetune train` (README "Exit codes"). */
-export const EXIT = {
-  completed: 0,
-  failed: 1,
-  /** Bad arguments or a config that does not validate: nothing was started, no run folder written. */
-  usage: 2,
-  /** Stopped on request (Ctrl-C, SIGTERM, the extension's Stop) with a checkpoint: `--resume` continues it. */
-  stopped: 3,
-  /** A second Ctrl-C/SIGTERM: aborted at once, without finishing the block. */
-  aborted: 130,
-} as const;
+/** Exit codes of `finetune train` (shared with the extension). */
+const EXIT = TRAINER_EXIT;
 
 export async function runTrain(o: {
   configPath?: string;
