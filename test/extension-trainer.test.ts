@@ -326,7 +326,7 @@ describe('extension core + real trainer: reattach after a window reload', () => 
         return r?.info.status === 'stopped' ? r : undefined;
       });
       const { code, signal } = await exited(child);
-      assert.deepEqual([code, signal], [0, null]);
+      assert.deepEqual([code, signal], [3, null], 'exit code 3: stopped');
       assert.equal(isPidAlive(pid), false);
       assert.ok(stopped.info.step < total);
       assert.ok(fs.existsSync(path.join(p.dir, 'checkpoints', 'last')));
