@@ -220,6 +220,22 @@ describe('run folders and resume', () => {
     assert.match(refused.stderr, new RegExp(`in use by another trainer \\(process ${process.pid}`));
     assert.equal(readRunInfo(held).status, 'stopped');
   });
+
+  it('a run left `running` by a dead trainer: --resume records it failed, even when it refuses, then resumes it', () => {
+    const dir = copyRun(stoppedDir, 'resume-dead');
+    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+    const info = readRunInfo(dir);
+    fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ ...info, status: 'running', pid: dead, endedAt: undefined }));
+    const refused = cli(['train', '--resume', dir, '--set', 'training.lr=1e-4']);
+    assert.equal(refused.status, 2, refused.stderr);
+    const marked = readRunInfo(dir);
+    assert.equal(marked.status, 'failed');
+    assert.match(marked.error!.message, new RegExp(`the trainer process ${dead} ended without recording a result`));
+    const ok = cli(['train', '--resume', dir, '--json']);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(readRunInfo(dir).status, 'completed');
+    assert.match(fs.readFileSync(path.join(dir, 'train.log'), 'utf8'), /ended without recording a result .*; resuming from its last checkpoint/);
+  });
 });
 
 describe('a trainer that dies never leaves its run `running`', () => {

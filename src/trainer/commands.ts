@@ -9,7 +9,7 @@ import { Session, type Device } from './engine/session';
 import { lengthSettings, predictText, readExported } from './predict';
 import { loadRunData } from './train/dataset';
 import { Evaluator } from './train/evaluate';
-import { endActiveRuns, train } from './train/trainer';
+import { endActiveRuns, markDeadRun, train } from './train/trainer';
 import { readRunInfo } from '../shared/run';
 
 type Emit = (e: TrainerEvent) => void;
@@ -106,6 +106,8 @@ export async function runTrain(o: {
 function loadTrainConfig(o: Parameters<typeof runTrain>[0]): ResolvedConfig | number {
   let config: ResolvedConfig;
   const changes = [...(o.configPath ? [`the config file ${o.configPath}`] : []), ...Object.keys(o.overrides).map((k) => `--set ${k}`)];
+  // A run whose trainer died says `running`: whatever happens next, it says failed from now on.
+  if (o.resume) markDeadRun(path.resolve(o.resume));
   if (o.resume && changes.length && !o.allowChanges) {
     console.error(
       `finetune: --resume continues ${o.resume} with the config it was started with; ${changes.join(', ')} would change the run. ` +

@@ -23,6 +23,7 @@ import {
   readRun,
   readRunInfo,
   rewriteMetrics,
+  updateRunInfo,
   runPaths,
   writeJsonAtomic,
   type RunFingerprint,
@@ -172,7 +173,7 @@ function openRunFolder(o: TrainOptions, t0: number): RunContext {
   const notes: string[] = [];
   try {
     if (o.resume) {
-      const info = readRunInfo(dir);
+      const info = markDeadRun(dir) ?? readRunInfo(dir);
       ({ resumeFrom, before } = checkResumable(dir, info, o, notes));
       run = new RunWriter(dir, info);
       if (o.allowChanges && info.configHash !== configHash(cfg)) {
@@ -222,8 +223,7 @@ function checkResumable(dir: string, info: RunInfo, o: TrainOptions, notes: stri
       `${dir} is a completed run (step ${info.step}${info.endedAt ? `, ended ${info.endedAt}` : ''}): there is nothing to resume; start a new run instead`,
     );
   if (isRunAlive(info)) throw new Error(`${dir} is still running (pid ${info.pid}); stop it before resuming`);
-  if (info.status === 'running')
-    notes.push(`the previous trainer (pid ${info.pid ?? '?'}) ended without recording a result; resuming from its last checkpoint`);
+  if (info.status === 'failed' && info.error?.message.startsWith(DEAD)) notes.push(`${info.error.message}; resuming from its last checkpoint`);
   const resumeFrom = runPaths(dir).checkpoint('last');
   if (!fs.existsSync(resumeFrom)) throw new Error(`${dir} has no checkpoint to resume from (checkpoints/last is missing)`);
   const changed = (info.fingerprint?.files ?? []).map(fileChange).filter((x): x is string => !!x);
@@ -233,18 +233,33 @@ function checkResumable(dir: string, info: RunInfo, o: TrainOptions, notes: stri
     );
   for (const ch of changed) notes.push(`resumed although ${ch} (--allow-changes)`);
   // A resume that fails before its first step leaves run.json as it was (a stopped run stays stopped at its step).
-  const dead = info.status === 'running';
   const before: Partial<RunInfo> = {
-    status: dead ? 'failed' : info.status,
+    status: info.status,
     step: info.step,
     epoch: info.epoch,
     startedAt: info.startedAt,
-    endedAt: info.endedAt ?? (dead ? new Date().toISOString() : undefined),
+    endedAt: info.endedAt,
     pid: info.pid,
-    error: dead ? { message: `the trainer process ${info.pid ?? ''} ended without recording a result` } : info.error,
+    error: info.error,
     resumedFrom: info.resumedFrom,
   };
   return { resumeFrom, before };
+}
+
+const DEAD = 'the trainer process';
+
+/**
+ * A run that says `running` on this host while its process is gone (a SIGKILL, a native crash) is
+ * recorded as failed, saying so; returns the new run.json, or undefined when there was nothing to mark.
+ */
+export function markDeadRun(dir: string): RunInfo | undefined {
+  const r = readRun(dir);
+  if (!r || r.info.status !== 'running' || isRunAlive(r.info) || (r.info.host && r.info.host !== os.hostname())) return undefined;
+  return updateRunInfo(dir, {
+    status: 'failed',
+    endedAt: new Date().toISOString(),
+    error: { message: `${DEAD} ${r.info.pid ?? '?'} ended without recording a result (killed, or out of memory)` },
+  });
 }
 
 /** The config hash and the data files a run starts on (a Hub dataset's files are the cache's, checked there). */
