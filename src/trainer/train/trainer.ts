@@ -624,7 +624,7 @@ function fail(c: RunContext, err: Error): never {
     c.logLine(`failed: ${err.message}`);
     if (c.before && !c.stepsTaken) {
       c.run.update({ ...c.before, error: c.before.error });
-      c.logLine(`run.json left as before the resume (${c.before.status}, step ${c.before.step})`);
+      c.logLine(`the run is left as it was before the resume (${c.before.status}, step ${c.before.step})`);
     } else
       c.run.update({
         status: 'failed',
