@@ -322,6 +322,18 @@ describe('extension: trainer process', () => {
     assert.deepEqual(readRun(dir2)!.info.error, { message: 'loss is NaN at step 40', step: 40 });
   });
 
+  it('exit code 3 (stopped) without its event is a stop, not a crash: the run stays stopped', async () => {
+    const dir = runningRun();
+    const child = new FakeChild();
+    const tp = new TrainerProcess(child, { runDir: dir });
+    // What the trainer wrote before its 'stopped' event was lost with the closing channel.
+    fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ ...readRun(dir)!.info, status: 'stopped' }));
+    child.exit(3, null);
+    const o = await tp.done;
+    assert.deepEqual([o.status, o.crashed, o.code], ['stopped', false, 3]);
+    assert.equal(readRun(dir)!.info.status, 'stopped');
+  });
+
   it('stop sends {type:"stop"}, then kills after the timeout; a completed run is not touched', async () => {
     const dir = runningRun();
     const child = new FakeChild();

@@ -189,7 +189,8 @@ describe('extension core + real trainer: stop and resume', () => {
     // Node reports a failed IPC write as an 'error' on the child; the trainer is still running and must not be written off.
     f.child.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
     const o = await f.tp.done;
-    assert.deepEqual([o.status, o.code, o.signal, o.crashed], ['stopped', 0, null, false], `${o.message}\n${o.stderrTail.join('\n')}`);
+    // A stopped run exits 3 (README "Exit codes"), and the core still reads it as stopped, not as a crash.
+    assert.deepEqual([o.status, o.code, o.signal, o.crashed], ['stopped', 3, null, false], `${o.message}\n${o.stderrTail.join('\n')}`);
     assert.deepEqual(f.kills, [], 'stopped over IPC, not by a signal');
     const stopped = f.events.find((e) => e.type === 'stopped') as Extract<TrainerEvent, { type: 'stopped' }>;
     assert.ok(stopped, f.events.map((e) => e.type).join(' '));
@@ -325,7 +326,7 @@ describe('extension core + real trainer: reattach after a window reload', () => 
         return r?.info.status === 'stopped' ? r : undefined;
       });
       const { code, signal } = await exited(child);
-      assert.deepEqual([code, signal], [0, null]);
+      assert.deepEqual([code, signal], [3, null], 'exit code 3: stopped');
       assert.equal(isPidAlive(pid), false);
       assert.ok(stopped.info.step < total);
       assert.ok(fs.existsSync(path.join(p.dir, 'checkpoints', 'last')));

@@ -12,12 +12,17 @@ import { loadConfig } from '../src/shared/config/config';
 import { train } from '../src/trainer/train/trainer';
 import { tinyWorkspace } from './helpers/tinyrun';
 import { readMetrics, readRunInfo } from '../src/shared/run';
+import { readSafetensors } from '../src/trainer/io/safetensors';
 
 const ROOT = path.resolve(path.dirname(__filename), '..');
 const quiet = (_e: TrainerEvent) => {};
+const trainLosses = (dir: string) =>
+  readMetrics(dir)
+    .filter((r) => r.type === 'train')
+    .map((r) => [r.step, (r as { loss: number }).loss]);
 
 describe('faults', () => {
-  it('SIGKILL mid-run: evaluations so far stay in the history and --resume finishes the run', async () => {
+  it('SIGKILL mid-run: evaluations so far stay in the history and --resume finishes it with the numbers and model.onnx of an uninterrupted run', async () => {
     const ws = tinyWorkspace();
     fs.writeFileSync(ws.config, fs.readFileSync(ws.config, 'utf8').replace('epochs: 2', 'epochs: 3'));
     const runDir = path.join(ws.dir, 'run');
@@ -62,6 +67,14 @@ describe('faults', () => {
         `eval at ${e.step} kept`,
       );
     assert.equal(readRunInfo(runDir).status, 'completed');
+    // The same config never interrupted: the same final metrics, the same exported bytes.
+    const whole = await train({ config: loadConfig(ws.config), runDir: path.join(ws.dir, 'whole'), emit: quiet });
+    assert.equal(whole.status, 'completed');
+    assert.deepEqual(readRunInfo(runDir).final, readRunInfo(whole.runDir).final);
+    assert.ok(Object.keys(readRunInfo(whole.runDir).final ?? {}).includes('test_f1'));
+    const onnx = (d: string) => fs.readFileSync(path.join(d, 'model.onnx'));
+    assert.ok(onnx(runDir).equals(onnx(whole.runDir)), 'model.onnx byte-identical to the uninterrupted run’s');
+    assert.deepEqual(trainLosses(runDir), trainLosses(whole.runDir), 'every step’s loss');
   });
 
   it('two runs of the same config at once get separate folders and separate records', async () => {
@@ -97,12 +110,22 @@ describe('faults', () => {
       assert.ok(error, 'the run fails');
       assert.match(error.message, /(disk is full|ENOSPC|no space)/i);
       const info = readRunInfo(runDir); // still parses: written atomically
-      assert.ok(['running', 'failed'].includes(info.status));
-      const leftovers = fs.readdirSync(path.join(runDir, 'checkpoints')).filter((n) => n.includes('.tmp-'));
-      assert.deepEqual(leftovers, [], 'no half-written checkpoint folders');
-      for (const name of fs.readdirSync(path.join(runDir, 'checkpoints'))) {
-        const state = JSON.parse(fs.readFileSync(path.join(runDir, 'checkpoints', name, 'trainer_state.json'), 'utf8'));
-        assert.ok(state.step > 0, `${name} is a complete checkpoint`);
+      assert.equal(info.status, 'failed', 'a run that failed says so, never `running`');
+      assert.match(info.error!.message, /(disk is full|ENOSPC|no space)/i);
+      const names = fs.readdirSync(path.join(runDir, 'checkpoints'));
+      assert.deepEqual(
+        names.filter((n) => n.includes('.tmp-')),
+        [],
+        'no half-written checkpoint folders',
+      );
+      // The disk filled after the first evaluation: its checkpoints are there, whole.
+      assert.deepEqual(names.sort(), ['best', 'last'], 'the earlier checkpoints are kept');
+      for (const name of names) {
+        const dir = path.join(runDir, 'checkpoints', name);
+        const state = JSON.parse(fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8'));
+        assert.ok(state.step > 0 && state.step <= info.step, `${name} is a checkpoint of this run (step ${state.step})`);
+        assert.ok(readSafetensors(path.join(dir, 'model.safetensors')).tensors.size > 0, `${name} weights read back`);
+        assert.ok(readSafetensors(path.join(dir, 'optimizer.safetensors')).tensors.size > 0, `${name} optimizer state reads back`);
       }
     } finally {
       execFileSync('umount', [mnt]);

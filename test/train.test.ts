@@ -200,7 +200,7 @@ describe('bad input fails clearly and the run folder records it', () => {
     ['lr <= 0', 'training.lr', 0, /training\.lr must be > 0, got 0/],
     ['batch size 0', 'training.batch_size', 0, /training\.batch_size must be >= 1, got 0/],
   ] as const) {
-    it(`a config value out of range: ${title}`, async () => {
+    it(`a config value out of range: ${title} (exit 2, no run folder)`, async () => {
       const ws = tinyWorkspace();
       const runDir = path.join(ws.dir, 'run');
       const errors: string[] = [];
@@ -214,9 +214,9 @@ describe('bad input fails clearly and the run folder records it', () => {
       }
       assert.match(errors.join('\n'), pattern);
       assert.match(errors.join('\n'), /tiny\.finetune\.yaml:\d+:\d+/);
-      const info = readRunInfo(runDir);
-      assert.equal(info.status, 'failed');
-      assert.match(info.error!.message, pattern);
+      // Found before training: nothing is written (no failed run folder per typo).
+      assert.equal(fs.existsSync(runDir), false, 'no run folder');
+      assert.equal(fs.existsSync(path.join(ws.dir, '.finetune')), false, 'no runs folder');
     });
   }
 });
@@ -264,6 +264,41 @@ describe('parameter-efficient fine-tuning from a Hugging Face folder', () => {
       assert.ok(fs.existsSync(path.join(res.runDir, 'model.onnx')));
     });
   }
+});
+
+describe('early stopping', () => {
+  it('watches training.early_stopping.metric, not evaluation.metric (which still picks the best checkpoint)', async () => {
+    const ws = tinyWorkspace('', { train: 80 });
+    const cfg = loadConfig(ws.config, {
+      'training.epochs': 40,
+      'evaluation.every': 5,
+      'training.early_stopping': { metric: 'loss', mode: 'min', patience: 2 },
+    });
+    assert.equal(cfg.evaluation.metric, 'f1');
+    const res = await train({ config: cfg, runDir: path.join(ws.dir, 'run'), emit: quiet });
+    assert.equal(res.status, 'completed');
+    const info = readRunInfo(res.runDir);
+    assert.equal(info.best?.metric, 'f1', 'the best checkpoint is chosen by evaluation.metric');
+    // Replay the rule on the validation losses as recorded: where it says stop, the run stopped.
+    const evals = readMetrics(res.runDir).flatMap((r) => (r.type === 'eval' && r.split === 'validation' ? [r] : []));
+    let best = Infinity;
+    let bad = 0;
+    let stopAt: number | undefined;
+    for (const e of evals) {
+      if (e.metrics.loss! < best) [best, bad] = [e.metrics.loss!, 0];
+      else if (++bad >= 2) {
+        stopAt = e.step;
+        break;
+      }
+    }
+    assert.ok(
+      stopAt !== undefined && stopAt < info.totalSteps!,
+      `the validation loss stopped improving (${evals.map((e) => e.metrics.loss!.toFixed(3)).join(' ')})`,
+    );
+    assert.equal(evals[evals.length - 1].step, stopAt, 'no evaluation after the stop');
+    assert.equal(info.step, stopAt);
+    assert.match(fs.readFileSync(path.join(res.runDir, 'train.log'), 'utf8'), /early stopping: loss has not improved for 2 evaluations/);
+  });
 });
 
 describe('gradient accumulation', () => {

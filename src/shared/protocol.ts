@@ -77,6 +77,19 @@ export interface EvalRecord {
 export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'stopped' | 'pruned';
 
 /** Commands the extension host sends to a forked trainer. */
+/** Exit codes of `finetune train` (README "Exit codes"): what a parent process (the extension, a
+ *  scheduler, a shell script) learns when it has no event to go on. */
+export const TRAINER_EXIT = {
+  completed: 0,
+  failed: 1,
+  /** Bad arguments, an invalid config, a refused `--resume`: nothing was started, no run folder written. */
+  usage: 2,
+  /** Stopped on request (Ctrl-C, SIGTERM, the extension's Stop) with a checkpoint: `--resume` continues it. */
+  stopped: 3,
+  /** A second Ctrl-C/SIGTERM: aborted at once (recorded as stopped when a checkpoint exists). */
+  aborted: 130,
+} as const;
+
 export type TrainerCommand =
   | { type: 'stop' } // finish the current K-step block, checkpoint, exit
   | { type: 'ping' };

@@ -10,8 +10,11 @@ const USAGE = `usage: finetune <command> [options]
 
 commands:
   train <config>         fine-tune as the config says; writes a run folder
-      --run-dir DIR      use this run folder (default <config dir>/${DEFAULT_RUNS_FOLDER}/<id>)
-      --resume RUN_DIR   continue a stopped or interrupted run from its last checkpoint
+      --run-dir DIR      use this run folder (default <config dir>/${DEFAULT_RUNS_FOLDER}/<id>); it must
+                         be new or empty: a folder holding a run is never overwritten
+      --resume RUN_DIR   continue a stopped or interrupted run from its last checkpoint, with the
+                         config and data it started with (a completed run is not resumed)
+      --allow-changes    with --resume: accept a config file, --set overrides or changed data files
       --set KEY=VALUE    override a config value (dotted key, e.g. training.lr=3e-5); repeatable
       --force            run even when the memory estimate says the run will not fit
                          (the same as --set training.memory_check=warn)
@@ -32,6 +35,10 @@ options:
   --steps-per-run K        optimizer steps per ONNX Runtime call (default 8)
   --json                   print events as JSON lines
   --help                   this text
+
+exit codes (train): 0 completed; 1 failed; 2 bad arguments or an invalid config (no run folder
+  written); 3 stopped on request with a checkpoint (--resume continues it); 130 aborted by a
+  second Ctrl-C/SIGTERM (recorded as stopped when a checkpoint exists)
 `;
 
 /** Longer command lines make a predict run its text in a child process on stdin (see 'predict'). */
@@ -43,7 +50,8 @@ function parseArgs(argv: string[]) {
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--json' || a === '--help' || a === '-h' || a === '--no-progress' || a === '--force' || a === '--sweep-trial') flags[a.replace(/^-+/, '')] = true;
+    if (a === '--json' || a === '--help' || a === '-h' || a === '--no-progress' || a === '--force' || a === '--sweep-trial' || a === '--allow-changes')
+      flags[a.replace(/^-+/, '')] = true;
     else if (a.startsWith('--')) {
       const v = argv[i + 1];
       if (v === undefined || v.startsWith('--')) throw new Error(`option ${a} needs a value`);
@@ -141,6 +149,7 @@ export async function main(argv: string[]): Promise<number> {
           runDir: flags['run-dir'] as string | undefined,
           resume: flags.resume as string | undefined,
           overrides: parseSetArgs(flags.force ? [...sets, 'training.memory_check=warn'] : sets),
+          allowChanges: !!flags['allow-changes'],
           json: !!flags.json,
           device: flags.device as Device | undefined,
           threads: flags.threads ? threads : undefined,

@@ -3,14 +3,14 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { EvalRecord, TrainerCommand, TrainerEvent } from '../shared/protocol';
-import { ConfigValidationError, defaultRunName, loadConfigWithWarnings, formatConfigError, type ResolvedConfig } from '../shared/config/config';
+import { TRAINER_EXIT, type EvalRecord, type TrainerCommand, type TrainerEvent } from '../shared/protocol';
+import { ConfigValidationError, loadConfigWithWarnings, formatConfigError, type ResolvedConfig } from '../shared/config/config';
 import { Session, type Device } from './engine/session';
 import { lengthSettings, predictText, readExported } from './predict';
 import { loadRunData } from './train/dataset';
 import { Evaluator } from './train/evaluate';
-import { VERSION, train } from './train/trainer';
-import { defaultRunsFolder, newRunInfo, openRunFolder, readRunInfo, writeRunInfo } from '../shared/run';
+import { endActiveRuns, markDeadRun, train } from './train/trainer';
+import { readRunInfo } from '../shared/run';
 
 type Emit = (e: TrainerEvent) => void;
 
@@ -39,10 +39,22 @@ export function formatEvalRecord(r: EvalRecord): string {
   return lines.join('\n');
 }
 
+/**
+ * Seconds left, from the rate of the steps this process has taken: since the first step it saw
+ * (a resumed run starts counting at its checkpoint, not at step 0, whose time was another
+ * process's), else the trainer's own steps/s for that first block.
+ */
+export function etaSeconds(first: { step: number; time: number }, now: { step: number; time: number }, total: number, stepsPerSec: number): number {
+  const left = Math.max(0, total - now.step);
+  const dt = (now.time - first.time) / 1000;
+  const rate = now.step > first.step && dt > 0 ? (now.step - first.step) / dt : stepsPerSec;
+  return rate > 0 ? left / rate : 0;
+}
+
 /** A one-line progress bar on a terminal; plain lines otherwise. */
 function progress(total: () => number | undefined): (e: TrainerEvent) => boolean {
   const tty = process.stderr.isTTY;
-  const t0 = Date.now();
+  let first: { step: number; time: number } | undefined;
   let lastPlain = 0;
   let lastDrawn = 0;
   return (e) => {
@@ -55,7 +67,8 @@ function progress(total: () => number | undefined): (e: TrainerEvent) => boolean
     if (tty && Date.now() - lastDrawn < 100 && e.step !== n) return true;
     lastDrawn = Date.now();
     const frac = n ? e.step / n : 0;
-    const eta = frac > 0 ? (((Date.now() - t0) / 1000) * (1 - frac)) / frac : 0;
+    first ??= { step: e.step, time: Date.now() };
+    const eta = etaSeconds(first, { step: e.step, time: Date.now() }, n, e.stepsPerSec);
     const text = `step ${e.step}/${n} ${(100 * frac).toFixed(0)}% loss ${e.loss.toFixed(4)} lr ${e.lr.toExponential(1)} ${e.stepsPerSec.toFixed(1)} steps/s ETA ${Math.round(eta)}s`;
     if (tty) {
       const width = 24;
@@ -69,49 +82,80 @@ function progress(total: () => number | undefined): (e: TrainerEvent) => boolean
   };
 }
 
+/** Exit codes of `finetune train` (shared with the extension). */
+const EXIT = TRAINER_EXIT;
+
 export async function runTrain(o: {
   configPath?: string;
   runDir?: string;
   resume?: string;
   overrides: Record<string, unknown>;
+  /** With resume: accept a config file, --set overrides and changed data files. */
+  allowChanges?: boolean;
   json: boolean;
   device?: Device;
   threads?: number;
   emit: Emit;
 }): Promise<number> {
+  const config = loadTrainConfig(o);
+  if (typeof config === 'number') return config;
+  return trainWithSignals(o, config);
+}
+
+/** The config a train command runs: the config file's, or the resumed run's own; a number is the exit code of a refusal. */
+function loadTrainConfig(o: Parameters<typeof runTrain>[0]): ResolvedConfig | number {
   let config: ResolvedConfig;
-  if (o.resume) {
-    config = readRunInfo(path.resolve(o.resume)).config as ResolvedConfig;
-  } else {
-    if (!o.configPath) throw new Error('train needs a config file: finetune train <config>');
+  const changes = [...(o.configPath ? [`the config file ${o.configPath}`] : []), ...Object.keys(o.overrides).map((k) => `--set ${k}`)];
+  // A run whose trainer died says `running`: whatever happens next, it says failed from now on.
+  if (o.resume) markDeadRun(path.resolve(o.resume));
+  if (o.resume && changes.length && !o.allowChanges) {
+    console.error(
+      `finetune: --resume continues ${o.resume} with the config it was started with; ${changes.join(', ')} would change the run. ` +
+        'Start a new run with them, or pass --allow-changes to resume with the changed config.',
+    );
+    return EXIT.usage;
+  }
+  const configPath = o.resume && o.allowChanges && changes.length ? (o.configPath ?? readRunInfo(path.resolve(o.resume)).configPath) : o.configPath;
+  if (o.resume && configPath === undefined) config = readRunInfo(path.resolve(o.resume)).config as ResolvedConfig;
+  else {
+    if (!configPath) throw new Error('train needs a config file: finetune train <config>');
     try {
-      const loaded = loadConfigWithWarnings(o.configPath, o.overrides);
+      const loaded = loadConfigWithWarnings(configPath, o.overrides);
       config = loaded.config;
       for (const w of loaded.warnings) o.emit({ type: 'log', level: 'warn', message: formatConfigError(w) });
     } catch (e) {
+      // Found before training: the errors go to the terminal (and to the extension's problems), no run folder is written.
       if (e instanceof ConfigValidationError) {
         for (const err of e.errors) console.error(formatConfigError(err));
-        recordConfigFailure(o.configPath, o.runDir, e);
-        return 2;
+        return EXIT.usage;
       }
       throw e;
     }
   }
   if (o.device) config = { ...config, device: o.device };
   if (o.threads) config = { ...config, threads: o.threads };
+  return config;
+}
 
-  // Stop requests: Ctrl-C / SIGTERM on a terminal or a scheduler, {type:'stop'} over IPC when forked.
+async function trainWithSignals(o: Parameters<typeof runTrain>[0], config: ResolvedConfig): Promise<number> {
+  // Stop requests: Ctrl-C / SIGTERM / SIGHUP on a terminal or from a scheduler, {type:'stop'} over
+  // IPC when forked. A second one aborts at once; the run is then recorded as stopped (resumable
+  // from its last checkpoint) by the crash handler, never left `running`.
   let stop = false;
-  const requestStop = () => {
-    if (stop) process.exit(130);
+  const requestStop = (signal?: NodeJS.Signals) => {
+    if (stop) {
+      endActiveRuns({ status: 'stopped', message: `aborted by ${signal ?? 'a second stop request'} before the block ended` });
+      process.exit(EXIT.aborted);
+    }
     stop = true;
     o.emit({ type: 'log', level: 'info', message: 'stopping after the current block (again to abort)…' });
   };
-  process.on('SIGINT', requestStop);
-  process.on('SIGTERM', requestStop);
-  process.on('message', (m: TrainerCommand) => {
+  const crash = installCrashHandlers();
+  for (const sig of STOP_SIGNALS) process.on(sig, requestStop);
+  const onMessage = (m: TrainerCommand) => {
     if (m?.type === 'stop') requestStop();
-  });
+  };
+  process.on('message', onMessage);
   let total: number | undefined;
   const bar = o.json ? undefined : progress(() => total);
   // The extension that forked this process may reload and go away: send only while connected, and
@@ -142,40 +186,45 @@ export async function runTrain(o: {
     else o.emit(e);
   };
   try {
-    const res = await train({ config, runDir: o.runDir, resume: o.resume, emit, shouldStop: () => stop });
-    return res.status === 'completed' || res.status === 'stopped' ? 0 : 1;
+    const res = await train({ config, runDir: o.runDir, resume: o.resume, allowChanges: o.allowChanges, emit, shouldStop: () => stop });
+    return res.status === 'completed' ? EXIT.completed : res.status === 'stopped' ? EXIT.stopped : EXIT.failed;
   } finally {
-    process.off('SIGINT', requestStop);
-    process.off('SIGTERM', requestStop);
+    for (const sig of STOP_SIGNALS) process.off(sig, requestStop);
+    process.off('message', onMessage);
+    crash.dispose();
   }
 }
 
-/** A config that does not validate still leaves a run folder saying why (status failed). */
-function recordConfigFailure(configPath: string, runDir: string | undefined, e: ConfigValidationError) {
-  const abs = path.resolve(configPath);
-  const name = defaultRunName(abs);
-  const { id, dir } = openRunFolder({ runDir, runsDir: defaultRunsFolder(path.dirname(abs)), name });
-  const now = new Date();
-  writeRunInfo(
-    dir,
-    newRunInfo({
-      id,
-      name,
-      configPath: abs,
-      configHash: '',
-      config: null,
-      status: 'failed',
-      now,
-      endedAt: now.toISOString(),
-      versions: { finetune: VERSION, node: process.version },
-      error: {
-        message: e.errors
-          .filter((x) => x.severity === 'error')
-          .map(formatConfigError)
-          .join('\n'),
-      },
-    }),
-  );
+/** Signals that ask a run to stop (SIGHUP: the terminal closed). */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * The trainer's crash handler: an uncaught exception or unhandled rejection anywhere (a callback
+ * outside the run's promise chain, a native binding) records the runs of this process as failed
+ * with the error before the process exits, and an exit while a run is still going (an event loop
+ * that ran dry, a process.exit elsewhere) does too. Only a SIGKILL or a native crash escapes it;
+ * `--resume` and the extension mark those (their pid is gone).
+ */
+function installCrashHandlers(): { dispose(): void } {
+  const onFatal = (e: unknown) => {
+    const message = e instanceof Error ? e.message : String(e);
+    endActiveRuns({ status: 'failed', message: `the trainer crashed: ${message}` });
+    console.error(`finetune: the trainer crashed: ${e instanceof Error ? (e.stack ?? message) : message}`);
+    process.exit(EXIT.failed);
+  };
+  const onExit = (code: number) => {
+    if (endActiveRuns({ status: 'failed', message: `the trainer process exited (code ${code}) before the run ended` })) process.exitCode = EXIT.failed;
+  };
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
+  process.on('exit', onExit);
+  return {
+    dispose() {
+      process.off('uncaughtException', onFatal);
+      process.off('unhandledRejection', onFatal);
+      process.off('exit', onExit);
+    },
+  };
 }
 
 export async function runEval(o: { runDir: string; split: 'test' | 'validation' | 'train'; json: boolean; emit: Emit }): Promise<number> {

@@ -3,7 +3,7 @@
 // out-of-memory abort) marks the run failed in run.json when the trainer could not.
 
 import { EventEmitter } from 'node:events';
-import { isTrainerEvent, type TrainerCommand, type TrainerEvent } from '../../shared/protocol';
+import { isTrainerEvent, TRAINER_EXIT, type TrainerCommand, type TrainerEvent } from '../../shared/protocol';
 import { readRun, TERMINAL, updateRunInfo } from '../../shared/run';
 
 /** What TrainerProcess needs of a ChildProcess (a fake in tests). */
@@ -234,7 +234,9 @@ export class TrainerProcess extends EventEmitter<{ event: [TrainerEvent]; line: 
     if (t?.type === 'completed' && !signal) return { status: 'completed', code, signal, crashed: false, stderrTail };
     if (t?.type === 'stopped' && !signal) return { status: 'stopped', code, signal, crashed: false, stderrTail };
     if (t?.type === 'failed') return { status: 'failed', code, signal, crashed: false, message: t.error, stderrTail };
-    if (code === 2 && !signal) {
+    // The exit code says stopped even when its event was lost (sent while the channel was closing).
+    if (code === TRAINER_EXIT.stopped && !signal && !t) return { status: 'stopped', code, signal, crashed: false, stderrTail };
+    if (code === TRAINER_EXIT.usage && !signal) {
       const errs = stderrTail.filter((l) => /:\d+:\d+: /.test(l));
       return { status: 'failed', code, signal, crashed: false, message: `invalid config${errs.length ? `:\n${errs.join('\n')}` : ''}`, stderrTail };
     }

@@ -438,12 +438,13 @@ export const CONFIG_SCHEMA: JsonSchema = {
         },
         early_stopping: {
           description:
-            'Stop when the metric has not improved for `patience` evaluations. Needs validation data (data.validation or data.validation_split). Default: off.',
+            'Stop when `metric` has not improved by more than `min_delta` for `patience` evaluations (the best checkpoint is still chosen by evaluation.metric). Needs validation data (data.validation or data.validation_split). Default: off.',
           type: 'object',
           additionalProperties: false,
           properties: {
             metric: {
-              description: 'The validation metric to watch (one the task produces).',
+              description:
+                'The validation metric early stopping watches (one the task produces); it may differ from evaluation.metric, which picks the best checkpoint.',
               type: 'string',
               enum: ALL_METRICS,
               enumDescriptions: METRIC_DESCRIPTIONS,

@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import type { EvalMetrics, FinalMetrics, MetricName } from '../metrics';
 import type { DeviceInfo, EarlyStop, MetricsRecord, RunStatus } from '../protocol';
 import { ensureWritableFolder, folderWriteError } from '../config/fileKind';
+import type { RunFingerprint } from './fingerprint';
 
 // ---------------------------------------------------------------------------------------------
 // Names and paths
@@ -34,6 +35,7 @@ export const RUN_FILES = {
   model: 'model.onnx',
   labels: 'labels.json',
   tokenizer: 'tokenizer',
+  lock: 'trainer.lock',
 } as const;
 
 /** The runs folder a config's runs go to unless told otherwise: `<base>/.finetune/runs`. */
@@ -62,6 +64,7 @@ export function runPaths(dir: string) {
     model: p(RUN_FILES.model),
     labels: p(RUN_FILES.labels),
     tokenizer: p(RUN_FILES.tokenizer),
+    lock: p(RUN_FILES.lock),
     checkpoint: (kind: CheckpointKind) => path.join(dir, RUN_FILES.checkpoints, kind),
     misclassified: (split: EvalSplit) => p(`misclassified-${split}.json`),
   };
@@ -99,6 +102,8 @@ export interface RunInfo {
   /** Set when early stopping ended training before `totalSteps`: at which step and why. */
   earlyStop?: EarlyStop;
   resumedFrom?: string;
+  /** The config hash and the data files (size, mtime, sha256) the run started on; a resume refuses other ones. */
+  fingerprint?: RunFingerprint;
   notes?: string;
   tags?: string[];
 }
@@ -206,6 +211,28 @@ export function openRunFolder(o: { runDir?: string; runsDir: string; name: strin
   const dir = path.resolve(o.runDir);
   ensureWritableFolder(dir);
   return { id: path.basename(dir), dir };
+}
+
+/**
+ * Throws unless a folder may take a new run: it is empty, or it holds only a run the extension
+ * queued there (run.json `queued`, launch.json) — never a run that started, whatever its status,
+ * nor files that are not a run's. Call it holding the folder's lock (the lock file is ignored).
+ */
+export function assertNewRunFolder(dir: string): void {
+  const names = fs.readdirSync(dir).filter((n) => n !== RUN_FILES.lock);
+  if (!names.length) return;
+  const r = inspectRun(dir);
+  if (r && 'info' in r && r.info.status === 'queued' && names.every((n) => n === RUN_FILES.info || n === RUN_FILES.launch)) return;
+  const what =
+    r && 'info' in r
+      ? `a ${r.info.status} run${r.info.step ? ` (step ${r.info.step}${r.info.totalSteps ? ` of ${r.info.totalSteps}` : ''})` : ''}`
+      : r
+        ? `a run folder whose ${RUN_FILES.info} cannot be used (${r.reason})`
+        : `${names.length} file${names.length === 1 ? '' : 's'} (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''})`;
+  const hint = r && 'info' in r && r.info.status !== 'completed' ? '`--resume` it to continue, or choose' : 'choose';
+  throw Object.assign(new Error(`--run-dir ${dir} already holds ${what}; it is never overwritten: ${hint} another --run-dir (or none, for a new folder)`), {
+    code: 'EEXIST',
+  });
 }
 
 /** Writes a new run folder's run.json. */

@@ -4,3 +4,5 @@
 
 export * from './folder';
 export * from './metricsFile';
+export * from './lock';
+export * from './fingerprint';

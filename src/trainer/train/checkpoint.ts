@@ -22,8 +22,10 @@ export interface TrainerState {
   stepInEpoch: number;
   totalSteps: number;
   best?: { metric: MetricName; value: number; step: number };
-  /** Evaluations since the best one (early stopping). */
+  /** Evaluations since early stopping's metric last improved. */
   badEvals: number;
+  /** The best value of training.early_stopping.metric so far (runs from before it was kept: undefined). */
+  esBest?: { value: number; step: number };
   labels: string[];
   /** Losses of the steps since the last train record (training.logging_steps > 1), so a resumed run averages as an uninterrupted one. */
   pendingLoss?: { sum: number; steps: number };

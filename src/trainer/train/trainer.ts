@@ -12,16 +12,24 @@ import type { DeviceInfo, EvalRecord, TrainRecord, TrainerEvent } from '../../sh
 import { describeEvent } from '../../shared/events';
 import {
   RunWriter,
+  acquireRunLock,
+  assertNewRunFolder,
   defaultRunsFolder,
+  fileChange,
+  fingerprintFile,
   isRunAlive,
   newRunInfo,
   openRunFolder as openRunDir,
   readMetrics,
+  readRun,
   readRunInfo,
   rewriteMetrics,
+  updateRunInfo,
   runPaths,
   writeJsonAtomic,
+  type RunFingerprint,
   type RunInfo,
+  type RunLock,
 } from '../../shared/run';
 import { checkResolvedModel, configHash, isHubId, type ResolvedConfig } from '../../shared/config/config';
 import { HubStopped, resolveHubModel } from '../hub/resolve';
@@ -49,6 +57,8 @@ export interface TrainOptions {
   runDir?: string;
   /** Resume the run in this folder from its last checkpoint. */
   resume?: string;
+  /** Resume even though the data files changed, recording `config` as the run's config when it differs (`--allow-changes`). */
+  allowChanges?: boolean;
   emit: (e: TrainerEvent) => void;
   /** Polled between K-step blocks: finish the block, checkpoint, stop. */
   shouldStop?: () => boolean;
@@ -79,6 +89,10 @@ interface RunContext {
   t0: number;
   run: RunWriter;
   resumeFrom?: string;
+  /** A resume: run.json's fields before it, put back when it fails before its first step. */
+  before?: Partial<RunInfo>;
+  /** The run folder's trainer.lock, released when the run ends. */
+  lock: RunLock;
   logLine: (s: string) => void;
   /** Emits an event; log events also go to train.log. */
   emitLogged: (e: TrainerEvent) => void;
@@ -87,6 +101,8 @@ interface RunContext {
   programs: Map<number, TrainProgram>;
   evaluator?: Evaluator;
   tb?: TensorBoardWriter;
+  /** Whether this process has taken a training step (a resume that fails before is undone). */
+  stepsTaken?: boolean;
 }
 
 /** A run once its data and model are set up (steps 2 and 3). */
@@ -147,36 +163,50 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   }
 }
 
-// 1. The run folder: opened (or created) and marked running; train.log is appended to from here on.
+// 1. The run folder: locked, checked, and marked running; train.log is appended to from here on.
+// Every refusal (a folder in use, a finished run, changed data, no checkpoint) comes before the
+// first write, so a refused run leaves the folder as it was.
 function openRunFolder(o: TrainOptions, t0: number): RunContext {
   const cfg = o.config;
+  const dir = o.resume ? path.resolve(o.resume) : openRunDir({ runDir: o.runDir, runsDir: o.runsDir ?? defaultRunsFolder(cfg.baseDir), name: cfg.name }).dir;
+  if (o.resume && !fs.existsSync(dir)) throw new Error(`--resume ${dir}: no such run folder`);
+  const lock = acquireRunLock(dir);
   let run: RunWriter;
   let resumeFrom: string | undefined;
-  if (o.resume) {
-    const dir = path.resolve(o.resume);
-    const info = readRunInfo(dir);
-    if (isRunAlive(info)) {
-      throw new Error(`${dir} is still running (pid ${info.pid}); stop it before resuming`);
+  let before: Partial<RunInfo> | undefined;
+  const notes: string[] = [];
+  try {
+    if (o.resume) {
+      const info = markDeadRun(dir) ?? readRunInfo(dir);
+      ({ resumeFrom, before } = checkResumable(dir, info, o, notes));
+      run = new RunWriter(dir, info);
+      if (o.allowChanges && info.configHash !== configHash(cfg)) {
+        notes.push('resumed with a changed config (--allow-changes)');
+        run.update({ config: cfg, configHash: configHash(cfg), fingerprint: fingerprintRun(cfg) });
+      }
+    } else {
+      assertNewRunFolder(dir);
+      const queued = readRun(dir)?.info;
+      run = new RunWriter(
+        dir,
+        newRunInfo({
+          id: queued?.id ?? path.basename(dir),
+          name: cfg.name,
+          configPath: cfg.configPath,
+          configHash: configHash(cfg),
+          config: cfg,
+          status: 'queued',
+          now: queued ? new Date(queued.createdAt) : undefined,
+          versions: { finetune: VERSION, onnxruntime: ortVersion(), node: process.version },
+        }),
+      );
+      run.info.fingerprint = fingerprintRun(cfg);
     }
-    resumeFrom = runPaths(dir).checkpoint('last');
-    if (!fs.existsSync(resumeFrom)) throw new Error(`${dir} has no checkpoint to resume from (checkpoints/last is missing)`);
-    run = new RunWriter(dir, info);
-  } else {
-    const { id, dir } = openRunDir({ runDir: o.runDir, runsDir: o.runsDir ?? defaultRunsFolder(cfg.baseDir), name: cfg.name });
-    run = new RunWriter(
-      dir,
-      newRunInfo({
-        id,
-        name: cfg.name,
-        configPath: cfg.configPath,
-        configHash: configHash(cfg),
-        config: cfg,
-        status: 'queued',
-        versions: { finetune: VERSION, onnxruntime: ortVersion(), node: process.version },
-      }),
-    );
+    run.update({ status: 'running', startedAt: new Date().toISOString(), pid: process.pid, endedAt: undefined, error: undefined, resumedFrom: resumeFrom });
+  } catch (e) {
+    lock.release();
+    throw e;
   }
-  run.update({ status: 'running', startedAt: new Date().toISOString(), pid: process.pid, endedAt: undefined, error: undefined, resumedFrom: resumeFrom });
   const logFile = run.paths.log;
   const logLine = (s: string) => fs.appendFileSync(logFile, `${new Date().toISOString()} ${s}\n`);
   // train.log gets the line the Output channel shows for every event (evaluations, checkpoints,
@@ -186,8 +216,66 @@ function openRunFolder(o: TrainOptions, t0: number): RunContext {
     if (line !== undefined) logLine(line);
     o.emit(e);
   };
+  for (const n of notes) emitLogged({ type: 'log', level: 'info', message: n });
   const state: TrainerState = { version: 1, step: 0, epoch: 0, stepInEpoch: 0, totalSteps: 0, badEvals: 0, labels: [] };
-  return { o, cfg, t0, run, resumeFrom, logLine, emitLogged, state, programs: new Map() };
+  const c: RunContext = { o, cfg, t0, run, resumeFrom, before, logLine, emitLogged, state, programs: new Map(), lock };
+  active.add(c);
+  return c;
+}
+
+/** 1a. Whether a run may be resumed as asked; throws saying why not. Returns its checkpoint and the run.json fields a failed attempt puts back. */
+function checkResumable(dir: string, info: RunInfo, o: TrainOptions, notes: string[]): { resumeFrom: string; before: Partial<RunInfo> } {
+  if (info.status === 'completed')
+    throw new Error(
+      `${dir} is a completed run (step ${info.step}${info.endedAt ? `, ended ${info.endedAt}` : ''}): there is nothing to resume; start a new run instead`,
+    );
+  if (isRunAlive(info)) throw new Error(`${dir} is still running (pid ${info.pid}); stop it before resuming`);
+  if (info.status === 'failed' && info.error?.message.startsWith(DEAD)) notes.push(`${info.error.message}; resuming from its last checkpoint`);
+  const resumeFrom = runPaths(dir).checkpoint('last');
+  if (!fs.existsSync(resumeFrom)) throw new Error(`${dir} has no checkpoint to resume from (checkpoints/last is missing)`);
+  const changed = (info.fingerprint?.files ?? []).map(fileChange).filter((x): x is string => !!x);
+  if (changed.length && !o.allowChanges)
+    throw new Error(
+      `cannot resume ${dir}: ${changed.join('; ')}. Resuming would continue on other data than the run started with; start a new run, or pass --allow-changes to resume anyway`,
+    );
+  for (const ch of changed) notes.push(`resumed although ${ch} (--allow-changes)`);
+  // A resume that fails before its first step leaves run.json as it was (a stopped run stays stopped at its step).
+  const before: Partial<RunInfo> = {
+    status: info.status,
+    step: info.step,
+    epoch: info.epoch,
+    startedAt: info.startedAt,
+    endedAt: info.endedAt,
+    pid: info.pid,
+    error: info.error,
+    resumedFrom: info.resumedFrom,
+  };
+  return { resumeFrom, before };
+}
+
+const DEAD = 'the trainer process';
+
+/**
+ * A run that says `running` on this host while its process is gone (a SIGKILL, a native crash) is
+ * recorded as failed, saying so; returns the new run.json, or undefined when there was nothing to mark.
+ */
+export function markDeadRun(dir: string): RunInfo | undefined {
+  const r = readRun(dir);
+  if (!r || r.info.status !== 'running' || isRunAlive(r.info) || (r.info.host && r.info.host !== os.hostname())) return undefined;
+  return updateRunInfo(dir, {
+    status: 'failed',
+    endedAt: new Date().toISOString(),
+    error: { message: `${DEAD} ${r.info.pid ?? '?'} ended without recording a result (killed, or out of memory)` },
+  });
+}
+
+/** The config hash and the data files a run starts on (a Hub dataset's files are the cache's, checked there). */
+function fingerprintRun(cfg: ResolvedConfig): RunFingerprint {
+  const d = cfg.data;
+  const files = d.hub
+    ? []
+    : (['train', 'validation', 'test'] as const).flatMap((k) => (d[k] && fs.existsSync(d[k]) ? [fingerprintFile(`data.${k}`, d[k])] : []));
+  return { configHash: configHash(cfg), files };
 }
 
 // 1b. model.pretrained as a Hub id: resolved here, before anything reads the folder (run.json keeps the id).
@@ -216,8 +304,9 @@ async function resolvePretrained(c: RunContext): Promise<'stopped' | undefined> 
 
 /** 1c. A run stopped while its model downloaded: stopped at step 0, no checkpoint. */
 function finishStoppedDownload(c: RunContext): TrainResult {
-  c.run.update({ status: 'stopped', endedAt: new Date().toISOString(), step: 0 });
-  c.emitLogged({ type: 'stopped', step: 0 });
+  const step = c.before?.step ?? 0;
+  c.run.update({ status: 'stopped', endedAt: new Date().toISOString(), step });
+  c.emitLogged({ type: 'stopped', step });
   return { runDir: c.run.dir, status: 'stopped' };
 }
 
@@ -343,7 +432,7 @@ async function buildPrograms(p: Prepared): Promise<Training> {
     evalEvery: cfg.evaluation.every === 'epoch' ? perEpoch : cfg.evaluation.every,
     hasValidation: !!p.data.validation,
     metric,
-    mode: t.earlyStopping?.mode ?? directionOf(metric),
+    mode: directionOf(metric),
     K: typeof t.stepsPerRun === 'number' ? t.stepsPerRun : 4,
   } as const);
 }
@@ -431,6 +520,7 @@ async function runBlock(c: Training, plan: PlannedStep[]): Promise<void> {
     throw e;
   }
   const secs = (performance.now() - tb0) / 1000;
+  c.stepsTaken = true;
   for (const n of m.trained) {
     m.params.set(n, prog.params.get(n)!);
     c.optimizer.set(n, prog.state.get(n)!);
@@ -491,25 +581,45 @@ async function evaluateSplit(c: Training, split: 'validation' | 'test', checkpoi
   return record;
 }
 
-/** 5b. Evaluation on the validation split: the best checkpoint when the metric improves, early stopping. */
+/** 5b. Evaluation on the validation split: the best checkpoint when evaluation.metric improves; early stopping on its own metric. */
 async function evaluateValidation(c: Training): Promise<void> {
-  const { cfg, run, state, metric, mode } = c;
-  const es = cfg.training.earlyStopping;
+  const { run, state, metric, mode } = c;
   const record = await evaluateSplit(c, 'validation');
   c.tb.scalars(state.step, Object.fromEntries(Object.entries(record.metrics).map(([k, v]) => [`eval/${k}`, v])));
   const value = record.metrics[metric];
   if (value === undefined) throw new Error(`evaluation.metric '${metric}' is not one of ${Object.keys(record.metrics).join(', ')}`);
-  if (better(mode, value, state.best?.value, es?.minDelta ?? 0)) {
+  if (better(mode, value, state.best?.value)) {
     state.best = { metric, value, step: state.step };
-    state.badEvals = 0;
     saveCheckpoint(run.paths.checkpoint('best'), c.m, c.slots, c.optimizer, { ...state }, c.data.tokenizer);
     run.update({ best: { metric, value, step: state.step, checkpoint: run.paths.checkpoint('best') } });
     c.emitLogged({ type: 'checkpoint', step: state.step, dir: run.paths.checkpoint('best'), best: true });
+  }
+  earlyStopping(c, record.metrics);
+}
+
+/**
+ * 5b'. Early stopping watches training.early_stopping.metric in its mode (which may differ from
+ * evaluation.metric, which picks the best checkpoint): `patience` evaluations without an
+ * improvement of more than min_delta over its own best stop the run.
+ */
+function earlyStopping(c: Training, metrics: Record<string, number | undefined>): void {
+  const es = c.cfg.training.earlyStopping;
+  const state = c.state;
+  if (!es) return;
+  const value = metrics[es.metric];
+  if (value === undefined) throw new Error(`training.early_stopping.metric '${es.metric}' is not one of ${Object.keys(metrics).join(', ')}`);
+  // A checkpoint from before early stopping kept its own best has only the selection metric's.
+  const prev = state.esBest ?? (state.best?.metric === es.metric ? { value: state.best.value, step: state.best.step } : undefined);
+  if (better(es.mode, value, prev?.value, es.minDelta)) {
+    state.esBest = { value, step: state.step };
+    state.badEvals = 0;
   } else state.badEvals++;
-  if (es && state.badEvals >= es.patience) {
+  if (state.badEvals >= es.patience) {
     c.stopReason = 'early';
-    const reason = `${metric} has not improved for ${state.badEvals} evaluation${state.badEvals === 1 ? '' : 's'} (best ${formatMetric(state.best?.value)} at step ${state.best?.step})`;
-    run.update({ earlyStop: { step: state.step, reason } });
+    const b = state.esBest ?? prev;
+    const n = state.badEvals;
+    const reason = `${es.metric} has not improved${es.minDelta ? ` by more than ${es.minDelta}` : ''} for ${n} evaluation${n === 1 ? '' : 's'} (best ${formatMetric(b?.value)} at step ${b?.step})`;
+    c.run.update({ earlyStop: { step: state.step, reason } });
     c.emitLogged({ type: 'log', level: 'info', message: `early stopping: ${reason}` });
   }
 }
@@ -546,29 +656,79 @@ async function testAndExport(c: Training): Promise<TrainResult> {
   return { runDir: run.dir, status: 'completed', final };
 }
 
-/** A failed run: recorded as failed (with the node and op of a graph error) and the error rethrown. */
+/**
+ * A failed run: recorded as failed (with the node and op of a graph error) and the error rethrown.
+ * A resume that fails before its first new step (a corrupt checkpoint, data that no longer
+ * reads) puts run.json back as it was: the run is still what it was before the attempt.
+ */
 function fail(c: RunContext, err: Error): never {
   const g = err instanceof GraphError ? err : undefined;
   try {
-    c.run.update({
-      status: 'failed',
-      endedAt: new Date().toISOString(),
-      step: c.state.step,
-      error: { message: err.message, node: g?.node, op: g?.op, step: (err as NonFiniteError).step },
-    });
     c.logLine(`failed: ${err.message}`);
+    if (c.before && !c.stepsTaken) {
+      c.run.update({ ...c.before, error: c.before.error });
+      c.logLine(`the run is left as it was before the resume (${c.before.status}, step ${c.before.step})`);
+    } else
+      c.run.update({
+        status: 'failed',
+        endedAt: new Date().toISOString(),
+        step: c.state.step,
+        error: { message: err.message, node: g?.node, op: g?.op, step: (err as NonFiniteError).step },
+      });
   } catch {
     // a full disk may refuse even this; the previous run.json is intact (atomic writes)
   }
   throw err;
 }
 
-/** The TensorBoard writer, the training programs' and the evaluator's sessions. */
+/** The TensorBoard writer, the training programs' and the evaluator's sessions; the folder's lock. */
 async function release(c: RunContext): Promise<void> {
-  c.tb?.close();
-  for (const p of c.programs.values()) await p.release();
-  c.programs = new Map();
-  await c.evaluator?.release();
+  try {
+    c.tb?.close();
+    for (const p of c.programs.values()) await p.release();
+    c.programs = new Map();
+    await c.evaluator?.release();
+  } finally {
+    active.delete(c);
+    c.lock.release();
+  }
+}
+
+/** Runs in this process that have not ended (what a crash handler must record). */
+const active = new Set<RunContext>();
+
+/**
+ * For a crash handler (an uncaught exception, a second Ctrl-C, an unexpected exit): records every
+ * run of this process that has not ended as `failed` with the reason, or as `stopped` when it can
+ * be resumed (asked: an abort by signal, and a checkpoint to resume from exists), and releases its
+ * lock. Synchronous, so it can run in a process 'exit' handler. Returns how many it recorded.
+ */
+export function endActiveRuns(how: { status: 'failed' | 'stopped'; message: string }): number {
+  let n = 0;
+  for (const c of [...active]) {
+    active.delete(c);
+    try {
+      const resumable = how.status === 'stopped' && fs.existsSync(c.run.paths.checkpoint('last'));
+      const message =
+        how.status === 'failed'
+          ? how.message
+          : `${how.message}; ${resumable ? '--resume continues from the last checkpoint' : 'there is no checkpoint to resume from yet'}`;
+      c.logLine(`${resumable ? 'stopped' : 'failed'}: ${message}`);
+      if (c.before && !c.stepsTaken) c.run.update({ ...c.before });
+      else
+        c.run.update({
+          status: resumable ? 'stopped' : 'failed',
+          endedAt: new Date().toISOString(),
+          error: resumable ? undefined : { message },
+        });
+      n++;
+    } catch {
+      // nothing more can be done here (a full disk); readers see the pid is gone
+    } finally {
+      c.lock.release();
+    }
+  }
+  return n;
 }
 
 export type { EvalRecord };
