@@ -30,7 +30,7 @@ describe('run report: early stop, test checkpoint, train.log', () => {
     assert.equal(info.step, 6);
     assert.ok(info.totalSteps! > 6, `stopped before the end (${info.totalSteps} steps planned)`);
     assert.equal(info.earlyStop?.step, 6);
-    assert.match(info.earlyStop?.reason ?? '', /^loss has not improved for 1 evaluation \(best \d\.\d{4} at step 3\)$/);
+    assert.match(info.earlyStop?.reason ?? '', /^loss has not improved by more than 1000 for 1 evaluation \(best \d\.\d{4} at step 3\)$/);
 
     const evals = readMetrics(res.runDir).filter((r): r is EvalRecord => r.type === 'eval');
     const test = evals.find((e) => e.split === 'test')!;
