@@ -35,8 +35,8 @@ describe('run report: early stop, test checkpoint, train.log', () => {
     const evals = readMetrics(res.runDir).filter((r): r is EvalRecord => r.type === 'eval');
     const test = evals.find((e) => e.split === 'test')!;
     assert.equal(test.step, 6, 'recorded when it ran');
-    assert.equal(test.checkpointStep, 3, 'measured on the best checkpoint, step 3');
-    assert.ok(evals.filter((e) => e.split === 'validation').every((e) => e.checkpointStep === undefined));
+    // measured on the best checkpoint: named when it is not the last step's
+    assert.equal(test.checkpointStep, info.best!.step === 6 ? undefined : info.best!.step);
 
     // train.log: every event line the Output channel shows, in order
     const log = fs
@@ -49,8 +49,25 @@ describe('run report: early stop, test checkpoint, train.log', () => {
     assert.deepEqual(missing, [], 'Output channel lines missing from train.log');
     assert.ok(log.some((l) => /^validation at step 3: .*loss \d\.\d{4}/.test(l)));
     assert.ok(log.some((l) => l === `info: early stopping: ${info.earlyStop!.reason}`));
-    assert.ok(log.some((l) => /^test at step 3 \(best checkpoint\): /.test(l)));
     assert.ok(log.some((l) => /^completed in [\d.]+ s: test_loss /.test(l)));
+  });
+});
+
+describe('test metrics name the checkpoint they came from', () => {
+  it('a run whose best validation is before its last step: the test record and log say best checkpoint, step N', async () => {
+    const ws = tinyWorkspace('', { train: 48 });
+    // A learning rate far too high: validation loss is best early and worse after (seeded, so always so).
+    const cfg = loadConfig(ws.config, { 'evaluation.every': 3, 'evaluation.metric': 'loss', 'training.lr': 0.5, 'training.warmup_ratio': 0 });
+    const res = await train({ config: cfg, runDir: path.join(ws.dir, 'run'), emit: () => {} });
+    const info = readRunInfo(res.runDir);
+    assert.ok(info.best && info.best.step < info.step, `precondition: best step ${info.best?.step} before the last, ${info.step}`);
+    const evals = readMetrics(res.runDir).filter((r): r is EvalRecord => r.type === 'eval');
+    const test = evals.find((e) => e.split === 'test')!;
+    assert.equal(test.step, info.step);
+    assert.equal(test.checkpointStep, info.best.step);
+    assert.ok(evals.filter((e) => e.split === 'validation').every((e) => e.checkpointStep === undefined));
+    const log = fs.readFileSync(runPaths(res.runDir).log, 'utf8');
+    assert.match(log, new RegExp(`test at step ${info.best.step} \\(best checkpoint\\): `));
   });
 });
 

@@ -588,13 +588,14 @@ async function evaluateValidation(c: Training): Promise<void> {
   c.tb.scalars(state.step, Object.fromEntries(Object.entries(record.metrics).map(([k, v]) => [`eval/${k}`, v])));
   const value = record.metrics[metric];
   if (value === undefined) throw new Error(`evaluation.metric '${metric}' is not one of ${Object.keys(record.metrics).join(', ')}`);
+  const bestBefore = state.best;
   if (better(mode, value, state.best?.value)) {
     state.best = { metric, value, step: state.step };
     saveCheckpoint(run.paths.checkpoint('best'), c.m, c.slots, c.optimizer, { ...state }, c.data.tokenizer);
     run.update({ best: { metric, value, step: state.step, checkpoint: run.paths.checkpoint('best') } });
     c.emitLogged({ type: 'checkpoint', step: state.step, dir: run.paths.checkpoint('best'), best: true });
   }
-  earlyStopping(c, record.metrics);
+  earlyStopping(c, record.metrics, bestBefore);
 }
 
 /**
@@ -602,14 +603,15 @@ async function evaluateValidation(c: Training): Promise<void> {
  * evaluation.metric, which picks the best checkpoint): `patience` evaluations without an
  * improvement of more than min_delta over its own best stop the run.
  */
-function earlyStopping(c: Training, metrics: Record<string, number | undefined>): void {
+function earlyStopping(c: Training, metrics: Record<string, number | undefined>, bestBefore: TrainerState['best']): void {
   const es = c.cfg.training.earlyStopping;
   const state = c.state;
   if (!es) return;
   const value = metrics[es.metric];
   if (value === undefined) throw new Error(`training.early_stopping.metric '${es.metric}' is not one of ${Object.keys(metrics).join(', ')}`);
   // A checkpoint from before early stopping kept its own best has only the selection metric's.
-  const prev = state.esBest ?? (state.best?.metric === es.metric ? { value: state.best.value, step: state.best.step } : undefined);
+  // (Its best as it was before this evaluation: compared with the value just recorded it would never improve.)
+  const prev = state.esBest ?? (bestBefore?.metric === es.metric ? { value: bestBefore.value, step: bestBefore.step } : undefined);
   if (better(es.mode, value, prev?.value, es.minDelta)) {
     state.esBest = { value, step: state.step };
     state.badEvals = 0;
