@@ -161,6 +161,26 @@ describe('bad inputs: hostile configs', () => {
 });
 
 describe('bad inputs: checkpoints and tokenizer files', () => {
+  it('a tokenizer with more tokens than the model has embedding rows is an error before ONNX Runtime runs', async () => {
+    const dir = tmp();
+    const ckpt = path.join(dir, 'ckpt');
+    fs.cpSync(path.join(ROOT, 'test/fixtures/hf-tiny-bert'), ckpt, { recursive: true });
+    fs.rmSync(path.join(ckpt, 'tokenizer.json')); // vocab.txt is then the tokenizer
+    const vocab = fs.readFileSync(path.join(ckpt, 'vocab.txt'), 'utf8').trimEnd().split('\n');
+    fs.writeFileSync(path.join(ckpt, 'vocab.txt'), [...vocab, 'extra1', 'extra2', 'extra3'].join('\n') + '\n');
+    const rows = (JSON.parse(fs.readFileSync(path.join(ckpt, 'config.json'), 'utf8')) as { vocab_size: number }).vocab_size;
+    fs.writeFileSync(path.join(dir, 'train.txt'), 'John B-PER\nlives O\nin O\nParis B-LOC\n\nMary B-PER\nsaw O\nBerlin B-LOC\n');
+    const config = path.join(dir, 'big-vocab.finetune.yaml');
+    fs.writeFileSync(
+      config,
+      `task: token-classification\nmodel:\n  pretrained: ${ckpt}\ndata:\n  format: conll\n  train: train.txt\n  max_length: 16\ntraining:\n  max_steps: 1\n  batch_size: 2\nthreads: 1\n`,
+    );
+    await assert.rejects(runTrain({ configPath: config, runDir: path.join(dir, 'run'), overrides: {}, json: true, emit: () => {} }), (e: Error) => {
+      assert.match(e.message, new RegExp(`has ${vocab.length + 3} tokens but the model's embeddings have ${rows} rows \\(vocab_size in config\\.json\\)`));
+      assert.doesNotMatch(e.message, /onnxruntime|Gather|\x1b\[/i, 'no raw ONNX Runtime dump');
+      return true;
+    });
+  });
   it('a safetensors header claiming more than 100 MiB is refused before it is parsed', () => {
     const n = 100 * 1024 * 1024 + 1;
     const buf = Buffer.alloc(8 + n);

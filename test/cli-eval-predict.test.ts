@@ -52,6 +52,16 @@ describe('finetune eval and predict (dist/trainer.js)', () => {
     assert.equal(total, testTokens, 'every test token counted once');
   });
 
+  it('eval --split train runs but warns that the numbers measure fit; an unknown split is refused', () => {
+    const r = cli(['eval', runDir, '--split', 'train', '--json', '--threads', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout.trim()) as EvalRecord).split, 'train');
+    assert.match(r.stderr, /warning: evaluating the training split: the model has seen these examples/);
+    const bad = cli(['eval', runDir, '--split', 'dev', '--threads', '1']);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /--split must be test, validation or train, got 'dev'/);
+  });
+
   it('eval --split validation evaluates the validation file; text output names the metrics', () => {
     const r = cli(['eval', runDir, '--split', 'validation', '--json', '--threads', '1']);
     assert.equal(r.status, 0, r.stderr);
