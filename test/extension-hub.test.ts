@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { cachedModelItems, hubIdProblem, newConfigModelChoices, pretrainedHover } from '../src/extension/core/hubModels';
-import { newConfigText, yamlString } from '../src/extension/core/templates';
+import { guessDataFiles, newConfigText, yamlString } from '../src/extension/core/templates';
 import { DownloadTracker, downloadEtaSeconds, downloadMessage } from '../src/extension/core/download';
 import type { DownloadEvent } from '../src/shared/protocol';
 import { isTrainerEvent } from '../src/shared/protocol';
@@ -159,6 +159,50 @@ describe('New Config with a model', () => {
     const scratch = validateConfigText(newConfigText('token-classification'), path.join(tmp, 'a.finetune.yaml')).config;
     assert.equal(scratch?.model.pretrained, undefined);
     assert.ok(scratch?.model.fromScratch);
+  });
+
+  it('New Config names the data files it finds (the folder nearest the config), else one example path', () => {
+    const w = path.join(tmp, 'ws-newconfig');
+    const put = (rel: string) => {
+      fs.mkdirSync(path.dirname(path.join(w, rel)), { recursive: true });
+      fs.writeFileSync(path.join(w, rel), 'EU B-ORG\nrejects O\n\nPeter B-PER\nBlackburn I-PER\n');
+    };
+    for (const f of ['corpus/train.txt', 'corpus/dev.txt', 'corpus/test.txt', 'far/away/train.txt', 'node_modules/x/train.txt', 'notes.txt']) put(f);
+    const files = (dir: string): string[] =>
+      fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+    const data = guessDataFiles('token-classification', files(w), w);
+    assert.deepEqual(data, { train: 'corpus/train.txt', validation: 'corpus/dev.txt', test: 'corpus/test.txt' });
+    const cfg = path.join(w, 'ner.finetune.yaml');
+    const found = validateConfigText(newConfigText('token-classification', 'ner', undefined, { data }), cfg);
+    assert.deepEqual(
+      found.errors.filter((e) => e.severity === 'error'),
+      [],
+      'a config over the files found opens without errors',
+    );
+    assert.equal(found.config?.data.train, path.join(w, 'corpus/train.txt'));
+    // no data of the task's format: one example path (train is required), validation and test commented out
+    assert.deepEqual(guessDataFiles('sequence-classification', files(w), w), {});
+    const none = newConfigText('sequence-classification', 'cls', undefined, {});
+    assert.match(none, /^ {2}train: data\/train\.jsonl +# required: point these at your data$/m);
+    assert.match(none, /^ {2}# validation: data\/dev\.jsonl/m);
+    assert.match(none, /^ {2}# test: data\/test\.jsonl/m);
+    // CSV files found: format csv
+    put('cls/train.csv');
+    const csv = guessDataFiles('sequence-classification', files(w), w);
+    assert.deepEqual(csv, { train: 'cls/train.csv' });
+    assert.match(newConfigText('sequence-classification', 'cls', undefined, { data: csv }), /^ {2}format: csv /m);
+  });
+
+  it("New Config keeps max_length within the model's positions", () => {
+    const text = newConfigText('token-classification', 'x', 'org/tiny', { maxPositions: 32 });
+    const c = validateConfigText(text, path.join(tmp, 'short.finetune.yaml')).config;
+    assert.equal(c?.data.maxLength, 32);
+    assert.match(text, /max_length: 32 +# .*\(the model has 32 positions\)/);
+    assert.equal(
+      validateConfigText(newConfigText('token-classification', 'x', 'org/big', { maxPositions: 512 }), path.join(tmp, 'b.finetune.yaml')).config?.data
+        .maxLength,
+      64,
+    );
   });
 
   it('quotes an id YAML would read as something else', () => {

@@ -5,9 +5,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { newConfigText, type TemplateTask } from './core/templates';
+import { guessDataFiles, newConfigText, type TemplateTask } from './core/templates';
 import { hubIdProblem, newConfigModelChoices } from './core/hubModels';
-import { hubCacheDir } from '../shared/hfCache';
+import { cachedSnapshot, hubCacheDir, repoFolder } from '../shared/hfCache';
+import { isHubId, modelPositions } from '../shared/config/config';
 import { deleteRunFolder, exportModel, hasExportedModel, hasResumeCheckpoint, runPaths, updateRunInfo, type RunRecord } from '../shared/run';
 import { byNewest, noticeText, parseTags, runPickItem } from './core/runs';
 import type { RunStore } from './core/store';
@@ -312,8 +313,16 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
             : path.dirname(arg.fsPath)
           : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
       const base = task.task === 'token-classification' ? 'ner' : 'textcls';
-      const text = newConfigText(task.task, base, pretrained);
+      // The model's length limit, when its config.json is at hand (a cached Hub model or a folder).
+      const snapshot = pretrained === undefined ? undefined : isHubId(pretrained) ? cachedSnapshot(repoFolder(hubCacheDir(), pretrained), 'main') : pretrained;
+      const maxPositions = snapshot ? modelPositions(snapshot) : undefined;
+      // Data files of the task's format already in the workspace (train/dev/test by name).
+      const workspaceFiles = async () =>
+        (await vscode.workspace.findFiles('**/*.{txt,conll,iob,bio,tsv,jsonl,csv}', '{**/node_modules/**,**/.finetune/**,**/.git/**}', 2000)).map(
+          (u) => u.fsPath,
+        );
       if (!folder) {
+        const text = newConfigText(task.task, base, pretrained, { maxPositions });
         const doc = await vscode.workspace.openTextDocument({ language: 'yaml', content: text });
         await vscode.window.showTextDocument(doc);
         return;
@@ -328,6 +337,8 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       if (!target) return;
       let fsPath = target.fsPath;
       if (!CONFIG_RE.test(fsPath)) fsPath = fsPath.replace(/(\.ya?ml)?$/i, '.finetune.yaml');
+      const data = guessDataFiles(task.task, await workspaceFiles(), path.dirname(fsPath));
+      const text = newConfigText(task.task, base, pretrained, { data, maxPositions });
       await vscode.workspace.fs.writeFile(vscode.Uri.file(fsPath), Buffer.from(text, 'utf8'));
       await vscode.window.showTextDocument(vscode.Uri.file(fsPath));
     }),

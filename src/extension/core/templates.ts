@@ -2,6 +2,8 @@
 // its default and what it does, so the file doubles as documentation. With a pretrained model
 // (a Hub id or a folder) the model section names it and has no from_scratch.
 
+import * as path from 'node:path';
+
 export type TemplateTask = 'token-classification' | 'sequence-classification';
 
 /** A model id or path as a YAML plain scalar when it reads back as the same string, else quoted. */
@@ -24,8 +26,65 @@ const pretrainedModel = (id: string) => `  # A Hub id (downloaded into the Huggi
   pretrained: ${yamlString(id)}
   # revision: main                # a branch, tag or commit sha of a Hub id`;
 
-export function newConfigText(task: TemplateTask, name = task === 'token-classification' ? 'ner' : 'textcls', pretrained?: string): string {
+export type DataFiles = Partial<Record<'train' | 'validation' | 'test', string>>;
+
+/** What New Config fills in beyond the task and model: the data files found for it and the model's length limit. */
+export interface TemplateOptions {
+  /** Paths relative to the config's folder; the example paths (data/train.txt, …) where absent. */
+  data?: DataFiles;
+  /** The model's usable positions: max_length is set to at most this. */
+  maxPositions?: number;
+}
+
+const DATA_EXT: Record<TemplateTask, RegExp> = {
+  'token-classification': /\.(txt|conll|iob|bio|tsv)$/i,
+  'sequence-classification': /\.(jsonl|csv)$/i,
+};
+const SPLIT_OF: [keyof DataFiles, RegExp][] = [
+  ['train', /(^|[^a-z])train/i],
+  ['validation', /(^|[^a-z])(dev|valid|validation|val)([^a-z]|$)/i],
+  ['test', /(^|[^a-z])test/i],
+];
+
+/**
+ * The data files a new config should name, from the workspace's files (absolute paths): files of
+ * the task's formats whose names say train, dev/validation or test, taken from the one folder that
+ * has a training file (the nearest to the config's folder when several do), as paths relative to
+ * the config's folder. Empty when there is no training file.
+ */
+export function guessDataFiles(task: TemplateTask, files: string[], configDir: string): DataFiles {
+  const candidates = files.filter((f) => DATA_EXT[task].test(f) && !/(^|[\\/])(node_modules|\.finetune|\.git)([\\/]|$)/.test(f));
+  const trainDirs = [...new Set(candidates.filter((f) => SPLIT_OF[0][1].test(path.basename(f))).map((f) => path.dirname(f)))];
+  if (!trainDirs.length) return {};
+  const depth = (d: string) =>
+    path
+      .relative(configDir, d)
+      .split(/[\\/]/)
+      .filter((s) => s && s !== '.').length;
+  const dir = trainDirs.sort((a, b) => depth(a) - depth(b) || a.localeCompare(b))[0];
+  const out: DataFiles = {};
+  for (const [split, re] of SPLIT_OF) {
+    const f = candidates.filter((x) => path.dirname(x) === dir && re.test(path.basename(x)) && !Object.values(out).includes(x)).sort()[0];
+    if (f) out[split] = f;
+  }
+  return Object.fromEntries(Object.entries(out).map(([k, f]) => [k, path.relative(configDir, f).split(path.sep).join('/')])) as DataFiles;
+}
+
+export function newConfigText(
+  task: TemplateTask,
+  name = task === 'token-classification' ? 'ner' : 'textcls',
+  pretrained?: string,
+  o: TemplateOptions = {},
+): string {
   const ner = task === 'token-classification';
+  const d = o.data ?? {};
+  const found = d.train !== undefined;
+  const maxLength = Math.min(64, o.maxPositions ?? 64);
+  const dataLine = (key: keyof DataFiles, example: string, note: string) => {
+    const v = d[key] ?? (found || key !== 'train' ? undefined : example);
+    const line = `  ${key}: ${v === undefined ? example : yamlString(v)}`;
+    return `${v === undefined ? `  # ${line.trim()}` : line}`.padEnd(34) + `# ${note}`;
+  };
   return `# Fine-tune run configuration. Run "Fine-tune: Start" (or the ▶ Start lens above) to train.
 # Hover a key to see the values past runs tried and what they gave. Relative paths resolve
 # against this file's folder. Omitted keys take their defaults.
@@ -42,18 +101,18 @@ data:
 ${
   ner
     ? `  format: conll                   # word ... TAB tag per line, blank line between sentences
-  train: data/train.txt           # required
-  validation: data/dev.txt        # evaluated during training; picks the best checkpoint
-  test: data/test.txt             # evaluated once at the end with the best checkpoint
-  max_length: 64                  # tokens per sequence, [CLS] and [SEP] included
+${dataLine('train', 'data/train.txt', found ? 'required (found in the workspace)' : 'required: point these at your data')}
+${dataLine('validation', 'data/dev.txt', 'evaluated during training; picks the best checkpoint')}
+${dataLine('test', 'data/test.txt', 'evaluated once at the end with the best checkpoint')}
+  max_length: ${String(maxLength).padEnd(20)}# tokens per sequence, [CLS] and [SEP] included${maxLength < 64 ? ` (the model has ${o.maxPositions} positions)` : ''}
   overflow: window                # longer sentences are split into overlapping windows`
-    : `  format: jsonl                   # jsonl | csv
-  train: data/train.jsonl         # required
-  validation: data/dev.jsonl      # evaluated during training; picks the best checkpoint
-  test: data/test.jsonl           # evaluated once at the end with the best checkpoint
+    : `  format: ${d.train?.toLowerCase().endsWith('.csv') ? 'csv                     # jsonl | csv' : 'jsonl                   # jsonl | csv'}
+${dataLine('train', 'data/train.jsonl', found ? 'required (found in the workspace)' : 'required: point these at your data')}
+${dataLine('validation', 'data/dev.jsonl', 'evaluated during training; picks the best checkpoint')}
+${dataLine('test', 'data/test.jsonl', 'evaluated once at the end with the best checkpoint')}
   text_field: text
   label_field: label
-  max_length: 64
+  max_length: ${maxLength}${maxLength < 64 ? `                  # the model has ${o.maxPositions} positions` : ''}
   overflow: truncate`
 }
 

@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { notARegularFile } from './fileKind';
 import { fileIssues, positionIssues } from './files';
+export { modelPositions } from './files';
 import { overrideInfos } from './overrides';
 import { parseSource } from './source';
 import { sweepGrid } from './sweep';

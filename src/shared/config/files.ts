@@ -59,6 +59,15 @@ export function fileIssues(c: ResolvedConfig): Issue[] {
   return out;
 }
 
+/** The positions a model folder's checkpoint reads (see usablePositions), or undefined when its config.json does not say. */
+export function modelPositions(folder: string): number | undefined {
+  try {
+    return usablePositions(JSON.parse(fs.readFileSync(path.join(folder, 'config.json'), 'utf8')) as Record<string, unknown>);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The positions a checkpoint reads: max_position_embeddings, less RoBERTa's padding offset (pad_token_id + 1), as the loader counts them. */
 function usablePositions(hf: Record<string, unknown>): number | undefined {
   const maxPos = hf.max_position_embeddings;
