@@ -67,7 +67,7 @@ export function guessDataFiles(task: TemplateTask, files: string[], configDir: s
     const f = candidates.filter((x) => path.dirname(x) === dir && re.test(path.basename(x)) && !Object.values(out).includes(x)).sort()[0];
     if (f) out[split] = f;
   }
-  return Object.fromEntries(Object.entries(out).map(([k, f]) => [k, path.relative(configDir, f).split(path.sep).join('/')])) as DataFiles;
+  return Object.fromEntries(Object.entries(out).map(([k, f]) => [k, path.relative(configDir, f).split(path.sep).join('/')]));
 }
 
 export function newConfigText(
