@@ -241,7 +241,14 @@ export class Launcher implements vscode.Disposable {
         token.onCancellationRequested(() => this.stop(dir));
         let shown = 0;
         let lastReport = 0;
+        // Never an empty notification: what the run is doing before its first step.
+        progress.report({ message: 'preparing data and model…' });
+        let downloading = false;
         const onEvent = (e: TrainerEvent) => {
+          if (e.type === 'download' && !downloading) {
+            downloading = true;
+            progress.report({ message: `downloading ${noticeText(e.model)}…` });
+          }
           if (e.type === 'started') progress.report({ message: `started on ${e.device.used}` });
           if (e.type !== 'train') return;
           const t = total();
