@@ -92,6 +92,7 @@ export const TRAINER_EXIT = {
 
 export type TrainerCommand =
   | { type: 'stop' } // finish the current K-step block, checkpoint, exit
+  | { type: 'continue' } // a sweep's go-ahead after a validation evaluation (a trial run with --sweep-trial waits for it or for stop)
   | { type: 'ping' };
 
 export interface DeviceInfo {

@@ -150,6 +150,7 @@ export async function main(argv: string[]): Promise<number> {
           resume: flags.resume as string | undefined,
           overrides: parseSetArgs(flags.force ? [...sets, 'training.memory_check=warn'] : sets),
           allowChanges: !!flags['allow-changes'],
+          sweepTrial: !!flags['sweep-trial'],
           json: !!flags.json,
           device: flags.device as Device | undefined,
           threads: flags.threads ? threads : undefined,

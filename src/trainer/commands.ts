@@ -92,6 +92,8 @@ export async function runTrain(o: {
   overrides: Record<string, unknown>;
   /** With resume: accept a config file, --set overrides and changed data files. */
   allowChanges?: boolean;
+  /** Forked by `finetune sweep` (--sweep-trial): wait for its continue/stop after each validation evaluation. */
+  sweepTrial?: boolean;
   json: boolean;
   device?: Device;
   threads?: number;
@@ -142,7 +144,23 @@ async function trainWithSignals(o: Parameters<typeof runTrain>[0], config: Resol
   // IPC when forked. A second one aborts at once; the run is then recorded as stopped (resumable
   // from its last checkpoint) by the crash handler, never left `running`.
   let stop = false;
+  // A sweep trial (--sweep-trial, forked by `finetune sweep`) waits after each validation
+  // evaluation for the sweep's continue or stop, so its pruning does not race the training.
+  let gate: (() => void) | undefined;
+  const release = () => {
+    gate?.();
+    gate = undefined;
+  };
+  const afterValidation =
+    o.sweepTrial && process.send
+      ? () =>
+          new Promise<void>((resolve) => {
+            if (stop || !process.connected) return resolve();
+            gate = resolve;
+          })
+      : undefined;
   const requestStop = (signal?: NodeJS.Signals) => {
+    release();
     if (stop) {
       endActiveRuns({ status: 'stopped', message: `aborted by ${signal ?? 'a second stop request'} before the block ended` });
       process.exit(EXIT.aborted);
@@ -154,6 +172,7 @@ async function trainWithSignals(o: Parameters<typeof runTrain>[0], config: Resol
   for (const sig of STOP_SIGNALS) process.on(sig, requestStop);
   const onMessage = (m: TrainerCommand) => {
     if (m?.type === 'stop') requestStop();
+    if (m?.type === 'continue') release();
   };
   process.on('message', onMessage);
   let total: number | undefined;
@@ -165,7 +184,10 @@ async function trainWithSignals(o: Parameters<typeof runTrain>[0], config: Resol
         if (process.connected) process.send!(e, undefined, undefined, () => {});
       }
     : undefined;
-  process.on('disconnect', () => o.emit({ type: 'log', level: 'info', message: 'the extension disconnected; training continues' }));
+  process.on('disconnect', () => {
+    release();
+    o.emit({ type: 'log', level: 'info', message: 'the extension disconnected; training continues' });
+  });
   process.stdout.on('error', () => {});
   process.stderr.on('error', () => {});
   const emit: Emit = (e) => {
@@ -186,7 +208,7 @@ async function trainWithSignals(o: Parameters<typeof runTrain>[0], config: Resol
     else o.emit(e);
   };
   try {
-    const res = await train({ config, runDir: o.runDir, resume: o.resume, allowChanges: o.allowChanges, emit, shouldStop: () => stop });
+    const res = await train({ config, runDir: o.runDir, resume: o.resume, allowChanges: o.allowChanges, emit, shouldStop: () => stop, afterValidation });
     return res.status === 'completed' ? EXIT.completed : res.status === 'stopped' ? EXIT.stopped : EXIT.failed;
   } finally {
     for (const sig of STOP_SIGNALS) process.off(sig, requestStop);

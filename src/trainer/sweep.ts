@@ -23,6 +23,7 @@ import { createRunFolder, defaultRunsFolder, hasResumeCheckpoint, isPidAlive, Me
 import { bestTrial, defaultSweepsFolder, readSweep, writeSweep, type SweepInfo, type SweepTrial } from '../shared/sweep/folder';
 import { curveOf, decide, type Point, type TrialCurve } from '../shared/sweep/prune';
 import { suggestRandom, suggestTpe, type TpeTrial } from '../shared/sweep/tpe';
+import type { TrainerCommand, TrainerEvent } from '../shared/protocol';
 
 export interface SweepOptions {
   configPath?: string;
@@ -170,11 +171,18 @@ export async function runSweep(o: SweepOptions): Promise<number> {
             trial.pruned = { step: p[0], ...(d.rung !== undefined ? { rung: d.rung } : {}) };
             save();
             log(`trial ${trial.number} pruned at step ${p[0]} (${info.metric} ${p[1]})`);
-            child?.kill('SIGTERM');
           }
         }
       };
-      child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...args, ...o.trainerArgs], { stdio: ['ignore', 'inherit', 'inherit'] });
+      // With an IPC channel: the trial waits after each validation evaluation for our decision
+      // (stop when pruned, else continue), so pruning is exact and never races the training.
+      child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...args, ...o.trainerArgs], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const c = child;
+      c.on('message', (e: TrainerEvent) => {
+        if (e?.type !== 'eval' || e.split !== 'validation') return;
+        watch(); // the record is in metrics.jsonl before its event is sent
+        if (c.connected) c.send({ type: trial.pruned || stopping ? 'stop' : 'continue' } satisfies TrainerCommand, () => {});
+      });
       const timer = setInterval(watch, o.pollMs ?? 250);
       child.on('exit', () => {
         clearInterval(timer);

@@ -62,6 +62,9 @@ export interface TrainOptions {
   emit: (e: TrainerEvent) => void;
   /** Polled between K-step blocks: finish the block, checkpoint, stop. */
   shouldStop?: () => boolean;
+  /** Awaited after each validation evaluation is recorded: a sweep trial waits here for its pruner's
+   *  decision, so that a pruned trial stops exactly at the evaluation that pruned it. */
+  afterValidation?: (record: EvalRecord) => Promise<void>;
 }
 
 export interface TrainResult {
@@ -596,6 +599,7 @@ async function evaluateValidation(c: Training): Promise<void> {
     c.emitLogged({ type: 'checkpoint', step: state.step, dir: run.paths.checkpoint('best'), best: true });
   }
   earlyStopping(c, record.metrics, bestBefore);
+  await c.o.afterValidation?.(record);
 }
 
 /**
