@@ -254,6 +254,21 @@ describe('config: schema errors', () => {
     assert.deepEqual(check(''), ["1:1 config is empty (it needs at least 'task', 'model' and 'data')"]);
     assert.deepEqual(check('- task\n'), ['1:1 config must be a mapping of keys to values, got a list']);
   });
+
+  it('indentation slips and a missing space after a colon are said in plain words, at the line to fix', () => {
+    // a key indented further than the one above (the parser: "Nested mappings are not allowed in compact mappings", at line 6)
+    assert.deepEqual(check(`${MINIMAL}    max_length: 64\n`), [
+      "7:5 line 7 is indented further (column 5) than 'train' above it, which already has a value; keys of one section start at the same column (here 3)",
+    ]);
+    // a key indented less than its section (the parser: "All mapping items must start at the same column")
+    assert.deepEqual(check(`${MINIMAL} max_length: 64\n`), [
+      '7:2 line 7 starts at column 2, line 6 at column 3: keys of one section start at the same column, and a key indented less than its section belongs to the section above',
+    ]);
+    // `key:value` (the parser: "Implicit keys need to be on a single line")
+    assert.deepEqual(check(MINIMAL.replace('train: data/train.txt', 'train:data/train.txt')), [
+      "6:3 'train:data/train.txt' has no space after the colon, so YAML reads it as text, not a key: write 'train: data/train.txt'",
+    ]);
+  });
 });
 
 describe('config: semantic checks', () => {
