@@ -11,7 +11,7 @@ import type { TypedData } from '../src/trainer/engine/ir';
 import { TrainProgram, type ProgramSpec } from '../src/trainer/engine/program';
 import { bertParamShapes, initParams, tokenClassificationLoss, type BertConfig } from '../src/trainer/models/bert';
 import { emitMlp, mlpParamShapes } from '../src/trainer/models/mlp';
-import { rng } from '../src/trainer/rng';
+import { rng } from '../src/shared/rng';
 
 const ROOT = path.resolve(path.dirname(__filename), '..');
 

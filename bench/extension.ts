@@ -19,7 +19,7 @@ import { hoverTable } from '../src/extension/core/history';
 import { contextValue, describeRun, groupByConfig } from '../src/extension/core/runs';
 import { RunStore } from '../src/extension/core/store';
 import { tinyWorkspace } from '../test/helpers/tinyrun';
-import { rng } from '../src/trainer/rng';
+import { rng } from '../src/shared/rng';
 import { type RunInfo } from '../src/shared/run';
 
 const ROOT = path.resolve(path.dirname(__filename), '..');

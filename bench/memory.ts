@@ -14,7 +14,7 @@ import { Session, type HostTensor, type SessionOptions } from '../src/trainer/en
 import { serializeModel } from '../src/trainer/engine/onnx';
 import type { TypedData } from '../src/trainer/engine/ir';
 import { bertParamShapes, initParams, tokenClassificationLoss, type BertConfig } from '../src/trainer/models/bert';
-import { rng } from '../src/trainer/rng';
+import { rng } from '../src/shared/rng';
 
 const args = process.argv.slice(2);
 const num = (n: string, d: number) => (args.includes(`--${n}`) ? Number(args[args.indexOf(`--${n}`) + 1]) : d);

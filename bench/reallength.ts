@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfigWithWarnings } from '../src/shared/config/config';
 import type { TrainerEvent } from '../src/shared/protocol';
-import { rng } from '../src/trainer/rng';
+import { rng } from '../src/shared/rng';
 import { buildWordPieceVocab } from '../src/trainer/tokenize';
 import { planEpoch } from '../src/trainer/train/plan';
 import { train } from '../src/trainer/train/trainer';

@@ -27,7 +27,7 @@ import { Session, ortVersion, type HostTensor } from '../src/trainer/engine/sess
 import { serializeModel } from '../src/trainer/engine/onnx';
 import { bertParamShapes, initParams, tokenClassificationLoss, type BertConfig } from '../src/trainer/models/bert';
 import { inferenceGraph, type ModelSetup } from '../src/trainer/train/model';
-import { rng } from '../src/trainer/rng';
+import { rng } from '../src/shared/rng';
 import { forwardFlops, trainFlops, workMatmul } from './flops';
 import { benchPython, systemPython, type PyPeer } from './pyenv';
 import { REAL, makeRealData, workReal } from './reallength';

@@ -8,7 +8,7 @@ import { serializeModel } from '../src/trainer/engine/onnx';
 import { TrainProgram, buildGradientGraph, randomBytes, type ProgramSpec } from '../src/trainer/engine/program';
 import { Session, type HostTensor } from '../src/trainer/engine/session';
 import { bertParamShapes, initParams, tokenClassificationLoss, type BertConfig } from '../src/trainer/models/bert';
-import { rng } from '../src/trainer/rng';
+import { rng } from '../src/shared/rng';
 
 const C: BertConfig = {
   vocabSize: 40,

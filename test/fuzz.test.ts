@@ -13,23 +13,12 @@ import { readConll } from '../src/trainer/data/conll';
 import { readParquetTexts, readParquetTokens } from '../src/trainer/data/parquet';
 import { readCsv, readJsonl } from '../src/trainer/data/textcls';
 import { parseSafetensors } from '../src/trainer/io/safetensors';
+import { rng } from '../src/shared/rng'; // seeded (mulberry32): a failure replays from its index
 
 const ROOT = path.resolve(path.dirname(__filename), '..');
 const DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'finetune-fuzz-'));
 /** Inputs per reader; the whole file stays well under a minute on 2 cores. */
 const N = 500;
-
-/** mulberry32: a small seeded generator, so a failure can be replayed from its index. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SPECIAL = [
   '\uFEFF',

@@ -10,7 +10,7 @@ import { TrainProgram } from './engine/program';
 import { Session, ortVersion, type Device } from './engine/session';
 import { initParams } from './models/bert';
 import { emitMlp, mlpParamShapes } from './models/mlp';
-import { rng } from './rng';
+import { rng } from '../shared/rng';
 
 export interface CheckOptions {
   device: Device;

@@ -6,7 +6,7 @@ import { Builder } from '../../src/trainer/engine/builder';
 import { Graph, type DType, type Tensor } from '../../src/trainer/engine/ir';
 import { serializeModel } from '../../src/trainer/engine/onnx';
 import { Session, type HostTensor } from '../../src/trainer/engine/session';
-import { rng } from '../../src/trainer/rng';
+import { rng } from '../../src/shared/rng';
 
 export { rng };
 

@@ -3,6 +3,7 @@
 // a crash draws the same values again. Browser-safe (no Node built-in): the extension uses it too.
 
 import type { Distribution } from '../config/types';
+import { rng } from '../rng';
 
 export type Random = () => number;
 
@@ -15,14 +16,7 @@ export function seeded(...parts: number[]): Random {
     s = Math.imul(s ^ Math.floor(p / 4294967296), 0xc2b2ae35);
     s ^= s >>> 16;
   }
-  let state = s >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return rng(s >>> 0);
 }
 
 /** A uniform integer in [0, n). */

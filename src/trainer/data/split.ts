@@ -1,6 +1,6 @@
 // Seeded shuffling and train/validation splitting, label discovery and label checks.
 
-import { shuffleRandom } from '../rng';
+import { shuffleRandom } from '../../shared/rng';
 import { DataError } from './errors';
 
 /** A shuffled copy of `items` (Fisher–Yates); the same seed gives the same order. Does not mutate. */

@@ -18,7 +18,7 @@ import {
 import { loadHfModel } from '../models/hf';
 import { isGenericLabels } from '../models/hfConfig';
 import type { ResolvedConfig } from '../../shared/config/config';
-import { rng } from '../rng';
+import { rng } from '../../shared/rng';
 
 export { rng };
 
