@@ -1,5 +1,6 @@
 // The project's two small seeded generators, both uniform in [0, 1), shared by the trainer, the
-// sweep samplers, benchmarks and tests. There are two because each already fixes recorded results, and changing either would change them:
+// sweep samplers, benchmarks and tests. There are two because each already fixes recorded
+// results, and changing either would change them:
 // - rng (mulberry32): weight initialization, example data, test inputs, benchmarks.
 // - shuffleRandom (a Weyl sequence through a 32-bit avalanche mix): the order of seededShuffle
 //   (data/split.ts), hence every train/validation split and every epoch's batch order.
