@@ -221,7 +221,8 @@ if ('skip' in env) {
       const got = await py<{ snapshot: string; files: string[] }>('hub_check.py', ['download', MODEL, cache], pyEnv(cache));
       assert.deepEqual(got.files, fs.readdirSync(fixture).sort());
       const seen = server.seen.length;
-      const { dir } = writeTinyNer(`pretrained: ${MODEL}`);
+      // the checkpoint has 32 positions (a longer max_length is a config error)
+      const { dir } = writeTinyNer(`pretrained: ${MODEL}`, { maxLength: 32 });
       const runDir = path.join(dir, 'run');
       finetune(['train', path.join(dir, 'tiny.finetune.yaml'), '--run-dir', runDir, '--threads', '1'], {
         HF_HUB_CACHE: cache,
@@ -286,7 +287,7 @@ if ('skip' in env) {
 }
 
 /** A tiny NER config (CoNLL data of the examples unless `o.data` says otherwise) with this `model:` body. */
-function writeTinyNer(model: string, o: { task?: string; data?: string; training?: string } = {}): { dir: string } {
+function writeTinyNer(model: string, o: { task?: string; data?: string; training?: string; maxLength?: number } = {}): { dir: string } {
   const dir = fs.mkdtempSync(path.join(TMP, 'tiny-'));
   fs.writeFileSync(path.join(dir, 'train.txt'), sentencesOf('examples/ner/data/train.txt', 8));
   fs.writeFileSync(
@@ -297,7 +298,7 @@ model:
   ${model}
 data:
   ${o.data ?? 'format: conll\n  train: train.txt'}
-  max_length: 48
+  max_length: ${o.maxLength ?? 48}
 training: ${o.training ?? '{ epochs: 1, batch_size: 8 }'}
 threads: 1
 seed: 1
