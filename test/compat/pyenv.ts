@@ -30,20 +30,25 @@ export function py<T>(script: string, args: string[], env: Record<string, string
     env: { ...process.env, PYTHONHASHSEED: '0', TOKENIZERS_PARALLELISM: 'false', OMP_NUM_THREADS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return collect(child).then(({ code, stdout, stderr }) => {
+    if (code !== 0) throw new Error(`${script} ${args.join(' ')} exited ${code}:\n${stderr.slice(-4000)}`);
+    try {
+      return JSON.parse(stdout.trim().split('\n').pop()!) as T;
+    } catch (e) {
+      throw new Error(`${script}: no JSON result (${(e as Error).message}):\n${stdout.slice(-2000)}\n${stderr.slice(-2000)}`);
+    }
+  });
+}
+
+/** A child's exit code and whole output. */
+function collect(child: ReturnType<typeof spawn>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`${script} ${args.join(' ')} exited ${code}:\n${stderr.slice(-4000)}`));
-      try {
-        resolve(JSON.parse(stdout.trim().split('\n').pop()!) as T);
-      } catch (e) {
-        reject(new Error(`${script}: no JSON result (${(e as Error).message}):\n${stdout.slice(-2000)}\n${stderr.slice(-2000)}`));
-      }
-    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 
@@ -57,15 +62,9 @@ export function finetune(args: string[], env: Record<string, string | undefined>
 /** `node dist/trainer.js ARGS` without blocking this process (several run at once on the cores). */
 export function finetuneAsync(args: string[], env: Record<string, string | undefined> = {}): Promise<string> {
   const child = spawn(process.execPath, [TRAINER, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(stdout) : reject(new Error(`finetune ${args.join(' ')} exited ${code}:\n${stdout.slice(-3000)}\n${stderr.slice(-3000)}`)),
-    );
+  return collect(child).then(({ code, stdout, stderr }) => {
+    if (code !== 0) throw new Error(`finetune ${args.join(' ')} exited ${code}:\n${stdout.slice(-3000)}\n${stderr.slice(-3000)}`);
+    return stdout;
   });
 }
 
