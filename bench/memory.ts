@@ -13,7 +13,7 @@ import { TrainProgram, buildGradientGraph, randomBytes, type ProgramSpec } from 
 import { Session, type HostTensor, type SessionOptions } from '../src/trainer/engine/session';
 import { serializeModel } from '../src/trainer/engine/onnx';
 import type { TypedData } from '../src/trainer/engine/ir';
-import { bertParamShapes, initParams, tokenClassificationLoss, type BertConfig } from '../src/trainer/models/bert';
+import { bertParamShapes, bertSized, initParams, tokenClassificationLoss, type BertConfig } from '../src/trainer/models/bert';
 import { rng } from '../src/shared/rng';
 
 const args = process.argv.slice(2);
@@ -35,19 +35,7 @@ function stage(name: string, extra: Record<string, unknown> = {}) {
 
 async function main() {
   const H = num('hidden', 768);
-  const c: BertConfig = {
-    vocabSize: 30522,
-    hidden: H,
-    layers: num('layers', 12),
-    heads: num('heads', 12),
-    intermediate: 4 * H,
-    maxPositions: 512,
-    typeVocabSize: 2,
-    layerNormEps: 1e-12,
-    hiddenDropout: 0.1,
-    attentionDropout: 0.1,
-    numLabels: 9,
-  };
+  const c: BertConfig = bertSized(num('layers', 12), H, num('heads', 12));
   const B = num('batch', 32);
   const T = num('seq', 128);
   const K = num('k', 1);

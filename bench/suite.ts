@@ -25,7 +25,7 @@ import type { TypedData } from '../src/trainer/engine/ir';
 import { TrainProgram, type ParamDef, type ProgramSpec } from '../src/trainer/engine/program';
 import { Session, ortVersion, type HostTensor } from '../src/trainer/engine/session';
 import { serializeModel } from '../src/trainer/engine/onnx';
-import { bertParamShapes, initParams, tokenClassificationLoss, type BertConfig } from '../src/trainer/models/bert';
+import { bertParamShapes, bertSized, initParams, tokenClassificationLoss, type BertConfig } from '../src/trainer/models/bert';
 import { inferenceGraph, type ModelSetup } from '../src/trainer/train/model';
 import { rng } from '../src/shared/rng';
 import { forwardFlops, trainFlops, workMatmul } from './flops';
@@ -64,36 +64,12 @@ const MODELS = {
   encoder: {
     batch: 16,
     seq: 128,
-    model: {
-      vocabSize: 30522,
-      hidden: 256,
-      layers: 4,
-      heads: 4,
-      intermediate: 1024,
-      maxPositions: 512,
-      typeVocabSize: 2,
-      layerNormEps: 1e-12,
-      hiddenDropout: 0.1,
-      attentionDropout: 0.1,
-      numLabels: 9,
-    },
+    model: bertSized(4, 256, 4), // as bench_configs.py
   },
   'encoder-base': {
     batch: 32,
     seq: 128,
-    model: {
-      vocabSize: 30522,
-      hidden: 768,
-      layers: 12,
-      heads: 12,
-      intermediate: 3072,
-      maxPositions: 512,
-      typeVocabSize: 2,
-      layerNormEps: 1e-12,
-      hiddenDropout: 0.1,
-      attentionDropout: 0.1,
-      numLabels: 9,
-    },
+    model: bertSized(12, 768, 12), // as bench_configs.py
   },
 };
 // --model mini|base (workers inherit it as FINETUNE_BENCH_MODEL).

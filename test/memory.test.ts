@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { bertParamShapes } from '../src/trainer/models/bert';
+import { bertParamShapes, bertSized } from '../src/trainer/models/bert';
 import { activationBytes, estimateMemory, judgeMemory, type MemoryPlan } from '../src/trainer/train/memory';
 
 const ROOT = path.resolve(path.dirname(__filename), '..');
@@ -16,19 +16,7 @@ const TRAINER = path.join(ROOT, 'dist', 'trainer.js');
 const GB = 2 ** 30;
 
 function plan(layers: number, hidden: number, heads: number, batch: number, length: number, o: Partial<MemoryPlan> = {}): MemoryPlan {
-  const c = {
-    vocabSize: 30522,
-    hidden,
-    layers,
-    heads,
-    intermediate: 4 * hidden,
-    maxPositions: 512,
-    typeVocabSize: 2,
-    layerNormEps: 1e-12,
-    hiddenDropout: 0.1,
-    attentionDropout: 0.1,
-    numLabels: 9,
-  };
+  const c = bertSized(layers, hidden, heads);
   const params = bertParamShapes(c).reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
   return { model: c, params, trained: params, slots: 2, batch, lengths: [length], evalBatch: 32, evalLength: length, ...o };
 }

@@ -19,6 +19,26 @@ export interface BertConfig {
   numLabels: number;
 }
 
+/** A BERT of the given depth and width with BERT's other settings (WordPiece vocabulary of
+ *  bert-base, 4H feed-forward, 512 positions, dropout 0.1, 9 NER labels): the sizes benchmarks and
+ *  memory estimates are taken at. */
+export function bertSized(layers: number, hidden: number, heads: number, o: Partial<BertConfig> = {}): BertConfig {
+  return {
+    vocabSize: 30522,
+    hidden,
+    layers,
+    heads,
+    intermediate: 4 * hidden,
+    maxPositions: 512,
+    typeVocabSize: 2,
+    layerNormEps: 1e-12,
+    hiddenDropout: 0.1,
+    attentionDropout: 0.1,
+    numLabels: 9,
+    ...o,
+  };
+}
+
 export interface ParamShape {
   name: string;
   shape: number[];
