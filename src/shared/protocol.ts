@@ -115,6 +115,10 @@ export interface EarlyStop {
 export interface RunSummary {
   id: string;
   name: string;
+  /** Short stable id shown beside the label (run identity, issue 16). */
+  shortId?: string;
+  /** What sets this run apart from its siblings (e.g. `lr=3e-4 · bs=32`), or the user's rename. */
+  label?: string;
   dir: string;
   status: RunStatus;
   configPath: string;
@@ -170,6 +174,44 @@ export type WebviewToHost =
   | { type: 'openFile'; file: string; line: number }
   | { type: 'requestMisclassified'; runId: string; split: 'validation' | 'test' }
   /** Save an export; `data` is text (CSV, SVG) or base64 (PNG). */
+  | { type: 'export'; format: 'csv' | 'png' | 'svg'; suggestedName: string; data: string; base64?: boolean }
+  | { type: 'error'; message: string };
+
+/** One run as a row of the experiments table: its parameters (dotted config keys as a config
+ *  writes them, e.g. `training.lr`) and metrics (`final` keys: `best_f1`, `test_f1`, …). */
+export interface TableRow {
+  id: string;
+  shortId: string;
+  label: string;
+  name: string;
+  status: RunStatus;
+  /** Config path relative to the workspace (the group), and the sweep it belongs to, if any. */
+  config: string;
+  sweep?: string;
+  startedAt?: string;
+  endedAt?: string;
+  step: number;
+  totalSteps?: number;
+  params: Record<string, string | number | boolean | null>;
+  metrics: Record<string, number>;
+  tags: string[];
+  notes?: string;
+  pinned?: boolean;
+}
+
+/** Messages from the extension host to the experiments table webview. */
+export type HostToTable =
+  /** Every row (first message after `ready`, and after a bulk change). */
+  | { type: 'rows'; rows: TableRow[] }
+  /** Rows added or changed (a live run's progress, a rename, a pin). */
+  | { type: 'upsert'; rows: TableRow[] }
+  | { type: 'remove'; ids: string[] };
+
+/** Messages from the experiments table webview to the extension host. */
+export type TableToHost =
+  | { type: 'ready' }
+  /** An action on the selected rows. */
+  | { type: 'action'; action: 'open' | 'compare' | 'diff' | 'delete' | 'pin' | 'unpin'; ids: string[] }
   | { type: 'export'; format: 'csv' | 'png' | 'svg'; suggestedName: string; data: string; base64?: boolean }
   | { type: 'error'; message: string };
 
