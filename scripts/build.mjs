@@ -1,7 +1,8 @@
-// One esbuild build, three bundles:
+// One esbuild build, four bundles:
 //   dist/extension.js  the VS Code extension (CommonJS, `vscode` external)
 //   dist/trainer.js    the trainer, a Node program and the `finetune` CLI (`onnxruntime-node` external)
 //   dist/webview.js    the dashboard webview (browser)
+//   dist/table.js      the experiments table webview (browser)
 // and dist/finetune.schema.json, the config JSON Schema (CONFIG_SCHEMA) that package.json
 // contributes for *.finetune.json (jsonValidation) and *.finetune.yaml|yml (yamlValidation).
 // Usage: node scripts/build.mjs [--watch] [--production]
@@ -34,6 +35,7 @@ const builds = [
     banner: { js: '#!/usr/bin/env node' },
   },
   { ...common, entryPoints: ['src/webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'es2022' },
+  { ...common, entryPoints: ['src/webview/table/main.ts'], outfile: 'dist/table.js', platform: 'browser', format: 'iife', target: 'es2022' },
 ];
 
 /** Bundles the schema module to CommonJS in memory, evaluates it and writes its CONFIG_SCHEMA as JSON. */

@@ -244,6 +244,35 @@ export function isWebviewToHost(x: unknown): x is WebviewToHost {
   }
 }
 
+/** Shallow validation of a message from the host to the experiments table (rows are checked one by one in the webview). */
+export function isHostToTable(x: unknown): x is HostToTable {
+  if (typeof x !== 'object' || x === null) return false;
+  const m = x as Record<string, unknown>;
+  if (m.type === 'rows' || m.type === 'upsert') return Array.isArray(m.rows);
+  if (m.type === 'remove') return Array.isArray(m.ids);
+  return false;
+}
+
+export const TABLE_ACTIONS = ['open', 'compare', 'diff', 'delete', 'pin', 'unpin'] as const;
+
+/** Validation of a message from the experiments table (the host trusts nothing it receives). */
+export function isTableToHost(x: unknown): x is TableToHost {
+  if (typeof x !== 'object' || x === null) return false;
+  const m = x as Record<string, unknown>;
+  switch (m.type) {
+    case 'ready':
+      return true;
+    case 'action':
+      return (TABLE_ACTIONS as readonly string[]).includes(String(m.action)) && Array.isArray(m.ids) && m.ids.every((id) => typeof id === 'string');
+    case 'export':
+      return ['csv', 'png', 'svg'].includes(String(m.format)) && typeof m.suggestedName === 'string' && typeof m.data === 'string';
+    case 'error':
+      return typeof m.message === 'string';
+    default:
+      return false;
+  }
+}
+
 export function isTrainerEvent(x: unknown): x is TrainerEvent {
   if (typeof x !== 'object' || x === null) return false;
   const t = (x as { type?: unknown }).type;

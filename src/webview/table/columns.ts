@@ -1,0 +1,161 @@
+// The experiments table's columns: fixed ones (pin, status, label, started, duration, step), then
+// one per parameter (dotted config key) and one per metric (best_…, test_…). Which are shown: the
+// user's choice when made, else parameters whose values differ between runs and every metric.
+
+import { parseFinalKey } from '../../shared/metrics';
+import type { TableRow } from '../../shared/protocol';
+import { fmt, fmtDuration } from '../dom';
+
+export type CellValue = string | number | boolean | null | undefined;
+
+export interface Column {
+  key: string;
+  title: string;
+  kind: 'fixed' | 'param' | 'metric';
+  /** Width in pixels. */
+  width: number;
+  numeric: boolean;
+  /** The value sorted, filtered and exported. */
+  value(r: TableRow, now: number): CellValue;
+  /** The text drawn. */
+  text(r: TableRow, now: number): string;
+}
+
+const STATUS_ORDER: Record<string, number> = { running: 0, queued: 1, completed: 2, stopped: 3, pruned: 4, failed: 5 };
+
+function durationOf(r: TableRow, now: number): number | undefined {
+  if (!r.startedAt) return undefined;
+  const start = Date.parse(r.startedAt);
+  const end = r.endedAt ? Date.parse(r.endedAt) : r.status === 'running' ? now : NaN;
+  const s = (end - start) / 1000;
+  return Number.isFinite(s) && s >= 0 ? s : undefined;
+}
+
+/** `2026-11-30 17:52` in local time: short, sortable by eye. */
+function startedText(iso: string | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '—';
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+export const FIXED_COLUMNS: Column[] = [
+  { key: 'pinned', title: '★', kind: 'fixed', width: 28, numeric: false, value: (r) => r.pinned === true, text: (r) => (r.pinned ? '★' : '☆') },
+  {
+    key: 'status',
+    title: 'status',
+    kind: 'fixed',
+    width: 84,
+    numeric: false,
+    value: (r) => r.status,
+    text: (r) => r.status,
+  },
+  { key: 'label', title: 'run', kind: 'fixed', width: 220, numeric: false, value: (r) => r.label, text: (r) => r.label },
+  { key: 'started', title: 'started', kind: 'fixed', width: 128, numeric: false, value: (r) => r.startedAt ?? null, text: (r) => startedText(r.startedAt) },
+  {
+    key: 'duration',
+    title: 'duration',
+    kind: 'fixed',
+    width: 72,
+    numeric: true,
+    value: (r, now) => durationOf(r, now),
+    text: (r, now) => fmtDuration(durationOf(r, now)),
+  },
+  {
+    key: 'step',
+    title: 'step',
+    kind: 'fixed',
+    width: 96,
+    numeric: true,
+    value: (r) => r.step,
+    text: (r) => (r.totalSteps ? `${r.step}/${r.totalSteps}` : String(r.step)),
+  },
+];
+
+/** Status sorts by state (running first), not alphabetically. */
+export const statusRank = (s: string) => STATUS_ORDER[s] ?? 9;
+
+function paramText(v: CellValue): string {
+  if (v === undefined) return '';
+  if (v === null) return 'null';
+  if (typeof v === 'number') return fmt(v);
+  return String(v);
+}
+
+export function paramColumn(key: string): Column {
+  return {
+    key,
+    title: key,
+    kind: 'param',
+    width: Math.min(160, Math.max(72, key.length * 7 + 24)),
+    numeric: false,
+    value: (r) => r.params[key],
+    text: (r) => paramText(r.params[key]),
+  };
+}
+
+export function metricColumn(key: string): Column {
+  return {
+    key,
+    title: key,
+    kind: 'metric',
+    width: Math.max(80, key.length * 7 + 24),
+    numeric: true,
+    value: (r) => r.metrics[key],
+    text: (r) => (r.metrics[key] === undefined ? '' : fmt(r.metrics[key])),
+  };
+}
+
+/** Metric keys in a stable order: by metric name, best_ before test_. */
+function metricOrder(a: string, b: string): number {
+  const pa = parseFinalKey(a);
+  const pb = parseFinalKey(b);
+  const na = pa?.metric ?? a;
+  const nb = pb?.metric ?? b;
+  if (na !== nb) return na < nb ? -1 : 1;
+  return (pa?.source ?? '') < (pb?.source ?? '') ? -1 : (pa?.source ?? '') > (pb?.source ?? '') ? 1 : 0;
+}
+
+export interface ColumnSet {
+  all: Column[];
+  /** Parameter keys whose values differ between the runs (shown by default). */
+  differing: Set<string>;
+}
+
+/** Every column the rows have, and which parameters differ between them. */
+export function buildColumns(rows: Iterable<TableRow>): ColumnSet {
+  const seen = new Map<string, string>(); // param key -> first value as JSON ('' when absent)
+  const differing = new Set<string>();
+  const metrics = new Set<string>();
+  let n = 0;
+  for (const r of rows) {
+    for (const k in r.params) {
+      const v = JSON.stringify(r.params[k]);
+      const prev = seen.get(k);
+      if (prev === undefined) {
+        seen.set(k, v);
+        if (n > 0) differing.add(k); // earlier rows did not have it
+      } else if (prev !== v) differing.add(k);
+    }
+    for (const k of seen.keys()) if (!(k in r.params)) differing.add(k);
+    for (const k in r.metrics) metrics.add(k);
+    n++;
+  }
+  const params = [...seen.keys()].sort();
+  return {
+    all: [...FIXED_COLUMNS, ...params.map(paramColumn), ...[...metrics].sort(metricOrder).map(metricColumn)],
+    differing,
+  };
+}
+
+/** Whether a column is shown: the user's choice, else fixed and metric columns and differing parameters. */
+export function isShown(c: Column, set: ColumnSet, chosen: Record<string, boolean>): boolean {
+  if (c.key === 'label') return true;
+  if (c.key in chosen) return chosen[c.key];
+  return c.kind !== 'param' || set.differing.has(c.key);
+}
+
+export function shownColumns(set: ColumnSet, chosen: Record<string, boolean>): Column[] {
+  return set.all.filter((c) => isShown(c, set, chosen));
+}
