@@ -12,6 +12,7 @@ import { RunsWatcher } from './core/watcher';
 import { Dashboards } from './dashboard';
 import { ConfigEditorFeatures } from './editor';
 import { Launcher } from './launcher';
+import { ExperimentsTable } from './table';
 import { RunTreeProvider } from './tree';
 import { defaultRunsFolder } from '../shared/run';
 
@@ -23,6 +24,7 @@ export class FineTune implements vscode.Disposable {
   private readonly output = vscode.window.createOutputChannel('Fine-tune');
   private readonly launcher: Launcher;
   private readonly dashboards: Dashboards;
+  private readonly table: ExperimentsTable;
   private readonly editor: ConfigEditorFeatures;
   private readonly scanned: Promise<void>;
 
@@ -38,10 +40,11 @@ export class FineTune implements vscode.Disposable {
       log: (m) => this.output.appendLine(m),
       scanned: this.scanned,
     });
+    this.table = new ExperimentsTable(context, { store: this.store, dashboards: this.dashboards, log: (m) => this.output.appendLine(m), scanned: this.scanned });
     this.editor = new ConfigEditorFeatures(this.store);
     const tree = new RunTreeProvider(this.store);
     const view = vscode.window.createTreeView('finetune.runs', { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
-    d.push(this.output, this.launcher, this.dashboards, this.editor, tree, view);
+    d.push(this.output, this.launcher, this.dashboards, this.table, this.editor, tree, view);
     // Workspace trust: the history says why nothing can be started; granting trust lifts it.
     const trustMessage = () => {
       view.message = vscode.workspace.isTrusted ? undefined : `${UNTRUSTED_NOTE}. Run history and dashboards work; trust the workspace to train.`;
@@ -59,6 +62,7 @@ export class FineTune implements vscode.Disposable {
         store: this.store,
         launcher: this.launcher,
         dashboards: this.dashboards,
+        table: this.table,
         output: this.output,
         view,
         refresh: () => this.refresh(),

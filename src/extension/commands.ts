@@ -15,12 +15,14 @@ import type { RunStore } from './core/store';
 import type { Dashboards } from './dashboard';
 import { CONFIG_RE, runConfigUri } from './editor';
 import type { Launcher } from './launcher';
+import type { ExperimentsTable } from './table';
 import type { RunNode } from './tree';
 
 export interface CommandDeps {
   store: RunStore;
   launcher: Launcher;
   dashboards: Dashboards;
+  table: ExperimentsTable;
   output: vscode.OutputChannel;
   view: vscode.TreeView<RunNode>;
   refresh(): Promise<void>;
@@ -283,6 +285,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         store.remove(r.dir);
       }
     }),
+    cmd('finetune.openTable', () => d.table.show()),
     cmd('finetune.refresh', () => d.refresh()),
     cmd('finetune.showOutput', () => d.output.show()),
     cmd('finetune.newConfig', async (arg: unknown) => {

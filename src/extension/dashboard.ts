@@ -192,7 +192,7 @@ async function openAt(file: string, line: number): Promise<void> {
 
 const FILTERS: Record<string, Record<string, string[]>> = { csv: { CSV: ['csv'] }, png: { 'PNG image': ['png'] }, svg: { 'SVG image': ['svg'] } };
 
-async function saveExport(format: 'csv' | 'png' | 'svg', suggestedName: string, data: string | Uint8Array, configPath?: string): Promise<void> {
+export async function saveExport(format: 'csv' | 'png' | 'svg', suggestedName: string, data: string | Uint8Array, configPath?: string): Promise<void> {
   const safe = path.basename(suggestedName).replace(/[\\/:*?"<>|]/g, '_') || `export.${format}`;
   const base = vscode.workspace.workspaceFolders?.[0]?.uri ?? (configPath ? vscode.Uri.file(path.dirname(configPath)) : undefined);
   const target = await vscode.window.showSaveDialog({

@@ -106,10 +106,12 @@ export interface RunInfo {
   fingerprint?: RunFingerprint;
   notes?: string;
   tags?: string[];
+  /** Pinned on top of the experiments table (a user field, like notes and tags). */
+  pinned?: boolean;
 }
 
-/** The fields a user edits (rename, notes, tags); a trainer rewriting run.json keeps the file's values of these. */
-const USER_FIELDS = ['name', 'notes', 'tags'] as const;
+/** The fields a user edits (rename, notes, tags, pin); a trainer rewriting run.json keeps the file's values of these. */
+const USER_FIELDS = ['name', 'notes', 'tags', 'pinned'] as const;
 
 /** The one constructor of a RunInfo: a run at step 0 created now on this host. */
 export function newRunInfo(o: {
@@ -367,7 +369,7 @@ export function runFileKind(file: string): 'info' | 'metrics' | undefined {
  * tags) on its next write, but would overwrite anything else, so callers change `status`, `endedAt`
  * and `error` only for runs whose trainer is gone.
  */
-export function updateRunInfo(dir: string, fields: Partial<Pick<RunInfo, 'name' | 'notes' | 'tags' | 'status' | 'endedAt' | 'error'>>): RunInfo {
+export function updateRunInfo(dir: string, fields: Partial<Pick<RunInfo, 'name' | 'notes' | 'tags' | 'pinned' | 'status' | 'endedAt' | 'error'>>): RunInfo {
   const r = readRun(dir);
   if (!r) throw new Error(`${dir} has no readable ${RUN_FILES.info}`);
   const info = { ...r.info, ...fields };
