@@ -32,7 +32,13 @@ function workspace(): { root: string; runs: string; config: string } {
   return { root, runs: defaultRunsFolder(root), config };
 }
 
-function makeRun(runs: string, config: string, name: string, lr: number, o: { status?: 'running' | 'completed'; final?: Record<string, number> } = {}): RunRecord {
+function makeRun(
+  runs: string,
+  config: string,
+  name: string,
+  lr: number,
+  o: { status?: 'running' | 'completed'; final?: Record<string, number> } = {},
+): RunRecord {
   const { id, dir } = createRunFolder(runs, name, new Date(Date.UTC(2026, 10, 30, 12, 0, Math.floor(lr * 1e6) % 60)));
   const info = newRunInfo({ id, name, configPath: config, config: resolved(lr, 32), configHash: 'h', status: o.status ?? 'completed' });
   info.startedAt = '2026-11-30T12:00:00.000Z';
@@ -43,7 +49,10 @@ function makeRun(runs: string, config: string, name: string, lr: number, o: { st
   return readRun(dir)!;
 }
 
-const ctx = (root: string, sweeps = new Map<string, string>()) => ({ relative: (f: string) => path.relative(root, f), sweepOf: (d: string) => sweeps.get(path.resolve(d)) });
+const ctx = (root: string, sweeps = new Map<string, string>()) => ({
+  relative: (f: string) => path.relative(root, f),
+  sweepOf: (d: string) => sweeps.get(path.resolve(d)),
+});
 
 describe('table rows', () => {
   it('a config flattens to dotted keys as the config writes them (snake_case, peft as written, lists as JSON)', () => {
@@ -164,7 +173,7 @@ describe('table session', () => {
     assert.deepEqual(s.posted, []);
     await s.session.receive({ type: 'ready' });
     assert.equal(s.posted.length, 1);
-    const first = s.posted[0];
+    const first = s.posted[0] as HostToTable;
     assert.ok(first.type === 'rows');
     assert.deepEqual(first.rows.map((r) => r.label).sort(), ['one', 'two']);
     updateRunInfo(s.r1.dir, { name: 'renamed' });

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TableRow } from '../src/shared/protocol';
 import { isHostToTable, isTableToHost } from '../src/shared/protocol';
-import { buildColumns, shownColumns } from '../src/webview/table/columns';
+import { buildColumns, paramText, shownColumns } from '../src/webview/table/columns';
 import { tableCsv } from '../src/webview/table/csv';
 import { buildDisplay, groupKey } from '../src/webview/table/display';
 import { compileFilter, fieldsOf, type Filter } from '../src/webview/table/filter';
@@ -21,7 +21,12 @@ function row(id: string, o: Partial<TableRow> = {}): TableRow {
 }
 
 const ROWS: TableRow[] = [
-  row('r1', { name: 'bert small', params: { 'training.lr': 1e-4, 'training.batch_size': 32, task: 'ner' }, metrics: { best_f1: 0.95, test_f1: 0.93 }, tags: ['base'] }),
+  row('r1', {
+    name: 'bert small',
+    params: { 'training.lr': 1e-4, 'training.batch_size': 32, task: 'ner' },
+    metrics: { best_f1: 0.95, test_f1: 0.93 },
+    tags: ['base'],
+  }),
   row('r2', { params: { 'training.lr': 3e-5, 'training.batch_size': 32, task: 'ner' }, metrics: { best_f1: 0.91, test_f1: 0.9 }, notes: 'warmup longer' }),
   row('r3', { params: { 'training.lr': 5e-3, 'training.batch_size': 16, task: 'ner' }, metrics: { test_f1: 0.85 }, status: 'failed' }),
   row('r4', { params: { 'training.lr': 3e-5, 'training.batch_size': 16, task: 'ner' }, metrics: {}, status: 'running', label: 'lr=3e-5 · bs=16' }),
@@ -104,8 +109,20 @@ describe('sort', () => {
   });
 
   test('several keys: the second decides ties of the first', () => {
-    assert.deepEqual(order([{ key: 'training.batch_size', dir: 'asc' }, { key: 'training.lr', dir: 'desc' }]), ['r3', 'r4', 'r1', 'r2']);
-    assert.deepEqual(order([{ key: 'training.batch_size', dir: 'desc' }, { key: 'training.lr', dir: 'asc' }]), ['r2', 'r1', 'r4', 'r3']);
+    assert.deepEqual(
+      order([
+        { key: 'training.batch_size', dir: 'asc' },
+        { key: 'training.lr', dir: 'desc' },
+      ]),
+      ['r3', 'r4', 'r1', 'r2'],
+    );
+    assert.deepEqual(
+      order([
+        { key: 'training.batch_size', dir: 'desc' },
+        { key: 'training.lr', dir: 'asc' },
+      ]),
+      ['r2', 'r1', 'r4', 'r3'],
+    );
   });
 
   test('status sorts by state, running first', () => {
@@ -169,6 +186,26 @@ describe('columns', () => {
     ]);
   });
 
+  test('parameters are drawn as a config writes them; a column of numbers is right-aligned', () => {
+    assert.deepEqual([3e-5, 2.5e-4, 0.005, 0.1, 32, 0, 1e7, 'linear', null, true].map(paramText), [
+      '3e-5',
+      '2.5e-4',
+      '0.005',
+      '0.1',
+      '32',
+      '0',
+      '1e+7',
+      'linear',
+      'null',
+      'true',
+    ]);
+    const set = buildColumns(ROWS);
+    assert.deepEqual(
+      set.all.filter((c) => c.kind === 'param').map((c) => `${c.key}:${c.numeric}`),
+      ['task:false', 'training.batch_size:true', 'training.lr:true'],
+    );
+  });
+
   test('a parameter only some runs have differs', () => {
     const set = buildColumns([row('a', { params: { x: 1 } }), row('b', { params: { x: 1, y: 2 } }), row('c', { params: { x: 1 } })]);
     assert.deepEqual([...set.differing], ['y']);
@@ -184,7 +221,9 @@ describe('display', () => {
     row('e', { config: 'two.yaml' }),
   ];
   const shape = (grouped: boolean, collapsed: string[] = []) =>
-    buildDisplay(rows, { grouped, collapsed: new Set(collapsed) }).map((it) => (it.kind === 'group' ? `${'  '.repeat(it.depth)}[${it.label} ${it.count}]` : `${'  '.repeat(it.depth)}${it.row.id}`));
+    buildDisplay(rows, { grouped, collapsed: new Set(collapsed) }).map((it) =>
+      it.kind === 'group' ? `${'  '.repeat(it.depth)}[${it.label} ${it.count}]` : `${'  '.repeat(it.depth)}${it.row.id}`,
+    );
 
   test('pinned first, then one group per config in sorted order, a sweep as a sub-group', () => {
     assert.deepEqual(shape(true), ['[Pinned 1]', '  c', '[one.yaml 1]', '  a', '[two.yaml 3]', '  [sweep s1 2]', '    b', '    d', '  e']);

@@ -120,7 +120,8 @@ export class ExperimentsTable implements vscode.Disposable {
     switch (action) {
       case 'open':
         for (const d of dirs.slice(0, MAX_OPEN)) dashboards.show([d]);
-        if (dirs.length > MAX_OPEN) void vscode.window.showInformationMessage(`Fine-tune: opened the first ${MAX_OPEN} of ${dirs.length} runs; Compare shows many in one dashboard.`);
+        if (dirs.length > MAX_OPEN)
+          void vscode.window.showInformationMessage(`Fine-tune: opened the first ${MAX_OPEN} of ${dirs.length} runs; Compare shows many in one dashboard.`);
         return;
       case 'compare':
         await vscode.commands.executeCommand('finetune.compareRuns', dirs);

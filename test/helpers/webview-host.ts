@@ -145,18 +145,25 @@ export interface PageServer {
   close(): Promise<void>;
 }
 
-/** Serves `/` (the dashboard page, fresh nonce each time) and files under dist/ and media/. */
+/** The pages served: `/` the dashboard, `/table` the experiments table (each with a fresh nonce). */
+const PAGES: Record<string, { script: string; styles: string[]; title: string }> = {
+  '/': { script: 'dist/webview.js', styles: ['dist/webview.css', 'media/dashboard.css'], title: 'Fine-tune dashboard' },
+  '/table': { script: 'dist/table.js', styles: ['media/table.css'], title: 'Fine-tune: Experiments' },
+};
+
+/** Serves the pages (PAGES) and files under dist/ and media/. */
 export async function startServer(): Promise<PageServer> {
   let origin = '';
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', origin);
-    if (url.pathname === '/') {
+    const pg = PAGES[url.pathname];
+    if (pg) {
       const html = dashboardHtml({
-        scriptUri: `${origin}/dist/webview.js`,
-        styleUris: [`${origin}/dist/webview.css`, `${origin}/media/dashboard.css`],
+        scriptUri: `${origin}/${pg.script}`,
+        styleUris: pg.styles.map((f) => `${origin}/${f}`),
         cspSource: origin,
         nonce: makeNonce(),
-        title: 'Fine-tune dashboard',
+        title: pg.title,
       });
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(html);
@@ -217,6 +224,8 @@ function initScript(vars: Record<string, string>, kind: ThemeKind): string {
 
 export interface OpenOptions {
   theme?: ThemeKind;
+  /** The page: '/' (the dashboard, default) or '/table'. */
+  path?: string;
   width?: number;
   height?: number;
 }
@@ -243,7 +252,7 @@ export class DashboardPage {
     const kind = opts.theme ?? 'dark';
     await page.addInitScript({ content: initScript(THEMES[kind], kind) });
     const d = new DashboardPage(page, server.origin);
-    await page.goto(`${server.origin}/`);
+    await page.goto(`${server.origin}${opts.path ?? '/'}`);
     await d.waitForPosted((m) => m.type === 'ready');
     return d;
   }

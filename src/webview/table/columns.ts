@@ -46,18 +46,18 @@ export const FIXED_COLUMNS: Column[] = [
     key: 'status',
     title: 'status',
     kind: 'fixed',
-    width: 84,
+    width: 104,
     numeric: false,
     value: (r) => r.status,
     text: (r) => r.status,
   },
   { key: 'label', title: 'run', kind: 'fixed', width: 220, numeric: false, value: (r) => r.label, text: (r) => r.label },
-  { key: 'started', title: 'started', kind: 'fixed', width: 128, numeric: false, value: (r) => r.startedAt ?? null, text: (r) => startedText(r.startedAt) },
+  { key: 'started', title: 'started', kind: 'fixed', width: 150, numeric: false, value: (r) => r.startedAt ?? null, text: (r) => startedText(r.startedAt) },
   {
     key: 'duration',
     title: 'duration',
     kind: 'fixed',
-    width: 72,
+    width: 84,
     numeric: true,
     value: (r, now) => durationOf(r, now),
     text: (r, now) => fmtDuration(durationOf(r, now)),
@@ -76,20 +76,25 @@ export const FIXED_COLUMNS: Column[] = [
 /** Status sorts by state (running first), not alphabetically. */
 export const statusRank = (s: string) => STATUS_ORDER[s] ?? 9;
 
-function paramText(v: CellValue): string {
+/** A parameter as a config would write it: small numbers as `3e-5`, not `3.00e-5`. */
+export function paramText(v: CellValue): string {
   if (v === undefined) return '';
   if (v === null) return 'null';
-  if (typeof v === 'number') return fmt(v);
+  if (typeof v === 'number') {
+    if (v !== 0 && Number.isFinite(v) && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e6)) return Number(v.toPrecision(4)).toExponential();
+    return Number.isInteger(v) ? String(v) : fmt(v, 6);
+  }
   return String(v);
 }
 
-export function paramColumn(key: string): Column {
+/** A parameter's column; `numeric`: every value is a number (right-aligned). */
+export function paramColumn(key: string, numeric = false): Column {
   return {
     key,
     title: key,
     kind: 'param',
-    width: Math.min(160, Math.max(72, key.length * 7 + 24)),
-    numeric: false,
+    width: Math.min(170, Math.max(72, key.length * 7.5 + 24)),
+    numeric,
     value: (r) => r.params[key],
     text: (r) => paramText(r.params[key]),
   };
@@ -128,9 +133,11 @@ export function buildColumns(rows: Iterable<TableRow>): ColumnSet {
   const seen = new Map<string, string>(); // param key -> first value as JSON ('' when absent)
   const differing = new Set<string>();
   const metrics = new Set<string>();
+  const text = new Set<string>(); // params with a value that is not a number
   let n = 0;
   for (const r of rows) {
     for (const k in r.params) {
+      if (typeof r.params[k] !== 'number' && r.params[k] !== null) text.add(k);
       const v = JSON.stringify(r.params[k]);
       const prev = seen.get(k);
       if (prev === undefined) {
@@ -144,7 +151,7 @@ export function buildColumns(rows: Iterable<TableRow>): ColumnSet {
   }
   const params = [...seen.keys()].sort();
   return {
-    all: [...FIXED_COLUMNS, ...params.map(paramColumn), ...[...metrics].sort(metricOrder).map(metricColumn)],
+    all: [...FIXED_COLUMNS, ...params.map((k) => paramColumn(k, !text.has(k))), ...[...metrics].sort(metricOrder).map(metricColumn)],
     differing,
   };
 }

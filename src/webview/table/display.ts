@@ -5,8 +5,7 @@
 import type { TableRow } from '../../shared/protocol';
 
 export type Item =
-  | { kind: 'group'; key: string; label: string; depth: number; count: number; collapsed: boolean }
-  | { kind: 'row'; row: TableRow; depth: number };
+  { kind: 'group'; key: string; label: string; depth: number; count: number; collapsed: boolean } | { kind: 'row'; row: TableRow; depth: number };
 
 export const PINNED_GROUP = 'pinned';
 export const groupKey = (config: string, sweep?: string) => (sweep === undefined ? `config:${config}` : `sweep:${config}\u0000${sweep}`);

@@ -151,7 +151,10 @@ function resolveField(name: string, fields: FieldSet, at: number): Getter {
   }
   if (suffix.length > 1) throw new ParseError(`'${name}' is ambiguous: ${suffix.slice(0, 4).join(', ')}${suffix.length > 4 ? ', …' : ''}`, at);
   const known = [...fields.metrics].slice(0, 6).join(', ');
-  throw new ParseError(`unknown field '${name}' at column ${at + 1} (a parameter such as training.lr, a metric${known ? ` such as ${known}` : ''}, or status, name, tags, …)`, at);
+  throw new ParseError(
+    `unknown field '${name}' at column ${at + 1} (a parameter such as training.lr, a metric${known ? ` such as ${known}` : ''}, or status, name, tags, …)`,
+    at,
+  );
 }
 
 const lower = (v: unknown) => String(v).toLowerCase();

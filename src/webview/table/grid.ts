@@ -38,7 +38,12 @@ export class Grid {
   constructor(private readonly h: GridHandlers) {
     this.head = el('div', { class: 'row head', role: 'row', 'aria-rowindex': 1 });
     this.body = el('div', { class: 'body', role: 'rowgroup' });
-    this.el = el('div', { class: 'grid', role: 'grid', tabindex: 0, 'aria-multiselectable': 'true', 'aria-label': 'Runs' }, el('div', { role: 'rowgroup', class: 'head-group' }, this.head), this.body);
+    this.el = el(
+      'div',
+      { class: 'grid', role: 'grid', tabindex: 0, 'aria-multiselectable': 'true', 'aria-label': 'Runs' },
+      el('div', { role: 'rowgroup', class: 'head-group' }, this.head),
+      this.body,
+    );
     this.el.addEventListener('scroll', () => this.schedule(), { passive: true });
     window.addEventListener('resize', () => this.schedule());
     this.body.addEventListener('mousedown', (e) => {
@@ -69,17 +74,39 @@ export class Grid {
   setData(items: Item[], cols: Column[], sort: SortKey[], selected: ReadonlySet<string>, cursor: number): void {
     const colsChanged = cols.length !== this.cols.length || cols.some((c, i) => this.cols[i] !== c);
     const sortChanged = JSON.stringify(sort) !== JSON.stringify(this.sort);
+    const itemsChanged = items !== this.items;
+    this.selected = selected;
+    this.cursor = cursor;
+    if (!itemsChanged && !colsChanged && !sortChanged) {
+      // only the selection or the focused row: patch the rows drawn (no new elements, so a double-click stays on one)
+      for (const d of this.drawn.values()) this.patch(d.el, d.index);
+      this.activeDescendant();
+      return;
+    }
     this.items = items;
     this.cols = cols;
     this.sort = sort;
-    this.selected = selected;
-    this.cursor = cursor;
     this.version++;
     if (colsChanged || sortChanged) this.renderHead();
     this.el.setAttribute('aria-rowcount', String(items.length + 1));
     this.el.setAttribute('aria-colcount', String(cols.length));
     this.body.style.height = `${items.length * ROW_HEIGHT}px`;
     this.render();
+  }
+
+  private patch(rowEl: HTMLElement, index: number): void {
+    rowEl.classList.toggle('cursor', index === this.cursor);
+    const id = rowEl.dataset.id;
+    if (id === undefined) return;
+    const on = this.selected.has(id);
+    rowEl.classList.toggle('selected', on);
+    rowEl.setAttribute('aria-selected', String(on));
+  }
+
+  private activeDescendant(): void {
+    const active = [...this.drawn.values()].some((d) => d.index === this.cursor);
+    if (active) this.el.setAttribute('aria-activedescendant', `item-${this.cursor}`);
+    else this.el.removeAttribute('aria-activedescendant');
   }
 
   /** Redraw the rows in view (a running run's duration). */
@@ -164,6 +191,7 @@ export class Grid {
         this.drawn.set(key, d);
       }
       d.el.style.transform = `translateY(${i * ROW_HEIGHT}px)`;
+      this.patch(d.el, i);
     }
     for (const [key, d] of this.drawn)
       if (!keep.has(key)) {
@@ -171,9 +199,7 @@ export class Grid {
         this.drawn.delete(key);
       }
     if (fresh.length) this.body.append(...fresh);
-    const active = this.items[this.cursor] ? `item-${this.cursor}` : '';
-    if (active && keep.size) this.el.setAttribute('aria-activedescendant', active);
-    else this.el.removeAttribute('aria-activedescendant');
+    this.activeDescendant();
   }
 
   private rowAttrs(i: number, extra: string): Record<string, string | number> {
@@ -203,7 +229,11 @@ export class Grid {
   private rowEl(r: TableRow, depth: number, i: number): HTMLElement {
     const now = Date.now();
     const selected = this.selected.has(r.id);
-    const row = el('div', { ...this.rowAttrs(i, `${selected ? ' selected' : ''}${r.pinned ? ' pinned' : ''}`), 'aria-selected': String(selected), 'data-id': r.id });
+    const row = el('div', {
+      ...this.rowAttrs(i, `${selected ? ' selected' : ''}${r.pinned ? ' pinned' : ''}`),
+      'aria-selected': String(selected),
+      'data-id': r.id,
+    });
     for (let c = 0; c < this.cols.length; c++) {
       const col = this.cols[c];
       const attrs = { class: `cell${col.numeric ? ' num' : ''}`, role: 'gridcell', 'aria-colindex': c + 1 };
@@ -212,7 +242,18 @@ export class Grid {
           el(
             'div',
             { ...attrs, class: 'cell pin' },
-            el('span', { class: 'pin-toggle', 'data-pin': r.id, role: 'button', 'aria-pressed': String(!!r.pinned), title: r.pinned ? 'Unpin' : 'Pin on top', 'aria-label': r.pinned ? 'Unpin' : 'Pin' }, r.pinned ? '★' : '☆'),
+            el(
+              'span',
+              {
+                class: 'pin-toggle',
+                'data-pin': r.id,
+                role: 'button',
+                'aria-pressed': String(!!r.pinned),
+                title: r.pinned ? 'Unpin' : 'Pin on top',
+                'aria-label': r.pinned ? 'Unpin' : 'Pin',
+              },
+              r.pinned ? '★' : '☆',
+            ),
           ),
         );
       } else if (col.key === 'status') {

@@ -46,7 +46,7 @@ const root = document.getElementById('root') ?? document.body;
 const filterBox = el('input', {
   type: 'search',
   class: 'filter',
-  placeholder: 'Filter: f1 > 0.9 and training.lr < 1e-4, or words in a name, tag or note',
+  placeholder: 'Filter: f1 > 0.9 and lr < 1e-4, or text',
   'aria-label': 'Filter runs',
   'aria-describedby': 'filter-error',
   spellcheck: 'false',
@@ -135,7 +135,8 @@ function showFilterState(): void {
   filterError.textContent = filter.kind === 'error' ? `Filter: ${filter.message}. Showing every run until the expression is complete.` : '';
   filterBox.classList.toggle('invalid', bad);
   filterBox.setAttribute('aria-invalid', String(bad));
-  filterBox.title = filter.kind === 'text' ? 'Free text: runs whose name, label, id, tags or notes contain every word' : filter.kind === 'expr' ? 'Expression' : '';
+  filterBox.title =
+    filter.kind === 'text' ? 'Free text: runs whose name, label, id, tags or notes contain every word' : filter.kind === 'expr' ? 'Expression' : '';
 }
 
 // ---- sort, filter, columns, groups ---------------------------------------------------------------
@@ -183,6 +184,9 @@ function toggleGroup(key: string, open?: boolean): void {
 }
 
 function renderChooser(): void {
+  // rebuilt on every change: keep the keyboard focus on the same control
+  const focused = document.activeElement instanceof HTMLElement && chooser.contains(document.activeElement) ? document.activeElement : undefined;
+  const refocus = focused?.dataset.column ?? focused?.dataset.action;
   chooser.replaceChildren();
   const section = (title: string, cols: Column[]) => {
     if (!cols.length) return;
@@ -209,7 +213,9 @@ function renderChooser(): void {
   });
   const close = el('button', { class: 'secondary', 'data-action': 'close-columns' }, 'Close');
   close.addEventListener('click', () => toggleChooser(false));
-  chooser.append(el('div', { class: 'chooser-head' }, el('span', { class: 'muted' }, 'Parameters that differ between runs are shown by default.'), reset, close));
+  chooser.append(
+    el('div', { class: 'chooser-head' }, el('span', { class: 'muted' }, 'Parameters that differ between runs are shown by default.'), reset, close),
+  );
   section(
     'Run',
     columnSet.all.filter((c) => c.kind === 'fixed' && c.key !== 'label'),
@@ -222,6 +228,10 @@ function renderChooser(): void {
     'Metrics',
     columnSet.all.filter((c) => c.kind === 'metric'),
   );
+  if (refocus) {
+    const controls: HTMLElement[] = Array.from(chooser.querySelectorAll<HTMLElement>('[data-column], [data-action]'));
+    controls.find((e) => (e.dataset.column ?? e.dataset.action) === refocus)?.focus();
+  }
 }
 
 function toggleChooser(open = chooser.hidden): void {
