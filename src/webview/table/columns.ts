@@ -130,26 +130,31 @@ export interface ColumnSet {
 
 /** Every column the rows have, and which parameters differ between them. */
 export function buildColumns(rows: Iterable<TableRow>): ColumnSet {
-  const seen = new Map<string, string>(); // param key -> first value as JSON ('' when absent)
+  // per parameter: its first value, how many rows have it, whether another value was seen, whether a value is not a number
+  const first = new Map<string, CellValue>();
+  const seenIn = new Map<string, number>();
   const differing = new Set<string>();
+  const text = new Set<string>();
   const metrics = new Set<string>();
-  const text = new Set<string>(); // params with a value that is not a number
   let n = 0;
   for (const r of rows) {
-    for (const k in r.params) {
-      if (typeof r.params[k] !== 'number' && r.params[k] !== null) text.add(k);
-      const v = JSON.stringify(r.params[k]);
-      const prev = seen.get(k);
-      if (prev === undefined) {
-        seen.set(k, v);
-        if (n > 0) differing.add(k); // earlier rows did not have it
-      } else if (prev !== v) differing.add(k);
-    }
-    for (const k of seen.keys()) if (!(k in r.params)) differing.add(k);
-    for (const k in r.metrics) metrics.add(k);
     n++;
+    for (const k in r.params) {
+      const v = r.params[k];
+      if (typeof v !== 'number' && v !== null) text.add(k);
+      const c = seenIn.get(k);
+      if (c === undefined) {
+        first.set(k, v);
+        seenIn.set(k, 1);
+      } else {
+        seenIn.set(k, c + 1);
+        if (first.get(k) !== v && !(Number.isNaN(v) && Number.isNaN(first.get(k)))) differing.add(k);
+      }
+    }
+    for (const k in r.metrics) metrics.add(k);
   }
-  const params = [...seen.keys()].sort();
+  for (const [k, c] of seenIn) if (c < n) differing.add(k); // some runs do not have it
+  const params = [...first.keys()].sort();
   return {
     all: [...FIXED_COLUMNS, ...params.map((k) => paramColumn(k, !text.has(k))), ...[...metrics].sort(metricOrder).map(metricColumn)],
     differing,

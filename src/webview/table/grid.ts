@@ -34,6 +34,8 @@ export class Grid {
   private version = 0;
   private readonly drawn = new Map<string, { el: HTMLElement; version: number; index: number }>();
   private frame = 0;
+  /** The header row's height (read once it is laid out; reading it every frame would force a layout). */
+  private headH = 0;
 
   constructor(private readonly h: GridHandlers) {
     this.head = el('div', { class: 'row head', role: 'row', 'aria-rowindex': 1 });
@@ -94,19 +96,26 @@ export class Grid {
     this.render();
   }
 
+  /** The selection and focus state of a drawn row; attributes are written only when they change (no style work otherwise). */
   private patch(rowEl: HTMLElement, index: number): void {
-    rowEl.classList.toggle('cursor', index === this.cursor);
+    if (rowEl.classList.contains('cursor') !== (index === this.cursor)) rowEl.classList.toggle('cursor', index === this.cursor);
     const id = rowEl.dataset.id;
     if (id === undefined) return;
     const on = this.selected.has(id);
-    rowEl.classList.toggle('selected', on);
-    rowEl.setAttribute('aria-selected', String(on));
+    if (rowEl.classList.contains('selected') !== on) {
+      rowEl.classList.toggle('selected', on);
+      rowEl.setAttribute('aria-selected', String(on));
+    }
   }
 
   private activeDescendant(): void {
-    const active = [...this.drawn.values()].some((d) => d.index === this.cursor);
-    if (active) this.el.setAttribute('aria-activedescendant', `item-${this.cursor}`);
-    else this.el.removeAttribute('aria-activedescendant');
+    let active = false;
+    for (const d of this.drawn.values()) if (d.index === this.cursor) active = true;
+    const want = active ? `item-${this.cursor}` : null;
+    if (this.el.getAttribute('aria-activedescendant') !== want) {
+      if (want) this.el.setAttribute('aria-activedescendant', want);
+      else this.el.removeAttribute('aria-activedescendant');
+    }
   }
 
   /** Redraw the rows in view (a running run's duration). */
@@ -121,12 +130,12 @@ export class Grid {
 
   /** Rows in one screen (PageUp/PageDown). */
   pageSize(): number {
-    return Math.max(1, Math.floor((this.el.clientHeight - this.head.offsetHeight) / ROW_HEIGHT) - 1);
+    return Math.max(1, Math.floor((this.el.clientHeight - (this.headH || this.head.offsetHeight)) / ROW_HEIGHT) - 1);
   }
 
   /** Scrolls item `index` into view. */
   reveal(index: number): void {
-    const top = scrollToShow(index, this.el.scrollTop, this.el.clientHeight, this.head.offsetHeight);
+    const top = scrollToShow(index, this.el.scrollTop, this.el.clientHeight, this.headH || this.head.offsetHeight);
     if (top !== undefined) this.el.scrollTop = top;
     this.render();
   }
@@ -174,7 +183,7 @@ export class Grid {
   }
 
   private render(): void {
-    const headH = this.head.offsetHeight;
+    const headH = (this.headH ||= this.head.offsetHeight);
     const { first, end } = visibleRange(this.el.scrollTop, this.el.clientHeight - headH, this.items.length);
     const keep = new Set<string>();
     const fresh: HTMLElement[] = [];
@@ -182,16 +191,13 @@ export class Grid {
       const it = this.items[i];
       const key = it.kind === 'row' ? `r:${it.row.id}` : `g:${it.key}`;
       keep.add(key);
-      let d = this.drawn.get(key);
-      if (!d || d.version !== this.version || d.index !== i) {
-        const rowEl = it.kind === 'row' ? this.rowEl(it.row, it.depth, i) : this.groupEl(it, i);
-        if (d) d.el.replaceWith(rowEl);
-        else fresh.push(rowEl);
-        d = { el: rowEl, version: this.version, index: i };
-        this.drawn.set(key, d);
-      }
-      d.el.style.transform = `translateY(${i * ROW_HEIGHT}px)`;
-      this.patch(d.el, i);
+      const d = this.drawn.get(key);
+      if (d && d.version === this.version && d.index === i) continue; // drawn and placed: nothing to do while scrolling
+      const rowEl = it.kind === 'row' ? this.rowEl(it.row, it.depth, i) : this.groupEl(it, i);
+      rowEl.style.transform = `translateY(${i * ROW_HEIGHT}px)`;
+      if (d) d.el.replaceWith(rowEl);
+      else fresh.push(rowEl);
+      this.drawn.set(key, { el: rowEl, version: this.version, index: i });
     }
     for (const [key, d] of this.drawn)
       if (!keep.has(key)) {

@@ -162,6 +162,13 @@ filterBox.addEventListener('input', () => {
   }, 60);
 });
 filterBox.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && filterBox.value !== ui.filter) {
+    // Enter applies at once (no wait for the typing pause)
+    clearTimeout(filterTimer);
+    ui.filter = filterBox.value;
+    save();
+    update();
+  }
   if (e.key === 'ArrowDown' || e.key === 'Enter') {
     e.preventDefault();
     grid.focus();
