@@ -70,6 +70,7 @@ describe('filter', () => {
     assert.deepEqual(run('BERT'), ['r1']);
     assert.deepEqual(run('warmup longer'), ['r2']);
     assert.deepEqual(run('base small'), ['r1']);
+    assert.deepEqual(run('warmup bert'), [], 'every word, not any: r1 has bert, r2 warmup');
     assert.deepEqual(run('r4 bs'), ['r4']);
     assert.deepEqual(run('nothing-like-this'), []);
     assert.equal(compileFilter('   ', fields).kind, 'all');
