@@ -40,7 +40,12 @@ export class FineTune implements vscode.Disposable {
       log: (m) => this.output.appendLine(m),
       scanned: this.scanned,
     });
-    this.table = new ExperimentsTable(context, { store: this.store, dashboards: this.dashboards, log: (m) => this.output.appendLine(m), scanned: this.scanned });
+    this.table = new ExperimentsTable(context, {
+      store: this.store,
+      dashboards: this.dashboards,
+      log: (m) => this.output.appendLine(m),
+      scanned: this.scanned,
+    });
     this.editor = new ConfigEditorFeatures(this.store);
     const tree = new RunTreeProvider(this.store);
     const view = vscode.window.createTreeView('finetune.runs', { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
