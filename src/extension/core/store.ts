@@ -1,16 +1,26 @@
 // All known runs, kept current from the run folders (scans and watcher events). Emits `change`
-// with the folders that changed so the tree, CodeLens and dashboards refresh what they show.
+// with the folders that changed so the tree, CodeLens and dashboards refresh what they show. Each
+// run's identity (short id and label, shared/run/identity.ts) is computed over all known runs, so
+// that a label says what sets a run apart from every other run of its config.
 
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { inspectRun, scanRunsFolderDetailed, type RunRecord, type UnreadableRun } from '../../shared/run';
+import { inspectRun, runIdentities, scanRunsFolderDetailed, type RunIdentity, type RunRecord, type UnreadableRun } from '../../shared/run';
 
 export class RunStore extends EventEmitter<{ change: [dirs: string[]] }> {
   private readonly runs = new Map<string, RunRecord>();
   /** Run folders whose run.json exists but cannot be used (garbage, empty, a folder), with why. */
   private readonly bad = new Map<string, string>();
   private readonly folders = new Set<string>();
+  /** Identities by run id, computed on first use after a change (a live run changes run.json every block). */
+  private identities: Map<string, RunIdentity> | undefined;
+
+  constructor() {
+    super();
+    // first, so that every other listener already sees the new labels
+    this.on('change', () => (this.identities = undefined));
+  }
 
   /** The runs folders scanned. */
   get runsFolders(): string[] {
@@ -144,5 +154,16 @@ export class RunStore extends EventEmitter<{ change: [dirs: string[]] }> {
 
   all(): RunRecord[] {
     return [...this.runs.values()];
+  }
+
+  /** A run's short id and label among all known runs (see shared/run/identity.ts). */
+  identity(r: RunRecord): RunIdentity {
+    this.identities ??= runIdentities(this.all().map((x) => x.info));
+    return this.identities.get(r.info.id) ?? runIdentities([r.info]).get(r.info.id)!;
+  }
+
+  /** What a run is called wherever it is shown: its label. */
+  label(r: RunRecord): string {
+    return this.identity(r).label;
   }
 }
