@@ -204,8 +204,11 @@ export function shortKeys(keys: readonly string[]): Map<string, string> {
   return new Map(keys.map((k) => [k, nameAt(k, level.get(k)!)]));
 }
 
-/** A number as compactly as it reads: `32`, `0.1`, `3e-4`, `2.5e-5`, with `digits` significant digits at most. */
-export function formatLabelNumber(v: number, digits = 3): string {
+/**
+ * A number as compactly as it reads: `32`, `0.1`, `3e-4`, `2.5e-5`, with `digits` significant digits
+ * at most; `exp` writes a fraction in exponent form even where the decimal is as short (`1e-1`).
+ */
+export function formatLabelNumber(v: number, digits = 3, notation: 'auto' | 'exp' = 'auto'): string {
   if (!Number.isFinite(v)) return String(v);
   if (Number.isInteger(v) && Math.abs(v) < 1e15) return String(v);
   const p = Math.max(1, Math.min(17, digits));
@@ -213,7 +216,14 @@ export function formatLabelNumber(v: number, digits = 3): string {
   const [m, e] = v.toExponential(p - 1).split('e');
   const mant = m.includes('.') ? m.replace(/0+$/, '').replace(/\.$/, '') : m;
   const exp = `${mant}e${e.replace(/^\+/, '')}`;
-  return exp.length < dec.length ? exp : dec;
+  return notation === 'exp' || exp.length < dec.length ? exp : dec;
+}
+
+/** One key's numbers with `digits` digits, in one notation: exponent form for all its fractions when any of them reads shorter so (`1e-3`, `1.5e-3`, not `1e-3`, `0.0015`). */
+function formatNumbers(values: number[], digits: number): string[] {
+  const auto = values.map((v) => formatLabelNumber(v, digits));
+  if (!auto.some((t) => t.includes('e'))) return auto;
+  return values.map((v) => formatLabelNumber(v, digits, 'exp'));
 }
 
 /** Texts for the distinct values of one key: numbers with as few digits as keep them apart; paths by as many trailing segments as keep them apart. */
@@ -223,7 +233,10 @@ function valueTexts(values: Leaf[]): Map<string, string> {
   const out = new Map<string, string>();
   const nums = [...distinct].filter(([, l]) => l.kind === 'value' && typeof l.value === 'number');
   for (let d = 3; d <= 17; d++) {
-    const texts = nums.map(([, l]) => formatLabelNumber(l.value as number, d));
+    const texts = formatNumbers(
+      nums.map(([, l]) => l.value as number),
+      d,
+    );
     if (new Set(texts).size === nums.length || d === 17) {
       nums.forEach(([k], i) => out.set(k, texts[i]));
       break;
@@ -308,18 +321,21 @@ export function runIdentities(runs: readonly IdentityRun[]): Map<string, RunIden
   for (const r of runs) push(groups, r.configPath ?? '', r);
   const out = new Map<string, RunIdentity>();
   for (const group of groups.values()) {
-    const computed = group.filter((r) => !isRenamed(r) && r.config && typeof r.config === 'object');
+    // renamed runs count as siblings (what differs from them is still what tells the others apart)
+    const computed = group.filter((r) => r.config && typeof r.config === 'object');
     const parts = computed.length > 1 ? siblingParts(computed.map((r) => ({ id: r.id, leaves: flatten(r.config) }))) : new Map<string, string[]>();
     const labels = group.map((r) => {
-      const p = parts.get(r.id);
-      return { r, label: p?.length ? clipText(p.join(LABEL_SEP), LABEL_MAX) : r.name };
+      const p = isRenamed(r) ? undefined : parts.get(r.id);
+      const full = p?.length ? p.join(LABEL_SEP) : r.name;
+      return { r, full, label: p?.length ? clipText(full, LABEL_MAX) : r.name };
     });
     const count = new Map<string, number>();
     for (const { label } of labels) count.set(label, (count.get(label) ?? 0) + 1);
-    for (const { r, label } of labels) {
+    for (const { r, full, label } of labels) {
       const id = short.get(r.id)!;
       const clash = (count.get(label) ?? 0) > 1 && !isRenamed(r);
-      out.set(r.id, { shortId: id, label: clash ? `${label} #${id}` : label });
+      // the short id always fits: the text before it is clipped to leave it room
+      out.set(r.id, { shortId: id, label: clash ? `${clipText(full, LABEL_MAX - id.length - 2)} #${id}` : label });
     }
   }
   return out;
