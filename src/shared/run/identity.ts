@@ -122,7 +122,11 @@ export function shortRunIds(ids: readonly string[]): Map<string, string> {
     const byPrefix = new Map<string, string[]>();
     for (const id of unique) if (len.get(id) === n) push(byPrefix, hex.get(id)!.slice(0, n), id);
     let clash = false;
-    for (const group of byPrefix.values()) if (group.length > 1) for (const id of group) (len.set(id, n + 1), (clash = true));
+    for (const group of byPrefix.values()) {
+      if (group.length < 2) continue;
+      clash = true;
+      for (const id of group) len.set(id, n + 1);
+    }
     if (!clash) break;
   }
   const out = new Map<string, string>();
@@ -275,7 +279,12 @@ const ancestors = (key: string) => {
 function siblingParts(runs: { id: string; leaves: Map<string, Leaf> }[]): Map<string, string[]> {
   const order: string[] = [];
   const seen = new Set<string>();
-  for (const r of runs) for (const k of r.leaves.keys()) if (!seen.has(k)) (seen.add(k), order.push(k));
+  for (const r of runs)
+    for (const k of r.leaves.keys())
+      if (!seen.has(k)) {
+        seen.add(k);
+        order.push(k);
+      }
   const differs = order.filter((k) => new Set(runs.map((r) => leafText(r.leaves.get(k)))).size > 1);
   const differing = new Set(differs);
   const kept = differs.filter((k) => {
