@@ -361,6 +361,9 @@ const INSTALL = step('install: the VSIX installs into code-server', { needs: [SE
   fs.writeFileSync(E.config, yaml);
   E.lrLine = yaml.split('\n').findIndex((l) => /^\s+lr:\s/.test(l)) + 1;
   if (!E.lrLine) throw new Error(`${CONFIG_NAME} has no "lr:" line`);
+  // The run-identity steps' sweep config, written before the workbench opens: quick open does not
+  // find a file written after its first search.
+  fs.writeFileSync(path.join(E.ws, 'ner', LR_SWEEP_CONFIG), lrSweepConfig());
 });
 
 // The Hub side: the test Hub server (test/helpers/hubserver.ts) on 127.0.0.1 and a Hugging Face
@@ -853,7 +856,6 @@ const LR_SWEEP = step(
   async () => {
     await E.page.mouse.move(5, 5);
     const file = path.join(E.ws, 'ner', LR_SWEEP_CONFIG);
-    fs.writeFileSync(file, lrSweepConfig());
     const first = await startRunFromPalette(LR_SWEEP_CONFIG, { timeout: 60_000 });
     E.doing = 'waiting for both runs of the sweep to complete';
     const mine = () => findRuns().filter((r) => r.configPath === file);
