@@ -852,17 +852,16 @@ async function tickQuickPickRows(re) {
 
 const LR_SWEEP = step(
   'run identity: a sweep over training.lr makes two runs of one config; the sidebar labels them lr=… (not the config name)',
-  { needs: [OPEN], timeout: 5 * 60_000 },
+  { needs: [OPEN], timeout: 8 * 60_000 },
   async () => {
     await E.page.mouse.move(5, 5);
-    const file = path.join(E.ws, 'ner', LR_SWEEP_CONFIG);
     const first = await startRunFromPalette(LR_SWEEP_CONFIG, { timeout: 60_000 });
     E.doing = 'waiting for both runs of the sweep to complete';
-    const mine = () => findRuns().filter((r) => r.configPath === file);
+    const mine = () => findRuns().filter((r) => path.basename(r.configPath ?? '') === LR_SWEEP_CONFIG);
     await waitFor(`2 run folders of ${LR_SWEEP_CONFIG}`, () => mine().length === 2, { timeout: 30_000 }).catch(() => {
       throw new Error(`"Fine-tune: Start" on ${LR_SWEEP_CONFIG} made ${mine().length} run folder(s), not 2 (first: ${first.id})`);
     });
-    for (const r of mine()) await waitRunStatus(r.id, ['completed'], 3 * 60_000);
+    for (const r of mine()) await waitRunStatus(r.id, ['completed'], 3.5 * 60_000);
     E.lrRuns = mine();
     log(`  runs: ${E.lrRuns.map((r) => `${r.id} (${r.name}, lr ${r.config?.training?.lr})`).join(', ')}`);
     await E.wb.showContainer('Fine-tune');
