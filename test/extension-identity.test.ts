@@ -63,6 +63,15 @@ describe('extension: run identity', () => {
     assert.equal(store.label(rec(c)), `lr=3e-4 #${shortRunId(path.basename(c))}`);
   });
 
+  it('a live run’s progress (run.json rewritten, same config) reuses its config’s labels instead of computing them again', () => {
+    const { a, store, rec } = setup();
+    const before = store.identity(rec(a));
+    updateRunInfo(a, { status: 'running' });
+    store.refresh(a);
+    assert.equal(rec(a).info.status, 'running');
+    assert.equal(store.identity(rec(a)), before, 'the same identity object: nothing recomputed');
+  });
+
   it('Rename: a new name is the label (renamed: true); empty goes back to the computed label; unchanged writes nothing', () => {
     const { b, rec } = setup();
     const info = rec(b).info;

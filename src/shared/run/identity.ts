@@ -160,29 +160,36 @@ export function isRenamed(run: Pick<IdentityRun, 'name' | 'config' | 'renamed'>)
   return typeof configName === 'string' && run.name !== configName;
 }
 
-/** One flattened config value: a scalar or list, or a mapping (`on`; a one-key mapping like `peft: {lora: …}` is its key). */
-type Leaf = { kind: 'value'; value: unknown } | { kind: 'section'; value: string };
+/** One flattened config value: a scalar or list, or a mapping (`on`; a one-key mapping like `peft: {lora: …}` is its key); `text` compares them. */
+type Leaf = { kind: 'value'; value: unknown; text: string } | { kind: 'section'; value: string; text: string };
 
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
+/** Flattened configs by config object: a run's config is read once per run.json, and labels are recomputed on every change of any run. */
+const flatCache = new WeakMap<object, Map<string, Leaf>>();
+
 /** Dotted written key → value, every mapping included as a `section` entry (so a mapping present in one run and absent in another is a difference). */
-function flatten(config: unknown): Map<string, Leaf> {
+function flatten(config: object): Map<string, Leaf> {
+  const cached = flatCache.get(config);
+  if (cached) return cached;
   const out = new Map<string, Leaf>();
   const walk = (v: unknown, key: string) => {
     if (LABEL_EXCLUDED_KEYS.includes(key)) return;
     if (!isObj(v)) {
-      if (key && v !== undefined) out.set(key, { kind: 'value', value: v });
+      if (key && v !== undefined) out.set(key, { kind: 'value', value: v, text: JSON.stringify(v) });
       return;
     }
     const keys = Object.keys(v);
-    if (key) out.set(key, { kind: 'section', value: keys.length === 1 && isObj(v[keys[0]]) ? keys[0] : 'on' });
+    const value = keys.length === 1 && isObj(v[keys[0]]) ? keys[0] : 'on';
+    if (key) out.set(key, { kind: 'section', value, text: `\u0000section:${value}` });
     for (const k of keys) walk(v[k], key ? `${key}.${k}` : k);
   };
   walk(configAsWritten(config), '');
+  flatCache.set(config, out);
   return out;
 }
 
-const leafText = (l: Leaf | undefined) => (l === undefined ? '\u0000missing' : l.kind === 'section' ? `\u0000section:${l.value}` : JSON.stringify(l.value));
+const leafText = (l: Leaf | undefined) => (l === undefined ? '\u0000missing' : l.text);
 
 /** The short names of `keys`, each unique among them: the abbreviation or last segment, lengthened segment by segment where two read the same. */
 export function shortKeys(keys: readonly string[]): Map<string, string> {
@@ -304,14 +311,17 @@ function siblingParts(runs: { id: string; leaves: Map<string, Leaf> }[]): Map<st
   kept.sort((a, b) => rank(a) - rank(b));
   const names = shortKeys(kept);
   const texts = new Map(kept.map((k) => [k, valueTexts(runs.map((r) => r.leaves.get(k)).filter((l): l is Leaf => !!l))]));
+  // what a run without the key writes: nothing when a differing parent says why, `off` for a mapping, else `–`
+  const absent = new Map(
+    kept.map((k) => [k, ancestors(k).some((a) => differing.has(a)) ? undefined : `${names.get(k)}=${order.some((x) => x.startsWith(`${k}.`)) ? 'off' : '–'}`]),
+  );
   const out = new Map<string, string[]>();
   for (const r of runs) {
     const parts: string[] = [];
     for (const k of kept) {
       const l = r.leaves.get(k);
-      if (l) parts.push(`${names.get(k)}=${texts.get(k)!.get(leafText(l))}`);
-      else if (!ancestors(k).some((a) => differing.has(a)))
-        parts.push(`${names.get(k)}=${/* a mapping absent */ order.some((x) => x.startsWith(`${k}.`)) ? 'off' : '–'}`);
+      const part = l ? `${names.get(k)}=${texts.get(k)!.get(l.text)}` : absent.get(k);
+      if (part) parts.push(part);
     }
     out.set(r.id, parts);
   }
@@ -322,17 +332,17 @@ function siblingParts(runs: { id: string; leaves: Map<string, Leaf> }[]): Map<st
  * Short id and label of each run, by run id. Labels are computed among the runs of the same config
  * (same `configPath`): a renamed run, or one with no sibling, is labelled by its name; the others by
  * what differs (`lr=3e-4 · bs=32`, at most LABEL_MAX characters); runs whose labels would read the
- * same (they differ in nothing, or only in what was clipped) get ` #<short id>` after them.
+ * same (they differ in nothing, or only in what was clipped) get ` #<short id>` after them. `short`:
+ * the short ids when they are known already (over more runs than these: `shortRunIds`).
  */
-export function runIdentities(runs: readonly IdentityRun[]): Map<string, RunIdentity> {
-  const short = shortRunIds(runs.map((r) => r.id));
+export function runIdentities(runs: readonly IdentityRun[], short: ReadonlyMap<string, string> = shortRunIds(runs.map((r) => r.id))): Map<string, RunIdentity> {
   const groups = new Map<string, IdentityRun[]>();
   for (const r of runs) push(groups, r.configPath ?? '', r);
   const out = new Map<string, RunIdentity>();
   for (const group of groups.values()) {
     // renamed runs count as siblings (what differs from them is still what tells the others apart)
     const computed = group.filter((r) => r.config && typeof r.config === 'object');
-    const parts = computed.length > 1 ? siblingParts(computed.map((r) => ({ id: r.id, leaves: flatten(r.config) }))) : new Map<string, string[]>();
+    const parts = computed.length > 1 ? siblingParts(computed.map((r) => ({ id: r.id, leaves: flatten(r.config as object) }))) : new Map<string, string[]>();
     const labels = group.map((r) => {
       const p = isRenamed(r) ? undefined : parts.get(r.id);
       const full = p?.length ? p.join(LABEL_SEP) : r.name;
@@ -341,7 +351,7 @@ export function runIdentities(runs: readonly IdentityRun[]): Map<string, RunIden
     const count = new Map<string, number>();
     for (const { label } of labels) count.set(label, (count.get(label) ?? 0) + 1);
     for (const { r, full, label } of labels) {
-      const id = short.get(r.id)!;
+      const id = short.get(r.id) ?? shortRunId(r.id);
       const clash = (count.get(label) ?? 0) > 1 && !isRenamed(r);
       // the short id always fits: the text before it is clipped to leave it room
       out.set(r.id, { shortId: id, label: clash ? `${clipText(full, LABEL_MAX - id.length - 2)} #${id}` : label });
