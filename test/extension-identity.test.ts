@@ -52,6 +52,10 @@ describe('extension: run identity', () => {
     assert.equal(store.label(rec(b)), 'lr=1e-3');
     assert.equal(store.identity(rec(a)).shortId, shortRunId(path.basename(a)));
     // Rename: run.json `renamed` and the name; the store's next label is the name
+    // `renamed` alone (the name already the config's) makes the name the label
+    updateRunInfo(b, { renamed: true });
+    store.refresh(b);
+    assert.equal(store.label(rec(b)), 'textcls[lr=0.001]');
     updateRunInfo(b, renameFields(rec(b).info, 'baseline', store.label(rec(b)))!);
     store.refresh(b);
     assert.equal(store.label(rec(b)), 'baseline');
