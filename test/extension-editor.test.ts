@@ -11,7 +11,7 @@ import { quickFixes, textIn, toRange } from '../src/extension/core/diagnostics';
 import { configLens, hoverTable } from '../src/extension/core/history';
 import { newConfigText } from '../src/extension/core/templates';
 import type { MetricName } from '../src/shared/metrics';
-import type { RunInfo, RunRecord } from '../src/shared/run';
+import { shortRunId, type RunInfo, type RunRecord } from '../src/shared/run';
 
 const CONFIG = `# NER
 name: ner-scratch
@@ -157,17 +157,18 @@ describe('extension: hover table and CodeLens from past runs', () => {
     const lines = md.split('\n');
     assert.equal(lines[0], '**training.lr** in past runs (selection metric: f1)');
     assert.equal(lines[2], '| value | best f1 | test f1 | runs | last |');
-    assert.equal(lines[4], '| `0.001` ◀ | 0.9903 | 0.9851 | ner-a, ner-c | 2 h ago |');
-    assert.equal(lines[5], '| `5e-04` | 0.9712 | 0.9655 | ner-b | 5 h ago |');
-    assert.equal(lines[6], '| `3e-05` | – | – | ner-d | 1 d ago |');
+    // runs are named by their labels: what differs among the runs of the config
+    assert.equal(lines[4], '| `0.001` ◀ | 0.9903 | 0.9851 | lr=1e-3 · bs=32, lr=1e-3 · bs=16 | 2 h ago |');
+    assert.equal(lines[5], '| `5e-04` | 0.9712 | 0.9655 | lr=5e-4 · bs=32 | 5 h ago |');
+    assert.equal(lines[6], '| `3e-05` | – | – | lr=3e-5 · bs=32 | 1 d ago |');
     assert.match(md, /Other configs \(1 run\):/);
     assert.match(md, /\| `2e-05` \| 0\.9100 \(accuracy\) \| 0\.9000 \(accuracy\) \| cls-a \| 50 min ago \| cls\.finetune\.yaml \|/);
   });
 
   it('groups by the value of the key asked about', () => {
     const md = hoverTable({ key: 'training.batch_size', configPath: CFG, runs: RUNS, now: NOW })!;
-    assert.match(md, /\| `32` \| 0\.9903 \| 0\.9851 \| ner-a, ner-b \+1 \| 2 h ago \|/);
-    assert.match(md, /\| `16` \| 0\.9811 \| 0\.9790 \| ner-c \| 1 d ago \|/);
+    assert.match(md, /\| `32` \| 0\.9903 \| 0\.9851 \| lr=1e-3 · bs=32, lr=5e-4 · bs=32 \+1 \| 2 h ago \|/);
+    assert.match(md, /\| `16` \| 0\.9811 \| 0\.9790 \| lr=1e-3 · bs=16 \| 1 d ago \|/);
   });
 
   it('says so when this config has no runs; nothing at all without runs', () => {
@@ -199,7 +200,12 @@ describe('extension: hover table and CodeLens from past runs', () => {
       },
     ];
     const l2 = configLens({ configPath: CFG, runs: live, sweepSize: 4, now: NOW });
-    assert.deepEqual(l2.map((l) => l.title).slice(0, 3), ['$(sync~spin) ner-live 42%', '$(debug-stop) Stop', '▶ Start sweep (4 runs)']);
+    // the live run has the values of ner-a: its label ends with its short id
+    assert.deepEqual(l2.map((l) => l.title).slice(0, 3), [
+      `$(sync~spin) lr=1e-3 · bs=32 #${shortRunId('ner-live')} 42%`,
+      '$(debug-stop) Stop',
+      '▶ Start sweep (4 runs)',
+    ]);
     assert.deepEqual(
       configLens({ configPath: '/w/none.finetune.yaml', runs: RUNS, now: NOW }).map((l) => l.title),
       ['▶ Start'],

@@ -19,7 +19,7 @@ import {
   runsFolderFor,
   toRunSummary,
 } from '../src/extension/core/runs';
-import { deleteRunFolder, exportModel, readRun, type RunInfo, scanRunsFolder, updateRunInfo } from '../src/shared/run';
+import { deleteRunFolder, exportModel, readRun, type RunInfo, scanRunsFolder, shortRunId, updateRunInfo } from '../src/shared/run';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ft-ext-runs-'));
 
@@ -131,7 +131,7 @@ describe('extension: run folders', () => {
     assert.deepEqual(keyMetric(done.info), { name: 'f1', value: 0.9851, source: 'test' });
     const d = describeRun(done, Date.parse('2026-11-29T12:00:00Z'));
     assert.equal(d.label, 'ner');
-    assert.equal(d.description, 'test f1 0.9851 · 4 min 37 s');
+    assert.equal(d.description, `test f1 0.9851 · 4 min 37 s · ${shortRunId('20261129-100000-ner')}`);
     assert.match(d.tooltip, /\| lr \| 0\.001 \|/);
     assert.match(d.tooltip, /\| batch size \| 32 \|/);
     assert.match(d.tooltip, /from scratch 2×128, 4 heads/);
@@ -141,7 +141,7 @@ describe('extension: run folders', () => {
       dir: '/w/r2',
       info: runInfo({ id: 'r2', configPath: cfg, status: 'running', step: 420, totalSteps: 1000, best: 0.95, createdAt: '2026-11-29T11:58:00Z' }),
     };
-    assert.equal(describeRun(running, Date.parse('2026-11-29T12:00:00Z')).description, '42% · val f1 0.9500 · 2 min 00 s');
+    assert.equal(describeRun(running, Date.parse('2026-11-29T12:00:00Z')).description, `42% · val f1 0.9500 · 2 min 00 s · ${shortRunId('r2')}`);
     assert.equal(toRunSummary(running).step, 420);
     assert.equal(toRunSummary(running).task, 'token-classification');
   });

@@ -12,6 +12,7 @@ import { RunStore } from '../src/extension/core/store';
 import { flattenConfig, rowIdentity, sweepIndex, TableSession, toTableRow, type TableHost } from '../src/extension/core/tableRows';
 import type { HostToTable } from '../src/shared/protocol';
 import { createRunFolder, defaultRunsFolder, newRunInfo, readRun, RunWriter, updateRunInfo, writeRunInfo, type RunRecord } from '../src/shared/run';
+import { shortRunId } from '../src/shared/run/identity';
 import { defaultSweepsFolder, writeSweep, type SweepInfo } from '../src/shared/sweep/folder';
 
 /** A resolved config as the trainer writes it into run.json (camelCase, with configPath and baseDir). */
@@ -78,7 +79,7 @@ describe('table rows', () => {
     const done = makeRun(w.runs, w.config, 'ner', 1e-4, { final: { best_f1: 0.9, test_f1: 0.88, test_loss: 0.2 } });
     const row = toTableRow(done, ctx(w.root));
     assert.equal(row.id, done.info.id);
-    assert.deepEqual(rowIdentity(done), { label: 'ner', shortId: done.info.id.slice(-6) });
+    assert.deepEqual(rowIdentity(done), { label: 'ner', shortId: shortRunId(done.info.id) });
     assert.equal(row.label, 'ner');
     assert.equal(row.config, 'ner.finetune.yaml');
     assert.equal(row.params['training.lr'], 1e-4);
@@ -143,11 +144,11 @@ describe('table rows', () => {
 });
 
 describe('table session', () => {
-  function setup() {
+  function setup(names: [string, string] = ['one', 'two']) {
     const w = workspace();
     const store = new RunStore();
-    const r1 = makeRun(w.runs, w.config, 'one', 1e-4);
-    const r2 = makeRun(w.runs, w.config, 'two', 2e-4);
+    const r1 = makeRun(w.runs, w.config, names[0], 1e-4);
+    const r2 = makeRun(w.runs, w.config, names[1], 2e-4);
     store.addFolder(w.runs);
     const posted: HostToTable[] = [];
     const acts: [string, string[]][] = [];
@@ -158,7 +159,7 @@ describe('table session', () => {
       runs: () => store.all(),
       get: (d) => store.get(d),
       byId: (id) => store.byId(id),
-      row: (r) => toTableRow(r, ctx(w.root)),
+      row: (r) => toTableRow(r, { ...ctx(w.root), identity: (x) => store.identity(x) }),
       act: (a, dirs) => void acts.push([a, dirs]),
       save: (n, d) => void saved.push([n, d]),
       log: (m) => logs.push(m),
@@ -175,15 +176,41 @@ describe('table session', () => {
     assert.equal(s.posted.length, 1);
     const first = s.posted[0] as HostToTable;
     assert.ok(first.type === 'rows');
-    assert.deepEqual(first.rows.map((r) => r.label).sort(), ['one', 'two']);
-    updateRunInfo(s.r1.dir, { name: 'renamed' });
+    assert.deepEqual(first.rows.map((r) => r.label).sort(), ['lr=1e-4', 'lr=2e-4']);
+    updateRunInfo(s.r1.dir, { name: 'renamed', renamed: true });
     s.store.refresh(s.r1.dir);
     s.session.changed([s.r1.dir]);
-    assert.deepEqual(s.posted[1], { type: 'upsert', rows: [toTableRow(s.store.get(s.r1.dir)!, ctx(s.w.root))] });
+    const up = s.posted[1] as HostToTable;
+    assert.ok(up.type === 'upsert');
+    assert.equal(up.rows.find((r) => r.id === s.r1.info.id)?.label, 'renamed');
     fs.rmSync(s.r2.dir, { recursive: true });
     s.store.refresh(s.r2.dir);
     s.session.changed([s.r2.dir]);
-    assert.deepEqual(s.posted[2], { type: 'remove', ids: [s.r2.info.id] });
+    assert.deepEqual(
+      (s.posted as HostToTable[]).slice(2).find((m) => m.type === 'remove'),
+      { type: 'remove', ids: [s.r2.info.id] },
+    );
+  });
+
+  it('rows are labelled by what sets a run apart from its config’s other runs; a new sibling relabels the others', async () => {
+    const s = setup(['ner', 'ner']);
+    await s.session.receive({ type: 'ready' });
+    const first = s.posted[0];
+    assert.ok(first.type === 'rows');
+    assert.deepEqual(first.rows.map((r) => r.label).sort(), ['lr=1e-4', 'lr=2e-4']);
+    assert.deepEqual(
+      first.rows.map((r) => r.shortId),
+      first.rows.map((r) => shortRunId(r.id)),
+    );
+    // a third run with the same lr as the first: batch size sets it apart, and the first two are relabelled with it
+    const cfg = path.join(s.w.root, 'ner.finetune.yaml');
+    const { id, dir } = createRunFolder(s.w.runs, 'ner', new Date(Date.UTC(2026, 10, 30, 13)));
+    writeRunInfo(dir, newRunInfo({ id, name: 'ner', configPath: cfg, config: resolved(1e-4, 16), configHash: 'h', status: 'running' }));
+    s.store.refresh(dir);
+    s.session.changed([dir]);
+    const up = s.posted[1];
+    assert.ok(up.type === 'upsert');
+    assert.deepEqual(up.rows.map((r) => r.label).sort(), ['lr=1e-4 · bs=16', 'lr=1e-4 · bs=32', 'lr=2e-4 · bs=32']);
   });
 
   it('actions name run ids; the host gets their folders (unknown ids dropped); bad messages are logged, not acted on', async () => {

@@ -11,6 +11,7 @@ import { DashboardPage, loadFixtureRun, launchBrowser, ROOT, startServer, type P
 import type { EvalRecord, TrainRecord, WebviewToHost } from '../src/shared/protocol';
 import { orderLabels } from '../src/webview/labels';
 import { ema } from '../src/webview/smoothing';
+import { runIdentities } from '../src/shared/run/identity';
 
 const OUT = join(ROOT, 'test-output/webview');
 const XSS = '<img src=x onerror=alert(1)>';
@@ -336,6 +337,38 @@ describe('dashboard webview', () => {
     assert.ok((await d.page.locator('table[data-table="hyper"] tbody tr').count()) > 20);
     await d.clickTab('curves');
     await d.page.screenshot({ path: join(OUT, 'compare-dark.png'), fullPage: true });
+    await close(d);
+  });
+
+  test('run identity: two runs of one config with different lr are told apart by `lr=…` in legends, run list, reports and config table', async () => {
+    const d = await open({ width: 1200 });
+    const cfg = run.summary.config as { training: Record<string, unknown> };
+    const other: RecordedRun = {
+      ...run,
+      summary: { ...run.summary, id: 'fixture-run-b', config: { ...cfg, training: { ...cfg.training, lr: 5e-4 } } },
+      records: run.records.map((r) => (r.type === 'train' ? { ...r, loss: r.loss * 1.5 } : r)),
+    };
+    // the labels and short ids as the host computes them (RunStore.identity → toRunSummary)
+    const ids = runIdentities([run.summary, other.summary]);
+    const withId = (r: RecordedRun): RecordedRun => ({ ...r, summary: { ...r.summary, ...ids.get(r.summary.id)! } });
+    const [a, b] = [withId(run), withId(other)];
+    assert.equal(a.summary.name, b.summary.name, 'both runs carry the config name');
+    assert.deepEqual([a.summary.label, b.summary.label], ['lr=1e-3', 'lr=5e-4']);
+    await d.play([a, b]);
+    await d.page.waitForFunction(() => document.querySelectorAll('[data-chart="loss"] .u-legend .u-series').length === 5);
+    const legend = async (chart: string) => (await d.page.locator(`[data-chart="${chart}"] .u-legend .u-label`).allInnerTexts()).slice(1);
+    assert.deepEqual(await legend('loss'), ['lr=1e-3 raw', 'lr=1e-3 smoothed (0.6)', 'lr=5e-4 raw', 'lr=5e-4 smoothed (0.6)']);
+    for (const chart of ['val-loss', 'val-metrics', 'lr', 'throughput']) assert.deepEqual(await legend(chart), ['lr=1e-3', 'lr=5e-4'], chart);
+    // the compare header: label, then short id and name
+    assert.deepEqual(await d.page.locator('.run-list .run-name').allInnerTexts(), ['lr=1e-3', 'lr=5e-4']);
+    assert.deepEqual(await d.page.locator('.run-list .run-id').allInnerTexts(), [`${a.summary.shortId} · ner-scratch`, `${b.summary.shortId} · ner-scratch`]);
+    await d.clickTab('reports');
+    const rows = await d.page.$$eval('table[data-table="compare-metrics"] tbody tr', (trs) => trs.map((tr) => tr.querySelector('td, th')?.textContent));
+    assert.deepEqual(rows, ['lr=1e-3', 'lr=5e-4']);
+    await d.clickTab('config');
+    assert.deepEqual(await d.page.$$eval('table[data-table="hyper"] thead th', (ths) => ths.map((t) => t.textContent)), ['Key', 'lr=1e-3', 'lr=5e-4']);
+    await d.clickTab('curves');
+    await d.page.screenshot({ path: join(OUT, 'compare-labels.png'), fullPage: true });
     await close(d);
   });
 

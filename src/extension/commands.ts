@@ -10,7 +10,7 @@ import { hubIdProblem, newConfigModelChoices } from './core/hubModels';
 import { cachedSnapshot, hubCacheDir, repoFolder } from '../shared/hfCache';
 import { isHubId, modelPositions } from '../shared/config/config';
 import { deleteRunFolder, exportModel, hasExportedModel, hasResumeCheckpoint, runPaths, updateRunInfo, type RunRecord } from '../shared/run';
-import { byNewest, noticeText, parseTags, runPickItem } from './core/runs';
+import { byNewest, noticeText, parseTags, renameFields, runPickItem } from './core/runs';
 import type { RunStore } from './core/store';
 import type { Dashboards } from './dashboard';
 import { CONFIG_RE, runConfigUri } from './editor';
@@ -68,7 +68,10 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       void vscode.window.showInformationMessage('Fine-tune: no matching runs.');
       return [];
     }
-    const items = candidates.map((r) => ({ ...runPickItem(r, vscode.workspace.asRelativePath(r.info.configPath ?? r.dir)), run: r }));
+    const items = candidates.map((r) => ({
+      ...runPickItem(r, vscode.workspace.asRelativePath(r.info.configPath ?? r.dir), Date.now(), store.identity(r)),
+      run: r,
+    }));
     if (o.many) {
       const picked = await vscode.window.showQuickPick(items, { canPickMany: true, placeHolder: o.placeHolder, matchOnDescription: true });
       return picked?.map((p) => p.run) ?? [];
@@ -154,7 +157,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         const more = await runsOf(undefined, undefined, {
           many: true,
           filter: (r) => r.dir !== runs[0].dir,
-          placeHolder: `Compare ${noticeText(runs[0].info.name)} with…`,
+          placeHolder: `Compare ${noticeText(store.label(runs[0]))} with…`,
         });
         runs = [...runs, ...more];
       }
@@ -168,16 +171,17 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
           ...(await runsOf(undefined, undefined, {
             many: false,
             filter: (r) => r.dir !== runs[0].dir,
-            placeHolder: `Diff ${noticeText(runs[0].info.name)}'s config with…`,
+            placeHolder: `Diff ${noticeText(store.label(runs[0]))}'s config with…`,
           })),
         ];
       if (runs.length < 2) return;
       const [a, b] = runs;
+      const [la, lb] = [store.label(a), store.label(b)];
       await vscode.commands.executeCommand(
         'vscode.diff',
-        runConfigUri(a.dir, a.info.name),
-        runConfigUri(b.dir, b.info.name),
-        `${noticeText(a.info.name)} ↔ ${noticeText(b.info.name)} (resolved configs)`,
+        runConfigUri(a.dir, la),
+        runConfigUri(b.dir, lb),
+        `${noticeText(la)} ↔ ${noticeText(lb)} (resolved configs)`,
       );
     }),
     cmd('finetune.revealRun', async (arg: Arg) => {
@@ -207,7 +211,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         canSelectFolders: true,
         canSelectFiles: false,
         openLabel: 'Export Here',
-        title: `Export the model of ${noticeText(r.info.name)}`,
+        title: `Export the model of ${noticeText(store.label(r))}`,
       });
       if (!picked?.[0]) return;
       const dest = picked[0].fsPath;
@@ -227,26 +231,29 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     cmd('finetune.renameRun', async (arg: Arg) => {
       const r = await one(arg, 'Run to rename', notRunning);
       if (!r) return;
+      const shown = store.label(r);
       const name = await vscode.window.showInputBox({
-        title: 'Rename run',
-        value: r.info.name,
-        validateInput: (v) => (v.trim() ? undefined : 'A name is needed'),
+        title: `Rename run ${noticeText(shown)} (${store.identity(r).shortId})`,
+        value: shown,
+        prompt: 'The name shown for this run everywhere. Empty: back to the computed label (what differs from the other runs of its config).',
       });
-      if (name === undefined || name.trim() === r.info.name) return;
-      updateRunInfo(r.dir, { name: name.trim() });
+      if (name === undefined) return;
+      const fields = renameFields(r.info, name, shown);
+      if (!fields) return;
+      updateRunInfo(r.dir, fields);
       store.refresh(r.dir);
     }),
     cmd('finetune.editNotes', async (arg: Arg) => {
       const r = await one(arg, 'Run to annotate', notRunning);
       if (!r) return;
       const notes = await vscode.window.showInputBox({
-        title: `Notes for ${noticeText(r.info.name)}`,
+        title: `Notes for ${noticeText(store.label(r))}`,
         value: r.info.notes ?? '',
         prompt: 'Free text, shown in the tooltip and the dashboard',
       });
       if (notes === undefined) return;
       const tags = await vscode.window.showInputBox({
-        title: `Tags for ${noticeText(r.info.name)}`,
+        title: `Tags for ${noticeText(store.label(r))}`,
         value: (r.info.tags ?? []).join(', '),
         prompt: 'Comma-separated tags',
       });
@@ -272,7 +279,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         placeHolder: 'Runs to delete',
       });
       if (!runs.length) return;
-      const what = runs.length === 1 ? `run '${noticeText(runs[0].info.name)}'` : `${runs.length} runs`;
+      const what = runs.length === 1 ? `run '${noticeText(store.label(runs[0]))}'` : `${runs.length} runs`;
       const ok = await vscode.window.showWarningMessage(
         `Delete ${what}? Its folder (checkpoints, model, metrics) is removed from disk.`,
         { modal: true, detail: runs.map((r) => r.dir).join('\n') },

@@ -10,7 +10,8 @@ import * as vscode from 'vscode';
 import { dashboardHtml, makeNonce } from '../webview/html';
 import { DashboardSession, type DashboardHost } from './core/dashboardCore';
 import type { RunStore } from './core/store';
-import { runPaths } from '../shared/run';
+import { LABEL_MAX, runPaths } from '../shared/run';
+import { clipText } from '../shared/display';
 import { isParquetFile, parquetRowText } from '../shared/parquetRow';
 
 /** Read-only documents of one Parquet row: finetune-parquet-row:<file path>?<row>. */
@@ -52,7 +53,18 @@ export class Dashboards implements vscode.Disposable {
       }),
     );
     const onChange = (dirs: string[]) => {
-      for (const o of this.open.values()) for (const d of dirs) o.session.runChanged(d);
+      let retitled = false;
+      for (const o of this.open.values()) {
+        for (const d of dirs) o.session.runChanged(d);
+        // a label depends on the other runs of a config: a new sibling or a rename changes it
+        o.session.labelsChanged();
+        const title = this.title(o.session.runDirs);
+        if (o.panel.title !== title) {
+          o.panel.title = title;
+          retitled = true;
+        }
+      }
+      if (retitled) void this.remember();
     };
     deps.store.on('change', onChange);
     this.disposables.push({ dispose: () => deps.store.off('change', onChange) });
@@ -76,8 +88,12 @@ export class Dashboards implements vscode.Disposable {
     this.attach(panel, dirs);
   }
 
+  /** The tab title: the run's label (what sets it apart from its siblings), or the compared runs' labels. */
   private title(dirs: string[]): string {
-    const names = dirs.map((d) => this.deps.store.get(d)?.info.name ?? path.basename(d));
+    const names = dirs.map((d) => {
+      const r = this.deps.store.get(d);
+      return r ? clipText(this.deps.store.label(r), LABEL_MAX) : path.basename(d);
+    });
     return dirs.length === 1 ? `Fine-tune: ${names[0]}` : `Compare: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` +${names.length - 3}` : ''}`;
   }
 
@@ -116,6 +132,7 @@ export class Dashboards implements vscode.Disposable {
     const host: DashboardHost = {
       post: (m) => webview.postMessage(m),
       getRun: (d) => this.deps.store.get(d),
+      identity: (r) => this.deps.store.identity(r),
       eta: (d) => this.deps.eta(d),
       stop: (d) => this.deps.stop(d),
       openFile: (file, line) => void openAt(file, line),

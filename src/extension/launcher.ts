@@ -16,7 +16,7 @@ import type { LiveRuns } from './core/live';
 import { planRerun, planRuns, type PlannedRun } from './core/plan';
 import { RunQueue } from './core/queue';
 import { hasResumeCheckpoint, isPidAlive, readLaunch, updateRunInfo, type RunRecord } from '../shared/run';
-import { classifyRunning, keyMetric, labelText, mdText, metricLabel, noticeText, runsFolderFor } from './core/runs';
+import { classifyRunning, contextLabel, keyMetric, labelText, mdText, metricLabel, noticeText, runsFolderFor } from './core/runs';
 import { formatMetric } from '../shared/metrics';
 import { describeEvent } from '../shared/events';
 import { trainingGate, UNTRUSTED_NOTE, type TrainAction } from './core/trust';
@@ -93,10 +93,10 @@ export class Launcher implements vscode.Disposable {
 
   /** Runs again the way a run was launched (its config, and its sweep values). */
   async rerun(r: RunRecord): Promise<void> {
-    if (!this.allowed('rerun', r.info.name)) return;
+    if (!this.allowed('rerun', this.called(r))) return;
     const launch = readLaunch(r.dir, r.info.configPath);
     if (!launch || !fs.existsSync(launch.configPath)) {
-      void vscode.window.showErrorMessage(`Fine-tune: the config of ${noticeText(r.info.name)} (${launch?.configPath ?? 'unknown'}) no longer exists.`);
+      void vscode.window.showErrorMessage(`Fine-tune: the config of ${noticeText(this.called(r))} (${launch?.configPath ?? 'unknown'}) no longer exists.`);
       return;
     }
     if (r.info.status === 'queued' && !this.queue.has(r.dir)) {
@@ -115,12 +115,12 @@ export class Launcher implements vscode.Disposable {
   }
 
   resume(r: RunRecord): void {
-    if (!this.allowed('resume', r.info.name)) return;
+    if (!this.allowed('resume', this.called(r))) return;
     if (!hasResumeCheckpoint(r.dir)) {
-      void vscode.window.showErrorMessage(`Fine-tune: ${noticeText(r.info.name)} has no checkpoint to resume from.`);
+      void vscode.window.showErrorMessage(`Fine-tune: ${noticeText(this.called(r))} has no checkpoint to resume from.`);
       return;
     }
-    this.queue.enqueue({ id: r.dir, run: () => this.run(r.dir, r.info.name, trainerArgs({ resume: r.dir, ...this.deviceArgs() })) });
+    this.queue.enqueue({ id: r.dir, run: () => this.run(r.dir, this.called(r), trainerArgs({ resume: r.dir, ...this.deviceArgs() })) });
   }
 
   private enqueue(runs: PlannedRun[]): void {
@@ -170,6 +170,11 @@ export class Launcher implements vscode.Disposable {
     } else void vscode.window.showErrorMessage(`Fine-tune: cannot start ${path.basename(file)}: ${(e as Error).message}`);
   }
 
+  /** What a run is called in notifications and the status bar (core/runs.ts contextLabel). */
+  private called(r: RunRecord): string {
+    return contextLabel(r, this.deps.store.identity(r));
+  }
+
   /** Forks the trainer for a run and resolves when it exits. */
   private run(dir: string, name: string, args: string[]): Promise<void> {
     if (!trainingGate(vscode.workspace.isTrusted, 'start').allowed) {
@@ -177,7 +182,12 @@ export class Launcher implements vscode.Disposable {
       return Promise.resolve();
     }
     const out = this.deps.output;
-    const tag = `[${name}]`;
+    // What the run is called when it ends: its label then (a sibling may have appeared meanwhile).
+    const called = () => {
+      const r = this.deps.store.get(dir);
+      return r ? contextLabel(r, this.deps.store.identity(r)) : name;
+    };
+    const tag = `[${called()}]`;
     out.appendLine(`${tag} node ${path.basename(this.trainerPath)} ${args.join(' ')}`);
     const cwd = fs.existsSync(dir) ? dir : undefined;
     // Its own process group (not on Windows, where that opens a console): a window reload must not take the run with it.
@@ -201,8 +211,8 @@ export class Launcher implements vscode.Disposable {
       if (text) out.appendLine(`${tag} ${text}`);
       if (e.type === 'train') this.updateStatusSoon();
     });
-    this.progress(dir, name, tp, () => total);
-    showDownloadProgress(name, tp, () => this.stop(dir));
+    this.progress(dir, called(), tp, () => total);
+    showDownloadProgress(called(), tp, () => this.stop(dir));
     return tp.done.then((o) => {
       this.procs.delete(dir);
       this.deps.store.refresh(dir);
@@ -213,18 +223,22 @@ export class Launcher implements vscode.Disposable {
       if (o.status === 'completed') {
         const km = r && keyMetric(r.info);
         void vscode.window
-          .showInformationMessage(`Fine-tune: ${noticeText(name)} completed${km ? ` — ${metricLabel(km)} ${formatMetric(km.value)}` : ''}.`, 'Open Dashboard')
+
+          .showInformationMessage(
+            `Fine-tune: ${noticeText(called())} completed${km ? ` — ${metricLabel(km)} ${formatMetric(km.value)}` : ''}.`,
+            'Open Dashboard',
+          )
           .then((a) => {
             if (a) void vscode.commands.executeCommand('finetune.openDashboard', dir);
           });
       } else if (o.status === 'stopped') {
-        void vscode.window.showInformationMessage(`Fine-tune: ${noticeText(name)} stopped; it can be resumed from its last checkpoint.`);
+        void vscode.window.showInformationMessage(`Fine-tune: ${noticeText(called())} stopped; it can be resumed from its last checkpoint.`);
       } else {
         const tail = o.stderrTail
           .filter((l) => l.trim())
           .slice(-5)
           .join('\n');
-        const msg = `Fine-tune: ${noticeText(name)} ${o.crashed ? 'crashed' : 'failed'}: ${o.message ?? ''}`;
+        const msg = `Fine-tune: ${noticeText(called())} ${o.crashed ? 'crashed' : 'failed'}: ${o.message ?? ''}`;
         if (tail) out.appendLine(`${tag} last lines of stderr:\n${tail}`);
         void vscode.window.showErrorMessage(msg.length > 400 ? `${msg.slice(0, 400)}…` : msg, { detail: tail }, 'Open Log', 'Show Output').then((a) => {
           if (a === 'Open Log') void vscode.commands.executeCommand('finetune.openLog', dir);
@@ -315,7 +329,7 @@ export class Launcher implements vscode.Disposable {
             },
           },
         );
-        this.deps.output.appendLine(`[${noticeText(r.info.name)}] sent SIGTERM to trainer process ${pid}`);
+        this.deps.output.appendLine(`[${noticeText(this.called(r))}] sent SIGTERM to trainer process ${pid}`);
       } catch (e) {
         void vscode.window.showErrorMessage(`Fine-tune: cannot stop process ${pid}: ${(e as Error).message}`);
         return;
@@ -339,7 +353,7 @@ export class Launcher implements vscode.Disposable {
     }
     if (live.length)
       this.deps.output.appendLine(
-        `following ${live.length} running run${live.length === 1 ? '' : 's'}: ${live.map((r) => noticeText(r.info.name)).join(', ')}`,
+        `following ${live.length} running run${live.length === 1 ? '' : 's'}: ${live.map((r) => noticeText(this.called(r))).join(', ')}`,
       );
     this.deps.live.sync(this.deps.store.all());
     this.updateStatusSoon();
@@ -360,7 +374,8 @@ export class Launcher implements vscode.Disposable {
         markRunFailed(r.dir, `the trainer process ${r.info.pid} exited without recording a result`);
         this.deps.store.refresh(r.dir);
         void vscode.window
-          .showErrorMessage(`Fine-tune: ${noticeText(r.info.name)} stopped without recording a result (its process exited).`, 'Open Log')
+
+          .showErrorMessage(`Fine-tune: ${noticeText(this.called(r))} stopped without recording a result (its process exited).`, 'Open Log')
           .then((a) => {
             if (a) void vscode.commands.executeCommand('finetune.openLog', r.dir);
           });
@@ -392,7 +407,7 @@ export class Launcher implements vscode.Disposable {
     if (r) {
       const last = this.deps.live.last(r.dir);
       const step = Math.max(r.info.step ?? 0, last?.step ?? 0);
-      parts.push(`$(sync~spin) ${labelText(r.info.name)} ${step}${r.info.totalSteps ? `/${r.info.totalSteps}` : ''}`);
+      parts.push(`$(sync~spin) ${labelText(this.called(r))} ${step}${r.info.totalSteps ? `/${r.info.totalSteps}` : ''}`);
       const epoch = last?.epoch ?? r.info.epoch;
       if (epoch !== undefined) parts.push(`ep ${epoch.toFixed(1)}`);
       const eta = this.deps.live.eta(r.dir, r.info.totalSteps, step);
@@ -407,7 +422,7 @@ export class Launcher implements vscode.Disposable {
       running
         .map((x) => {
           const last = this.deps.live.last(x.dir);
-          return `**${mdText(x.info.name)}** step ${x.info.step}/${x.info.totalSteps ?? '?'}${last ? `, loss ${last.loss.toFixed(4)}, ${last.samplesPerSec.toFixed(0)} samples/s` : ''}`;
+          return `**${mdText(this.called(x))}** step ${x.info.step}/${x.info.totalSteps ?? '?'}${last ? `, loss ${last.loss.toFixed(4)}, ${last.samplesPerSec.toFixed(0)} samples/s` : ''}`;
         })
         .join('\n\n') +
         (queued ? `\n\n${queued} queued` : '') +

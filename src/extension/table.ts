@@ -94,7 +94,7 @@ export class ExperimentsTable implements vscode.Disposable {
       runs: () => store.all(),
       get: (d) => store.get(d),
       byId: (id) => store.byId(id),
-      row: (r) => toTableRow(r, { relative: (f) => vscode.workspace.asRelativePath(f), sweepOf: (d) => this.sweepOf(d) }),
+      row: (r) => toTableRow(r, { relative: (f) => vscode.workspace.asRelativePath(f), sweepOf: (d) => this.sweepOf(d), identity: (x) => store.identity(x) }),
       act: (action, dirs) => this.act(action, dirs),
       save: (name, data) => saveExport('csv', name, data),
       log: (m) => this.deps.log(m),

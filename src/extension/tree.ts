@@ -1,5 +1,6 @@
-// The run history view: runs grouped by config, newest first; status icon, name, key metric and
-// duration; a tooltip with the main hyper-parameters; context values drive the menus.
+// The run history view: runs grouped by config, newest first; status icon, label (what sets the run
+// apart from its siblings, or its name), short id, key metric and duration; a tooltip with the main
+// hyper-parameters; context values drive the menus.
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -97,7 +98,7 @@ export class RunTreeProvider implements vscode.TreeDataProvider<RunNode>, vscode
     const r = node.run;
     const configNote = driftText(this.drift.drift(r.info, readLaunch(r.dir)?.overrides));
     const trustNote = vscode.workspace.isTrusted ? undefined : UNTRUSTED_NOTE;
-    const d = describeRun(r, Date.now(), { configNote, trustNote });
+    const d = describeRun(r, Date.now(), { configNote, trustNote, identity: this.store.identity(r) });
     const item = new vscode.TreeItem(d.label, vscode.TreeItemCollapsibleState.None);
     item.id = `run:${r.dir}`;
     item.description = d.description;

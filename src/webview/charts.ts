@@ -1,6 +1,7 @@
 // The Curves tab: train loss (raw faint + debiased EMA), validation loss, validation metrics,
 // learning rate, throughput; one series set per run in compare mode.
 
+import { displayName } from '../shared/run/identity';
 import type uPlot from 'uplot';
 import { METRIC_NAMES, metricsIn, type MetricName } from '../shared/metrics';
 import { Chart, type ChartSpec, type ExportFn, type SeriesSpec } from './chart';
@@ -117,7 +118,7 @@ export class CurvesView {
     const runs = this.runs();
     const o = this.opts();
     const multi = runs.length > 1;
-    const name = (r: RunData, what: string) => (multi ? `${shown(r.summary.name)} ${what}` : what);
+    const name = (r: RunData, what: string) => (multi ? `${shown(displayName(r.summary))} ${what}` : what);
     switch (key) {
       case 'loss': {
         if (!runs.some((r) => r.length)) return undefined;
@@ -150,7 +151,7 @@ export class CurvesView {
           title: 'Validation loss',
           yLabel: 'loss',
           log: o.logScale,
-          series: have.map((r) => ({ label: multi ? shown(r.summary.name) : 'validation loss', color: this.colorOf(r), points: true })),
+          series: have.map((r) => ({ label: multi ? shown(displayName(r.summary)) : 'validation loss', color: this.colorOf(r), points: true })),
           data: () => joinSeries(have.map((r) => evalSeries(r, ['loss']))),
           extent: () => dataExtent(joinSeries(have.map((r) => evalSeries(r, ['loss'])))),
         };
@@ -176,7 +177,7 @@ export class CurvesView {
           key,
           title: `Validation ${m}`,
           yLabel: m,
-          series: have.map((r) => ({ label: shown(r.summary.name), color: this.colorOf(r), points: true })),
+          series: have.map((r) => ({ label: shown(displayName(r.summary)), color: this.colorOf(r), points: true })),
           data: () => joinSeries(have.map((r) => evalSeries(r, [m]))),
           extent: () => dataExtent(joinSeries(have.map((r) => evalSeries(r, [m])))),
         };
@@ -189,7 +190,7 @@ export class CurvesView {
           key,
           title: key === 'lr' ? 'Learning rate' : 'Throughput',
           yLabel: key === 'lr' ? 'lr' : 'samples/s',
-          series: runs.map((r) => ({ label: multi ? shown(r.summary.name) : key === 'lr' ? 'learning rate' : 'samples/s', color: this.colorOf(r) })),
+          series: runs.map((r) => ({ label: multi ? shown(displayName(r.summary)) : key === 'lr' ? 'learning rate' : 'samples/s', color: this.colorOf(r) })),
           data: (range) => joinSeries(this.runs().map((r) => trainTable(r, key, [r.cols[col].a], 0, range))),
           extent: () => trainExtent(this.runs()),
           count: () => Math.max(0, ...this.runs().map((r) => r.length)),

@@ -1,5 +1,6 @@
 // Metrics as CSV: one row per train or eval record, runs one after another, eval metrics as columns.
 
+import { displayName } from '../shared/run/identity';
 import { metricsIn } from '../shared/metrics';
 import type { RunData } from './store';
 import { TRAIN_FIELDS } from './store';
@@ -16,7 +17,7 @@ export function metricsCsv(runs: RunData[]): string {
   const head = ['run', 'type', 'split', ...TRAIN_FIELDS, ...metricKeys.map((m) => `eval_${m}`)];
   const lines = [head.join(',')];
   for (const r of runs) {
-    const name = cell(r.summary.name);
+    const name = cell(displayName(r.summary));
     let e = 0;
     const evals = [...r.evals].sort((a, b) => a.step - b.step);
     const pushEval = (ev: (typeof evals)[number]) =>

@@ -5,6 +5,8 @@ import { clear, el, fmt, fmtDuration, shown, shownEl } from './dom';
 import { DISPLAY_MAX_LONG, DISPLAY_MAX_TIP, isClipped } from '../shared/display';
 import type { RunData } from './store';
 import { formatMetric, testKey } from '../shared/metrics';
+import { displayName } from '../shared/run/identity';
+import type { RunSummary } from '../shared/protocol';
 
 export interface HeaderCallbacks {
   stop(runId: string): void;
@@ -15,7 +17,7 @@ const canStop = (r: RunData) => r.summary.status === 'running' || r.summary.stat
 function stopButton(r: RunData, cb: HeaderCallbacks): HTMLElement {
   const b = el(
     'vscode-button',
-    { class: 'stop', appearance: 'secondary', 'data-run': r.summary.id, 'aria-label': `Stop run ${shown(r.summary.name)}`, disabled: !canStop(r) },
+    { class: 'stop', appearance: 'secondary', 'data-run': r.summary.id, 'aria-label': `Stop run ${shown(displayName(r.summary))}`, disabled: !canStop(r) },
     'Stop',
   );
   b.addEventListener('click', () => {
@@ -76,7 +78,7 @@ function facts(r: RunData): [string, string, string][] {
  *  (live appends arrive many times a second). */
 export function renderRunHeader(box: HTMLElement, r: RunData, cb: HeaderCallbacks, color: string): void {
   const s = r.summary;
-  const key = JSON.stringify([s.id, s.name, s.status, s.device, s.best, s.final, s.earlyStop, s.error, s.notes, s.tags, color]);
+  const key = JSON.stringify([s.id, s.name, s.label, s.shortId, s.status, s.device, s.best, s.final, s.earlyStop, s.error, s.notes, s.tags, color]);
   if (box.dataset.key === key) {
     for (const [, value, k] of facts(r)) {
       const v = box.querySelector(`[data-fact="${k}"] .fact-value`);
@@ -89,11 +91,12 @@ export function renderRunHeader(box: HTMLElement, r: RunData, cb: HeaderCallback
   box.dataset.key = key;
   clear(box);
   const total = s.totalSteps;
-  const title = el('h1', { class: 'run-name', title: isClipped(s.name) ? shown(s.name, DISPLAY_MAX_LONG) : undefined }, swatch(color), shown(s.name));
-  const progress = el('progress', { max: total ?? 1, value: total ? Math.min(s.step, total) : 0, 'aria-label': `Progress of ${shown(s.name)}` });
+  const label = displayName(s);
+  const title = el('h1', { class: 'run-name', title: isClipped(label) ? shown(label, DISPLAY_MAX_LONG) : undefined }, swatch(color), shown(label));
+  const progress = el('progress', { max: total ?? 1, value: total ? Math.min(s.step, total) : 0, 'aria-label': `Progress of ${shown(label)}` });
   box.append(
     // Stop only while it can act: a finished run has no greyed-out Stop button.
-    el('div', { class: 'title-row' }, title, statusBadge(r), canStop(r) ? stopButton(r, cb) : null),
+    el('div', { class: 'title-row' }, title, runIdNote(s), statusBadge(r), canStop(r) ? stopButton(r, cb) : null),
     el(
       'div',
       { class: 'facts' },
@@ -118,9 +121,22 @@ export function renderRunHeader(box: HTMLElement, r: RunData, cb: HeaderCallback
   if (s.tags?.length) box.append(el('p', { class: 'tags' }, ...s.tags.map((t) => shownEl('span', { class: 'tag' }, t))));
 }
 
+/** Beside a run's label: its short id, and its name when the label is not the name (e.g. `a9999c5 · textcls[lr=0.001]`). */
+function runIdNote(s: RunSummary): HTMLElement | null {
+  const parts = [s.shortId, displayName(s) !== s.name ? shown(s.name) : undefined].filter((x): x is string => !!x);
+  return parts.length ? el('span', { class: 'run-id muted', 'data-short-id': s.shortId }, parts.join(' · ')) : null;
+}
+
 export function renderCompareHeader(box: HTMLElement, runs: RunData[], cb: HeaderCallbacks, colorOf: (r: RunData) => string): void {
   const key = JSON.stringify(
-    runs.map((r) => [r.summary.id, r.summary.name, r.summary.status, r.summary.step, r.etaSeconds === undefined ? -1 : Math.round(r.etaSeconds), colorOf(r)]),
+    runs.map((r) => [
+      r.summary.id,
+      displayName(r.summary),
+      r.summary.status,
+      r.summary.step,
+      r.etaSeconds === undefined ? -1 : Math.round(r.etaSeconds),
+      colorOf(r),
+    ]),
   );
   if (box.dataset.key === key) return;
   box.dataset.key = key;
@@ -134,7 +150,8 @@ export function renderCompareHeader(box: HTMLElement, runs: RunData[], cb: Heade
         'li',
         { 'data-run': s.id },
         swatch(colorOf(r)),
-        shownEl('span', { class: 'run-name' }, s.name),
+        shownEl('span', { class: 'run-name' }, displayName(s)),
+        runIdNote(s),
         statusBadge(r),
         el(
           'span',
@@ -174,7 +191,7 @@ export function renderHyperTable(runs: RunData[], onlyDiff: boolean): HTMLTableE
   const shown = keys.filter((k) => !onlyDiff || new Set(flat.map((f) => f[k])).size > 1);
   const table = el('table', { class: 'hyper', 'data-table': 'hyper' });
   table.append(el('caption', {}, onlyDiff ? `Hyper-parameters that differ (${shown.length} of ${keys.length})` : `Hyper-parameters (${keys.length})`));
-  table.append(el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Key'), ...runs.map((r) => shownEl('th', { scope: 'col' }, r.summary.name)))));
+  table.append(el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Key'), ...runs.map((r) => shownEl('th', { scope: 'col' }, displayName(r.summary))))));
   const body = el('tbody');
   for (const k of shown) {
     const differs = new Set(flat.map((f) => f[k])).size > 1;

@@ -15,7 +15,8 @@ import {
   vsCodePanelView,
 } from '@vscode/webview-ui-toolkit';
 import { isMetricName } from '../shared/metrics';
-import type { HostToWebview, MisclassifiedExample, WebviewToHost } from '../shared/protocol';
+import type { HostToWebview, MisclassifiedExample, RunSummary, WebviewToHost } from '../shared/protocol';
+import { displayName } from '../shared/run/identity';
 import { flushCharts } from './chart';
 import { CurvesView, metricNames } from './charts';
 import { renderExamples, renderMatrix, type CellSel } from './confusion';
@@ -101,7 +102,11 @@ logBox.addEventListener('change', () => {
   curves.update();
 });
 const csvBtn = el('vscode-button', { id: 'export-csv', appearance: 'secondary', 'aria-label': 'Export metrics as CSV' }, 'Export CSV');
-csvBtn.addEventListener('click', () => onExport('csv', `${mode === 'run' && runs[0] ? runs[0].summary.name : 'runs'}-metrics.csv`, metricsCsv(runs), false));
+// A file name names the run by its name and short id (a label like `lr=3e-4 · bs=32` makes a poor file name).
+const exportBase = (s: RunSummary) => (s.shortId ? `${s.name}-${s.shortId}` : s.name);
+csvBtn.addEventListener('click', () =>
+  onExport('csv', `${mode === 'run' && runs[0] ? exportBase(runs[0].summary) : 'runs'}-metrics.csv`, metricsCsv(runs), false),
+);
 const metricPick = el('vscode-dropdown', { id: 'compare-metric', 'aria-label': 'Metric to compare', hidden: true });
 metricPick.addEventListener('change', () => {
   const picked = (metricPick as unknown as { value: string }).value;
@@ -238,7 +243,7 @@ function renderConfusion(): void {
     confusionNote.textContent = 'No confusion matrix yet (it comes with the first evaluation).';
     return;
   }
-  confusionNote.textContent = `${shown(r.summary.name)}: ${ev.split} split, ${weightsOf(ev)}. Rows are gold labels, columns predictions; click a cell for its examples.`;
+  confusionNote.textContent = `${shown(displayName(r.summary))}: ${ev.split} split, ${weightsOf(ev)}. Rows are gold labels, columns predictions; click a cell for its examples.`;
   const width = Math.max(320, (matrixBox.clientWidth || root.clientWidth || 800) - 8);
   matrixBox.append(renderMatrix(ev, ui.normalize, ui.cell, callbacks, Math.min(width, 900)));
   const sel = ui.cell;
@@ -263,7 +268,7 @@ function renderReports(): void {
   if (mode === 'compare') reportsBox.append(renderCompareTable(runs, ui.sorts, onSort));
   const r = selectedRun();
   if (r) {
-    if (mode === 'compare') reportsBox.append(shownEl('h2', {}, r.summary.name));
+    if (mode === 'compare') reportsBox.append(shownEl('h2', {}, displayName(r.summary)));
     reportsBox.append(renderRunReports(r, ui.split, ui.sorts, onSort));
   }
 }
@@ -274,7 +279,7 @@ function renderConfigTab(): void {
     configBox.append(el('div', { class: 'controls' }, diffBox), renderHyperTable(runs, ui.onlyDiff));
   }
   for (const r of mode === 'compare' ? runs : runs.slice(0, 1)) {
-    if (mode === 'compare') configBox.append(shownEl('h2', {}, r.summary.name));
+    if (mode === 'compare') configBox.append(shownEl('h2', {}, displayName(r.summary)));
     configBox.append(
       renderConfig(r, ui.configOpen, (open) => {
         ui.configOpen = open;
@@ -285,7 +290,7 @@ function renderConfigTab(): void {
 }
 
 function renderPickers(): void {
-  const opts = runs.map((r) => ({ value: r.summary.id, label: shown(r.summary.name) }));
+  const opts = runs.map((r) => ({ value: r.summary.id, label: shown(displayName(r.summary)) }));
   for (const p of runPicks) {
     p.hidden = mode !== 'compare';
     setOptions(p, opts, selectedRun()?.summary.id ?? '');

@@ -1,6 +1,7 @@
 // Report tables: headline metrics with their best step, entity-level and token-level per-class
 // reports (sortable by clicking a header), and the run comparison table.
 
+import { displayName } from '../shared/run/identity';
 import type { EvalRecord, PrfJson } from '../shared/protocol';
 import { el, fmt, shownEl } from './dom';
 import { formatMetric, lowerIsBetter, metricsIn, type MetricName } from '../shared/metrics';
@@ -165,7 +166,7 @@ export function renderCompareTable(runs: RunData[], sorts: SortMap, onSort: (id:
   const metrics: MetricName[] = ['loss', ...metricNames(runs)];
   const rows = runs.map((r) => {
     const evals = r.evalsOf('validation');
-    const row: Row = { run: r.summary.name, status: r.summary.status, step: r.summary.step };
+    const row: Row = { run: displayName(r.summary), status: r.summary.status, step: r.summary.step };
     for (const m of metrics) {
       const b = bestOf(evals, m);
       row[m] = b?.value;

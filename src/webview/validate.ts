@@ -28,6 +28,7 @@ export function isRunSummary(x: unknown): x is RunSummary {
   if (!isStr(x.id) || !isStr(x.name) || !isStr(x.dir) || !isStr(x.configPath)) return false;
   if (!STATUSES.has(x.status as string) || !isFiniteNum(x.step)) return false;
   if (!optNum(x.totalSteps) || !optNum(x.epoch) || !optStr(x.startedAt) || !optStr(x.endedAt) || !optStr(x.notes)) return false;
+  if (!optStr(x.shortId) || !optStr(x.label)) return false;
   if (x.device !== undefined && !(isObj(x.device) && isStr(x.device.used) && isFiniteNum(x.device.threads))) return false;
   if (x.best !== undefined && !(isObj(x.best) && isStr(x.best.metric) && isNum(x.best.value) && isFiniteNum(x.best.step))) return false;
   if (x.final !== undefined && !isNumRecord(x.final)) return false;

@@ -63,6 +63,7 @@ const E = {
   wb: undefined,
   firstRun: undefined,
   secondRun: undefined,
+  lrRuns: undefined,
   lrLine: 0,
   hub: undefined,
   hubProc: undefined,
@@ -360,6 +361,9 @@ const INSTALL = step('install: the VSIX installs into code-server', { needs: [SE
   fs.writeFileSync(E.config, yaml);
   E.lrLine = yaml.split('\n').findIndex((l) => /^\s+lr:\s/.test(l)) + 1;
   if (!E.lrLine) throw new Error(`${CONFIG_NAME} has no "lr:" line`);
+  // The run-identity steps' config, written before the workbench opens: quick open does not
+  // find a file written after its first search.
+  fs.writeFileSync(path.join(E.ws, 'ner', LR_CONFIG), lrConfig(LR_VALUES[0]));
 });
 
 // The Hub side: the test Hub server (test/helpers/hubserver.ts) on 127.0.0.1 and a Hugging Face
@@ -760,6 +764,151 @@ step('"Fine-tune: Resume" continues the stopped run to completion', { needs: [ST
     'both runs completed and none stopped',
     (rows) => rows.filter((row) => rowStatus(row) === 'completed').length >= 2 && !rows.some((row) => rowStatus(row) === 'stopped'),
   );
+});
+
+// ---- run identity: two runs of one config told apart by what differs (lr) ------------------------------
+
+// Two runs of one config that differ only in training.lr: Start, edit lr, Start again. (A sweep
+// block would do it in one Start, but the extension forks `finetune train` per combination, which
+// refuses a config with a sweep block.)
+const LR_CONFIG = 'lr-pair.finetune.yaml';
+const LR_VALUES = ['1.0e-3', '5.0e-4'];
+const LR_LABELS = ['lr=1e-3', 'lr=5e-4'];
+const lrConfig = (lr) => `# two runs of this config differ only in training.lr
+name: lr-pair
+task: token-classification
+model:
+  from_scratch: {layers: 1, hidden: 32, heads: 2, max_positions: 64}
+data:
+  format: conll
+  train: data/train.txt
+  validation: data/dev.txt
+  max_length: 32
+training:
+  epochs: 1
+  max_steps: 4
+  batch_size: 8
+  lr: ${lr}
+threads: 1
+`;
+
+/**
+ * Finds run labels drawn in a webview: the first webview content frame in which each of `labels`
+ * is the text of an element matching `selector` (by default the dashboard's chart legends and its
+ * compare run list; give the experiments table's cells to check the table). Returns the frame and,
+ * per label, the texts that hold it; at the deadline, throws saying what each webview shows.
+ */
+async function findRunLabelsInWebview(labels, { selector = '.u-legend .u-label, .run-list .run-name', timeout = 45_000 } = {}) {
+  let seen = [];
+  return waitFor(
+    `a webview showing the run labels ${labels.map((l) => `"${l}"`).join(', ')} (${selector})`,
+    async () => {
+      seen = [];
+      for (const frame of E.wb.webviewContentFrames()) {
+        const texts = await frame.$$eval(selector, (els) => els.map((e) => (e.textContent ?? '').replace(/\s+/g, ' ').trim()).filter(Boolean)).catch(() => []);
+        seen.push(texts.slice(0, 12));
+        const found = labels.map((l) => texts.filter((t) => t === l || t.startsWith(`${l} `) || t.startsWith(`${l}:`)));
+        if (found.every((f) => f.length)) return { frame, found: Object.fromEntries(labels.map((l, i) => [l, found[i]])) };
+      }
+      return false;
+    },
+    { timeout, interval: 500 },
+  ).catch((e) => {
+    throw new Error(`${e.message.split(';')[0]}; the webviews show: ${JSON.stringify(seen).slice(0, 800)}`);
+  });
+}
+
+/** The editor tabs' titles (aria-labels), active first. */
+async function tabTitles() {
+  return E.page.$$eval('.part.editor .tabs-container .tab', (tabs) =>
+    tabs
+      .sort((a, b) => Number(b.classList.contains('active')) - Number(a.classList.contains('active')))
+      .map((t) => (t.getAttribute('aria-label') ?? t.textContent ?? '').trim()),
+  );
+}
+
+/** In an open multi-select quick pick: ticks every row whose label matches `re`, then OK. Returns the ticked labels. */
+async function tickQuickPickRows(re) {
+  const rows = await waitFor(
+    `the quick pick to list rows matching ${re}`,
+    async () => {
+      const r = await E.wb.quickInputRows();
+      return r.filter((x) => re.test(x.label)).length >= 2 ? r : false;
+    },
+    { timeout: 15_000 },
+  ).catch(async (e) => {
+    throw new Error(`${e.message.split(';')[0]}; it lists ${(await E.wb.quickInputRows()).map((x) => `"${x.text}"`).join(', ')}`);
+  });
+  const picked = [];
+  for (let i = 0; i < rows.length; i++) {
+    if (!re.test(rows[i].label)) continue;
+    await E.wb.clickQuickInputRow(i);
+    picked.push(rows[i].label);
+  }
+  const ok = E.page.locator('.quick-input-widget .quick-input-action .monaco-button').filter({ hasText: /^OK$/ });
+  if (await ok.count()) await ok.first().click();
+  else await E.page.keyboard.press('Enter');
+  return picked;
+}
+
+const LR_PAIR = step(
+  'run identity: two runs of one config with different lr; the sidebar labels them lr=… (not the config name)',
+  { needs: [OPEN], timeout: 8 * 60_000 },
+  async () => {
+    await E.page.mouse.move(5, 5);
+    const file = path.join(E.ws, 'ner', LR_CONFIG);
+    E.lrRuns = [];
+    for (const [i, lr] of LR_VALUES.entries()) {
+      if (i > 0) fs.writeFileSync(file, lrConfig(lr)); // as a person edits lr between two runs
+      const r = await startRunFromPalette(LR_CONFIG, { timeout: 60_000 });
+      E.doing = `waiting for run ${r.id} (lr ${lr}) to complete`;
+      E.lrRuns.push(await waitRunStatus(r.id, ['completed'], 3.5 * 60_000));
+    }
+    log(`  runs: ${E.lrRuns.map((r) => `${r.id} (lr ${r.config?.training?.lr})`).join(', ')}`);
+    await E.wb.showContainer('Fine-tune');
+    const rows = await waitRows(`rows labelled ${LR_LABELS.join(' and ')}`, (rows) => LR_LABELS.every((l) => rows.some((r) => r.label === l)));
+    const labelled = rows.filter((r) => LR_LABELS.includes(r.label));
+    if (!labelled.every((r) => /\b[0-9a-f]{7}\b/.test(r.description))) throw new Error(`a run row has no short id in its description: ${showRows(labelled)}`);
+    log(`  sidebar: ${showRows(labelled)}`);
+  },
+);
+
+step(
+  'run identity: comparing the two runs, the tab title and the chart legends say lr=1e-3 and lr=5e-4',
+  { needs: [LR_PAIR], timeout: 2 * 60_000 },
+  async () => {
+    E.doing = 'running "Fine-tune: Compare Runs"';
+    await E.wb.runCommand('Fine-tune: Compare Runs');
+    const picked = await tickQuickPickRows(/^lr=/);
+    log(`  ticked ${picked.join(', ')}`);
+    E.doing = 'waiting for the compare tab';
+    const title = await waitFor(
+      'a "Compare: …" tab naming both labels',
+      async () => (await tabTitles()).find((t) => /Compare:/.test(t) && LR_LABELS.every((l) => t.includes(l))),
+      { timeout: 30_000 },
+    ).catch(async (e) => {
+      throw new Error(`${e.message.split(';')[0]}; the tabs are ${JSON.stringify(await tabTitles())}`);
+    });
+    log(`  tab: ${title}`);
+    E.doing = 'reading the compare legends';
+    const { found } = await findRunLabelsInWebview(LR_LABELS);
+    log(`  legends and run list: ${JSON.stringify(found)}`);
+    await E.page.screenshot({ path: path.join(OUT, `${E.stepFile}-compare.png`) });
+  },
+);
+
+step('run identity: one run’s dashboard tab is titled by its label', { needs: [LR_PAIR], timeout: 90_000 }, async () => {
+  E.doing = 'running "Fine-tune: Open Dashboard"';
+  await E.wb.runCommand('Fine-tune: Open Dashboard');
+  await E.wb.answerQuickPick(/^lr=5e-4/);
+  const title = await waitFor('a "Fine-tune: lr=5e-4" tab', async () => (await tabTitles()).find((t) => t.includes('Fine-tune: lr=5e-4')), {
+    timeout: 30_000,
+  }).catch(async (e) => {
+    throw new Error(`${e.message.split(';')[0]}; the tabs are ${JSON.stringify(await tabTitles())}`);
+  });
+  log(`  tab: ${title}`);
+  const { found } = await findRunLabelsInWebview(['lr=5e-4'], { selector: '.run-header .run-name' });
+  log(`  header: ${JSON.stringify(found)}`);
 });
 
 step('a typo in the config ("lerning_rate: 1") shows a diagnostic on its range', { needs: [OPEN], timeout: 90_000 }, async () => {

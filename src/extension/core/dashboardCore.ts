@@ -5,7 +5,7 @@
 
 import * as path from 'node:path';
 import { isWebviewToHost, type HostToWebview, type MetricsRecord, type MisclassifiedExample, type WebviewToHost } from '../../shared/protocol';
-import { MetricsTail, type RunRecord } from '../../shared/run';
+import { MetricsTail, type RunIdentity, type RunRecord } from '../../shared/run';
 import { toRunSummary } from './runs';
 import { checkOpenFile, readMisclassifiedIn, runDataFiles, safeExportName } from './webviewGuard';
 
@@ -24,6 +24,8 @@ export function chunk<T>(items: T[], size = HISTORY_CHUNK): T[][] {
 export interface DashboardHost {
   post(message: HostToWebview): unknown;
   getRun(dir: string): RunRecord | undefined;
+  /** A run's short id and label among all known runs (RunStore.identity); without it, the run's own. */
+  identity?(run: RunRecord): RunIdentity;
   eta(dir: string): number | undefined;
   stop(dir: string): void;
   openFile(file: string, line: number): void;
@@ -131,7 +133,19 @@ export class DashboardSession {
     if (!this.ready || !this.shows(d)) return;
     const run = this.host.getRun(d);
     if (!run) return;
-    this.host.post({ type: 'status', run: toRunSummary(run), etaSeconds: run.info.status === 'running' ? this.host.eta(d) : undefined });
+    this.host.post({ type: 'status', run: this.summary(run), etaSeconds: run.info.status === 'running' ? this.host.eta(d) : undefined });
+  }
+
+  /**
+   * Labels depend on the other runs of a config (a new sibling, a rename): after any change in the
+   * store, a run whose label is no longer the one the panel shows gets a `status` with the new one.
+   */
+  labelsChanged(): void {
+    if (!this.ready) return;
+    for (const d of this.runDirs) {
+      const run = this.host.getRun(d);
+      if (run && this.sentLabels.has(d) && this.sentLabels.get(d) !== this.summary(run).label) this.runChanged(d);
+    }
   }
 
   /** The files this panel may open: its runs' own data files, from their configs (never the names in misclassified-*.json). */
@@ -139,6 +153,15 @@ export class DashboardSession {
     const out = new Set<string>();
     for (const d of this.runDirs) for (const f of runDataFiles(this.host.getRun(d)?.info.config)) out.add(f);
     return out;
+  }
+
+  /** The label each run was last sent with. */
+  private readonly sentLabels = new Map<string, string | undefined>();
+
+  private summary(r: RunRecord) {
+    const s = toRunSummary(r, this.host.identity?.(r));
+    this.sentLabels.set(r.dir, s.label);
+    return s;
   }
 
   private dirOf(runId: string): string | undefined {
@@ -150,7 +173,7 @@ export class DashboardSession {
   /** init, then each run's history streamed in chunks as it is read (the host stays responsive). */
   private async sendAll(): Promise<void> {
     const runs = this.runDirs.map((d) => this.host.getRun(d)).filter((r): r is RunRecord => !!r);
-    this.host.post({ type: 'init', mode: this.mode, runs: runs.map(toRunSummary) });
+    this.host.post({ type: 'init', mode: this.mode, runs: runs.map((r) => this.summary(r)) });
     for (const r of runs) {
       const tail = MetricsTail.of(r.dir);
       this.tails.set(r.dir, tail);

@@ -1,9 +1,10 @@
 // What past runs say about a config: the hover table for one key (values tried, metrics they gave,
-// which runs, when) and the CodeLens line over a config (start, last result, compare).
+// which runs, when) and the CodeLens line over a config (start, last result, compare). Runs are
+// named by their labels (shared/run/identity.ts), computed over the runs given.
 
 import * as path from 'node:path';
 import { bestKey, formatMetric, isBetter, lowerIsBetter, testKey, type MetricName } from '../../shared/metrics';
-import type { RunRecord } from '../../shared/run';
+import { runLabels, type RunRecord } from '../../shared/run';
 import { byNewest, formatAgo, keyMetric, labelText, mdEscape, mdText, metricLabel, metricName, progressPercent } from './runs';
 import { clipText, DISPLAY_MAX_TIP } from '../../shared/display';
 import { displayValue, resolvedValue } from './configKeys';
@@ -59,13 +60,21 @@ function groupValues(key: string, runs: RunRecord[], metric: MetricName): Group[
   });
 }
 
-function table(groups: Group[], metric: MetricName, current: string | undefined, now: number, maxRows: number, withConfig: boolean): string[] {
+function table(
+  groups: Group[],
+  metric: MetricName,
+  current: string | undefined,
+  now: number,
+  maxRows: number,
+  withConfig: boolean,
+  labelOf: (r: RunRecord) => string,
+): string[] {
   const head = `| value | best ${mdText(metric)} | test ${mdText(metric)} | runs | last |${withConfig ? ' config |' : ''}`;
   const sep = `|---|---:|---:|---|---|${withConfig ? '---|' : ''}`;
   const rows = groups.slice(0, maxRows).map((g) => {
-    const names = g.runs.map((r) => r.info.name);
+    const names = g.runs.map(labelOf);
     const top = g.top ?? g.runs[0];
-    const shown = [top.info.name, ...names.filter((n) => n !== top.info.name)];
+    const shown = [labelOf(top), ...names.filter((n) => n !== labelOf(top))];
     const runsText = shown.length > 2 ? `${shown.slice(0, 2).join(', ')} +${shown.length - 2}` : shown.join(', ');
     const when = formatAgo(g.runs[0].info.endedAt ?? g.runs[0].info.startedAt ?? g.runs[0].info.createdAt, now);
     const cfgs = [...new Set(g.runs.map((r) => path.basename(r.info.configPath ?? '')))].join(', ');
@@ -92,12 +101,14 @@ export function hoverTable(o: { key: string; configPath: string; runs: RunRecord
   const others = withConfig.filter((r) => !mine.includes(r));
   const metric = mine.length ? metricName(mine.sort(byNewest)[0].info) : metricName(others.sort(byNewest)[0].info);
   const current = o.current === undefined ? undefined : displayValue(o.current, path.dirname(cfg));
+  const labels = runLabels(o.runs.map((r) => r.info));
+  const labelOf = (r: RunRecord) => labels.get(r.info.id) ?? r.info.name;
   const lines = [`**${o.key}** in past runs (selection metric: ${mdText(metric)})`, ''];
-  if (mine.length) lines.push(...table(groupValues(o.key, mine, metric), metric, current, now, maxRows, false));
+  if (mine.length) lines.push(...table(groupValues(o.key, mine, metric), metric, current, now, maxRows, false, labelOf));
   else lines.push('_No runs of this config yet._');
   if (others.length) {
     lines.push('', `Other configs (${others.length} run${others.length === 1 ? '' : 's'}):`, '');
-    lines.push(...table(groupValues(o.key, others, metric), metric, current, now, Math.min(5, maxRows), true));
+    lines.push(...table(groupValues(o.key, others, metric), metric, current, now, Math.min(5, maxRows), true, labelOf));
   }
   return lines.join('\n');
 }
@@ -114,13 +125,15 @@ export function configLens(o: { configPath: string; runs: RunRecord[]; sweepSize
   const now = o.now ?? Date.now();
   const cfg = path.resolve(o.configPath);
   const mine = o.runs.filter((r) => r.info.configPath && path.resolve(r.info.configPath) === cfg).sort(byNewest);
+  const labels = runLabels(mine.map((r) => r.info));
+  const labelOf = (r: RunRecord) => labels.get(r.info.id) ?? r.info.name;
   const out: LensItem[] = [];
   const running = mine.filter((r) => r.info.status === 'running');
   const queued = mine.filter((r) => r.info.status === 'queued');
   for (const r of running.slice(0, 2)) {
     const pct = progressPercent(r.info);
     out.push({
-      title: `$(sync~spin) ${labelText(r.info.name)} ${pct !== undefined ? `${pct}%` : 'running'}`,
+      title: `$(sync~spin) ${labelText(labelOf(r))} ${pct !== undefined ? `${pct}%` : 'running'}`,
       command: 'finetune.openDashboard',
       arguments: [r.dir],
       tooltip: 'Open the dashboard of this run',
@@ -157,7 +170,7 @@ export function configLens(o: { configPath: string; runs: RunRecord[]; sweepSize
       title: `last: ${what}${when ? ` · ${when}` : ''}`,
       command: 'finetune.openDashboard',
       arguments: [last.dir],
-      tooltip: `Open the dashboard of ${clipText(last.info.name, DISPLAY_MAX_TIP)}`,
+      tooltip: `Open the dashboard of ${clipText(labelOf(last), DISPLAY_MAX_TIP)}`,
     });
   }
   const done = mine.filter((r) => r.info.status !== 'queued');

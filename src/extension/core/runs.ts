@@ -7,8 +7,18 @@ import * as path from 'node:path';
 import { formatMetric, isMetricName, testKey, bestKey, type MetricName } from '../../shared/metrics';
 import type { RunSummary } from '../../shared/protocol';
 import { clipText, DISPLAY_MAX, DISPLAY_MAX_LONG, DISPLAY_MAX_TIP } from '../../shared/display';
-import { defaultRunsFolder, hasExportedModel, hasResumeCheckpoint, isPidAlive, type RunInfo, type RunRecord } from '../../shared/run';
-import { configAsWritten } from '../../shared/config/config';
+import {
+  defaultRunsFolder,
+  hasExportedModel,
+  hasResumeCheckpoint,
+  isPidAlive,
+  isRenamed,
+  runIdentities,
+  type RunIdentity,
+  type RunInfo,
+  type RunRecord,
+} from '../../shared/run';
+import { configAsWritten, defaultRunName } from '../../shared/config/config';
 
 /** The runs folder: the setting (absolute, or relative to the workspace folder), else the default runs folder (shared/run) of the workspace folder, else of the config's folder. */
 export function runsFolderFor(o: { setting?: string; workspaceFolder?: string; configPath?: string }): string {
@@ -113,13 +123,28 @@ export function contextValue(r: RunRecord): string {
   return `run-${r.info.status}${resumable ? '-resumable' : ''}${model ? '-model' : ''}`;
 }
 
-/** The RunSummary the dashboard receives. */
-export function toRunSummary(r: RunRecord): RunSummary {
+/** A run's identity on its own (no siblings known): its name, and its short id. Callers that know the other runs pass the store's. */
+export const identityAlone = (r: RunRecord): RunIdentity => runIdentities([r.info]).get(r.info.id)!;
+
+/**
+ * A run named where nothing else says which config it is of (notifications, the status bar, the
+ * Output channel): its label, after its config's file name when the label is computed
+ * (`textcls · lr=3e-4`); a run labelled by its name is its name.
+ */
+export function contextLabel(r: RunRecord, identity: RunIdentity = identityAlone(r)): string {
+  if (identity.label === r.info.name || !r.info.configPath) return identity.label;
+  return `${defaultRunName(r.info.configPath)} · ${identity.label}`;
+}
+
+/** The RunSummary the dashboard receives; `identity` is the run's among all runs (RunStore.identity). */
+export function toRunSummary(r: RunRecord, identity: RunIdentity = identityAlone(r)): RunSummary {
   const i = r.info;
   const c = i.config as { task?: RunSummary['task'] } | null;
   return {
     id: i.id,
     name: i.name,
+    shortId: identity.shortId,
+    label: identity.label,
     dir: r.dir,
     status: i.status,
     configPath: i.configPath,
@@ -224,13 +249,18 @@ export function mdEscapeLines(s: string): string {
   return String(s).split(/\r?\n/).map(mdEscape).join('  \n');
 }
 
-/** The run history item: label (clipped), description and a Markdown tooltip (to show with `supportThemeIcons` off). */
+/**
+ * The run history item: its label (what sets it apart from the other runs of its config, or its
+ * name), clipped; a description that ends with the short id; a Markdown tooltip (to show with
+ * `supportThemeIcons` off) headed by the label, with the name when it is not the label.
+ */
 export function describeRun(
   r: RunRecord,
   now = Date.now(),
-  o: { configNote?: string; trustNote?: string } = {},
+  o: { configNote?: string; trustNote?: string; identity?: RunIdentity } = {},
 ): { label: string; description: string; tooltip: string } {
   const i = r.info;
+  const id = o.identity ?? identityAlone(r);
   const parts: string[] = [];
   if (o.configNote) parts.push(o.configNote);
   const pct = progressPercent(i);
@@ -245,9 +275,10 @@ export function describeRun(
   if (i.status === 'pruned') parts.push('pruned');
   if (i.earlyStop) parts.push(`early stop @ ${i.earlyStop.step}`);
   const lines = [
-    `**${mdText(i.name, DISPLAY_MAX_TIP)}** — ${i.status}${pct !== undefined && i.status === 'running' ? ` (${i.step}/${i.totalSteps})` : ''}`,
+    `**${mdText(id.label, DISPLAY_MAX_TIP)}** — ${i.status}${pct !== undefined && i.status === 'running' ? ` (${i.step}/${i.totalSteps})` : ''}`,
     '',
   ];
+  if (id.label !== i.name) lines.push(`name: ${mdText(i.name, DISPLAY_MAX_TIP)}`, '');
   const rows: [string, string][] = [...mainHyperParameters(i.config)];
   if (i.device) rows.push(['device', `${i.device.used}${i.device.threads ? `, ${i.device.threads} threads` : ''}`]);
   if (km) rows.push([km.source === 'test' ? `test ${km.name} (best checkpoint)` : `best validation ${km.name}`, formatMetric(km.value)]);
@@ -261,20 +292,31 @@ export function describeRun(
   // No theme icons here: the tooltip is rendered without them, so `$(…)` in run text stays text.
   if (o.configNote) lines.push('', `⚠ ${mdEscape(o.configNote)}`);
   if (o.trustNote) lines.push('', `🛡 ${mdEscape(o.trustNote)}`);
-  lines.push('', mdText(i.id, DISPLAY_MAX_TIP));
-  return { label: clipText(i.name), description: clipText(parts.join(' · '), DISPLAY_MAX_TIP), tooltip: lines.join('\n') };
+  lines.push('', `${mdText(id.shortId)} · ${mdText(i.id, DISPLAY_MAX_TIP)}`);
+  // the short id last: the least needed part goes first when a narrow view cuts the description
+  parts.push(id.shortId);
+  return { label: clipText(id.label), description: clipText(parts.join(' · '), DISPLAY_MAX_TIP), tooltip: lines.join('\n') };
 }
 
-/** A run as a QuickPick item (Compare, Diff, Resume … pick lists): its strings through `labelText`, since a pick list draws `$(…)` as icons. */
-export function runPickItem(r: RunRecord, where: string, now = Date.now()): { label: string; description: string; detail: string } {
+/**
+ * A run as a QuickPick item (Compare, Diff, Resume … pick lists): its label, then its short id,
+ * status, metric and age; the detail says where (and the name, when it is not the label). Strings go
+ * through `labelText`, since a pick list draws `$(…)` as icons.
+ */
+export function runPickItem(
+  r: RunRecord,
+  where: string,
+  now = Date.now(),
+  identity: RunIdentity = identityAlone(r),
+): { label: string; description: string; detail: string } {
   const km = keyMetric(r.info);
   return {
-    label: labelText(r.info.name),
+    label: labelText(identity.label),
     description: labelText(
-      `${r.info.status}${km ? ` · ${metricLabel(km)} ${formatMetric(km.value)}` : ''} · ${formatAgo(r.info.createdAt ?? r.info.startedAt, now)}`,
+      `${identity.shortId} · ${r.info.status}${km ? ` · ${metricLabel(km)} ${formatMetric(km.value)}` : ''} · ${formatAgo(r.info.createdAt ?? r.info.startedAt, now)}`,
       DISPLAY_MAX_TIP,
     ),
-    detail: labelText(where, DISPLAY_MAX_TIP),
+    detail: labelText(identity.label === r.info.name ? where : `${r.info.name} · ${where}`, DISPLAY_MAX_TIP),
   };
 }
 
@@ -291,6 +333,22 @@ export function classifyRunning(runs: RunRecord[], alive = isPidAlive, host = os
     (alive(r.info.pid) ? live : stale).push(r);
   }
   return { live, stale };
+}
+
+/**
+ * What Rename writes to run.json for what the user typed over the run's label `shown`: a new name
+ * with `renamed: true` (the name is then the label); empty: the config's name back with
+ * `renamed: false` (the label is computed again); undefined when nothing changes.
+ */
+export function renameFields(info: RunInfo, typed: string, shown: string): Pick<RunInfo, 'name' | 'renamed'> | undefined {
+  const name = typed.replace(/[\r\n\u2028\u2029]+/g, ' ').trim();
+  if (!name) {
+    if (!isRenamed(info)) return undefined;
+    const configName = (info.config as { name?: unknown } | null)?.name;
+    return { name: typeof configName === 'string' ? configName : info.name, renamed: false };
+  }
+  if (name === shown) return undefined;
+  return { name, renamed: true };
 }
 
 /** Comma/space separated tags → a clean unique list. */

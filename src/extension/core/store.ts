@@ -1,16 +1,39 @@
 // All known runs, kept current from the run folders (scans and watcher events). Emits `change`
-// with the folders that changed so the tree, CodeLens and dashboards refresh what they show.
+// with the folders that changed so the tree, CodeLens and dashboards refresh what they show. Each
+// run's identity (short id and label, shared/run/identity.ts) is computed over all known runs, so
+// that a label says what sets a run apart from every other run of its config.
 
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { inspectRun, scanRunsFolderDetailed, type RunRecord, type UnreadableRun } from '../../shared/run';
+import {
+  inspectRun,
+  runIdentities,
+  scanRunsFolderDetailed,
+  shortRunIds,
+  type RunIdentity,
+  type RunInfo,
+  type RunRecord,
+  type UnreadableRun,
+} from '../../shared/run';
 
 export class RunStore extends EventEmitter<{ change: [dirs: string[]] }> {
   private readonly runs = new Map<string, RunRecord>();
   /** Run folders whose run.json exists but cannot be used (garbage, empty, a folder), with why. */
   private readonly bad = new Map<string, string>();
   private readonly folders = new Set<string>();
+  /** Identities by run id, computed on first use after a change (a live run changes run.json every block). */
+  private identities: Map<string, RunIdentity> | undefined;
+  /** Short ids over all runs, kept while the set of run ids is the same. */
+  private shortIds: { key: string; ids: Map<string, string> } | undefined;
+  /** Each config's identities, kept while its runs' ids, short ids, names, renames and config hashes are the same (a live run's progress changes none). */
+  private readonly groupIdentities = new Map<string, { key: string; ids: Map<string, RunIdentity> }>();
+
+  constructor() {
+    super();
+    // first, so that every other listener already sees the new labels
+    this.on('change', () => (this.identities = undefined));
+  }
 
   /** The runs folders scanned. */
   get runsFolders(): string[] {
@@ -144,5 +167,43 @@ export class RunStore extends EventEmitter<{ change: [dirs: string[]] }> {
 
   all(): RunRecord[] {
     return [...this.runs.values()];
+  }
+
+  /** A run's short id and label among all known runs (see shared/run/identity.ts). */
+  identity(r: RunRecord): RunIdentity {
+    this.identities ??= this.computeIdentities();
+    return this.identities.get(r.info.id) ?? runIdentities([r.info]).get(r.info.id)!;
+  }
+
+  /** runIdentities over all runs, recomputing only the configs whose runs changed in what a label depends on. */
+  private computeIdentities(): Map<string, RunIdentity> {
+    const infos = this.all().map((x) => x.info);
+    const idsKey = infos
+      .map((i) => i.id)
+      .sort()
+      .join('\n');
+    if (this.shortIds?.key !== idsKey) this.shortIds = { key: idsKey, ids: shortRunIds(infos.map((i) => i.id)) };
+    const short = this.shortIds.ids;
+    const groups = new Map<string, RunInfo[]>();
+    for (const i of infos) {
+      const g = groups.get(i.configPath ?? '');
+      if (g) g.push(i);
+      else groups.set(i.configPath ?? '', [i]);
+    }
+    const out = new Map<string, RunIdentity>();
+    for (const [configPath, runs] of groups) {
+      // a config hash stands for the config (the trainer and the extension write it with the config)
+      const key = runs.map((i) => [i.id, short.get(i.id), i.name, i.renamed, i.configHash, i.config ? 1 : 0].join('\u0001')).join('\n');
+      let cached = this.groupIdentities.get(configPath);
+      if (cached?.key !== key) this.groupIdentities.set(configPath, (cached = { key, ids: runIdentities(runs, short) }));
+      for (const [id, x] of cached.ids) out.set(id, x);
+    }
+    for (const configPath of this.groupIdentities.keys()) if (!groups.has(configPath)) this.groupIdentities.delete(configPath);
+    return out;
+  }
+
+  /** What a run is called wherever it is shown: its label. */
+  label(r: RunRecord): string {
+    return this.identity(r).label;
   }
 }

@@ -9,19 +9,17 @@ import * as path from 'node:path';
 import { configAsWritten } from '../../shared/config/config';
 import { isTableToHost, type HostToTable, type TableRow, type TableToHost } from '../../shared/protocol';
 import type { RunRecord } from '../../shared/run';
+import type { RunIdentity } from '../../shared/run/identity';
+import { identityAlone } from './runs';
 import { defaultSweepsFolder, readSweep } from '../../shared/sweep/folder';
 import { MAX_EXPORT_CHARS } from './dashboardCore';
 import { safeExportName } from './webviewGuard';
 
 type Param = TableRow['params'][string];
 
-/**
- * RUN IDENTITY, TO BE REWIRED AT MERGE: the label and short id of a run. Until `shortRunId` and
- * `runLabels` (src/shared/run/identity.ts, issue 16 item 1) land, the label is the run's name and
- * the short id the last 6 characters of its id.
- */
-export function rowIdentity(r: RunRecord): { label: string; shortId: string } {
-  return { label: r.info.name, shortId: r.info.id.slice(-6) };
+/** A run's label and short id; the table passes the store's (`RunStore.identity`: among all runs of its config). */
+export function rowIdentity(r: RunRecord, identity?: (r: RunRecord) => RunIdentity): RunIdentity {
+  return identity ? identity(r) : identityAlone(r);
 }
 
 /** A config as flat dotted keys in its own snake_case (`training.lr`); lists as JSON text. */
@@ -58,13 +56,15 @@ export interface RowContext {
   relative(file: string): string;
   /** The sweep a run folder is a trial of. */
   sweepOf(dir: string): string | undefined;
+  /** The run's identity among all runs (labels depend on the other runs of the same config). */
+  identity?(r: RunRecord): RunIdentity;
 }
 
 export function toTableRow(r: RunRecord, ctx: RowContext): TableRow {
   const i = r.info;
   const row: TableRow = {
     id: i.id,
-    ...rowIdentity(r),
+    ...rowIdentity(r, ctx.identity?.bind(ctx)),
     name: i.name,
     status: i.status,
     config: i.configPath ? ctx.relative(i.configPath) : '',
@@ -186,20 +186,28 @@ export class TableSession {
   /** Run folders changed in the store: upsert those that are there, remove those that are gone. */
   changed(dirs: Iterable<string>): void {
     if (!this.ready) return;
-    const rows: TableRow[] = [];
+    const rows = new Map<string, TableRow>();
     const gone: string[] = [];
+    const configs = new Set<string>();
     for (const d of new Set(dirs)) {
       const dir = path.resolve(d);
       const r = this.host.get(dir);
-      if (r) rows.push(this.rowOf(r));
-      else {
+      if (r) {
+        rows.set(dir, this.rowOf(r));
+        if (r.info.configPath) configs.add(r.info.configPath);
+      } else {
         const id = this.sent.get(dir);
         if (id === undefined) continue;
         this.sent.delete(dir);
         gone.push(id);
+        configs.add('*');
       }
     }
-    if (rows.length) this.host.post({ type: 'upsert', rows });
+    // a label says what sets a run apart from its siblings: a new, changed or removed run can relabel the others of its config
+    if (configs.size)
+      for (const r of this.host.runs())
+        if ((configs.has('*') || configs.has(r.info.configPath)) && !rows.has(path.resolve(r.dir))) rows.set(path.resolve(r.dir), this.rowOf(r));
+    if (rows.size) this.host.post({ type: 'upsert', rows: [...rows.values()] });
     if (gone.length) this.host.post({ type: 'remove', ids: gone });
   }
 

@@ -31,7 +31,8 @@ export {
   type SweepSpec,
   type Task,
 } from './types';
-export { configAsWritten, defaultRunName } from './defaults';
+export { defaultRunName } from './defaults';
+export { configAsWritten } from './written';
 export { isHubId } from './hubid';
 export { configHash } from './hash';
 export { sweepSize, trialName } from './sweep';

@@ -108,10 +108,12 @@ export interface RunInfo {
   tags?: string[];
   /** Pinned on top of the experiments table (a user field, like notes and tags). */
   pinned?: boolean;
+  /** Set by Rename: `name` is the user's, and is the run's label (./identity.ts); absent: the config's name, and the label is computed. */
+  renamed?: boolean;
 }
 
 /** The fields a user edits (rename, notes, tags, pin); a trainer rewriting run.json keeps the file's values of these. */
-const USER_FIELDS = ['name', 'notes', 'tags', 'pinned'] as const;
+const USER_FIELDS = ['name', 'renamed', 'notes', 'tags', 'pinned'] as const;
 
 /** The one constructor of a RunInfo: a run at step 0 created now on this host. */
 export function newRunInfo(o: {
@@ -365,11 +367,11 @@ export function runFileKind(file: string): 'info' | 'metrics' | undefined {
 
 /**
  * Merges fields into run.json (atomically) and returns the new info; a field set to undefined is
- * removed. It does not lock: a trainer still writing the folder keeps the user fields (name, notes,
- * tags) on its next write, but would overwrite anything else, so callers change `status`, `endedAt`
+ * removed. It does not lock: a trainer still writing the folder keeps the user fields (name, renamed,
+ * notes, tags) on its next write, but would overwrite anything else, so callers change `status`, `endedAt`
  * and `error` only for runs whose trainer is gone.
  */
-export function updateRunInfo(dir: string, fields: Partial<Pick<RunInfo, 'name' | 'notes' | 'tags' | 'pinned' | 'status' | 'endedAt' | 'error'>>): RunInfo {
+export function updateRunInfo(dir: string, fields: Partial<Pick<RunInfo, 'name' | 'renamed' | 'notes' | 'tags' | 'pinned' | 'status' | 'endedAt' | 'error'>>): RunInfo {
   const r = readRun(dir);
   if (!r) throw new Error(`${dir} has no readable ${RUN_FILES.info}`);
   const info = { ...r.info, ...fields };

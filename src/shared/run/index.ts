@@ -6,3 +6,4 @@ export * from './folder';
 export * from './metricsFile';
 export * from './lock';
 export * from './fingerprint';
+export * from './identity';
