@@ -8,6 +8,7 @@
 //   metrics.jsonl                   one `train` or `eval` record per line (protocol.ts MetricsRecord)
 //   launch.json                     how the extension started it (config + `--set` overrides)
 //   train.log                       the run's log
+//   job.sh, slurm.log               a Slurm trial's batch script and its output (src/trainer/slurm)
 //   tensorboard/                    TensorBoard event files
 //   checkpoints/best, checkpoints/last   Hugging Face folders + optimizer and trainer state
 //   misclassified-<split>.json      examples the model got wrong, for the dashboard
@@ -36,6 +37,9 @@ export const RUN_FILES = {
   labels: 'labels.json',
   tokenizer: 'tokenizer',
   lock: 'trainer.lock',
+  /** A Slurm trial's batch script and its output (every attempt, appended). */
+  jobScript: 'job.sh',
+  jobLog: 'slurm.log',
 } as const;
 
 /** The runs folder a config's runs go to unless told otherwise: `<base>/.finetune/runs`. */
@@ -65,6 +69,8 @@ export function runPaths(dir: string) {
     labels: p(RUN_FILES.labels),
     tokenizer: p(RUN_FILES.tokenizer),
     lock: p(RUN_FILES.lock),
+    jobScript: p(RUN_FILES.jobScript),
+    jobLog: p(RUN_FILES.jobLog),
     checkpoint: (kind: CheckpointKind) => path.join(dir, RUN_FILES.checkpoints, kind),
     misclassified: (split: EvalSplit) => p(`misclassified-${split}.json`),
   };
@@ -213,16 +219,19 @@ export function openRunFolder(o: { runDir?: string; runsDir: string; name: strin
   return { id: path.basename(dir), dir };
 }
 
+/** What a queued run folder may hold besides run.json: how it was launched, and a Slurm trial's job script and output. */
+const QUEUED_FILES: ReadonlySet<string> = new Set([RUN_FILES.info, RUN_FILES.launch, RUN_FILES.jobScript, RUN_FILES.jobLog]);
+
 /**
- * Throws unless a folder may take a new run: it is empty, or it holds only a run the extension
- * queued there (run.json `queued`, launch.json) — never a run that started, whatever its status,
- * nor files that are not a run's. Call it holding the folder's lock (the lock file is ignored).
+ * Throws unless a folder may take a new run: it is empty, or it holds only a run queued there (run.json
+ * `queued`, launch.json, a Slurm job's script and output) — never a run that started, whatever its
+ * status, nor files that are not a run's. Call it holding the folder's lock (the lock file is ignored).
  */
 export function assertNewRunFolder(dir: string): void {
   const names = fs.readdirSync(dir).filter((n) => n !== RUN_FILES.lock);
   if (!names.length) return;
   const r = inspectRun(dir);
-  if (r && 'info' in r && r.info.status === 'queued' && names.every((n) => n === RUN_FILES.info || n === RUN_FILES.launch)) return;
+  if (r && 'info' in r && r.info.status === 'queued' && names.every((n) => QUEUED_FILES.has(n))) return;
   const what =
     r && 'info' in r
       ? `a ${r.info.status} run${r.info.step ? ` (step ${r.info.step}${r.info.totalSteps ? ` of ${r.info.totalSteps}` : ''})` : ''}`
