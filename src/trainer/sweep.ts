@@ -130,7 +130,7 @@ export async function runSweep(o: SweepOptions): Promise<number> {
         total,
         ...(s.earlyTermination ? { earlyTermination: s.earlyTermination } : {}),
         sampler: { kind: s.method, seed: s.seed },
-        executor: o.executor ?? s.executor,
+        executor: o.executor ?? s.executor ?? 'local',
         status: 'running',
         createdAt: now,
         updatedAt: now,

@@ -13,7 +13,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { hasResumeCheckpoint, readMetrics, readRunInfo, runPaths, type RunInfo } from '../../src/shared/run';
+import { hasResumeCheckpoint, readMetrics, readRunInfo, type RunInfo } from '../../src/shared/run';
+import { jobFiles } from '../../src/trainer/slurm/script';
 import { readSweep, sweepFile } from '../../src/shared/sweep/folder';
 import type { MetricsRecord } from '../../src/shared/protocol';
 import { tinyWorkspace } from '../helpers/tinyrun';
@@ -144,7 +145,7 @@ if (skip) {
         const f1s = readMetrics(t.runDir).flatMap((m) => (m.type === 'eval' && m.split === 'validation' ? [m.metrics.f1!] : []));
         assert.ok(f1s.length > 0, 'validation records');
         assert.equal(t.value, Math.max(...f1s));
-        const log = fs.readFileSync(runPaths(t.runDir).jobLog, 'utf8');
+        const log = fs.readFileSync(jobFiles(t.runDir).log, 'utf8');
         assert.match(log, new RegExp(`finetune: job ${t.job!.id} attempt 1 on `), 'the job wrote its log into the run folder');
         assert.equal(slurm('squeue', ['-h', '-j', t.job!.id]).stdout.trim(), '', 'the job has left the queue');
       }
@@ -167,7 +168,7 @@ if (skip) {
       const s = readSweep(first.sweep);
       assert.equal(s.status, 'completed');
       assert.equal(s.trials[0].status, 'completed');
-      const log = fs.readFileSync(runPaths(first.runDir).jobLog, 'utf8');
+      const log = fs.readFileSync(jobFiles(first.runDir).log, 'utf8');
       assert.match(log, new RegExp(`finetune: job ${first.job} attempt 2 on `), 'Slurm ran the job again');
       const info = readRunInfo(first.runDir);
       assert.ok(info.resumedFrom, 'the second attempt resumed from the checkpoint');

@@ -137,8 +137,9 @@ export function resolveSweep(v: unknown, done: Obj): SweepSpec | undefined {
     mode: (v.mode as 'max' | 'min' | undefined) ?? directionOf(metric),
     seed: typeof v.seed === 'number' ? v.seed : (done.seed as number),
     ...(v.early_termination !== undefined ? { earlyTermination: earlyTermination(v.early_termination) } : {}),
-    executor: v.executor === 'slurm' ? 'slurm' : 'local',
-    slurm: slurmSettings(v.slurm),
+    // Only when written: a sweep without them resolves (and hashes) as before they existed.
+    ...(v.executor === 'slurm' || v.executor === 'local' ? { executor: v.executor } : {}),
+    ...(v.slurm !== undefined ? { slurm: slurmSettings(v.slurm) } : {}),
   };
 }
 

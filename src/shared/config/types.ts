@@ -120,10 +120,10 @@ export interface SweepSpec {
   /** The sampler's seed (default: the config's seed). */
   seed: number;
   earlyTermination?: EarlyTermination;
-  /** Where `finetune sweep` runs the trials (default local). */
-  executor: 'local' | 'slurm';
-  /** The Slurm job of each trial (defaults filled; used with executor slurm). */
-  slurm: SlurmSettings;
+  /** Where `finetune sweep` runs the trials (unset: local). */
+  executor?: 'local' | 'slurm';
+  /** The Slurm job of each trial (when written; defaults filled), for executor slurm. */
+  slurm?: SlurmSettings;
 }
 
 /** `sweep.slurm`: what each trial's sbatch job asks for (see src/trainer/slurm/). */

@@ -8,7 +8,6 @@
 //   metrics.jsonl                   one `train` or `eval` record per line (protocol.ts MetricsRecord)
 //   launch.json                     how the extension started it (config + `--set` overrides)
 //   train.log                       the run's log
-//   job.sh, slurm.log               a Slurm trial's batch script and its output (src/trainer/slurm)
 //   tensorboard/                    TensorBoard event files
 //   checkpoints/best, checkpoints/last   Hugging Face folders + optimizer and trainer state
 //   misclassified-<split>.json      examples the model got wrong, for the dashboard
@@ -37,8 +36,7 @@ export const RUN_FILES = {
   labels: 'labels.json',
   tokenizer: 'tokenizer',
   lock: 'trainer.lock',
-  /** A Slurm trial's batch script and its output (every attempt, appended). */
-  jobScript: 'job.sh',
+  jobScript: 'job.sh', // a Slurm trial's batch script, and its output (every attempt appended):
   jobLog: 'slurm.log',
 } as const;
 
@@ -69,8 +67,6 @@ export function runPaths(dir: string) {
     labels: p(RUN_FILES.labels),
     tokenizer: p(RUN_FILES.tokenizer),
     lock: p(RUN_FILES.lock),
-    jobScript: p(RUN_FILES.jobScript),
-    jobLog: p(RUN_FILES.jobLog),
     checkpoint: (kind: CheckpointKind) => path.join(dir, RUN_FILES.checkpoints, kind),
     misclassified: (split: EvalSplit) => p(`misclassified-${split}.json`),
   };
@@ -219,9 +215,7 @@ export function openRunFolder(o: { runDir?: string; runsDir: string; name: strin
   return { id: path.basename(dir), dir };
 }
 
-/** What a queued run folder may hold besides run.json: how it was launched, and a Slurm trial's job script and output. */
 const QUEUED_FILES: ReadonlySet<string> = new Set([RUN_FILES.info, RUN_FILES.launch, RUN_FILES.jobScript, RUN_FILES.jobLog]);
-
 /**
  * Throws unless a folder may take a new run: it is empty, or it holds only a run queued there (run.json
  * `queued`, launch.json, a Slurm job's script and output) — never a run that started, whatever its

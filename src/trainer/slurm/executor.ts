@@ -21,11 +21,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { configHash, loadConfigWithWarnings, trialName } from '../../shared/config/config';
 import type { SlurmSettings } from '../../shared/config/types';
-import { hasResumeCheckpoint, newRunInfo, readRun, runPaths, updateRunInfo, writeLaunch, writeRunInfo } from '../../shared/run';
+import { hasResumeCheckpoint, newRunInfo, readRun, updateRunInfo, writeLaunch, writeRunInfo } from '../../shared/run';
 import type { SweepTrial } from '../../shared/sweep/folder';
 import type { TrialExecutor, TrialJudge } from '../executor';
 import { cancelJob, describeJob, hasEnded, jobState, submitJob, type JobState } from './jobs';
-import { jobScript, sbatchArgs, trainerProgram, type JobSpec } from './script';
+import { jobFiles, jobScript, sbatchArgs, trainerProgram, type JobSpec } from './script';
 
 interface Watched {
   trial: SweepTrial;
@@ -41,13 +41,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The last lines of a job's output, for a run's error. */
 function logTail(runDir: string, lines = 4): string {
   try {
-    const text = fs.readFileSync(runPaths(runDir).jobLog, 'utf8').slice(-4000);
+    const text = fs.readFileSync(jobFiles(runDir).log, 'utf8').slice(-4000);
     const last = text
       .split('\n')
       .map((l) => l.trim())
       .filter(Boolean)
       .slice(-lines);
-    return last.length ? `; ${path.basename(runPaths(runDir).jobLog)} ends: ${last.join(' | ')}` : '';
+    return last.length ? `; ${path.basename(jobFiles(runDir).log)} ends: ${last.join(' | ')}` : '';
   } catch {
     return '';
   }
@@ -105,7 +105,7 @@ export function slurmExecutor(settings: SlurmSettings, o: { pollMs?: number } = 
           settings,
           sweepDir: d.dir,
         };
-        const script = runPaths(trial.runDir).jobScript;
+        const script = jobFiles(trial.runDir).script;
         fs.writeFileSync(script, jobScript(spec), { mode: 0o755 });
         trial.status = 'running';
         delete trial.endedAt;

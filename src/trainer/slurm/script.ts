@@ -8,7 +8,7 @@
 
 import * as path from 'node:path';
 import type { SlurmSettings } from '../../shared/config/types';
-import { runPaths } from '../../shared/run';
+import { RUN_FILES } from '../../shared/run';
 
 export interface JobSpec {
   runDir: string;
@@ -30,6 +30,9 @@ export interface JobSpec {
   sweepDir: string;
 }
 
+/** A trial's job script and its output, in its run folder. */
+export const jobFiles = (runDir: string) => ({ script: path.join(runDir, RUN_FILES.jobScript), log: path.join(runDir, RUN_FILES.jobLog) });
+
 /** A word quoted for bash. */
 export const shq = (s: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
@@ -41,7 +44,7 @@ export function sbatchArgs(spec: JobSpec): string[] {
   const s = spec.settings;
   return [
     `--job-name=${jobName(spec.name)}`,
-    `--output=${runPaths(spec.runDir).jobLog}`,
+    `--output=${jobFiles(spec.runDir).log}`,
     '--open-mode=append',
     '--requeue',
     `--chdir=${spec.workDir}`,
@@ -61,7 +64,7 @@ export function jobScript(spec: JobSpec): string {
   return [
     '#!/bin/bash',
     `# A trial of the sweep ${spec.sweepDir}, written by \`finetune sweep --executor slurm\`.`,
-    `# Submitted as: sbatch ${sbatchArgs(spec).map(shq).join(' ')} ${shq(runPaths(spec.runDir).jobScript)}`,
+    `# Submitted as: sbatch ${sbatchArgs(spec).map(shq).join(' ')} ${shq(jobFiles(spec.runDir).script)}`,
     ...extra,
     'set -eo pipefail',
     'echo "finetune: job ${SLURM_JOB_ID:-?} attempt $(( ${SLURM_RESTART_COUNT:-0} + 1 )) on $(hostname) at $(date -u +%Y-%m-%dT%H:%M:%SZ)"',
