@@ -1,7 +1,8 @@
 // The slurm executor's parts that need no cluster (test/slurm/*.slurm.test.ts runs a real one): the
 // job script, run by bash, starts the trial fresh on its first attempt and resumes its own run
 // folder when Slurm restarts it; scontrol's job lines parse; a requeued attempt takes over the run
-// lock of an earlier attempt of its job (wherever that ran); sweep.slurm is checked at file:line:col.
+// lock of an earlier attempt of its job (wherever that ran); sweep.slurm is checked at file:line:col;
+// the CLI's --executor.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,9 +12,11 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { validateConfigText, type ConfigError } from '../src/shared/config/config';
 import { slurmSettings } from '../src/shared/config/sweep';
-import { acquireRunLock, readRunLock } from '../src/shared/run';
+import { acquireRunLock, readRunInfo, readRunLock } from '../src/shared/run';
+import { readSweep } from '../src/shared/sweep/folder';
 import { describeJob, parseScontrolJob } from '../src/trainer/slurm/jobs';
 import { jobScript, sbatchArgs, type JobSpec } from '../src/trainer/slurm/script';
+import { tinyWorkspace } from './helpers/tinyrun';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'finetune-slurm-unit-'));
 
@@ -191,5 +194,34 @@ sweep:
       '14:11 sweep.slurm.cpus must be >= 1, got 0',
       `15:13 sweep.slurm.extra[0] must be one sbatch option on one line, starting with - or -- (e.g. "--account=myproject"), got 'account=x'`,
     ]);
+  });
+});
+
+describe('finetune sweep --executor (dist/trainer.js; `npm run build` first)', () => {
+  const TRAINER = path.resolve(path.dirname(__filename), '..', 'dist', 'trainer.js');
+  const sweepYaml = `sweep:\n  method: random\n  budget: 2\n  training.lr: {loguniform: [1.0e-4, 3.0e-2]}\n`;
+
+  it('refuses an unknown executor', () => {
+    const w = tinyWorkspace(sweepYaml);
+    const r = spawnSync(process.execPath, [TRAINER, 'sweep', w.config, '--executor', 'kubernetes'], { encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /--executor must be local or slurm, got 'kubernetes'/);
+    assert.ok(!fs.existsSync(path.join(w.dir, '.finetune')), 'nothing was written');
+  });
+
+  it('without sbatch on PATH: the trial fails saying what the slurm executor needs, and nothing more is submitted', () => {
+    const w = tinyWorkspace(sweepYaml);
+    const r = spawnSync(process.execPath, [TRAINER, 'sweep', w.config, '--executor', 'slurm'], { encoding: 'utf8', env: { PATH: tmp() } });
+    assert.equal(r.status, 0, r.stderr);
+    const root = path.join(w.dir, '.finetune', 'sweeps');
+    const s = readSweep(path.join(root, fs.readdirSync(root)[0]));
+    assert.equal(s.executor, 'slurm');
+    assert.equal(s.status, 'stopped');
+    assert.deepEqual(
+      s.trials.map((t) => t.status),
+      ['failed'],
+    );
+    assert.match(readRunInfo(s.trials[0].runDir).error!.message, /sbatch not found: the slurm executor runs on a Slurm login node/);
+    assert.match(r.stdout, /continue it with: finetune sweep --resume /);
   });
 });
