@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { validateConfigText, type ConfigError } from '../src/shared/config/config';
 import { slurmSettings } from '../src/shared/config/sweep';
-import { acquireRunLock, readRunInfo, readRunLock } from '../src/shared/run';
+import { acquireRunLock, assertNewRunFolder, newRunInfo, readRunInfo, readRunLock, writeRunInfo } from '../src/shared/run';
 import { readSweep } from '../src/shared/sweep/folder';
 import { describeJob, parseScontrolJob } from '../src/trainer/slurm/jobs';
 import { jobScript, sbatchArgs, type JobSpec } from '../src/trainer/slurm/script';
@@ -156,6 +156,17 @@ describe('the run lock under Slurm', () => {
       () => withEnv({ SLURM_JOB_ID: undefined, SLURM_RESTART_COUNT: undefined }, () => acquireRunLock(leftBy('77', 0))),
       /in use by another trainer/,
     );
+  });
+});
+
+describe('a queued run folder of a Slurm trial', () => {
+  it("takes its run although the job's script and log are there; anything else is refused", () => {
+    const dir = tmp();
+    writeRunInfo(dir, newRunInfo({ id: 'x', name: 'x', configPath: '/w/x.finetune.yaml', configHash: '', config: null, status: 'queued' }));
+    for (const f of ['launch.json', 'job.sh', 'slurm.log']) fs.writeFileSync(path.join(dir, f), '');
+    assertNewRunFolder(dir);
+    fs.writeFileSync(path.join(dir, 'notes.txt'), '');
+    assert.throws(() => assertNewRunFolder(dir), /already holds a queued run/);
   });
 });
 
