@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { validateConfigText, type ConfigError } from '../src/shared/config/config';
 import { slurmSettings } from '../src/shared/config/sweep';
 import { acquireRunLock, assertNewRunFolder, newRunInfo, readRunInfo, readRunLock, writeRunInfo } from '../src/shared/run';
@@ -18,7 +18,9 @@ import { describeJob, parseScontrolJob } from '../src/trainer/slurm/jobs';
 import { jobScript, sbatchArgs, type JobSpec } from '../src/trainer/slurm/script';
 import { tinyWorkspace } from './helpers/tinyrun';
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'finetune-slurm-unit-'));
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'finetune-slurm-unit-'));
+after(() => fs.rmSync(TMP, { recursive: true, force: true }));
+const tmp = () => fs.mkdtempSync(path.join(TMP, 'x-'));
 
 function spec(runDir: string, o: Partial<JobSpec> = {}): JobSpec {
   return {
