@@ -155,7 +155,14 @@ export function slurmExecutor(settings: SlurmSettings, o: { pollMs?: number } = 
       /** Asks Slurm about each job; ends the trials whose jobs have left the queue. */
       const askSlurm = () => {
         for (const w of [...active.values()]) {
-          const job = jobState(w.trial.job!.id);
+          let job: JobState | undefined;
+          try {
+            job = jobState(w.trial.job!.id);
+          } catch (e) {
+            // slurmctld busy or restarting: ask again at the next poll (the jobs run on meanwhile).
+            d.log(`${(e as Error).message}; asking again`);
+            return;
+          }
           if (!job || hasEnded(job)) {
             finish(w, job);
             continue;
