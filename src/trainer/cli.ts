@@ -21,6 +21,8 @@ commands:
   sweep <config>         run the config's sweep: one run per trial, bad trials stopped early (docs/sweeps.md)
       --resume SWEEP_DIR continue a sweep whose process stopped or was killed
       --set KEY=VALUE    override a config value for every trial; repeatable
+      --executor local|slurm  run the trials here (default) or as Slurm batch jobs (docs/cluster.md);
+                         overrides the config's sweep.executor
   eval <run-dir>         evaluate a run's exported model on its test (or --split validation|train) data
   predict <run-dir> TEXT run a run's exported model.onnx on text and print entities or the label
                          (TEXT '-' reads it from stdin; any length: long text is windowed
@@ -161,7 +163,9 @@ export async function main(argv: string[]): Promise<number> {
         const { runSweep } = await import('./sweep');
         const { parseSetArgs } = await import('../shared/config/config');
         const trainerArgs = [...(flags.device ? ['--device', String(flags.device)] : []), ...(flags.threads ? ['--threads', String(threads)] : [])];
-        return await runSweep({ configPath: positional[1], resume: flags.resume as string | undefined, overrides: parseSetArgs(sets), trainerArgs });
+        const executor = flags.executor as string | undefined;
+        if (executor !== undefined && executor !== 'local' && executor !== 'slurm') throw new Error(`--executor must be local or slurm, got '${executor}'`);
+        return await runSweep({ configPath: positional[1], resume: flags.resume as string | undefined, overrides: parseSetArgs(sets), trainerArgs, executor });
       }
       case 'eval': {
         const { runEval } = await import('./commands');

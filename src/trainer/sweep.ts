@@ -4,7 +4,9 @@
 // `finetune sweep --resume SWEEP_DIR` continues a sweep whose process was killed: a trial left
 // running is stopped if its trainer still lives, then resumed from its checkpoint (or restarted
 // when it had none). Early termination watches each trial's validation records and stops a bad
-// trial with SIGTERM, so that it checkpoints; its run is then marked `pruned`.
+// trial with SIGTERM, so that it checkpoints; its run is then marked `pruned`. With `--executor slurm`
+// (or `sweep.executor: slurm`) the trials are Slurm batch jobs instead (./slurm/executor.ts): the
+// sampler, early termination and sweep.json stay here, behind the SweepDriver of ./executor.ts.
 
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -24,6 +26,9 @@ import { bestTrial, defaultSweepsFolder, readSweep, writeSweep, type SweepInfo, 
 import { curveOf, decide, type Point, type TrialCurve } from '../shared/sweep/prune';
 import { suggestRandom, suggestTpe, type TpeTrial } from '../shared/sweep/tpe';
 import type { TrainerCommand, TrainerEvent } from '../shared/protocol';
+import { slurmSettings } from '../shared/config/sweep';
+import type { ExecutorKind, SweepDriver, TrialExecutor, TrialJudge } from './executor';
+import { slurmExecutor } from './slurm/executor';
 
 export interface SweepOptions {
   configPath?: string;
@@ -34,6 +39,8 @@ export interface SweepOptions {
   trainerArgs: string[];
   /** How often a running trial's records are read, ms. */
   pollMs?: number;
+  /** `--executor`: overrides the config's sweep.executor (and, with --resume, the sweep's). */
+  executor?: ExecutorKind;
 }
 
 /** Why `finetune train CONFIG` refuses: the config has a sweep block (undefined when it has none or does not validate: train reports that). */
@@ -123,6 +130,7 @@ export async function runSweep(o: SweepOptions): Promise<number> {
         total,
         ...(s.earlyTermination ? { earlyTermination: s.earlyTermination } : {}),
         sampler: { kind: s.method, seed: s.seed },
+        executor: o.executor ?? s.executor ?? 'local',
         status: 'running',
         createdAt: now,
         updatedAt: now,
@@ -137,7 +145,7 @@ export async function runSweep(o: SweepOptions): Promise<number> {
     console.error(`finetune: ${(e as Error).message}`);
     return 2;
   }
-  info = { ...info, status: 'running', pid: process.pid, host: os.hostname() };
+  info = { ...info, status: 'running', pid: process.pid, host: os.hostname(), executor: o.executor ?? info.executor ?? 'local' };
   const save = () => writeSweep(dir, info);
   save();
   log(`${info.method} sweep of ${info.total} trials by ${info.metric} (${info.mode}) in ${dir}`);
@@ -146,8 +154,11 @@ export async function runSweep(o: SweepOptions): Promise<number> {
 
   let stopping = false;
   let child: ReturnType<typeof spawn> | undefined;
+  let executor: TrialExecutor | undefined;
   const onSignal = () => {
-    if (stopping) process.exit(130);
+    if (stopping && !executor) process.exit(130);
+    executor?.stop(stopping);
+    if (stopping) return;
     stopping = true;
     log('stopping: the running trial checkpoints and the sweep stops (again to abort)…');
     child?.kill('SIGTERM');
@@ -155,48 +166,62 @@ export async function runSweep(o: SweepOptions): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  /** Runs one trainer process for the trial, watching its records; resolves with its final trial status. */
-  const runTrial = (trial: SweepTrial, args: string[]): Promise<void> =>
-    new Promise((resolve) => {
-      const tail = MetricsTail.of(trial.runDir);
-      let points: Point[] = [];
-      const watch = () => {
+  /** Early termination's watch on a trial: its validation points, each decided on as it arrives. */
+  const judge = (trial: SweepTrial): TrialJudge => {
+    const tail = MetricsTail.of(trial.runDir);
+    const j = {
+      points: [] as Point[],
+      poll: () => {
         const r = tail.read();
-        if (r.reset) points = [];
+        if (r.reset) j.points = [];
         for (const p of curveOf(r.records, info.metric)) {
-          points.push(p);
+          j.points.push(p);
           if (!info.earlyTermination || trial.pruned || stopping) continue;
-          const d = decide(info.earlyTermination, points, othersOf(info, trial), info.mode);
+          const d = decide(info.earlyTermination, j.points, othersOf(info, trial), info.mode);
           if (d.prune) {
             trial.pruned = { step: p[0], ...(d.rung !== undefined ? { rung: d.rung } : {}) };
             save();
             log(`trial ${trial.number} pruned at step ${p[0]} (${info.metric} ${p[1]})`);
           }
         }
-      };
+        return !!trial.pruned;
+      },
+    };
+    return j;
+  };
+
+  /** A trial's end, from its run folder's status: a stopped run that was judged bad is pruned. */
+  const settle = (trial: SweepTrial, points: Point[]) => {
+    const status = readRun(trial.runDir)?.info.status;
+    trial.value = bestOf(points, info.mode);
+    trial.endedAt = new Date().toISOString();
+    if (status === 'completed') trial.status = 'completed';
+    else if (trial.pruned && (status === 'stopped' || status === 'pruned')) {
+      trial.status = 'pruned';
+      if (status !== 'pruned') updateRunInfo(trial.runDir, { status: 'pruned' });
+    } else trial.status = status === 'stopped' ? 'stopped' : 'failed';
+    save();
+  };
+
+  /** Runs one trainer process for the trial, watching its records; resolves with its final trial status. */
+  const runTrial = (trial: SweepTrial, args: string[]): Promise<void> =>
+    new Promise((resolve) => {
+      const watch = judge(trial);
       // With an IPC channel: the trial waits after each validation evaluation for our decision
       // (stop when pruned, else continue), so pruning is exact and never races the training.
       child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...args, ...o.trainerArgs], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       const c = child;
       c.on('message', (e: TrainerEvent) => {
         if (e?.type !== 'eval' || e.split !== 'validation') return;
-        watch(); // the record is in metrics.jsonl before its event is sent
+        watch.poll(); // the record is in metrics.jsonl before its event is sent
         if (c.connected) c.send({ type: trial.pruned || stopping ? 'stop' : 'continue' } satisfies TrainerCommand, () => {});
       });
-      const timer = setInterval(watch, o.pollMs ?? 250);
+      const timer = setInterval(watch.poll, o.pollMs ?? 250);
       child.on('exit', () => {
         clearInterval(timer);
         child = undefined;
-        watch();
-        const status = readRun(trial.runDir)?.info.status;
-        trial.value = bestOf(points, info.mode);
-        trial.endedAt = new Date().toISOString();
-        if (status === 'completed') trial.status = 'completed';
-        else if (trial.pruned && status === 'stopped') {
-          trial.status = 'pruned';
-          updateRunInfo(trial.runDir, { status: 'pruned' });
-        } else trial.status = status === 'stopped' ? 'stopped' : 'failed';
-        save();
+        watch.poll();
+        settle(trial, watch.points);
         resolve();
       });
     });
@@ -212,8 +237,44 @@ export async function runSweep(o: SweepOptions): Promise<number> {
     `name=${JSON.stringify(trialName(config, trial.params))}`,
   ];
 
+  const restartIn = (trial: SweepTrial) => {
+    trial.runDir = createRunFolder(runsDir, trialName(config, trial.params)).dir;
+    trial.startedAt = new Date().toISOString();
+  };
+  /** The next new trial, recorded in sweep.json, or undefined when the budget is spent or the sweep stops. */
+  const next = (): SweepTrial | undefined => {
+    if (info.trials.length >= info.total || stopping) return undefined;
+    const n = info.trials.length;
+    const params = suggest(info, grid, n);
+    const trial: SweepTrial = { number: n, params, runDir: '', status: 'running', startedAt: '' };
+    restartIn(trial);
+    info.trials.push(trial);
+    save();
+    log(`trial ${n + 1}/${info.total}: ${trialName(config, params)}`);
+    return trial;
+  };
+
+  if (info.executor === 'slurm') {
+    const driver: SweepDriver = {
+      info,
+      dir,
+      config,
+      trainerArgs: o.trainerArgs,
+      save,
+      log,
+      next,
+      restartIn,
+      trainArgs,
+      judge,
+      settle,
+      stopping: () => stopping,
+    };
+    executor = slurmExecutor(config.sweep?.slurm ?? slurmSettings(undefined), { pollMs: o.pollMs });
+    await executor.run(driver);
+  }
+
   // Trials a killed sweep left running: stop a trainer that still lives, then resume or restart.
-  for (const trial of info.trials.filter((t) => t.status === 'running' || t.status === 'stopped')) {
+  for (const trial of info.executor === 'slurm' ? [] : info.trials.filter((t) => t.status === 'running' || t.status === 'stopped')) {
     if (stopping) break;
     const run = readRun(trial.runDir)?.info;
     if (run?.pid && run.status === 'running' && (!run.host || run.host === os.hostname()) && isPidAlive(run.pid)) {
@@ -242,8 +303,7 @@ export async function runSweep(o: SweepOptions): Promise<number> {
           endedAt: new Date().toISOString(),
           error: { message: 'interrupted before its first checkpoint; the sweep restarted this trial in a new run folder' },
         });
-      trial.runDir = createRunFolder(runsDir, trialName(config, trial.params)).dir;
-      trial.startedAt = new Date().toISOString();
+      restartIn(trial);
       log(`trial ${trial.number}: restarting in ${trial.runDir}`);
       save();
       await runTrial(trial, trainArgs(trial));
@@ -251,21 +311,7 @@ export async function runSweep(o: SweepOptions): Promise<number> {
     save();
   }
 
-  while (info.trials.length < info.total && !stopping) {
-    const n = info.trials.length;
-    const params = suggest(info, grid, n);
-    const trial: SweepTrial = {
-      number: n,
-      params,
-      runDir: createRunFolder(runsDir, trialName(config, params)).dir,
-      status: 'running',
-      startedAt: new Date().toISOString(),
-    };
-    info.trials.push(trial);
-    save();
-    log(`trial ${n + 1}/${info.total}: ${trialName(config, params)}`);
-    await runTrial(trial, trainArgs(trial));
-  }
+  for (let trial = info.executor === 'slurm' ? undefined : next(); trial; trial = next()) await runTrial(trial, trainArgs(trial));
 
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);

@@ -505,7 +505,7 @@ export const CONFIG_SCHEMA: JsonSchema = {
     seed: { description: 'Random seed (initialization, shuffling, dropout, validation split).', type: 'integer', minimum: 0, maximum: 4294967295, default: 42 },
     sweep: {
       description:
-        'Hyperparameter sweep (see docs/sweeps.md): the swept config keys (dotted, e.g. "training.lr"), each a list of values or a distribution, beside the settings `method`, `budget`, `metric`, `mode`, `seed` and `early_termination`. A grid (the default method) queues one run per combination; `finetune sweep` runs random and TPE sweeps.',
+        'Hyperparameter sweep (see docs/sweeps.md): the swept config keys (dotted, e.g. "training.lr"), each a list of values or a distribution, beside the settings `method`, `budget`, `metric`, `mode`, `seed`, `early_termination`, `executor` and `slurm`. A grid (the default method) queues one run per combination; `finetune sweep` runs random and TPE sweeps, locally or on Slurm.',
       type: 'object',
       properties: {
         method: {
@@ -577,6 +577,78 @@ export const CONFIG_SCHEMA: JsonSchema = {
               },
             },
           ],
+        },
+        executor: {
+          description:
+            "Where `finetune sweep` runs the trials: 'local' (child processes on this machine) or 'slurm' (one `sbatch` job per trial, as `sweep.slurm` says; see docs/cluster.md). `--executor` on the command line overrides it.",
+          type: 'string',
+          enum: ['local', 'slurm'],
+          enumDescriptions: [
+            'Trials run on this machine, one after another.',
+            'Each trial is a requeueable Slurm batch job on the cluster (run folders on its shared filesystem).',
+          ],
+          default: 'local',
+        },
+        slurm: {
+          description:
+            'The Slurm job of each trial (with `executor: slurm`; docs/cluster.md). Unset keys leave the choice to the cluster (its default partition, time limit and memory).',
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            partition: {
+              description: "The partition (sbatch --partition); default: the cluster's default partition.",
+              type: 'string',
+              pattern: '^[A-Za-z0-9_.,-]+$',
+              patternErrorMessage: 'must be a partition name (letters, digits, _ . , -)',
+            },
+            time: {
+              description:
+                "The time limit of each job (sbatch --time): minutes, MM:SS, HH:MM:SS, D-HH or D-HH:MM:SS; default: the partition's. At the limit the trainer gets SIGTERM and checkpoints (the trial is then stopped; `finetune sweep --resume` continues it).",
+              type: 'string',
+              pattern: '^(\\d+-)?\\d+(:\\d+){0,2}$',
+              patternErrorMessage: 'must be a Slurm time: minutes, MM:SS, HH:MM:SS, D-HH or D-HH:MM:SS (e.g. "2:00:00")',
+            },
+            cpus: {
+              description: 'CPUs per trial (sbatch --cpus-per-task); the trainer uses as many threads unless the config sets `threads`.',
+              type: 'integer',
+              minimum: 1,
+              maximum: 4096,
+              default: 4,
+            },
+            mem: {
+              description: 'Memory per trial (sbatch --mem), e.g. "16G"; default: the cluster\'s.',
+              type: 'string',
+              pattern: '^\\d+[KMGT]?$',
+              patternErrorMessage: 'must be a size with an optional unit K, M, G or T (e.g. "16G")',
+            },
+            gpus: { description: 'GPUs per trial (sbatch --gpus); 0: none asked for.', type: 'integer', minimum: 0, maximum: 64, default: 0 },
+            parallel: { description: 'How many trials are queued or running at once.', type: 'integer', minimum: 1, maximum: 1000, default: 4 },
+            poll_seconds: {
+              description: 'How often the sweep asks Slurm (squeue/scontrol) how its jobs are.',
+              type: 'number',
+              minimum: 0.2,
+              maximum: 600,
+              default: 5,
+            },
+            extra: {
+              description:
+                'More sbatch options, one per item, written as `#SBATCH` lines into each job script (e.g. "--account=myproject", "--qos=normal", "--constraint=a100").',
+              type: 'array',
+              items: {
+                type: 'string',
+                pattern: '^(#SBATCH\\s+)?--?[A-Za-z][^\\n\\r]*$',
+                patternErrorMessage: 'must be one sbatch option on one line, starting with - or -- (e.g. "--account=myproject")',
+              },
+              default: [],
+            },
+            setup: {
+              description: 'Shell lines each job runs before the trainer (e.g. "module load nodejs/20"); a failing line fails the job.',
+              type: 'array',
+              items: { type: 'string', pattern: '^[^\\n\\r]*$', patternErrorMessage: 'must be one line' },
+              default: [],
+            },
+          },
+          default: {},
         },
       },
       additionalProperties: sweptValue(),

@@ -1,5 +1,5 @@
 // Sweeps: the `sweep:` block. Its keys are the settings (method, budget, metric, mode, seed,
-// early_termination) and the swept config keys, each a list of values (today's grid shape) or a
+// early_termination, executor, slurm) and the swept config keys, each a list of values (today's grid shape) or a
 // distribution ({loguniform: [1e-5, 1e-3]}, {uniform: [a, b]}, {int: [a, b]}, {choice: [...]}).
 // This module checks those keys and values against the schema, resolves the block into a
 // SweepSpec, and expands a grid into its runs. Sampling (random, TPE) and early termination live
@@ -9,10 +9,21 @@ import { directionOf, TASK_METRICS, type MetricName } from '../metrics';
 import { badKey, checkSchema } from './messages';
 import { schemaAt } from './schema';
 import { formatNumber, overrideValueText } from './overrides';
-import { clone, isObj, type Distribution, type EarlyTermination, type Issue, type JPath, type Obj, type ResolvedConfig, type SweepSpec } from './types';
+import {
+  clone,
+  isObj,
+  type Distribution,
+  type EarlyTermination,
+  type Issue,
+  type SlurmSettings,
+  type JPath,
+  type Obj,
+  type ResolvedConfig,
+  type SweepSpec,
+} from './types';
 
 /** Keys of the sweep block that configure the sweep rather than name a swept config key. */
-const SETTINGS = new Set(['method', 'budget', 'metric', 'mode', 'early_termination']);
+const SETTINGS = new Set(['method', 'budget', 'metric', 'mode', 'early_termination', 'executor', 'slurm']);
 const KINDS = ['choice', 'uniform', 'loguniform', 'int'] as const;
 
 /** `seed` is the sampler's seed when it is an integer; a list or a distribution sweeps the config's seed. */
@@ -126,6 +137,28 @@ export function resolveSweep(v: unknown, done: Obj): SweepSpec | undefined {
     mode: (v.mode as 'max' | 'min' | undefined) ?? directionOf(metric),
     seed: typeof v.seed === 'number' ? v.seed : (done.seed as number),
     ...(v.early_termination !== undefined ? { earlyTermination: earlyTermination(v.early_termination) } : {}),
+    // Only when written: a sweep without them resolves (and hashes) as before they existed.
+    ...(v.executor === 'slurm' || v.executor === 'local' ? { executor: v.executor } : {}),
+    ...(v.slurm !== undefined ? { slurm: slurmSettings(v.slurm) } : {}),
+  };
+}
+
+/** `sweep.slurm` with its defaults (the schema's: 4 CPUs, no GPU, 4 jobs at once, polled every 5 s). */
+export function slurmSettings(v: unknown): SlurmSettings {
+  const o = isObj(v) ? v : {};
+  const str = (k: string) => (typeof o[k] === 'string' ? { [k]: o[k] } : {});
+  const num = (k: string, dflt: number) => (typeof o[k] === 'number' ? o[k] : dflt);
+  const lines = (k: string) => (Array.isArray(o[k]) ? o[k].filter((x): x is string => typeof x === 'string') : []);
+  return {
+    ...str('partition'),
+    ...str('time'),
+    ...str('mem'),
+    cpus: num('cpus', 4),
+    gpus: num('gpus', 0),
+    parallel: num('parallel', 4),
+    pollSeconds: num('poll_seconds', 5),
+    extra: lines('extra'),
+    setup: lines('setup'),
   };
 }
 

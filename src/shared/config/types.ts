@@ -120,6 +120,26 @@ export interface SweepSpec {
   /** The sampler's seed (default: the config's seed). */
   seed: number;
   earlyTermination?: EarlyTermination;
+  /** Where `finetune sweep` runs the trials (unset: local). */
+  executor?: 'local' | 'slurm';
+  /** The Slurm job of each trial (when written; defaults filled), for executor slurm. */
+  slurm?: SlurmSettings;
+}
+
+/** `sweep.slurm`: what each trial's sbatch job asks for (see src/trainer/slurm/). */
+export interface SlurmSettings {
+  partition?: string;
+  time?: string;
+  cpus: number;
+  mem?: string;
+  gpus: number;
+  /** Trials queued or running at once. */
+  parallel: number;
+  pollSeconds: number;
+  /** Extra sbatch options, one per `#SBATCH` line. */
+  extra: string[];
+  /** Shell lines run before the trainer. */
+  setup: string[];
 }
 
 export function formatConfigError(e: ConfigError): string {

@@ -36,6 +36,8 @@ export const RUN_FILES = {
   labels: 'labels.json',
   tokenizer: 'tokenizer',
   lock: 'trainer.lock',
+  jobScript: 'job.sh', // a Slurm trial's batch script, and its output (every attempt appended):
+  jobLog: 'slurm.log',
 } as const;
 
 /** The runs folder a config's runs go to unless told otherwise: `<base>/.finetune/runs`. */
@@ -217,16 +219,17 @@ export function openRunFolder(o: { runDir?: string; runsDir: string; name: strin
   return { id: path.basename(dir), dir };
 }
 
+const QUEUED_FILES: ReadonlySet<string> = new Set([RUN_FILES.info, RUN_FILES.launch, RUN_FILES.jobScript, RUN_FILES.jobLog]);
 /**
- * Throws unless a folder may take a new run: it is empty, or it holds only a run the extension
- * queued there (run.json `queued`, launch.json) — never a run that started, whatever its status,
- * nor files that are not a run's. Call it holding the folder's lock (the lock file is ignored).
+ * Throws unless a folder may take a new run: it is empty, or it holds only a run queued there (run.json
+ * `queued`, launch.json, a Slurm job's script and output) — never a run that started, whatever its
+ * status, nor files that are not a run's. Call it holding the folder's lock (the lock file is ignored).
  */
 export function assertNewRunFolder(dir: string): void {
   const names = fs.readdirSync(dir).filter((n) => n !== RUN_FILES.lock);
   if (!names.length) return;
   const r = inspectRun(dir);
-  if (r && 'info' in r && r.info.status === 'queued' && names.every((n) => n === RUN_FILES.info || n === RUN_FILES.launch)) return;
+  if (r && 'info' in r && r.info.status === 'queued' && names.every((n) => QUEUED_FILES.has(n))) return;
   const what =
     r && 'info' in r
       ? `a ${r.info.status} run${r.info.step ? ` (step ${r.info.step}${r.info.totalSteps ? ` of ${r.info.totalSteps}` : ''})` : ''}`

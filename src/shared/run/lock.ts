@@ -2,7 +2,9 @@
 // host of the process that trains in the folder. Two trainers started on one folder at the same
 // moment (two `--resume`s, or two runs given the same `--run-dir`) cannot both create it, so
 // exactly one runs. A lock left by a process that died (SIGKILL, a crash) is stale: its pid is gone
-// on this host, and the next trainer takes it over.
+// on this host, and the next trainer takes it over. Under Slurm a lock also names its batch job and
+// attempt: a requeued job (a later SLURM_RESTART_COUNT of the same SLURM_JOB_ID) takes over the lock
+// of an earlier attempt wherever that ran, since Slurm runs one attempt of a job at a time.
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,6 +15,14 @@ export interface LockOwner {
   pid: number;
   host: string;
   since: string;
+  /** The Slurm batch job and attempt (SLURM_JOB_ID, SLURM_RESTART_COUNT) the owner ran in. */
+  slurm?: { job: string; restart: number };
+}
+
+/** The Slurm job and attempt this process runs in, from its environment. */
+export function slurmAttempt(env: NodeJS.ProcessEnv = process.env): LockOwner['slurm'] {
+  if (!env.SLURM_JOB_ID) return undefined;
+  return { job: env.SLURM_JOB_ID, restart: Number(env.SLURM_RESTART_COUNT ?? 0) || 0 };
 }
 
 /** A lock held by this process; release() removes the file (once, and only while it is still ours). */
@@ -25,17 +35,26 @@ export interface RunLock {
 export function readRunLock(dir: string): LockOwner | undefined {
   try {
     const o = JSON.parse(fs.readFileSync(runPaths(dir).lock, 'utf8')) as Partial<LockOwner>;
-    if (typeof o.pid === 'number' && typeof o.host === 'string') return { pid: o.pid, host: o.host, since: String(o.since ?? '') };
+    if (typeof o.pid === 'number' && typeof o.host === 'string')
+      return {
+        pid: o.pid,
+        host: o.host,
+        since: String(o.since ?? ''),
+        ...(o.slurm && typeof o.slurm.job === 'string' && typeof o.slurm.restart === 'number' ? { slurm: o.slurm } : {}),
+      };
   } catch {
     // missing or unreadable
   }
   return undefined;
 }
 
-function isStale(owner: LockOwner | undefined, alive: (pid: number) => boolean): boolean {
+function isStale(owner: LockOwner | undefined, alive: (pid: number) => boolean, me = slurmAttempt()): boolean {
   // An unreadable lock is being written this very moment (create, then write) or was torn by a
-  // crash; only a lock naming a dead pid on this host is certainly stale.
-  return !!owner && owner.host === os.hostname() && owner.pid !== process.pid && !alive(owner.pid);
+  // crash; only a lock naming a dead pid on this host, or an earlier attempt of this Slurm job, is
+  // certainly stale.
+  if (!owner) return false;
+  if (owner.slurm && me && owner.slurm.job === me.job && owner.slurm.restart < me.restart) return true;
+  return owner.host === os.hostname() && owner.pid !== process.pid && !alive(owner.pid);
 }
 
 /**
@@ -46,7 +65,8 @@ function isStale(owner: LockOwner | undefined, alive: (pid: number) => boolean):
  */
 export function acquireRunLock(dir: string, alive: (pid: number) => boolean = isPidAlive): RunLock {
   const file = runPaths(dir).lock;
-  const me: LockOwner = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
+  const attempt = slurmAttempt();
+  const me: LockOwner = { pid: process.pid, host: os.hostname(), since: new Date().toISOString(), ...(attempt ? { slurm: attempt } : {}) };
   for (let attempt = 0; attempt < 5; attempt++) {
     let fd: number;
     try {

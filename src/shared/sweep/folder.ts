@@ -29,6 +29,8 @@ export interface SweepTrial {
   pruned?: { step: number; rung?: number };
   startedAt: string;
   endedAt?: string;
+  /** With the slurm executor: the trial's batch job (its id, and its last state and reason as squeue/scontrol said). */
+  job?: { id: string; state?: string; reason?: string };
 }
 
 export interface SweepInfo {
@@ -49,6 +51,8 @@ export interface SweepInfo {
   /** The sampler and its seed: suggestions are a function of these and the finished trials. */
   sampler: { kind: SweepSpec['method']; seed: number };
   status: 'running' | 'completed' | 'stopped' | 'failed';
+  /** Where the trials run: 'local' (absent in older files) or 'slurm' (one batch job per trial). */
+  executor?: 'local' | 'slurm';
   pid?: number;
   host?: string;
   createdAt: string;
