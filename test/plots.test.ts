@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { contrast, sequentialScale, luminance, type RGB } from '../src/webview/plots/color';
 import { axisAt, brushed, dropIndex, layoutParallel, lineOf, MARGIN, moveAxis, nearestLine, tooltipLines, yOf, type Brushes } from '../src/webview/plots/parallelLayout';
 import { buildScale, categoriesOf, decadeTicks, formatValue, niceTicks } from '../src/webview/plots/scale';
-import { jitterOf, layoutScatter, nearestPoint, SCATTER_MARGIN } from '../src/webview/plots/scatterLayout';
+import { jitterOf, layoutScatter, nearestPoint, PAD, SCATTER_MARGIN } from '../src/webview/plots/scatterLayout';
 import type { PlotAxis, PlotData } from '../src/webview/plots/types';
 import THEMES from './fixtures/vscode-themes.json';
 
@@ -51,6 +51,7 @@ describe('scales', () => {
   test('log: decade ticks, equal spacing per decade, values ≤ 0 missing', () => {
     assert.deepEqual(decadeTicks(1e-5, 1e-3), [1e-5, 1e-4, 1e-3]);
     assert.deepEqual(decadeTicks(2e-5, 8e-5), [2e-5, 5e-5], 'within a decade: 2× and 5×');
+    assert.deepEqual(decadeTicks(1.05e-5, 9e-4), [2e-5, 5e-5, 1e-4, 2e-4, 5e-4], 'fewer than three decades inside: 2× and 5× too');
     const s = buildScale(LR, data.points);
     assert.equal(s.pos(1e-5), 0);
     assert.ok(Math.abs(s.pos(1e-4)! - 0.5) < 1e-12, 'one decade of two is half way');
@@ -61,7 +62,7 @@ describe('scales', () => {
       s.ticks.map((t) => t.label),
       ['1e-5', '1e-4', '0.001'],
     );
-    assert.ok(Math.abs(s.valueAt(0.5) - 1e-4) < 1e-15);
+    assert.ok(Math.abs((s.valueAt(0.5) as number) - 1e-4) < 1e-15);
   });
 
   test('category: numbers in numeric order, then strings; evenly spaced', () => {
@@ -160,10 +161,14 @@ describe('scatter layout', () => {
     const l = layoutScatter(data, LR, F1, 400, 300);
     assert.deepEqual(l.index, [0, 1, 2]);
     assert.equal(l.missing, 1);
-    assert.equal(l.px[0], SCATTER_MARGIN.left);
-    assert.equal(l.px[2], 400 - SCATTER_MARGIN.right);
-    assert.equal(l.py[0], 300 - SCATTER_MARGIN.bottom);
-    assert.equal(l.py[2], SCATTER_MARGIN.top);
+    // the extremes sit PAD inside the frame, so their dots are not cut
+    const w = 400 - SCATTER_MARGIN.left - SCATTER_MARGIN.right,
+      h = 300 - SCATTER_MARGIN.top - SCATTER_MARGIN.bottom;
+    assert.ok(Math.abs(l.px[0] - (SCATTER_MARGIN.left + PAD * w)) < 1e-9);
+    assert.ok(Math.abs(l.px[2] - (400 - SCATTER_MARGIN.right - PAD * w)) < 1e-9);
+    assert.ok(Math.abs(l.px[1] - (SCATTER_MARGIN.left + w / 2)) < 1e-9, 'lr 1e-4: half way on the log axis');
+    assert.ok(Math.abs(l.py[0] - (300 - SCATTER_MARGIN.bottom - PAD * h)) < 1e-9);
+    assert.ok(Math.abs(l.py[2] - (SCATTER_MARGIN.top + PAD * h)) < 1e-9);
     assert.equal(nearestPoint(l, l.px[1] + 3, l.py[1] - 3), 1);
     assert.equal(nearestPoint(l, l.px[1] + 30, l.py[1]), -1);
   });

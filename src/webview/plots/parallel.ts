@@ -100,6 +100,11 @@ export class ParallelPlot {
     this.reportBrush();
   }
 
+  /** The colours the plot draws with (for the contrast checks). */
+  getTheme(): PlotTheme {
+    return this.theme;
+  }
+
   getLayout(): ParallelLayout | null {
     return this.layout;
   }
@@ -260,7 +265,7 @@ export function drawParallel(ctx: CanvasRenderingContext2D, l: ParallelLayout, d
   ctx.globalAlpha = 0.18;
   for (let i = 0; i < n; i++) if (!passes(l, brushes, i)) strokeRun(ctx, l, i, t.muted, 1);
   // Many runs overlap: let density show through.
-  ctx.globalAlpha = dim ? 0.3 : n > 300 ? Math.max(0.15, 300 / n) : 1;
+  ctx.globalAlpha = dim ? 0.45 : n > 300 ? Math.max(0.15, 300 / n) : 1;
   const width = n > 300 ? 1 : 1.5;
   for (let i = 0; i < n; i++) if (!isHi(i) && passes(l, brushes, i)) strokeRun(ctx, l, i, t.colorOf(l.color[i]), width);
   ctx.globalAlpha = 1;

@@ -54,17 +54,21 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   return out;
 }
 
-/** Powers of ten within [min, max] (min > 0); within one decade, also 2× and 5×. */
+/** Powers of ten within [min, max] (min > 0); when fewer than three fall inside, also 2× and 5×. */
 export function decadeTicks(min: number, max: number): number[] {
   const lo = Math.floor(Math.log10(min) + 1e-9),
     hi = Math.ceil(Math.log10(max) - 1e-9);
-  const mults = hi - lo <= 1 ? [1, 2, 5] : [1];
-  const out: number[] = [];
-  for (let e = lo; e <= hi; e++)
-    for (const m of mults) {
-      const v = Number((m * Math.pow(10, e)).toPrecision(12));
-      if (v >= min * (1 - 1e-9) && v <= max * (1 + 1e-9)) out.push(v);
-    }
+  const within = (mults: number[]) => {
+    const out: number[] = [];
+    for (let e = lo; e <= hi; e++)
+      for (const m of mults) {
+        const v = Number((m * Math.pow(10, e)).toPrecision(12));
+        if (v >= min * (1 - 1e-9) && v <= max * (1 + 1e-9)) out.push(v);
+      }
+    return out;
+  };
+  const decades = within([1]);
+  const out = decades.length >= 3 ? decades : within([1, 2, 5]);
   return out.length ? out : [min];
 }
 

@@ -7,7 +7,7 @@ import { clipText } from '../../shared/display';
 import type { Theme } from '../theme';
 import { clipToWidth, escXml, fitCanvas, plotTheme, Tooltip, type PlotTheme } from './canvas';
 import { formatValue } from './scale';
-import { layoutScatter, nearestPoint, xTick, type ScatterLayout } from './scatterLayout';
+import { layoutScatter, nearestPoint, xTick, yTick, type ScatterLayout } from './scatterLayout';
 import type { PlotAxis, PlotData } from './types';
 
 export interface ScatterOptions {
@@ -74,6 +74,11 @@ export class ScatterPlot {
   setTheme(theme?: Theme): void {
     this.theme = plotTheme(theme);
     this.render();
+  }
+
+  /** The colours the plot draws with (for the contrast checks). */
+  getTheme(): PlotTheme {
+    return this.theme;
   }
 
   getLayout(): ScatterLayout | null {
@@ -164,7 +169,7 @@ export function drawScatter(ctx: CanvasRenderingContext2D, l: ScatterLayout, dat
   ctx.textAlign = 'right';
   ctx.textBaseline = 'middle';
   for (const tk of l.y.ticks) {
-    const y = l.bottom - tk.at * (l.bottom - l.top);
+    const y = yTick(l, tk.at);
     ctx.beginPath();
     ctx.moveTo(l.left, y);
     ctx.lineTo(l.right, y);
@@ -200,7 +205,7 @@ export function drawScatter(ctx: CanvasRenderingContext2D, l: ScatterLayout, dat
   const highlight = new Set(data.highlight ?? []);
   const dim = highlight.size > 0;
   const n = l.index.length;
-  ctx.globalAlpha = dim ? 0.35 : 1;
+  ctx.globalAlpha = dim ? 0.6 : 1;
   for (let k = 0; k < n; k++) if (!highlight.has(data.points[l.index[k]].id)) dot(ctx, l.px[k], l.py[k], n > 2000 ? 2 : 3.5, t.colorOf(l.color[k]), t.background, n > 2000 ? 0 : 1);
   ctx.globalAlpha = 1;
   for (let k = 0; k < n; k++) if (highlight.has(data.points[l.index[k]].id)) dot(ctx, l.px[k], l.py[k], 5.5, t.colorOf(l.color[k]), t.foreground, 1.5);
@@ -213,7 +218,7 @@ export function scatterSvg(l: ScatterLayout, data: PlotData, t: PlotTheme): stri
     `<rect x="${l.left}" y="${l.top}" width="${l.right - l.left}" height="${l.bottom - l.top}" fill="none" stroke="${escXml(t.foreground)}"/>`,
   ];
   for (const tk of l.y.ticks)
-    out.push(`<text x="${l.left - 6}" y="${(l.bottom - tk.at * (l.bottom - l.top)).toFixed(1)}" dy="4" text-anchor="end" fill="${escXml(t.foreground)}">${escXml(clipText(tk.label))}</text>`);
+    out.push(`<text x="${l.left - 6}" y="${yTick(l, tk.at).toFixed(1)}" dy="4" text-anchor="end" fill="${escXml(t.foreground)}">${escXml(clipText(tk.label))}</text>`);
   for (const tk of l.x.ticks)
     out.push(`<text x="${xTick(l, tk.at).toFixed(1)}" y="${l.bottom + 16}" text-anchor="middle" fill="${escXml(t.foreground)}">${escXml(clipText(tk.label))}</text>`);
   out.push(`<text x="${(l.left + l.right) / 2}" y="${l.height - 8}" text-anchor="middle" fill="${escXml(t.foreground)}">${escXml(clipText(l.x.axis.label))}</text>`);

@@ -6,6 +6,8 @@ import { buildScale, type Scale } from './scale';
 import type { PlotAxis, PlotData } from './types';
 
 export const SCATTER_MARGIN = { top: 16, bottom: 44, left: 64, right: 20 };
+/** Numeric axes keep this fraction free at each end, so the extreme runs' dots are not cut by the frame. */
+export const PAD = 0.04;
 /** Category slots are this wide a fraction of the gap between categories, jittered within. */
 export const JITTER = 0.5;
 
@@ -64,17 +66,25 @@ export function layoutScatter(data: PlotData, xAxis: PlotAxis, yAxis: PlotAxis, 
       return;
     }
     index.push(i);
-    pxs.push(cats ? left + inset + tx * (cats > 1 ? (cats - 1) * slot : 0) + jitterOf(p.id) * slot * JITTER : left + tx * (right - left));
-    pys.push(bottom - ty * (bottom - top));
+    pxs.push(cats ? left + inset + tx * (cats > 1 ? (cats - 1) * slot : 0) + jitterOf(p.id) * slot * JITTER : left + padded(tx) * (right - left));
+    pys.push(bottom - padded(ty) * (bottom - top));
     cs.push(c.pos(p.values[data.colorBy]) ?? NaN);
   });
   return { width, height, x, y, left, right, top, bottom, index, px: Float64Array.from(pxs), py: Float64Array.from(pys), color: Float64Array.from(cs), missing };
 }
 
+/** A numeric position 0 … 1 inside the padded range. */
+export const padded = (t: number): number => PAD + t * (1 - 2 * PAD);
+
+/** y of a tick position 0 … 1 on the y scale. */
+export function yTick(l: ScatterLayout, at: number): number {
+  return l.bottom - padded(at) * (l.bottom - l.top);
+}
+
 /** x of a tick position 0 … 1 on the x scale (category ticks at their slot centres). */
 export function xTick(l: ScatterLayout, at: number): number {
   const cats = l.x.categories?.length ?? 0;
-  if (!cats) return l.left + at * (l.right - l.left);
+  if (!cats) return l.left + padded(at) * (l.right - l.left);
   const inset = (l.right - l.left) / (cats * 2);
   return l.left + inset + at * (l.right - l.left - 2 * inset);
 }
