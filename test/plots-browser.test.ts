@@ -158,13 +158,15 @@ describe('cross-run plots in the browser', () => {
     // an empty spot (between axes, above the top) is the background
     const box = await canvasBox(page, 0);
     assert.ok(near(await pixel(page, 0, box.width / 2 + 40, 8), bg, 6), 'background where nothing is drawn');
-    // the highlighted run is drawn on top: its colour at its line's midpoint between axes 0 and 1
+    // the highlighted run is drawn on top: its colour just right of the batch-size axis, where the
+    // lines of every run with the same batch size converge
     const hi = await page.evaluate(() => {
       const p = (window as unknown as { __plots: { parallel: { getTheme(): { colorOf(t: number): string }; getLayout(): { color: Float64Array } } } }).__plots.parallel;
       return p.getTheme().colorOf(p.getLayout().color[3]);
     });
     const pts3 = await page.evaluate(() => (window as unknown as { __plots: { parallelLine(i: number): [number, number][] } }).__plots.parallelLine(3));
-    const mid = await pixel(page, 0, (pts3[0][0] + pts3[1][0]) / 2, (pts3[0][1] + pts3[1][1]) / 2);
+    const f = 8 / (pts3[2][0] - pts3[1][0]);
+    const mid = await pixel(page, 0, pts3[1][0] + 8, pts3[1][1] + (pts3[2][1] - pts3[1][1]) * f);
     assert.ok(near(mid, parseRgb(hi)), `highlighted run drawn in ${hi}, found rgb(${mid.slice(0, 3).join(',')})`);
     // a run without f1 ends at the "—" slot below the f1 axis
     const pts5 = await page.evaluate(() => (window as unknown as { __plots: { parallelLine(i: number): [number, number][] } }).__plots.parallelLine(5));
