@@ -8,11 +8,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import * as esbuild from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
-import { dashboardHtml, makeNonce } from '../src/webview/html';
-import type { PlotData, PlotPoint } from '../src/webview/plots/types';
-import { COMMON, initScript, launchBrowser, ROOT, startServer, type PageServer } from './helpers/webview-host';
+import type { PlotData } from '../src/webview/plots/types';
+import { buildPlotsBundle, openPlotsPage, syntheticRuns } from './helpers/plots-host';
+import { launchBrowser, ROOT, startServer, type PageServer } from './helpers/webview-host';
 import FIXTURE from './fixtures/vscode-themes.json';
 
 const OUT = join(ROOT, 'test-output/webview');
@@ -24,16 +23,7 @@ let bundle = '';
 
 before(async () => {
   mkdirSync(OUT, { recursive: true });
-  const built = await esbuild.build({
-    entryPoints: [join(ROOT, 'test/helpers/plots-page.ts')],
-    bundle: true,
-    write: false,
-    platform: 'browser',
-    format: 'iife',
-    target: 'es2022',
-    logLevel: 'warning',
-  });
-  bundle = built.outputFiles[0].text;
+  bundle = await buildPlotsBundle();
   [browser, server] = await Promise.all([launchBrowser(), startServer()]);
 });
 after(async () => {
@@ -41,70 +31,22 @@ after(async () => {
   await server?.close();
 });
 
-/** 50 runs: lr log-uniform, batch size and optimizer categories, warmup numeric, f1 peaking near lr 3e-4; two without f1. */
-export function syntheticRuns(n = 50): PlotData {
-  let seed = 7;
-  const rnd = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
-  const points: PlotPoint[] = Array.from({ length: n }, (_, i) => {
-    const lr = 10 ** (-5 + 2 * rnd());
-    const f1 = Math.round((0.95 - 0.12 * Math.abs(Math.log10(lr / 3e-4)) - 0.05 * rnd()) * 1000) / 1000;
-    return {
-      id: `run-${i}`,
-      label: `lr=${lr.toExponential(1)} · #${i}`,
-      values: {
-        'training.lr': lr,
-        'training.batch_size': [8, 16, 32][i % 3],
-        'training.warmup_ratio': Math.round(rnd() * 20) / 100,
-        'training.optimizer': i % 4 === 0 ? 'sgd' : 'adamw',
-        best_f1: i === 5 || i === 17 ? null : f1,
-      },
-    };
-  });
-  return {
-    axes: [
-      { key: 'training.lr', label: 'training.lr', kind: 'log' },
-      { key: 'training.batch_size', label: 'batch_size', kind: 'category' },
-      { key: 'training.warmup_ratio', label: 'warmup_ratio', kind: 'number' },
-      { key: 'training.optimizer', label: 'optimizer', kind: 'category' },
-      { key: 'best_f1', label: 'best f1', kind: 'number' },
-    ],
-    colorBy: 'best_f1',
-    points,
-    highlight: ['run-3', 'run-10'],
-  };
-}
-
 interface Hook {
   brushed: { ids: string[]; active: boolean }[];
   clicked: string[];
 }
 
 async function open(theme: ThemeName): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1000, height: 860 }, deviceScaleFactor: 2 });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  const t = FIXTURE.themes[theme];
-  await page.addInitScript({ content: initScript({ ...COMMON, ...t.vars }, t.bodyClasses) });
-  const html = dashboardHtml({
-    scriptUri: `${server.origin}/plots-test.js`,
-    styleUris: [`${server.origin}/media/dashboard.css`],
-    cspSource: server.origin,
-    nonce: makeNonce(),
-    title: 'plots',
-  });
-  await page.route(`${server.origin}/plots`, (r) => r.fulfill({ contentType: 'text/html', body: html }));
-  await page.route(`${server.origin}/plots-test.js`, (r) => r.fulfill({ contentType: 'text/javascript', body: bundle }));
-  await page.goto(`${server.origin}/plots`);
-  await page.waitForFunction(() => 'show' in ((window as unknown as { __plots?: object }).__plots ?? {}));
-  await page.evaluate((d) => (window as unknown as { __plots: { show(d: PlotData, x: string, y: string): void } }).__plots.show(d, 'training.lr', 'best_f1'), syntheticRuns());
-  await page.waitForFunction(() => document.querySelectorAll('canvas').length === 2);
-  return { page, errors };
+  const opened = await openPlotsPage(browser, server, bundle, FIXTURE.themes[theme]);
+  await opened.page.evaluate(
+    (d) => (window as unknown as { __plots: { show(d: PlotData, x: string, y: string): void } }).__plots.show(d, 'training.lr', 'best_f1'),
+    syntheticRuns(),
+  );
+  await opened.page.waitForFunction(() => document.querySelectorAll('canvas').length === 2);
+  return opened;
 }
 
-const hook = (page: Page) => page.evaluate(() => (window as unknown as { __plots: Hook }).__plots) as Promise<Hook>;
+const hook = (page: Page) => page.evaluate<Hook>(() => (window as unknown as { __plots: Hook }).__plots);
 
 /** The RGBA of the canvas's device pixel at CSS (x, y) of plot `which` (0 parallel, 1 scatter). */
 async function pixel(page: Page, which: number, x: number, y: number): Promise<[number, number, number, number]> {
@@ -161,7 +103,8 @@ describe('cross-run plots in the browser', () => {
     // the highlighted run is drawn on top: its colour just right of the batch-size axis, where the
     // lines of every run with the same batch size converge
     const hi = await page.evaluate(() => {
-      const p = (window as unknown as { __plots: { parallel: { getTheme(): { colorOf(t: number): string }; getLayout(): { color: Float64Array } } } }).__plots.parallel;
+      const p = (window as unknown as { __plots: { parallel: { getTheme(): { colorOf(t: number): string }; getLayout(): { color: Float64Array } } } }).__plots
+        .parallel;
       return p.getTheme().colorOf(p.getLayout().color[3]);
     });
     const pts3 = await page.evaluate(() => (window as unknown as { __plots: { parallelLine(i: number): [number, number][] } }).__plots.parallelLine(3));
@@ -227,7 +170,8 @@ describe('cross-run plots in the browser', () => {
     // a run outside the brush is drawn grey (muted), not in its colour
     const out = data.points.findIndex((p) => !want.includes(p.id) && !data.highlight!.includes(p.id) && typeof p.values.best_f1 === 'number');
     const colours = await page.evaluate((i) => {
-      const p = (window as unknown as { __plots: { parallel: { getTheme(): { colorOf(t: number): string }; getLayout(): { color: Float64Array } } } }).__plots.parallel;
+      const p = (window as unknown as { __plots: { parallel: { getTheme(): { colorOf(t: number): string }; getLayout(): { color: Float64Array } } } }).__plots
+        .parallel;
       return p.getTheme().colorOf(p.getLayout().color[i]);
     }, out);
     const pts = await page.evaluate((i) => (window as unknown as { __plots: { parallelLine(i: number): [number, number][] } }).__plots.parallelLine(i), out);
@@ -266,7 +210,9 @@ describe('cross-run plots in the browser', () => {
     await page.mouse.move(box.x + (l.xs[2] + l.xs[3]) / 2, box.y + l.top - 18, { steps: 5 });
     await page.mouse.up();
     const keys = await page.evaluate(() =>
-      (window as unknown as { __plots: { parallel: { getLayout(): { scales: { axis: { key: string } }[] } } } }).__plots.parallel.getLayout().scales.map((s) => s.axis.key),
+      (window as unknown as { __plots: { parallel: { getLayout(): { scales: { axis: { key: string } }[] } } } }).__plots.parallel
+        .getLayout()
+        .scales.map((s) => s.axis.key),
     );
     assert.deepEqual(keys, ['training.batch_size', 'training.warmup_ratio', 'training.lr', 'training.optimizer', 'best_f1']);
     await page.close();
@@ -275,9 +221,11 @@ describe('cross-run plots in the browser', () => {
   test('scatter: dots at their values in their colour, hover tooltip, click reports the run', async () => {
     const { page, errors } = await open('dark');
     const box = await canvasBox(page, 1);
-    const [x, y] = (await page.evaluate(() => (window as unknown as { __plots: { scatterPoint(id: string): [number, number] } }).__plots.scatterPoint('run-3')))!;
+    const [x, y] = await page.evaluate(() => (window as unknown as { __plots: { scatterPoint(id: string): [number, number] } }).__plots.scatterPoint('run-3'));
     const colour = await page.evaluate(() => {
-      const p = (window as unknown as { __plots: { scatter: { getTheme(): { colorOf(t: number): string }; getLayout(): { color: Float64Array; index: number[] } } } }).__plots.scatter;
+      const p = (
+        window as unknown as { __plots: { scatter: { getTheme(): { colorOf(t: number): string }; getLayout(): { color: Float64Array; index: number[] } } } }
+      ).__plots.scatter;
       const l = p.getLayout();
       return p.getTheme().colorOf(l.color[l.index.indexOf(3)]);
     });
@@ -292,7 +240,9 @@ describe('cross-run plots in the browser', () => {
     await page.mouse.click(box.x + x + 1, box.y + y + 1);
     assert.deepEqual((await hook(page)).clicked, ['run-3']);
     // the two runs without f1 are counted under the plot, not drawn
-    const n = await page.evaluate(() => (window as unknown as { __plots: { scatter: { getLayout(): { missing: number; index: number[] } } } }).__plots.scatter.getLayout());
+    const n = await page.evaluate(() =>
+      (window as unknown as { __plots: { scatter: { getLayout(): { missing: number; index: number[] } } } }).__plots.scatter.getLayout(),
+    );
     assert.equal(n.missing, 2);
     assert.equal(n.index.length, 48);
     assert.deepEqual(errors, []);
@@ -303,12 +253,12 @@ describe('cross-run plots in the browser', () => {
     test(`${FIXTURE.themes[theme].name}: plot text 4.5:1 and lines and dots 3:1 against the background (WCAG AA)`, async () => {
       const { page, errors } = await open(theme);
       // A string, not a function: the TS loader would wrap the inner helper in a __name call the page lacks.
-      const colours = (await page.evaluate(`(() => {
+      const colours = await page.evaluate<{ background: string; foreground: string; muted: string; scale: string[] }>(`(() => {
         const t = window.__plots.parallel.getTheme();
         const c = document.createElement('canvas').getContext('2d');
         const norm = (s) => { c.fillStyle = '#000'; c.fillStyle = s; return String(c.fillStyle); };
         return { background: norm(t.background), foreground: norm(t.foreground), muted: norm(t.muted), scale: Array.from({ length: 11 }, (_, k) => norm(t.colorOf(k / 10))) };
-      })()`)) as { background: string; foreground: string; muted: string; scale: string[] };
+      })()`);
       const bg = parseRgb(colours.background);
       // translucent muted text is seen blended over the background
       const blend = (c: string): number[] => {
@@ -318,8 +268,12 @@ describe('cross-run plots in the browser', () => {
         return [r, g, b].map((v, k) => v * a + bg[k] * (1 - a));
       };
       assert.ok(ratio(parseRgb(colours.foreground), bg) >= 4.5, `tick and axis text ${colours.foreground} on ${colours.background}`);
-      assert.ok(ratio(blend(colours.muted), bg) >= 4.5, `"—" and notes in ${colours.muted} on ${colours.background}: ${ratio(blend(colours.muted), bg).toFixed(2)}`);
-      for (const c of colours.scale) assert.ok(ratio(parseRgb(c), bg) >= 3, `line colour ${c} on ${colours.background}: ${ratio(parseRgb(c), bg).toFixed(2)}:1`);
+      assert.ok(
+        ratio(blend(colours.muted), bg) >= 4.5,
+        `"—" and notes in ${colours.muted} on ${colours.background}: ${ratio(blend(colours.muted), bg).toFixed(2)}`,
+      );
+      for (const c of colours.scale)
+        assert.ok(ratio(parseRgb(c), bg) >= 3, `line colour ${c} on ${colours.background}: ${ratio(parseRgb(c), bg).toFixed(2)}:1`);
       // the pixels drawn: the highlighted line against the canvas background, as rendered
       const pts = await page.evaluate(() => (window as unknown as { __plots: { parallelLine(i: number): [number, number][] } }).__plots.parallelLine(3));
       const line = await pixel(page, 0, (pts[0][0] + pts[1][0]) / 2, (pts[0][1] + pts[1][1]) / 2);
@@ -334,8 +288,14 @@ describe('cross-run plots in the browser', () => {
       assert.ok(ratio(parseRgb(tc.color), blend(tc.bg)) >= 4.5, `tooltip ${tc.color} on ${tc.bg}`);
       await page.mouse.move(box.x + 2, box.y + box.height - 2);
       if (theme === 'light' || theme === 'dark') {
-        await page.locator('section.chart').nth(0).screenshot({ path: join(OUT, `parallel-${theme}.png`) });
-        await page.locator('section.chart').nth(1).screenshot({ path: join(OUT, `scatter-${theme}.png`) });
+        await page
+          .locator('section.chart')
+          .nth(0)
+          .screenshot({ path: join(OUT, `parallel-${theme}.png`) });
+        await page
+          .locator('section.chart')
+          .nth(1)
+          .screenshot({ path: join(OUT, `scatter-${theme}.png`) });
       } else await page.screenshot({ path: join(OUT, `plots-${theme}.png`), fullPage: true });
       assert.deepEqual(errors, []);
       await page.close();

@@ -5,7 +5,19 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { contrast, sequentialScale, luminance, type RGB } from '../src/webview/plots/color';
-import { axisAt, brushed, dropIndex, layoutParallel, lineOf, MARGIN, moveAxis, nearestLine, tooltipLines, yOf, type Brushes } from '../src/webview/plots/parallelLayout';
+import {
+  axisAt,
+  brushed,
+  dropIndex,
+  layoutParallel,
+  lineOf,
+  MARGIN,
+  moveAxis,
+  nearestLine,
+  tooltipLines,
+  yOf,
+  type Brushes,
+} from '../src/webview/plots/parallelLayout';
 import { buildScale, categoriesOf, decadeTicks, formatValue, niceTicks } from '../src/webview/plots/scale';
 import { jitterOf, layoutScatter, nearestPoint, PAD, SCATTER_MARGIN } from '../src/webview/plots/scatterLayout';
 import type { PlotAxis, PlotData } from '../src/webview/plots/types';

@@ -112,10 +112,15 @@ const lum = (c: readonly number[]) => {
   return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
 };
 const ratio = (a: readonly number[], b: readonly number[]) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
-const rgbOf = (c: string) => /rgba?\(([^)]+)\)/.exec(c)![1].split(/[\s,/]+/).filter(Boolean).map(Number);
+const rgbOf = (c: string) =>
+  /rgba?\(([^)]+)\)/
+    .exec(c)![1]
+    .split(/[\s,/]+/)
+    .filter(Boolean)
+    .map(Number);
 
 async function textFailures(d: DashboardPage, state: string): Promise<string[]> {
-  const { checked, failures } = (await d.page.evaluate(TEXT_CONTRAST)) as { checked: number; failures: Failure[] };
+  const { checked, failures } = await d.page.evaluate<{ checked: number; failures: Failure[] }>(TEXT_CONTRAST);
   assert.ok(checked > 5, `${state}: only ${checked} text nodes found`);
   return failures.map((f) => `${state}: "${f.text}" ${f.color} on ${f.background} = ${f.ratio}:1 < ${f.need}:1 (${f.where})`);
 }
@@ -217,4 +222,3 @@ describe('theme contrast (WCAG AA) of the dashboard', () => {
     await d.page.close();
   });
 });
-

@@ -244,7 +244,9 @@ export class DashboardPage {
     const page = await browser.newPage({ viewport: { width: opts.width ?? 1100, height: opts.height ?? 900 } });
     const kind = opts.theme ?? 'dark';
     const custom = opts.themeVars;
-    await page.addInitScript({ content: custom ? initScript({ ...COMMON, ...custom.vars }, custom.bodyClasses) : initScript(THEMES[kind], [`vscode-${kind}`]) });
+    await page.addInitScript({
+      content: custom ? initScript({ ...COMMON, ...custom.vars }, custom.bodyClasses) : initScript(THEMES[kind], [`vscode-${kind}`]),
+    });
     const d = new DashboardPage(page, server.origin);
     await page.goto(`${server.origin}/`);
     await d.waitForPosted((m) => m.type === 'ready');

@@ -8,7 +8,21 @@
 import { clipText } from '../../shared/display';
 import type { Theme } from '../theme';
 import { clipToWidth, escXml, fitCanvas, plotTheme, Tooltip, type PlotTheme } from './canvas';
-import { axisAt, brushed, dropIndex, layoutParallel, lineOf, moveAxis, nearestLine, passes, tOf, tooltipLines, yOf, type Brushes, type ParallelLayout } from './parallelLayout';
+import {
+  axisAt,
+  brushed,
+  dropIndex,
+  layoutParallel,
+  lineOf,
+  moveAxis,
+  nearestLine,
+  passes,
+  tOf,
+  tooltipLines,
+  yOf,
+  type Brushes,
+  type ParallelLayout,
+} from './parallelLayout';
 import { formatValue } from './scale';
 import type { PlotData } from './types';
 
@@ -220,7 +234,13 @@ export class ParallelPlot {
       this.paint();
     }
     if (i < 0) this.tooltip.hide();
-    else this.tooltip.show(tooltipLines(this.data, i, formatValue).map((s) => clipText(s)), x, y, this.width);
+    else
+      this.tooltip.show(
+        tooltipLines(this.data, i, formatValue).map((s) => clipText(s)),
+        x,
+        y,
+        this.width,
+      );
   }
 
   /** PNG (base64, no data: prefix) of the plot as drawn, without the hover. */
@@ -252,6 +272,22 @@ function strokeRun(ctx: CanvasRenderingContext2D, l: ParallelLayout, i: number, 
   ctx.stroke();
 }
 
+/** Several runs' polylines in one path and one stroke. */
+function strokeRuns(ctx: CanvasRenderingContext2D, l: ParallelLayout, runs: readonly number[], color: string, width: number): void {
+  if (!runs.length) return;
+  const m = l.scales.length;
+  ctx.beginPath();
+  for (const i of runs)
+    for (let j = 0; j < m; j++) {
+      const y = yOf(l, l.pos[i * m + j]);
+      if (j) ctx.lineTo(l.xs[j], y);
+      else ctx.moveTo(l.xs[j], y);
+    }
+  ctx.strokeStyle = color;
+  ctx.lineWidth = width;
+  ctx.stroke();
+}
+
 /** The whole plot: background, lines (out of brush, normal, highlighted), axes, ticks, brushes. */
 export function drawParallel(ctx: CanvasRenderingContext2D, l: ParallelLayout, data: PlotData, brushes: Brushes, t: PlotTheme): void {
   ctx.fillStyle = t.background;
@@ -261,13 +297,26 @@ export function drawParallel(ctx: CanvasRenderingContext2D, l: ParallelLayout, d
   const isHi = (i: number) => highlight.has(data.points[i].id);
   const dim = highlight.size > 0;
   ctx.lineJoin = 'round';
-  // Runs outside a brush: thin, grey, behind everything.
+  // Runs outside a brush: thin, grey, behind everything. Lines of one colour (64 steps) share one
+  // path and one stroke instead of one per run; where lines of one colour cross, their alpha does
+  // not add up, which costs little of the density reading (bench/plots.ts measures the draw).
+  const groups = new Map<string, number[]>();
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (!passes(l, brushes, i)) out.push(i);
+    else if (!isHi(i)) {
+      const c = t.colorOf(l.color[i]);
+      const g = groups.get(c);
+      if (g) g.push(i);
+      else groups.set(c, [i]);
+    }
+  }
   ctx.globalAlpha = 0.18;
-  for (let i = 0; i < n; i++) if (!passes(l, brushes, i)) strokeRun(ctx, l, i, t.muted, 1);
+  strokeRuns(ctx, l, out, t.muted, 1);
   // Many runs overlap: let density show through.
   ctx.globalAlpha = dim ? 0.45 : n > 300 ? Math.max(0.15, 300 / n) : 1;
   const width = n > 300 ? 1 : 1.5;
-  for (let i = 0; i < n; i++) if (!isHi(i) && passes(l, brushes, i)) strokeRun(ctx, l, i, t.colorOf(l.color[i]), width);
+  for (const [c, runs] of groups) strokeRuns(ctx, l, runs, c, width);
   ctx.globalAlpha = 1;
   for (let i = 0; i < n; i++) if (isHi(i) && passes(l, brushes, i)) strokeRun(ctx, l, i, t.colorOf(l.color[i]), 3, t.background);
   drawAxes(ctx, l, brushes, t);
@@ -346,14 +395,20 @@ export function parallelSvg(l: ParallelLayout, data: PlotData, brushes: Brushes,
       .join(' ');
     const color = inside ? t.colorOf(l.color[i]) : t.muted;
     const width = highlight.has(data.points[i].id) ? 3 : 1.5;
-    out.push(`<polyline fill="none" stroke="${escXml(color)}" stroke-width="${width}"${inside ? '' : ' stroke-opacity="0.18"'} points="${pts}"><title>${escXml(clipText(data.points[i].label))}</title></polyline>`);
+    out.push(
+      `<polyline fill="none" stroke="${escXml(color)}" stroke-width="${width}"${inside ? '' : ' stroke-opacity="0.18"'} points="${pts}"><title>${escXml(clipText(data.points[i].label))}</title></polyline>`,
+    );
   }
   l.scales.forEach((s, j) => {
     const x = l.xs[j].toFixed(1);
     out.push(`<line x1="${x}" x2="${x}" y1="${l.top}" y2="${l.bottom}" stroke="${escXml(t.foreground)}"/>`);
-    out.push(`<text x="${x}" y="${l.top - 18}" text-anchor="middle" font-weight="bold" fill="${escXml(t.foreground)}">${escXml(clipText(s.axis.label))}</text>`);
+    out.push(
+      `<text x="${x}" y="${l.top - 18}" text-anchor="middle" font-weight="bold" fill="${escXml(t.foreground)}">${escXml(clipText(s.axis.label))}</text>`,
+    );
     for (const tk of s.ticks)
-      out.push(`<text x="${l.xs[j] - 6}" y="${yOf(l, tk.at).toFixed(1)}" dy="4" text-anchor="end" fill="${escXml(t.foreground)}">${escXml(clipText(tk.label))}</text>`);
+      out.push(
+        `<text x="${l.xs[j] - 6}" y="${yOf(l, tk.at).toFixed(1)}" dy="4" text-anchor="end" fill="${escXml(t.foreground)}">${escXml(clipText(tk.label))}</text>`,
+      );
     out.push(`<text x="${l.xs[j] - 6}" y="${l.missingY}" dy="4" text-anchor="end" fill="${escXml(t.muted)}">—</text>`);
   });
   out.push('</svg>');

@@ -206,7 +206,8 @@ export function drawScatter(ctx: CanvasRenderingContext2D, l: ScatterLayout, dat
   const dim = highlight.size > 0;
   const n = l.index.length;
   ctx.globalAlpha = dim ? 0.6 : 1;
-  for (let k = 0; k < n; k++) if (!highlight.has(data.points[l.index[k]].id)) dot(ctx, l.px[k], l.py[k], n > 2000 ? 2 : 3.5, t.colorOf(l.color[k]), t.background, n > 2000 ? 0 : 1);
+  for (let k = 0; k < n; k++)
+    if (!highlight.has(data.points[l.index[k]].id)) dot(ctx, l.px[k], l.py[k], n > 2000 ? 2 : 3.5, t.colorOf(l.color[k]), t.background, n > 2000 ? 0 : 1);
   ctx.globalAlpha = 1;
   for (let k = 0; k < n; k++) if (highlight.has(data.points[l.index[k]].id)) dot(ctx, l.px[k], l.py[k], 5.5, t.colorOf(l.color[k]), t.foreground, 1.5);
 }
@@ -218,11 +219,19 @@ export function scatterSvg(l: ScatterLayout, data: PlotData, t: PlotTheme): stri
     `<rect x="${l.left}" y="${l.top}" width="${l.right - l.left}" height="${l.bottom - l.top}" fill="none" stroke="${escXml(t.foreground)}"/>`,
   ];
   for (const tk of l.y.ticks)
-    out.push(`<text x="${l.left - 6}" y="${yTick(l, tk.at).toFixed(1)}" dy="4" text-anchor="end" fill="${escXml(t.foreground)}">${escXml(clipText(tk.label))}</text>`);
+    out.push(
+      `<text x="${l.left - 6}" y="${yTick(l, tk.at).toFixed(1)}" dy="4" text-anchor="end" fill="${escXml(t.foreground)}">${escXml(clipText(tk.label))}</text>`,
+    );
   for (const tk of l.x.ticks)
-    out.push(`<text x="${xTick(l, tk.at).toFixed(1)}" y="${l.bottom + 16}" text-anchor="middle" fill="${escXml(t.foreground)}">${escXml(clipText(tk.label))}</text>`);
-  out.push(`<text x="${(l.left + l.right) / 2}" y="${l.height - 8}" text-anchor="middle" fill="${escXml(t.foreground)}">${escXml(clipText(l.x.axis.label))}</text>`);
-  out.push(`<text transform="translate(14 ${(l.top + l.bottom) / 2}) rotate(-90)" text-anchor="middle" fill="${escXml(t.foreground)}">${escXml(clipText(l.y.axis.label))}</text>`);
+    out.push(
+      `<text x="${xTick(l, tk.at).toFixed(1)}" y="${l.bottom + 16}" text-anchor="middle" fill="${escXml(t.foreground)}">${escXml(clipText(tk.label))}</text>`,
+    );
+  out.push(
+    `<text x="${(l.left + l.right) / 2}" y="${l.height - 8}" text-anchor="middle" fill="${escXml(t.foreground)}">${escXml(clipText(l.x.axis.label))}</text>`,
+  );
+  out.push(
+    `<text transform="translate(14 ${(l.top + l.bottom) / 2}) rotate(-90)" text-anchor="middle" fill="${escXml(t.foreground)}">${escXml(clipText(l.y.axis.label))}</text>`,
+  );
   const highlight = new Set(data.highlight ?? []);
   l.index.forEach((i, k) => {
     const hi = highlight.has(data.points[i].id);

@@ -70,7 +70,21 @@ export function layoutScatter(data: PlotData, xAxis: PlotAxis, yAxis: PlotAxis, 
     pys.push(bottom - padded(ty) * (bottom - top));
     cs.push(c.pos(p.values[data.colorBy]) ?? NaN);
   });
-  return { width, height, x, y, left, right, top, bottom, index, px: Float64Array.from(pxs), py: Float64Array.from(pys), color: Float64Array.from(cs), missing };
+  return {
+    width,
+    height,
+    x,
+    y,
+    left,
+    right,
+    top,
+    bottom,
+    index,
+    px: Float64Array.from(pxs),
+    py: Float64Array.from(pys),
+    color: Float64Array.from(cs),
+    missing,
+  };
 }
 
 /** A numeric position 0 … 1 inside the padded range. */
