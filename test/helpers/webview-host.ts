@@ -30,7 +30,7 @@ export function launchBrowser(): Promise<Browser> {
 
 // ---- theme variables (a subset of what VS Code sets on <html>) -----------------------------------
 export type ThemeKind = 'light' | 'dark';
-const COMMON = {
+export const COMMON = {
   '--vscode-font-family': '"DejaVu Sans", system-ui, sans-serif',
   '--vscode-font-size': '13px',
   '--vscode-font-weight': 'normal',
@@ -191,9 +191,9 @@ export async function startServer(): Promise<PageServer> {
 
 // ---- the stub VS Code API, installed before any page script --------------------------------------
 // Plain JavaScript text (not a serialized TS function: the TS loader may add helpers the page lacks).
-function initScript(vars: Record<string, string>, kind: ThemeKind): string {
+export function initScript(vars: Record<string, string>, bodyClasses: string[]): string {
   return `(() => {
-  const vars = ${JSON.stringify(vars)}, kind = ${JSON.stringify(kind)};
+  const vars = ${JSON.stringify(vars)}, classes = ${JSON.stringify(bodyClasses)};
   const posted = [], violations = [];
   window.__posted = posted;
   window.__cspViolations = violations;
@@ -212,7 +212,7 @@ function initScript(vars: Record<string, string>, kind: ThemeKind): string {
   const apply = () => {
     const html = document.documentElement;
     if (html) for (const [k, v] of Object.entries(vars)) html.style.setProperty(k, v);
-    if (document.body) { document.body.classList.add('vscode-' + kind); return true; }
+    if (document.body) { document.body.classList.add(...classes); return true; }
     return false;
   };
   if (!apply()) {
@@ -226,6 +226,8 @@ export interface OpenOptions {
   theme?: ThemeKind;
   /** The page: '/' (the dashboard, default) or '/table'. */
   path?: string;
+  /** Another theme's variables and body classes (test/fixtures/vscode-themes.json); `theme` is ignored. */
+  themeVars?: { vars: Record<string, string>; bodyClasses: string[] };
   width?: number;
   height?: number;
 }
@@ -250,7 +252,10 @@ export class DashboardPage {
   static async open(browser: Browser, server: PageServer, opts: OpenOptions = {}): Promise<DashboardPage> {
     const page = await browser.newPage({ viewport: { width: opts.width ?? 1100, height: opts.height ?? 900 } });
     const kind = opts.theme ?? 'dark';
-    await page.addInitScript({ content: initScript(THEMES[kind], kind) });
+    const custom = opts.themeVars;
+    await page.addInitScript({
+      content: custom ? initScript({ ...COMMON, ...custom.vars }, custom.bodyClasses) : initScript(THEMES[kind], [`vscode-${kind}`]),
+    });
     const d = new DashboardPage(page, server.origin);
     await page.goto(`${server.origin}${opts.path ?? '/'}`);
     await d.waitForPosted((m) => m.type === 'ready');
