@@ -364,6 +364,47 @@ describe('experiments table webview', () => {
     await close(d);
   });
 
+  test('plots: parallel coordinates and a scatter of the shown runs, or of the selected ones', async () => {
+    const d = await open(ROWS, { flat: true, height: 900 });
+    assert.equal(await d.page.isVisible('section.plots'), false, 'closed until asked for');
+    await d.page.click('button[data-action="plots"]');
+    assert.equal(await d.page.getAttribute('button[data-action="plots"]', 'aria-expanded'), 'true');
+    const note = () =>
+      d.page
+        .locator('.plots-bar .muted')
+        .textContent()
+        .then((t) => t ?? '');
+    await until(note, (t) => t === '6 shown runs', 'plots note');
+    assert.equal(await d.page.inputValue('.plots select[aria-label="Metric"]'), 'best_f1');
+    const xs = await d.page.locator('.plots select[aria-label^="Scatter"] option').evaluateAll((o) => o.map((x) => (x as HTMLOptionElement).value));
+    assert.deepEqual(xs.sort(), ['training.batch_size', 'training.lr']);
+    /** Pixels of a plot canvas that differ from its top-left corner (the background). */
+    const inked = (sel: string) =>
+      d.page.evaluate((s) => {
+        const c = document.querySelector<HTMLCanvasElement>(s)!;
+        const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < px.length; i += 4) if (px[i] !== px[0] || px[i + 1] !== px[1] || px[i + 2] !== px[2] || px[i + 3] !== px[3]) n++;
+        return n;
+      }, sel);
+    const all = await until(
+      () => inked('.plot-parallel canvas'),
+      (n) => n > 1000,
+      'parallel drawn',
+    );
+    assert.ok((await inked('.plots-body > :nth-child(2) canvas')) > 500, 'scatter drawn');
+    await d.page.click('.body .row[data-id="A"] .label');
+    await d.page.click('.body .row[data-id="E"] .label', { modifiers: ['Control'] });
+    await until(note, (t) => t === '2 selected runs', 'plots of the selection');
+    const two = await until(
+      () => inked('.plot-parallel canvas'),
+      (n) => n !== all,
+      'parallel redrawn',
+    );
+    assert.ok(two < all, `two runs draw less than six (${two} vs ${all} pixels)`);
+    await close(d);
+  });
+
   test('screenshots in the light and dark themes', async () => {
     for (const theme of ['light', 'dark'] as const) {
       const d = await open(ROWS, { theme, height: 420 });
@@ -373,6 +414,11 @@ describe('experiments table webview', () => {
       await d.page.click('[role="columnheader"][data-key="best_f1"]');
       await d.page.screenshot({ path: join(OUT, `table-${theme}.png`) });
       await close(d);
+      const p = await open(ROWS, { theme, height: 760 });
+      await p.page.click('button[data-action="plots"]');
+      await p.page.waitForTimeout(300);
+      await p.page.screenshot({ path: join(OUT, `table-plots-${theme}.png`) });
+      await close(p);
     }
   });
 });

@@ -199,7 +199,7 @@ export function drawScatter(ctx: CanvasRenderingContext2D, l: ScatterLayout, dat
   if (l.missing) {
     ctx.textAlign = 'right';
     ctx.fillStyle = t.muted;
-    ctx.fillText(`${l.missing} run${l.missing === 1 ? '' : 's'} without a value`, l.right, l.height - 18);
+    ctx.fillText(`${l.missing} run${l.missing === 1 ? '' : 's'} without a value`, l.right, l.top - 4); // above the plot: the x label has the bottom line
   }
   // dots: the others first, highlighted on top with a ring in the foreground colour
   const highlight = new Set(data.highlight ?? []);

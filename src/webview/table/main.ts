@@ -11,6 +11,7 @@ import { tableCsv } from './csv';
 import { buildDisplay, type Item } from './display';
 import { compileFilter, fieldsOf, type Filter } from './filter';
 import { Grid } from './grid';
+import { PlotsPane } from './plotsPane';
 import { clickSelect, rangeIds, selectedInOrder, type Selection } from './selection';
 import { sortRows, toggleSort, type SortDir } from './sort';
 import { checkTableMessage, restoreUi } from './state';
@@ -64,6 +65,17 @@ const actionButtons = {
   pin: el('button', { 'data-action': 'pin', class: 'secondary', title: 'Pin the selected runs on top' }, 'Pin'),
   delete: el('button', { 'data-action': 'delete', class: 'secondary', title: 'Delete the selected runs (asks first)' }, 'Delete'),
 };
+const plotsButton = el(
+  'button',
+  {
+    class: 'secondary',
+    'data-action': 'plots',
+    'aria-expanded': 'false',
+    'aria-controls': 'plots',
+    title: 'Parallel coordinates and a scatter of the selected (or shown) runs',
+  },
+  'Plots',
+);
 const exportButton = el('button', { class: 'secondary', 'data-action': 'export', title: 'Save the rows and columns shown as CSV' }, 'Export CSV');
 const count = el('span', { class: 'count muted', role: 'status', 'aria-live': 'polite' });
 const toolbar = el(
@@ -72,7 +84,7 @@ const toolbar = el(
   filterBox,
   columnsButton,
   groupLabel,
-  el('span', { class: 'actions' }, ...Object.values(actionButtons), exportButton),
+  el('span', { class: 'actions' }, ...Object.values(actionButtons), plotsButton, exportButton),
   count,
 );
 const chooser = el('div', { id: 'chooser', class: 'chooser', role: 'dialog', 'aria-label': 'Columns', hidden: true });
@@ -89,7 +101,18 @@ const grid = new Grid({
   onToggleGroup: (key) => toggleGroup(key),
   onKey: (e) => onKey(e),
 });
-root.append(toolbar, filterError, chooser, waiting, grid.el);
+const plots = new PlotsPane({
+  select: (ids) => {
+    sel = { ids: new Set(ids) };
+    draw();
+  },
+});
+plots.el.id = 'plots';
+plotsButton.addEventListener('click', () => {
+  plotsButton.setAttribute('aria-expanded', String(plots.toggle()));
+  draw();
+});
+root.append(toolbar, filterError, chooser, plots.el, waiting, grid.el);
 
 // ---- pipeline: rows → columns → filter → sort → display list ------------------------------------
 /** Recomputes what is drawn; `rowsChanged`: the set of rows or their values changed. */
@@ -127,6 +150,7 @@ function draw(): void {
   const allPinned = ids.length > 0 && ids.every((id) => rows.get(id)?.pinned);
   actionButtons.pin.textContent = allPinned ? 'Unpin' : 'Pin';
   if (!chooser.hidden) renderChooser();
+  if (plots.open) plots.update(filtered, cols, ids);
 }
 
 function showFilterState(): void {
