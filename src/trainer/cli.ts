@@ -20,6 +20,7 @@ commands:
                          (the same as --set training.memory_check=warn)
   sweep <config>         run the config's sweep: one run per trial, bad trials stopped early (docs/sweeps.md)
       --resume SWEEP_DIR continue a sweep whose process stopped or was killed
+      --concurrency N    run N trials at once (default: the sweep's concurrency setting, else 1)
       --set KEY=VALUE    override a config value for every trial; repeatable
   eval <run-dir>         evaluate a run's exported model on its test (or --split validation|train) data
   predict <run-dir> TEXT run a run's exported model.onnx on text and print entities or the label
@@ -161,7 +162,8 @@ export async function main(argv: string[]): Promise<number> {
         const { runSweep } = await import('./sweep');
         const { parseSetArgs } = await import('../shared/config/config');
         const trainerArgs = [...(flags.device ? ['--device', String(flags.device)] : []), ...(flags.threads ? ['--threads', String(threads)] : [])];
-        return await runSweep({ configPath: positional[1], resume: flags.resume as string | undefined, overrides: parseSetArgs(sets), trainerArgs });
+        const concurrency = flags.concurrency === undefined ? undefined : intFlag(flags, 'concurrency', 1, 1, 64);
+        return await runSweep({ configPath: positional[1], resume: flags.resume as string | undefined, overrides: parseSetArgs(sets), trainerArgs, concurrency });
       }
       case 'eval': {
         const { runEval } = await import('./commands');

@@ -1,10 +1,12 @@
-// `finetune sweep CONFIG`: a sweep run locally, one trial after another. Each trial is a normal
-// run folder trained by this same program in a child process (`train --sweep-trial`); the sweep
-// folder's sweep.json (src/shared/sweep/folder.ts) records the trials as they go, so that
-// `finetune sweep --resume SWEEP_DIR` continues a sweep whose process was killed: a trial left
-// running is stopped if its trainer still lives, then resumed from its checkpoint (or restarted
-// when it had none). Early termination watches each trial's validation records and stops a bad
-// trial with SIGTERM, so that it checkpoints; its run is then marked `pruned`.
+// `finetune sweep CONFIG`: a sweep run locally, up to `concurrency` trials at once (default one
+// after another). Each trial is a normal run folder trained by this same program in a child
+// process (`train --sweep-trial`); the sweep folder's sweep.json (src/shared/sweep/folder.ts)
+// records the trials as they go, so that `finetune sweep --resume SWEEP_DIR` continues a sweep
+// whose process was killed: every trial left running is stopped if its trainer still lives, then
+// resumed from its checkpoint (or restarted when it had none). Early termination watches each
+// trial's validation records and stops a bad trial with SIGTERM, so that it checkpoints; its run
+// is then marked `pruned`. A trial drawn while others run is drawn from the finished trials only
+// (as Optuna's n_jobs), and judged against every trial's records as they are at that evaluation.
 
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -34,6 +36,8 @@ export interface SweepOptions {
   trainerArgs: string[];
   /** How often a running trial's records are read, ms. */
   pollMs?: number;
+  /** Trials at once (--concurrency); default: sweep.concurrency of the config, or of the sweep resumed. */
+  concurrency?: number;
 }
 
 /** Why `finetune train CONFIG` refuses: the config has a sweep block (undefined when it has none or does not validate: train reports that). */
@@ -122,6 +126,7 @@ export async function runSweep(o: SweepOptions): Promise<number> {
         mode: s.mode,
         total,
         ...(s.earlyTermination ? { earlyTermination: s.earlyTermination } : {}),
+        concurrency: s.concurrency,
         sampler: { kind: s.method, seed: s.seed },
         status: 'running',
         createdAt: now,
@@ -137,20 +142,21 @@ export async function runSweep(o: SweepOptions): Promise<number> {
     console.error(`finetune: ${(e as Error).message}`);
     return 2;
   }
-  info = { ...info, status: 'running', pid: process.pid, host: os.hostname() };
+  const concurrency = o.concurrency ?? info.concurrency ?? 1;
+  info = { ...info, status: 'running', pid: process.pid, host: os.hostname(), concurrency };
   const save = () => writeSweep(dir, info);
   save();
-  log(`${info.method} sweep of ${info.total} trials by ${info.metric} (${info.mode}) in ${dir}`);
+  log(`${info.method} sweep of ${info.total} trials by ${info.metric} (${info.mode})${concurrency > 1 ? `, ${concurrency} at a time,` : ''} in ${dir}`);
   const grid = info.method === 'grid' ? expandSweep(config, info.configPath).map((r) => r.overrides) : undefined;
   const runsDir = defaultRunsFolder(config.baseDir);
 
   let stopping = false;
-  let child: ReturnType<typeof spawn> | undefined;
+  const children = new Set<ReturnType<typeof spawn>>();
   const onSignal = () => {
     if (stopping) process.exit(130);
     stopping = true;
-    log('stopping: the running trial checkpoints and the sweep stops (again to abort)…');
-    child?.kill('SIGTERM');
+    log(`stopping: the running trial${children.size === 1 ? '' : 's'} checkpoint and the sweep stops (again to abort)…`);
+    for (const c of children) c.kill('SIGTERM');
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -176,17 +182,22 @@ export async function runSweep(o: SweepOptions): Promise<number> {
       };
       // With an IPC channel: the trial waits after each validation evaluation for our decision
       // (stop when pruned, else continue), so pruning is exact and never races the training.
-      child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...args, ...o.trainerArgs], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      const c = child;
+      // Several trials at once: their lines prefixed with the trial's number, so they can be told apart.
+      const c = spawn(process.execPath, [...process.execArgv, process.argv[1], ...args, ...o.trainerArgs], {
+        stdio: ['ignore', concurrency > 1 ? 'pipe' : 'inherit', concurrency > 1 ? 'pipe' : 'inherit', 'ipc'],
+      });
+      children.add(c);
+      prefixLines(c.stdout, process.stdout, `[${trial.number}] `);
+      prefixLines(c.stderr, process.stderr, `[${trial.number}] `);
       c.on('message', (e: TrainerEvent) => {
         if (e?.type !== 'eval' || e.split !== 'validation') return;
         watch(); // the record is in metrics.jsonl before its event is sent
         if (c.connected) c.send({ type: trial.pruned || stopping ? 'stop' : 'continue' } satisfies TrainerCommand, () => {});
       });
       const timer = setInterval(watch, o.pollMs ?? 250);
-      child.on('exit', () => {
+      c.on('exit', () => {
         clearInterval(timer);
-        child = undefined;
+        children.delete(c);
         watch();
         const status = readRun(trial.runDir)?.info.status;
         trial.value = bestOf(points, info.mode);
@@ -212,9 +223,19 @@ export async function runSweep(o: SweepOptions): Promise<number> {
     `name=${JSON.stringify(trialName(config, trial.params))}`,
   ];
 
-  // Trials a killed sweep left running: stop a trainer that still lives, then resume or restart.
-  for (const trial of info.trials.filter((t) => t.status === 'running' || t.status === 'stopped')) {
-    if (stopping) break;
+  // Up to `concurrency` trials at once: `slot` waits until one of them ends.
+  const active = new Set<Promise<void>>();
+  const launch = (p: Promise<void>) => {
+    const q = p.catch((e: unknown) => log(`a trial failed to run: ${(e as Error).message}`)).finally(() => active.delete(q));
+    active.add(q);
+  };
+  const slot = async () => {
+    while (active.size >= concurrency) await Promise.race(active);
+  };
+
+  // Trials a killed sweep left running (several, when it ran them at once): stop a trainer that
+  // still lives, then resume each from its checkpoint, or restart it when it had none.
+  const continueTrial = async (trial: SweepTrial) => {
     const run = readRun(trial.runDir)?.info;
     if (run?.pid && run.status === 'running' && (!run.host || run.host === os.hostname()) && isPidAlive(run.pid)) {
       log(`trial ${trial.number}: its trainer (pid ${run.pid}) still runs; stopping it to resume under this sweep`);
@@ -249,9 +270,17 @@ export async function runSweep(o: SweepOptions): Promise<number> {
       await runTrial(trial, trainArgs(trial));
     }
     save();
+  };
+  for (const trial of info.trials.filter((t) => t.status === 'running' || t.status === 'stopped')) {
+    await slot();
+    if (stopping) break;
+    launch(continueTrial(trial));
   }
 
   while (info.trials.length < info.total && !stopping) {
+    await slot();
+    if (stopping) break;
+    // Drawn now, from the trials finished so far (the ones still running are not known yet).
     const n = info.trials.length;
     const params = suggest(info, grid, n);
     const trial: SweepTrial = {
@@ -264,8 +293,9 @@ export async function runSweep(o: SweepOptions): Promise<number> {
     info.trials.push(trial);
     save();
     log(`trial ${n + 1}/${info.total}: ${trialName(config, params)}`);
-    await runTrial(trial, trainArgs(trial));
+    launch(runTrial(trial, trainArgs(trial)));
   }
+  while (active.size) await Promise.race(active);
 
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
@@ -288,4 +318,19 @@ function printSummary(info: SweepInfo, dir: string): void {
         .join(' ')}${t === best ? '  ← best' : ''}`,
     );
   if (info.status === 'stopped') console.log(`continue it with: finetune sweep --resume ${dir}`);
+}
+
+/** Copies a child's output lines to ours with a prefix (concurrent trials). */
+function prefixLines(from: NodeJS.ReadableStream | null, to: NodeJS.WritableStream, prefix: string): void {
+  if (!from) return;
+  let buf = '';
+  from.on('data', (chunk: Buffer) => {
+    buf += chunk.toString('utf8');
+    const lines = buf.split('\n');
+    buf = lines.pop()!;
+    for (const l of lines) to.write(`${prefix}${l}\n`);
+  });
+  from.on('end', () => {
+    if (buf) to.write(`${prefix}${buf}\n`);
+  });
 }

@@ -1,5 +1,5 @@
 // Sweeps: the `sweep:` block. Its keys are the settings (method, budget, metric, mode, seed,
-// early_termination) and the swept config keys, each a list of values (today's grid shape) or a
+// early_termination, concurrency) and the swept config keys, each a list of values (today's grid shape) or a
 // distribution ({loguniform: [1e-5, 1e-3]}, {uniform: [a, b]}, {int: [a, b]}, {choice: [...]}).
 // This module checks those keys and values against the schema, resolves the block into a
 // SweepSpec, and expands a grid into its runs. Sampling (random, TPE) and early termination live
@@ -12,7 +12,7 @@ import { formatNumber, overrideValueText } from './overrides';
 import { clone, isObj, type Distribution, type EarlyTermination, type Issue, type JPath, type Obj, type ResolvedConfig, type SweepSpec } from './types';
 
 /** Keys of the sweep block that configure the sweep rather than name a swept config key. */
-const SETTINGS = new Set(['method', 'budget', 'metric', 'mode', 'early_termination']);
+const SETTINGS = new Set(['method', 'budget', 'metric', 'mode', 'early_termination', 'concurrency']);
 const KINDS = ['choice', 'uniform', 'loguniform', 'int'] as const;
 
 /** `seed` is the sampler's seed when it is an integer; a list or a distribution sweeps the config's seed. */
@@ -126,6 +126,7 @@ export function resolveSweep(v: unknown, done: Obj): SweepSpec | undefined {
     mode: (v.mode as 'max' | 'min' | undefined) ?? directionOf(metric),
     seed: typeof v.seed === 'number' ? v.seed : (done.seed as number),
     ...(v.early_termination !== undefined ? { earlyTermination: earlyTermination(v.early_termination) } : {}),
+    concurrency: typeof v.concurrency === 'number' ? v.concurrency : 1,
   };
 }
 
