@@ -135,7 +135,10 @@ describe('finetune sweep (dist/trainer.js)', () => {
     };
     const [a0, a1] = span(s.trials[0]);
     const [b0, b1] = span(s.trials[1]);
-    assert.ok(a0 < b1 && b0 < a1, `trials 0 and 1 overlap: ${s.trials[0].startedAt}..${s.trials[0].endedAt} and ${s.trials[1].startedAt}..${s.trials[1].endedAt}`);
+    assert.ok(
+      a0 < b1 && b0 < a1,
+      `trials 0 and 1 overlap: ${s.trials[0].startedAt}..${s.trials[0].endedAt} and ${s.trials[1].startedAt}..${s.trials[1].endedAt}`,
+    );
     assert.match(r.stdout, /^\[0\] /m);
     assert.match(r.stdout, /^\[1\] /m);
     // Random draws depend on the seed and the trial's number only: the same parameters.

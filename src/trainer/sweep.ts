@@ -24,6 +24,7 @@ import {
 import { createRunFolder, defaultRunsFolder, hasResumeCheckpoint, isPidAlive, MetricsTail, readMetrics, readRun, updateRunInfo } from '../shared/run';
 import { bestTrial, defaultSweepsFolder, readSweep, writeSweep, type SweepInfo, type SweepTrial } from '../shared/sweep/folder';
 import { curveOf, decide, type Point, type TrialCurve } from '../shared/sweep/prune';
+import { TrialPool } from '../shared/sweep/pool';
 import { suggestRandom, suggestTpe, type TpeTrial } from '../shared/sweep/tpe';
 import type { TrainerCommand, TrainerEvent } from '../shared/protocol';
 
@@ -223,15 +224,8 @@ export async function runSweep(o: SweepOptions): Promise<number> {
     `name=${JSON.stringify(trialName(config, trial.params))}`,
   ];
 
-  // Up to `concurrency` trials at once: `slot` waits until one of them ends.
-  const active = new Set<Promise<void>>();
-  const launch = (p: Promise<void>) => {
-    const q = p.catch((e: unknown) => log(`a trial failed to run: ${(e as Error).message}`)).finally(() => active.delete(q));
-    active.add(q);
-  };
-  const slot = async () => {
-    while (active.size >= concurrency) await Promise.race(active);
-  };
+  // Up to `concurrency` trials at once.
+  const pool = new TrialPool(concurrency, (e) => log(`a trial failed to run: ${(e as Error).message}`));
 
   // Trials a killed sweep left running (several, when it ran them at once): stop a trainer that
   // still lives, then resume each from its checkpoint, or restart it when it had none.
@@ -272,13 +266,13 @@ export async function runSweep(o: SweepOptions): Promise<number> {
     save();
   };
   for (const trial of info.trials.filter((t) => t.status === 'running' || t.status === 'stopped')) {
-    await slot();
+    await pool.slot();
     if (stopping) break;
-    launch(continueTrial(trial));
+    pool.launch(continueTrial(trial));
   }
 
   while (info.trials.length < info.total && !stopping) {
-    await slot();
+    await pool.slot();
     if (stopping) break;
     // Drawn now, from the trials finished so far (the ones still running are not known yet).
     const n = info.trials.length;
@@ -293,9 +287,9 @@ export async function runSweep(o: SweepOptions): Promise<number> {
     info.trials.push(trial);
     save();
     log(`trial ${n + 1}/${info.total}: ${trialName(config, params)}`);
-    launch(runTrial(trial, trainArgs(trial)));
+    pool.launch(runTrial(trial, trainArgs(trial)));
   }
-  while (active.size) await Promise.race(active);
+  await pool.drain();
 
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
