@@ -112,11 +112,12 @@ export function describeSweep(s: SweepRecord, state: SweepState): { label: strin
     ['at once', String(i.concurrency ?? 1)],
     ...Object.entries(i.space).map(([k, d]): [string, string] => [k, distText(d)]),
   ];
+  const valueText = (v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? v.toPrecision(4) : JSON.stringify(v));
   if (best)
     rows.push([
       'best trial',
       `#${best.number}: ${Object.entries(best.params)
-        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .map(([k, v]) => `${k}=${valueText(v)}`)
         .join(', ')}`,
     ]);
   const tooltip = [
