@@ -220,6 +220,7 @@ describe('extension: sweeps in the run history', () => {
       '/ws/.finetune/sweeps/20261130-100000-tune',
     );
     assert.equal(sweepDirFromLine('sweep: random sweep of 3 trials by f1 (max) in /a b/sweeps/x'), '/a b/sweeps/x');
+    assert.equal(sweepDirFromLine('sweep: grid sweep of 4 trials by loss (min) in /work in progress/sweeps/x'), '/work in progress/sweeps/x');
     assert.equal(sweepDirFromLine('sweep: trial 1/3: tiny[lr=0.0184]'), undefined);
   });
 });

@@ -163,7 +163,13 @@ export async function main(argv: string[]): Promise<number> {
         const { parseSetArgs } = await import('../shared/config/config');
         const trainerArgs = [...(flags.device ? ['--device', String(flags.device)] : []), ...(flags.threads ? ['--threads', String(threads)] : [])];
         const concurrency = flags.concurrency === undefined ? undefined : intFlag(flags, 'concurrency', 1, 1, 64);
-        return await runSweep({ configPath: positional[1], resume: flags.resume as string | undefined, overrides: parseSetArgs(sets), trainerArgs, concurrency });
+        return await runSweep({
+          configPath: positional[1],
+          resume: flags.resume as string | undefined,
+          overrides: parseSetArgs(sets),
+          trainerArgs,
+          concurrency,
+        });
       }
       case 'eval': {
         const { runEval } = await import('./commands');

@@ -158,7 +158,7 @@ export function sweepArgs(o: { configPath?: string; resume?: string; concurrency
 
 /** The sweep folder a driver names on its first line (`sweep: … in <dir>`). */
 export function sweepDirFromLine(line: string): string | undefined {
-  const m = /^sweep: \w+ sweep of \d+ trials .* in (.+)$/.exec(line);
+  const m = /^sweep: \w+ sweep of \d+ trials .*? in (.+)$/.exec(line);
   return m?.[1];
 }
 

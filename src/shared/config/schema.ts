@@ -505,7 +505,7 @@ export const CONFIG_SCHEMA: JsonSchema = {
     seed: { description: 'Random seed (initialization, shuffling, dropout, validation split).', type: 'integer', minimum: 0, maximum: 4294967295, default: 42 },
     sweep: {
       description:
-        'Hyperparameter sweep (see docs/sweeps.md): the swept config keys (dotted, e.g. "training.lr"), each a list of values or a distribution, beside the settings `method`, `budget`, `metric`, `mode`, `seed`, `early_termination` and `concurrency`. A grid (the default method) queues one run per combination; `finetune sweep` runs random and TPE sweeps.',
+        'Hyperparameter sweep (see docs/sweeps.md): the swept config keys (dotted, e.g. "training.lr"), each a list of values or a distribution, beside the settings `method`, `budget`, `metric`, `mode`, `seed`, `early_termination` and `concurrency`. `finetune sweep` (and Start in VS Code) runs it: a grid (the default method) runs every combination, random and TPE draw `budget` trials.',
       type: 'object',
       properties: {
         method: {
