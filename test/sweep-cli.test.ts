@@ -209,6 +209,20 @@ describe('finetune sweep (dist/trainer.js)', () => {
     assert.deepEqual(outcome(s)[0], outcome(uninterrupted)[0]);
   });
 
+  it('goes on when whoever reads its output goes away (a VS Code window that reloads)', async () => {
+    const w = workspace();
+    const child = spawn(process.execPath, [TRAINER, 'sweep', w.config, '--threads', '1'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    await new Promise<void>((res) => child.stdout.once('data', () => res()));
+    // The reader closes its ends of the pipes: every later write of the sweep and its trials fails (EPIPE).
+    child.stdout.destroy();
+    child.stderr.destroy();
+    assert.equal(await exited, 0);
+    const s = readSweep(sweepDirOf(w.dir));
+    assert.equal(s.status, 'completed');
+    assert.equal(s.trials.length, 3);
+  });
+
   it('finetune train refuses a sweep config and says what to run', () => {
     const w = workspace();
     const r = cli(['train', w.config]);

@@ -143,6 +143,9 @@ export async function runSweep(o: SweepOptions): Promise<number> {
     console.error(`finetune: ${(e as Error).message}`);
     return 2;
   }
+  // Forked by the extension, whose window may reload and close our pipes: a failed write (EPIPE) must not end the sweep.
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
   const concurrency = o.concurrency ?? info.concurrency ?? 1;
   info = { ...info, status: 'running', pid: process.pid, host: os.hostname(), concurrency };
   const save = () => writeSweep(dir, info);
