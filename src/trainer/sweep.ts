@@ -127,7 +127,7 @@ export async function runSweep(o: SweepOptions): Promise<number> {
         mode: s.mode,
         total,
         ...(s.earlyTermination ? { earlyTermination: s.earlyTermination } : {}),
-        concurrency: s.concurrency,
+        concurrency: s.concurrency ?? 1,
         sampler: { kind: s.method, seed: s.seed },
         status: 'running',
         createdAt: now,

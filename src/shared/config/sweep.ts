@@ -126,7 +126,7 @@ export function resolveSweep(v: unknown, done: Obj): SweepSpec | undefined {
     mode: (v.mode as 'max' | 'min' | undefined) ?? directionOf(metric),
     seed: typeof v.seed === 'number' ? v.seed : (done.seed as number),
     ...(v.early_termination !== undefined ? { earlyTermination: earlyTermination(v.early_termination) } : {}),
-    concurrency: typeof v.concurrency === 'number' ? v.concurrency : 1,
+    ...(typeof v.concurrency === 'number' ? { concurrency: v.concurrency } : {}),
   };
 }
 

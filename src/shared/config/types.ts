@@ -120,8 +120,8 @@ export interface SweepSpec {
   /** The sampler's seed (default: the config's seed). */
   seed: number;
   earlyTermination?: EarlyTermination;
-  /** How many trials `finetune sweep` runs at once on this machine (default 1). */
-  concurrency: number;
+  /** How many trials `finetune sweep` runs at once on this machine (absent: 1). */
+  concurrency?: number;
 }
 
 export function formatConfigError(e: ConfigError): string {
