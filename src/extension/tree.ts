@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { readLaunch, RUN_FILES, type RunRecord, type UnreadableRun } from '../shared/run';
 import { contextValue, describeRun, groupByConfig, type ConfigGroup } from './core/runs';
 import type { RunStore } from './core/store';
-import { describeSweep, splitBySweep, sweepOfRun, sweepState, trialNote, type SweepGroup, type SweepStore } from './core/sweeps';
+import { describeSweep, splitBySweep, sweepOfRun, trialNote, type SweepGroup, type SweepStore } from './core/sweeps';
 import type { SweepTrial } from '../shared/sweep/folder';
 import { ConfigDriftCache, driftText } from './core/drift';
 import { UNTRUSTED_NOTE } from './core/trust';
@@ -114,7 +114,7 @@ export class RunTreeProvider implements vscode.TreeDataProvider<RunNode>, vscode
     }
     if (node.kind === 'sweep') {
       const s = node.sweep.sweep;
-      const d = describeSweep(s, sweepState(s.info));
+      const d = describeSweep(s, node.sweep.state);
       const item = new vscode.TreeItem(d.label, vscode.TreeItemCollapsibleState.Expanded);
       item.id = `sweep:${s.dir}`;
       item.description = clipText(d.description, DISPLAY_MAX_TIP);
