@@ -209,6 +209,33 @@ describe('finetune sweep (dist/trainer.js)', () => {
     assert.deepEqual(outcome(s)[0], outcome(uninterrupted)[0]);
   });
 
+  it('SIGTERM to the sweep (Stop Sweep in VS Code) stops every running trial with a checkpoint, and the sweep as stopped', async () => {
+    const w = workspace();
+    const child = spawn(process.execPath, [TRAINER, 'sweep', w.config, '--threads', '1', '--concurrency', '2'], { cwd: ROOT, stdio: 'ignore' });
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    const root = path.join(w.dir, '.finetune', 'sweeps');
+    for (let i = 0; ; i++) {
+      assert.ok(i < 1200, 'two trials trained within 2 minutes');
+      await new Promise((res) => setTimeout(res, 100));
+      if (!fs.existsSync(root) || !fs.readdirSync(root).length || !fs.existsSync(sweepFile(sweepDirOf(w.dir)))) continue;
+      const s = readSweep(sweepDirOf(w.dir));
+      const running = s.trials.filter((t) => t.status === 'running');
+      if (running.length === 2 && running.every((t) => readMetrics(t.runDir).some((m) => m.type === 'train'))) break;
+    }
+    child.kill('SIGTERM'); // the driver only, as the extension does
+    assert.equal(await exited, 0);
+    const s = readSweep(sweepDirOf(w.dir));
+    assert.equal(s.status, 'stopped');
+    assert.equal(s.pid, undefined);
+    assert.equal(s.trials.length, 2, 'no trial started after the stop');
+    for (const t of s.trials) {
+      // Stopped (or pruned just before the stop came): either way it ended with a checkpoint, not run to the end.
+      assert.ok(t.status === 'stopped' || t.status === 'pruned', `trial ${t.number}: ${t.status}`);
+      assert.equal(readRunInfo(t.runDir).status, t.status);
+      assert.ok(hasResumeCheckpoint(t.runDir), `${t.runDir} checkpointed`);
+    }
+  });
+
   it('goes on when whoever reads its output goes away (a VS Code window that reloads)', async () => {
     const w = workspace();
     const child = spawn(process.execPath, [TRAINER, 'sweep', w.config, '--threads', '1'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
