@@ -659,7 +659,7 @@ sweep:
         "12:18 sweep key 'model.dropout' needs exactly one of choice, uniform, loguniform, int, got choice and uniform",
         '13:42 int with log needs low >= 1, got 0',
         "13:43 sweep['training.gradient_accumulation'].int[0] must be >= 1, got 0",
-        "14:3 sweep key 'metod' is not a config key — did you mean 'sweep.method'? (the sweep's own settings: method, budget, metric, mode, early_termination, executor, slurm, seed)",
+        "14:3 sweep key 'metod' is not a config key — did you mean 'sweep.method'? (the sweep's own settings: method, budget, metric, mode, early_termination, concurrency, executor, slurm, seed)",
         "14:10 sweep.metod must be a list or a mapping, got string 'tpe'",
       ],
     );

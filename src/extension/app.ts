@@ -7,6 +7,7 @@ import { registerCommands } from './commands';
 import { LiveRuns } from './core/live';
 import { runsFolderFor } from './core/runs';
 import { RunStore } from './core/store';
+import { SweepStore } from './core/sweeps';
 import { UNTRUSTED_NOTE } from './core/trust';
 import { RunsWatcher } from './core/watcher';
 import { Dashboards } from './dashboard';
@@ -15,10 +16,12 @@ import { Launcher } from './launcher';
 import { ExperimentsTable } from './table';
 import { RunTreeProvider } from './tree';
 import { defaultRunsFolder } from '../shared/run';
+import { defaultSweepsFolder } from '../shared/sweep/folder';
 
 export class FineTune implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly store = new RunStore();
+  private readonly sweeps = new SweepStore();
   private readonly live = new LiveRuns();
   private readonly watcher = new RunsWatcher();
   private readonly output = vscode.window.createOutputChannel('Fine-tune');
@@ -32,7 +35,15 @@ export class FineTune implements vscode.Disposable {
     const d = this.disposables;
     let doneScanning!: () => void;
     this.scanned = new Promise((r) => (doneScanning = r));
-    this.launcher = new Launcher({ context, store: this.store, live: this.live, output: this.output, watchFolder: (dir) => this.watchInBackground(dir) });
+    this.launcher = new Launcher({
+      context,
+      store: this.store,
+      sweeps: this.sweeps,
+      live: this.live,
+      output: this.output,
+      watchFolder: (dir) => this.watchInBackground(dir),
+      watchSweeps: (dir) => this.watchSweeps(dir),
+    });
     this.dashboards = new Dashboards(context, {
       store: this.store,
       eta: (dir) => this.eta(dir),
@@ -47,7 +58,7 @@ export class FineTune implements vscode.Disposable {
       scanned: this.scanned,
     });
     this.editor = new ConfigEditorFeatures(this.store);
-    const tree = new RunTreeProvider(this.store);
+    const tree = new RunTreeProvider(this.store, this.sweeps);
     const view = vscode.window.createTreeView('finetune.runs', { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
     d.push(this.output, this.launcher, this.dashboards, this.table, this.editor, tree, view);
     // Workspace trust: the history says why nothing can be started; granting trust lifts it.
@@ -70,6 +81,7 @@ export class FineTune implements vscode.Disposable {
         table: this.table,
         output: this.output,
         view,
+        sweeps: this.sweeps,
         refresh: () => this.refresh(),
       }),
     );
@@ -85,8 +97,10 @@ export class FineTune implements vscode.Disposable {
       this.launcher.updateStatusSoon();
     });
     this.watcher.on('removed', (dir) => this.store.remove(dir));
+    this.watcher.on('sweep', (dir) => this.sweeps.refresh(dir));
     this.watcher.on('folder', () => {
       this.store.rescan(); // a runs folder appeared (first run of a config, e.g. from a terminal)
+      this.sweeps.rescan();
       this.live.sync(this.store.all());
     });
     this.watcher.on('error', (e) => this.output.appendLine(`watcher: ${e.message}`));
@@ -94,6 +108,7 @@ export class FineTune implements vscode.Disposable {
     const configs = vscode.workspace.createFileSystemWatcher('**/*.finetune.{yaml,yml,json}');
     configs.onDidCreate((u) => {
       this.watchInBackground(defaultRunsFolder(path.dirname(u.fsPath)));
+      this.watchSweeps(defaultSweepsFolder(path.dirname(u.fsPath)));
       this.editor.revalidateAll();
     });
     configs.onDidChange(() => {
@@ -123,6 +138,12 @@ export class FineTune implements vscode.Disposable {
     return this.store.addFolderAsync(dir);
   }
 
+  /** Watches a sweeps folder (`.finetune/sweeps` beside a config) and reads its sweep.json files. */
+  private watchSweeps(dir: string): void {
+    this.watcher.add(dir);
+    this.sweeps.addFolder(dir);
+  }
+
   /** watchFolder for callers that do not wait for the scan: a failed scan is reported in the Output channel. */
   private watchInBackground(dir: string): void {
     this.watchFolder(dir).catch((e: unknown) => this.output.appendLine(`scanning ${dir} failed: ${e instanceof Error ? e.message : String(e)}`));
@@ -135,7 +156,10 @@ export class FineTune implements vscode.Disposable {
     for (const f of vscode.workspace.workspaceFolders ?? []) scans.push(this.watchFolder(runsFolderFor({ setting, workspaceFolder: f.uri.fsPath })));
     try {
       const found = await vscode.workspace.findFiles('**/*.finetune.{yaml,yml,json}', '**/node_modules/**', 1000);
-      for (const u of found) scans.push(this.watchFolder(defaultRunsFolder(path.dirname(u.fsPath))));
+      for (const u of found) {
+        scans.push(this.watchFolder(defaultRunsFolder(path.dirname(u.fsPath))));
+        this.watchSweeps(defaultSweepsFolder(path.dirname(u.fsPath)));
+      }
     } catch (e) {
       this.output.appendLine(`config search failed: ${(e as Error).message}`);
     }
@@ -146,6 +170,7 @@ export class FineTune implements vscode.Disposable {
   private async refresh(): Promise<void> {
     await this.discover();
     this.store.rescan();
+    this.sweeps.rescan();
     this.live.sync(this.store.all());
     this.editor.refreshLensesSoon();
   }

@@ -10,8 +10,10 @@ import { hubIdProblem, newConfigModelChoices } from './core/hubModels';
 import { cachedSnapshot, hubCacheDir, repoFolder } from '../shared/hfCache';
 import { isHubId, modelPositions } from '../shared/config/config';
 import { deleteRunFolder, exportModel, hasExportedModel, hasResumeCheckpoint, runPaths, updateRunInfo, type RunRecord } from '../shared/run';
-import { byNewest, noticeText, parseTags, renameFields, runPickItem } from './core/runs';
+import { byNewest, labelText, noticeText, parseTags, renameFields, runPickItem } from './core/runs';
+import type { SweepInfo } from '../shared/sweep/folder';
 import type { RunStore } from './core/store';
+import { sweepState, type SweepStore } from './core/sweeps';
 import type { Dashboards } from './dashboard';
 import { CONFIG_RE, runConfigUri } from './editor';
 import type { Launcher } from './launcher';
@@ -25,13 +27,14 @@ export interface CommandDeps {
   table: ExperimentsTable;
   output: vscode.OutputChannel;
   view: vscode.TreeView<RunNode>;
+  sweeps: SweepStore;
   refresh(): Promise<void>;
 }
 
 type Arg = RunNode | string | vscode.Uri | string[] | RunNode[] | undefined;
 
 const isNode = (x: unknown): x is RunNode =>
-  !!x && typeof x === 'object' && 'kind' in x && ['run', 'group', 'unreadable', 'unreadableGroup'].includes((x as RunNode).kind);
+  !!x && typeof x === 'object' && 'kind' in x && ['run', 'group', 'sweep', 'unreadable', 'unreadableGroup'].includes((x as RunNode).kind);
 
 export function registerCommands(d: CommandDeps): vscode.Disposable[] {
   const { store, launcher, dashboards } = d;
@@ -40,7 +43,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
   async function runsOf(arg: Arg, selection: unknown, o: { many: boolean; filter?: (r: RunRecord) => boolean; placeHolder: string }): Promise<RunRecord[]> {
     const pickFrom = (xs: unknown[]): RunRecord[] =>
       xs.flatMap((x) => {
-        if (isNode(x)) return x.kind === 'run' ? [x.run] : x.kind === 'group' ? x.group.runs : [];
+        if (isNode(x)) return x.kind === 'run' ? [x.run] : x.kind === 'group' ? x.group.runs : x.kind === 'sweep' ? x.sweep.trials.map((t) => t.run) : [];
         if (typeof x === 'string') return [store.get(x) ?? store.byId(x)].filter((r): r is RunRecord => !!r);
         if (x instanceof vscode.Uri) {
           if (CONFIG_RE.test(x.fsPath))
@@ -111,6 +114,26 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     return picked?.map((p) => p.uri.fsPath) ?? [];
   }
 
+  /** The sweep folder an invocation is about (a sweep node, a folder path), or one picked from those that fit. */
+  async function sweepDirOf(arg: unknown, fits: (s: SweepInfo) => boolean, placeHolder: string): Promise<string | undefined> {
+    if (isNode(arg) && arg.kind === 'sweep') return arg.sweep.sweep.dir;
+    if (typeof arg === 'string' && d.sweeps.get(arg)) return arg;
+    const candidates = d.sweeps.all().filter((s) => fits(s.info));
+    if (!candidates.length) {
+      void vscode.window.showInformationMessage('Fine-tune: no matching sweeps.');
+      return undefined;
+    }
+    const picked = await vscode.window.showQuickPick(
+      candidates.map((s) => ({
+        label: labelText(s.info.name),
+        description: `${s.info.method} · ${sweepState(s.info)} · ${s.info.trials.length}/${s.info.total}`,
+        dir: s.dir,
+      })),
+      { placeHolder },
+    );
+    return picked?.dir;
+  }
+
   const notRunning = (r: RunRecord) => r.info.status !== 'running' && r.info.status !== 'queued';
   const cmd = (id: string, f: (...args: any[]) => unknown) =>
     vscode.commands.registerCommand(id, async (...args: unknown[]) => {
@@ -142,6 +165,21 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         (x) => (x.info.status === 'stopped' || x.info.status === 'failed' || x.info.status === 'pruned') && hasResumeCheckpoint(x.dir),
       );
       if (r) launcher.resume(r);
+    }),
+    cmd('finetune.stopSweep', async (arg: unknown) => {
+      const dir = await sweepDirOf(arg, (s) => sweepState(s) === 'running', 'Sweep to stop');
+      if (dir) launcher.sweeps.stop(dir);
+    }),
+    cmd('finetune.resumeSweep', async (arg: unknown) => {
+      const dir = await sweepDirOf(
+        arg,
+        (s) => {
+          const st = sweepState(s);
+          return st === 'interrupted' || st === 'stopped' || st === 'failed';
+        },
+        'Sweep to resume',
+      );
+      if (dir) launcher.sweeps.resume(dir);
     }),
     cmd('finetune.rerun', async (arg: Arg) => {
       const r = await one(arg, 'Run to start again with the same config', notRunning);

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { TrainerEvent } from '../shared/protocol';
-import { ConfigValidationError, formatConfigError } from '../shared/config/config';
+import { ConfigValidationError, formatConfigError, loadConfigWithWarnings } from '../shared/config/config';
 import { formatEta } from './core/eta';
 import { showDownloadProgress } from './downloadProgress';
 import type { LiveRuns } from './core/live';
@@ -22,14 +22,19 @@ import { describeEvent } from '../shared/events';
 import { trainingGate, UNTRUSTED_NOTE, type TrainAction } from './core/trust';
 import type { RunStore } from './core/store';
 import { markRunFailed, stopThenKill, trainerArgs, TrainerProcess } from './core/trainerProcess';
+import type { SweepStore } from './core/sweeps';
+import { SweepLauncher } from './sweepLauncher';
 
 export interface LauncherDeps {
   context: vscode.ExtensionContext;
   store: RunStore;
   live: LiveRuns;
   output: vscode.OutputChannel;
+  sweeps: SweepStore;
   /** A runs folder to scan and watch from now on. */
   watchFolder(dir: string): void;
+  /** A sweeps folder to scan and watch from now on. */
+  watchSweeps(dir: string): void;
 }
 
 const settings = () => vscode.workspace.getConfiguration('finetune');
@@ -41,8 +46,11 @@ export class Launcher implements vscode.Disposable {
   private readonly status = vscode.window.createStatusBarItem('finetune.status', vscode.StatusBarAlignment.Left, 10);
   private livenessTimer: NodeJS.Timeout | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
+  /** Sweeps run as a `finetune sweep` process each (sweepLauncher.ts). */
+  readonly sweeps: SweepLauncher;
 
   constructor(private readonly deps: LauncherDeps) {
+    this.sweeps = new SweepLauncher({ ...deps, store: deps.sweeps, trainerPath: this.trainerPath, allowed: (action, what) => this.allowed(action, what) });
     this.status.name = 'Fine-tune';
     this.status.command = 'finetune.openDashboard';
     this.queue.on('error', (id, e) => deps.output.appendLine(`[${path.basename(id)}] ${(e as Error).message ?? e}`));
@@ -64,7 +72,7 @@ export class Launcher implements vscode.Disposable {
     return runsFolderFor({ setting: settings().get<string>('runsFolder', ''), workspaceFolder: ws, configPath });
   }
 
-  /** Plans and queues runs for configs (one per sweep combination). */
+  /** Plans and queues runs for configs; a config with a sweep: block (any method) runs as a `finetune sweep` process instead. */
   async start(configPaths: string[]): Promise<PlannedRun[]> {
     if (!this.allowed('start', configPaths.length === 1 ? path.basename(configPaths[0]) : undefined)) return [];
     const all: PlannedRun[] = [];
@@ -74,6 +82,11 @@ export class Launcher implements vscode.Disposable {
       const runsDir = this.runsFolder(file);
       let runs: PlannedRun[];
       try {
+        const { config } = loadConfigWithWarnings(file);
+        if (config.sweep) {
+          this.sweeps.start(file, config.baseDir);
+          continue;
+        }
         const planned = planRuns(file, runsDir);
         runs = planned.runs;
         for (const w of planned.warnings) this.deps.output.appendLine(formatConfigError(w));
@@ -438,6 +451,7 @@ export class Launcher implements vscode.Disposable {
     for (const t of this.killTimers.values()) clearTimeout(t);
     clearInterval(this.livenessTimer);
     clearTimeout(this.statusTimer);
+    this.sweeps.dispose();
     this.status.dispose();
   }
 }

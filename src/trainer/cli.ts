@@ -20,6 +20,7 @@ commands:
                          (the same as --set training.memory_check=warn)
   sweep <config>         run the config's sweep: one run per trial, bad trials stopped early (docs/sweeps.md)
       --resume SWEEP_DIR continue a sweep whose process stopped or was killed
+      --concurrency N    run N trials at once (default: the sweep's concurrency setting, else 1)
       --set KEY=VALUE    override a config value for every trial; repeatable
       --executor local|slurm  run the trials here (default) or as Slurm batch jobs (docs/cluster.md);
                          overrides the config's sweep.executor
@@ -165,7 +166,15 @@ export async function main(argv: string[]): Promise<number> {
         const trainerArgs = [...(flags.device ? ['--device', String(flags.device)] : []), ...(flags.threads ? ['--threads', String(threads)] : [])];
         const executor = flags.executor as string | undefined;
         if (executor !== undefined && executor !== 'local' && executor !== 'slurm') throw new Error(`--executor must be local or slurm, got '${executor}'`);
-        return await runSweep({ configPath: positional[1], resume: flags.resume as string | undefined, overrides: parseSetArgs(sets), trainerArgs, executor });
+        const concurrency = flags.concurrency === undefined ? undefined : intFlag(flags, 'concurrency', 1, 1, 64);
+        return await runSweep({
+          configPath: positional[1],
+          resume: flags.resume as string | undefined,
+          overrides: parseSetArgs(sets),
+          trainerArgs,
+          executor,
+          concurrency,
+        });
       }
       case 'eval': {
         const { runEval } = await import('./commands');

@@ -1,12 +1,15 @@
-// `finetune sweep CONFIG`: a sweep run locally, one trial after another. Each trial is a normal
-// run folder trained by this same program in a child process (`train --sweep-trial`); the sweep
-// folder's sweep.json (src/shared/sweep/folder.ts) records the trials as they go, so that
-// `finetune sweep --resume SWEEP_DIR` continues a sweep whose process was killed: a trial left
-// running is stopped if its trainer still lives, then resumed from its checkpoint (or restarted
-// when it had none). Early termination watches each trial's validation records and stops a bad
-// trial with SIGTERM, so that it checkpoints; its run is then marked `pruned`. With `--executor slurm`
-// (or `sweep.executor: slurm`) the trials are Slurm batch jobs instead (./slurm/executor.ts): the
-// sampler, early termination and sweep.json stay here, behind the SweepDriver of ./executor.ts.
+// `finetune sweep CONFIG`: a sweep run locally, up to `concurrency` trials at once (default one
+// after another). Each trial is a normal run folder trained by this same program in a child
+// process (`train --sweep-trial`); the sweep folder's sweep.json (src/shared/sweep/folder.ts)
+// records the trials as they go, so that `finetune sweep --resume SWEEP_DIR` continues a sweep
+// whose process was killed: every trial left running is stopped if its trainer still lives, then
+// resumed from its checkpoint (or restarted when it had none). Early termination watches each
+// trial's validation records and stops a bad trial with SIGTERM, so that it checkpoints; its run
+// is then marked `pruned`. A trial drawn while others run is drawn from the finished trials only
+// (as Optuna's n_jobs), and judged against every trial's records as they are at that evaluation.
+// With `--executor slurm` (or `sweep.executor: slurm`) the trials are Slurm batch jobs instead
+// (./slurm/executor.ts): the sampler, early termination and sweep.json stay here, behind the
+// SweepDriver of ./executor.ts.
 
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -24,6 +27,7 @@ import {
 import { createRunFolder, defaultRunsFolder, hasResumeCheckpoint, isPidAlive, MetricsTail, readMetrics, readRun, updateRunInfo } from '../shared/run';
 import { bestTrial, defaultSweepsFolder, readSweep, writeSweep, type SweepInfo, type SweepTrial } from '../shared/sweep/folder';
 import { curveOf, decide, type Point, type TrialCurve } from '../shared/sweep/prune';
+import { TrialPool } from '../shared/sweep/pool';
 import { suggestRandom, suggestTpe, type TpeTrial } from '../shared/sweep/tpe';
 import type { TrainerCommand, TrainerEvent } from '../shared/protocol';
 import { slurmSettings } from '../shared/config/sweep';
@@ -41,6 +45,8 @@ export interface SweepOptions {
   pollMs?: number;
   /** `--executor`: overrides the config's sweep.executor (and, with --resume, the sweep's). */
   executor?: ExecutorKind;
+  /** Trials at once (--concurrency); default: sweep.concurrency of the config, or of the sweep resumed. */
+  concurrency?: number;
 }
 
 /** Why `finetune train CONFIG` refuses: the config has a sweep block (undefined when it has none or does not validate: train reports that). */
@@ -129,6 +135,7 @@ export async function runSweep(o: SweepOptions): Promise<number> {
         mode: s.mode,
         total,
         ...(s.earlyTermination ? { earlyTermination: s.earlyTermination } : {}),
+        concurrency: s.concurrency ?? 1,
         sampler: { kind: s.method, seed: s.seed },
         executor: o.executor ?? s.executor ?? 'local',
         status: 'running',
@@ -145,23 +152,27 @@ export async function runSweep(o: SweepOptions): Promise<number> {
     console.error(`finetune: ${(e as Error).message}`);
     return 2;
   }
-  info = { ...info, status: 'running', pid: process.pid, host: os.hostname(), executor: o.executor ?? info.executor ?? 'local' };
+  // Forked by the extension, whose window may reload and close our pipes: a failed write (EPIPE) must not end the sweep.
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
+  const concurrency = o.concurrency ?? info.concurrency ?? 1;
+  info = { ...info, status: 'running', pid: process.pid, host: os.hostname(), executor: o.executor ?? info.executor ?? 'local', concurrency };
   const save = () => writeSweep(dir, info);
   save();
-  log(`${info.method} sweep of ${info.total} trials by ${info.metric} (${info.mode}) in ${dir}`);
+  log(`${info.method} sweep of ${info.total} trials by ${info.metric} (${info.mode})${concurrency > 1 ? `, ${concurrency} at a time,` : ''} in ${dir}`);
   const grid = info.method === 'grid' ? expandSweep(config, info.configPath).map((r) => r.overrides) : undefined;
   const runsDir = defaultRunsFolder(config.baseDir);
 
   let stopping = false;
-  let child: ReturnType<typeof spawn> | undefined;
+  const children = new Set<ReturnType<typeof spawn>>();
   let executor: TrialExecutor | undefined;
   const onSignal = () => {
     if (stopping && !executor) process.exit(130);
     executor?.stop(stopping);
     if (stopping) return;
     stopping = true;
-    log('stopping: the running trial checkpoints and the sweep stops (again to abort)…');
-    child?.kill('SIGTERM');
+    log(`stopping: the running trial${children.size === 1 ? '' : 's'} checkpoint and the sweep stops (again to abort)…`);
+    for (const c of children) c.kill('SIGTERM');
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -209,17 +220,22 @@ export async function runSweep(o: SweepOptions): Promise<number> {
       const watch = judge(trial);
       // With an IPC channel: the trial waits after each validation evaluation for our decision
       // (stop when pruned, else continue), so pruning is exact and never races the training.
-      child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...args, ...o.trainerArgs], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      const c = child;
+      // Several trials at once: their lines prefixed with the trial's number, so they can be told apart.
+      const c = spawn(process.execPath, [...process.execArgv, process.argv[1], ...args, ...o.trainerArgs], {
+        stdio: ['ignore', concurrency > 1 ? 'pipe' : 'inherit', concurrency > 1 ? 'pipe' : 'inherit', 'ipc'],
+      });
+      children.add(c);
+      prefixLines(c.stdout, process.stdout, `[${trial.number}] `);
+      prefixLines(c.stderr, process.stderr, `[${trial.number}] `);
       c.on('message', (e: TrainerEvent) => {
         if (e?.type !== 'eval' || e.split !== 'validation') return;
         watch.poll(); // the record is in metrics.jsonl before its event is sent
         if (c.connected) c.send({ type: trial.pruned || stopping ? 'stop' : 'continue' } satisfies TrainerCommand, () => {});
       });
       const timer = setInterval(watch.poll, o.pollMs ?? 250);
-      child.on('exit', () => {
+      c.on('exit', () => {
         clearInterval(timer);
-        child = undefined;
+        children.delete(c);
         watch.poll();
         settle(trial, watch.points);
         resolve();
@@ -273,9 +289,12 @@ export async function runSweep(o: SweepOptions): Promise<number> {
     await executor.run(driver);
   }
 
-  // Trials a killed sweep left running: stop a trainer that still lives, then resume or restart.
-  for (const trial of info.executor === 'slurm' ? [] : info.trials.filter((t) => t.status === 'running' || t.status === 'stopped')) {
-    if (stopping) break;
+  // Up to `concurrency` trials at once.
+  const pool = new TrialPool(concurrency, (e) => log(`a trial failed to run: ${(e as Error).message}`));
+
+  // Trials a killed sweep left running (several, when it ran them at once): stop a trainer that
+  // still lives, then resume each from its checkpoint, or restart it when it had none.
+  const continueTrial = async (trial: SweepTrial) => {
     const run = readRun(trial.runDir)?.info;
     if (run?.pid && run.status === 'running' && (!run.host || run.host === os.hostname()) && isPidAlive(run.pid)) {
       log(`trial ${trial.number}: its trainer (pid ${run.pid}) still runs; stopping it to resume under this sweep`);
@@ -309,9 +328,22 @@ export async function runSweep(o: SweepOptions): Promise<number> {
       await runTrial(trial, trainArgs(trial));
     }
     save();
+  };
+  for (const trial of info.executor === 'slurm' ? [] : info.trials.filter((t) => t.status === 'running' || t.status === 'stopped')) {
+    await pool.slot();
+    if (stopping) break;
+    pool.launch(continueTrial(trial));
   }
 
-  for (let trial = info.executor === 'slurm' ? undefined : next(); trial; trial = next()) await runTrial(trial, trainArgs(trial));
+  // Up to `concurrency` new trials at once (a Slurm sweep ran all of its trials above).
+  if (info.executor !== 'slurm')
+    while (!stopping) {
+      await pool.slot();
+      const trial = next(); // drawn now, from the trials finished so far (the ones still running are not known yet)
+      if (!trial) break;
+      pool.launch(runTrial(trial, trainArgs(trial)));
+    }
+  await pool.drain();
 
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
@@ -334,4 +366,19 @@ function printSummary(info: SweepInfo, dir: string): void {
         .join(' ')}${t === best ? '  ← best' : ''}`,
     );
   if (info.status === 'stopped') console.log(`continue it with: finetune sweep --resume ${dir}`);
+}
+
+/** Copies a child's output lines to ours with a prefix (concurrent trials). */
+function prefixLines(from: NodeJS.ReadableStream | null, to: NodeJS.WritableStream, prefix: string): void {
+  if (!from) return;
+  let buf = '';
+  from.on('data', (chunk: Buffer) => {
+    buf += chunk.toString('utf8');
+    const lines = buf.split('\n');
+    buf = lines.pop()!;
+    for (const l of lines) to.write(`${prefix}${l}\n`);
+  });
+  from.on('end', () => {
+    if (buf) to.write(`${prefix}${buf}\n`);
+  });
 }

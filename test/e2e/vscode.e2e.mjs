@@ -1076,6 +1076,97 @@ step(
   },
 );
 
+// Last, so that its runs do not mix with the steps above: a small TPE sweep started from VS Code
+// runs as one `finetune sweep` process; the Runs view shows it as a sweep node with n/budget.
+const SWEEP_DIR = 'sweep';
+const SWEEP_CONFIG = 'tune.finetune.yaml';
+step(
+  'sweep: Start on a tpe sweep config runs the sweep; the Runs view shows its node with n/budget and the best trial',
+  { needs: [WORKBENCH], timeout: 5 * 60_000 },
+  async () => {
+    const dir = path.join(E.ws, SWEEP_DIR);
+    fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
+    const sentences = (file, k) =>
+      fs
+        .readFileSync(path.join(E.ws, 'ner', 'data', file), 'utf8')
+        .split(/\n\s*\n/)
+        .filter((b) => b.trim() && !b.startsWith('-DOCSTART-'))
+        .slice(0, k)
+        .join('\n\n') + '\n';
+    fs.writeFileSync(path.join(dir, 'data', 'train.txt'), sentences('train.txt', 96));
+    fs.writeFileSync(path.join(dir, 'data', 'dev.txt'), sentences('dev.txt', 24));
+    fs.writeFileSync(
+      path.join(dir, SWEEP_CONFIG),
+      `name: tune
+task: token-classification
+model:
+  from_scratch: { layers: 1, hidden: 32, heads: 2, intermediate: 64, max_positions: 64, min_frequency: 3 }
+data: { format: conll, train: data/train.txt, validation: data/dev.txt, max_length: 48 }
+training: { epochs: 2, batch_size: 8, steps_per_run: 4 }
+evaluation: { every: epoch, metric: f1 }
+threads: 1
+sweep:
+  method: tpe
+  budget: 3
+  seed: 1
+  training.lr: { loguniform: [1.0e-4, 3.0e-2] }
+`,
+    );
+    await E.page.mouse.move(5, 5);
+    await E.wb.openFile(SWEEP_CONFIG, { timeout: 30_000 });
+    E.doing = 'running "Fine-tune: Start" on the sweep config';
+    await E.wb.runCommand('Fine-tune: Start', { timeout: 30_000 });
+    await E.wb.answerQuickPick(/tune/i);
+    const sweepsDir = path.join(dir, '.finetune', 'sweeps');
+    E.doing = 'waiting for the sweep folder';
+    const sweepFile = await waitFor(
+      `a sweep folder under ${sweepsDir}`,
+      () => {
+        const ids = fs.existsSync(sweepsDir) ? fs.readdirSync(sweepsDir) : [];
+        const f = ids.length ? path.join(sweepsDir, ids[0], 'sweep.json') : '';
+        return f && fs.existsSync(f) ? f : false;
+      },
+      { timeout: 60_000 },
+    );
+    await E.wb.showContainer('Fine-tune');
+    const sweepRow = (rows) => rows.find((r) => /^tpe sweep \d\/3$/.test(r.label));
+    E.doing = 'waiting for the sweep node';
+    const first = await waitFor('a "tpe sweep n/3" node in the Runs view', async () => sweepRow(await E.wb.sidebarTreeRows()) ?? false, {
+      timeout: 60_000,
+    }).catch(async (e) => {
+      throw new Error(`${e.message.split(';')[0]}; it shows: ${showRows(await E.wb.sidebarTreeRows())}`);
+    });
+    log(`  sweep node: ${first.label} — ${first.description}`);
+    await E.page.screenshot({ path: path.join(OUT, `${E.stepFile}-running.png`) });
+    E.doing = 'waiting for the sweep to complete';
+    await waitFor(
+      'sweep.json to say completed',
+      () => {
+        const s = JSON.parse(fs.readFileSync(sweepFile, 'utf8'));
+        return s.status === 'completed' ? s : false;
+      },
+      { timeout: 4 * 60_000, interval: 1000 },
+    ).catch((e) => {
+      throw new Error(`${e.message.split(';')[0]}; sweep.json: ${fs.readFileSync(sweepFile, 'utf8').slice(0, 1500)}`);
+    });
+    const done = await waitFor(
+      'the node to say "tpe sweep 3/3" with the best trial',
+      async () => {
+        const r = sweepRow(await E.wb.sidebarTreeRows());
+        return r && r.label === 'tpe sweep 3/3' && /best f1 \d\.\d+ \(#\d\)/.test(r.description) ? r : false;
+      },
+      { timeout: 30_000 },
+    ).catch(async (e) => {
+      throw new Error(`${e.message.split(';')[0]}; it shows: ${showRows(await E.wb.sidebarTreeRows())}`);
+    });
+    const rows = await E.wb.sidebarTreeRows();
+    const trials = rows.filter((r) => r.level === done.level + 1 && /^tune\[lr=/.test(r.label));
+    if (trials.length !== 3) throw new Error(`the sweep node holds ${trials.length} trial rows, not 3: ${showRows(rows)}`);
+    if (!trials.some((r) => /★ best/.test(r.description))) throw new Error(`no trial is marked best: ${showRows(trials)}`);
+    log(`  sweep node: ${done.label} — ${done.description}; trials: ${trials.map((r) => r.description).join(' | ')}`);
+  },
+);
+
 after(async () => {
   copyLogs();
   await E.browser?.close().catch(() => {});
@@ -1083,6 +1174,16 @@ after(async () => {
   // Trainers the extension started for this test and left running (they may be detached from
   // code-server's process group so that runs survive a window reload): stop them by their pid.
   if (E.ws) {
+    // A sweep driver (the sweep step) left running: SIGTERM stops it and its trials.
+    const sweeps = path.join(E.ws, SWEEP_DIR, '.finetune', 'sweeps');
+    for (const id of fs.existsSync(sweeps) ? fs.readdirSync(sweeps) : []) {
+      try {
+        const s = JSON.parse(fs.readFileSync(path.join(sweeps, id, 'sweep.json'), 'utf8'));
+        if (s.status === 'running' && Number.isInteger(s.pid)) process.kill(s.pid, 'SIGTERM');
+      } catch {
+        /* gone, or not a sweep */
+      }
+    }
     for (const r of findRuns()) {
       if ((r.status === 'running' || r.status === 'queued') && Number.isInteger(r.pid)) {
         try {

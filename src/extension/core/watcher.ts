@@ -1,5 +1,6 @@
 // Watches runs folders with chokidar (native fs.watch, no polling): a run.json that appears or
-// changes, a metrics.jsonl that grows, a run folder that goes. Events are coalesced per run
+// changes, a metrics.jsonl that grows, a run folder that goes; and sweeps folders the same way (a
+// sweep folder's sweep.json, `sweep`). Events are coalesced per run
 // folder (at most one per interval, reading the latest state), so a trainer rewriting run.json
 // every block costs one read per interval.
 
@@ -8,12 +9,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { RUN_SUBFOLDERS, runFileKind } from '../../shared/run';
+import { SWEEP_FILE } from '../../shared/sweep/folder';
 
 const SKIP_DIRS = new Set([...RUN_SUBFOLDERS, 'node_modules', '.git']);
 
 export class RunsWatcher extends EventEmitter<{
   run: [dir: string];
   metrics: [dir: string];
+  sweep: [dir: string];
   removed: [dir: string];
   folder: [runsDir: string];
   ready: [];
@@ -36,7 +39,7 @@ export class RunsWatcher extends EventEmitter<{
       ignored: (p, stats) => {
         const base = path.basename(p);
         if (SKIP_DIRS.has(base)) return true;
-        if (stats?.isFile()) return runFileKind(base) === undefined;
+        if (stats?.isFile()) return runFileKind(base) === undefined && base !== SWEEP_FILE;
         return false;
       },
     });
@@ -44,7 +47,11 @@ export class RunsWatcher extends EventEmitter<{
     this.watcher.on('change', (p) => this.file(p));
     this.watcher.on('unlink', (p) => this.file(p));
     this.watcher.on('unlinkDir', (p) => {
-      if (this.roots.has(path.dirname(p))) this.later(`rm:${p}`, () => this.emit('removed', p));
+      if (this.roots.has(path.dirname(p)))
+        this.later(`rm:${p}`, () => {
+          this.emit('removed', p);
+          this.emit('sweep', p); // a sweep folder that went: its readers find no sweep.json
+        });
     });
     this.watcher.on('ready', () => this.emit('ready'));
     this.watcher.on('error', (e) => this.emit('error', e instanceof Error ? e : new Error(String(e))));
@@ -80,6 +87,7 @@ export class RunsWatcher extends EventEmitter<{
   private file(p: string): void {
     const dir = path.dirname(p);
     if (!this.roots.has(path.dirname(dir))) return;
+    if (path.basename(p) === SWEEP_FILE) return this.later(`sweep:${dir}`, () => this.emit('sweep', dir));
     const kind = runFileKind(p);
     if (kind === 'info') this.later(`run:${dir}`, () => this.emit('run', dir));
     else if (kind === 'metrics') this.later(`metrics:${dir}`, () => this.emit('metrics', dir));

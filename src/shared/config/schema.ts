@@ -505,7 +505,7 @@ export const CONFIG_SCHEMA: JsonSchema = {
     seed: { description: 'Random seed (initialization, shuffling, dropout, validation split).', type: 'integer', minimum: 0, maximum: 4294967295, default: 42 },
     sweep: {
       description:
-        'Hyperparameter sweep (see docs/sweeps.md): the swept config keys (dotted, e.g. "training.lr"), each a list of values or a distribution, beside the settings `method`, `budget`, `metric`, `mode`, `seed`, `early_termination`, `executor` and `slurm`. A grid (the default method) queues one run per combination; `finetune sweep` runs random and TPE sweeps, locally or on Slurm.',
+        'Hyperparameter sweep (see docs/sweeps.md): the swept config keys (dotted, e.g. "training.lr"), each a list of values or a distribution, beside the settings `method`, `budget`, `metric`, `mode`, `seed`, `early_termination`, `concurrency`, `executor` and `slurm`. `finetune sweep` (and Start in VS Code) runs it, locally or on Slurm: a grid (the default method) runs every combination, random and TPE draw `budget` trials.',
       type: 'object',
       properties: {
         method: {
@@ -521,6 +521,14 @@ export const CONFIG_SCHEMA: JsonSchema = {
           default: 'grid',
         },
         budget: { description: 'How many trials to run (random and tpe need it; a grid runs at most this many combinations).', type: 'integer', minimum: 1 },
+        concurrency: {
+          description:
+            'How many trials run at once on this machine (default 1; `finetune sweep --concurrency N` and the finetune.concurrency setting override it). A TPE trial drawn while others run learns only from the finished ones.',
+          type: 'integer',
+          minimum: 1,
+          maximum: 64,
+          default: 1,
+        },
         metric: {
           description: 'The validation metric a trial is judged by (default: evaluation.metric).',
           type: 'string',

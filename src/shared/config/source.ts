@@ -183,7 +183,7 @@ export function locate(text: string, dottedKey: string): Span | undefined {
   return spanAt(src, p, 'value');
 }
 
-const SWEEP_SETTINGS = ['method', 'budget', 'metric', 'mode', 'early_termination', 'executor', 'slurm'];
+const SWEEP_SETTINGS = ['method', 'budget', 'metric', 'mode', 'early_termination', 'concurrency', 'executor', 'slurm'];
 
 export interface KeyAt extends PathAt {
   /** Dotted snake_case key as users write it, e.g. "training.batch_size"; a key under `sweep:` is the swept key. */

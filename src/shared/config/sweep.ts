@@ -1,5 +1,5 @@
 // Sweeps: the `sweep:` block. Its keys are the settings (method, budget, metric, mode, seed,
-// early_termination, executor, slurm) and the swept config keys, each a list of values (today's grid shape) or a
+// early_termination, concurrency, executor, slurm) and the swept config keys, each a list of values (today's grid shape) or a
 // distribution ({loguniform: [1e-5, 1e-3]}, {uniform: [a, b]}, {int: [a, b]}, {choice: [...]}).
 // This module checks those keys and values against the schema, resolves the block into a
 // SweepSpec, and expands a grid into its runs. Sampling (random, TPE) and early termination live
@@ -23,7 +23,7 @@ import {
 } from './types';
 
 /** Keys of the sweep block that configure the sweep rather than name a swept config key. */
-const SETTINGS = new Set(['method', 'budget', 'metric', 'mode', 'early_termination', 'executor', 'slurm']);
+const SETTINGS = new Set(['method', 'budget', 'metric', 'mode', 'early_termination', 'concurrency', 'executor', 'slurm']);
 const KINDS = ['choice', 'uniform', 'loguniform', 'int'] as const;
 
 /** `seed` is the sampler's seed when it is an integer; a list or a distribution sweeps the config's seed. */
@@ -137,6 +137,7 @@ export function resolveSweep(v: unknown, done: Obj): SweepSpec | undefined {
     mode: (v.mode as 'max' | 'min' | undefined) ?? directionOf(metric),
     seed: typeof v.seed === 'number' ? v.seed : (done.seed as number),
     ...(v.early_termination !== undefined ? { earlyTermination: earlyTermination(v.early_termination) } : {}),
+    ...(typeof v.concurrency === 'number' ? { concurrency: v.concurrency } : {}),
     // Only when written: a sweep without them resolves (and hashes) as before they existed.
     ...(v.executor === 'slurm' || v.executor === 'local' ? { executor: v.executor } : {}),
     ...(v.slurm !== undefined ? { slurm: slurmSettings(v.slurm) } : {}),

@@ -120,6 +120,8 @@ export interface SweepSpec {
   /** The sampler's seed (default: the config's seed). */
   seed: number;
   earlyTermination?: EarlyTermination;
+  /** How many trials `finetune sweep` runs at once on this machine (absent: 1). */
+  concurrency?: number;
   /** Where `finetune sweep` runs the trials (unset: local). */
   executor?: 'local' | 'slurm';
   /** The Slurm job of each trial (when written; defaults filled), for executor slurm. */

@@ -374,7 +374,10 @@ export function runFileKind(file: string): 'info' | 'metrics' | undefined {
  * notes, tags) on its next write, but would overwrite anything else, so callers change `status`, `endedAt`
  * and `error` only for runs whose trainer is gone.
  */
-export function updateRunInfo(dir: string, fields: Partial<Pick<RunInfo, 'name' | 'renamed' | 'notes' | 'tags' | 'pinned' | 'status' | 'endedAt' | 'error'>>): RunInfo {
+export function updateRunInfo(
+  dir: string,
+  fields: Partial<Pick<RunInfo, 'name' | 'renamed' | 'notes' | 'tags' | 'pinned' | 'status' | 'endedAt' | 'error'>>,
+): RunInfo {
   const r = readRun(dir);
   if (!r) throw new Error(`${dir} has no readable ${RUN_FILES.info}`);
   const info = { ...r.info, ...fields };

@@ -48,6 +48,8 @@ export interface SweepInfo {
   /** How many trials the sweep runs (the budget, or the grid's size). */
   total: number;
   earlyTermination?: EarlyTermination;
+  /** Trials run at once (the last run's; absent in sweeps from before concurrent trials: 1). */
+  concurrency?: number;
   /** The sampler and its seed: suggestions are a function of these and the finished trials. */
   sampler: { kind: SweepSpec['method']; seed: number };
   status: 'running' | 'completed' | 'stopped' | 'failed';
