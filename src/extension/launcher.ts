@@ -1,3 +1,4 @@
+// Long file: the whole life of a trainer process on the VS Code side (queue, fork, IPC, progress, stop, crash report) reads best in one place; the pure parts are in core/.
 // Trainer processes: queued runs started with finetune.concurrency, each forked with an IPC
 // channel; output to the "Fine-tune" channel; progress in the status bar and a cancellable
 // notification; graceful stop escalating to a kill; crashes reported with the last stderr lines.

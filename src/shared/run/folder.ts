@@ -1,3 +1,4 @@
+// Long file: the run-folder contract (its file names, RunInfo, run.json reads and writes, the user fields a trainer keeps) is one module on purpose, so no other code names these files.
 // The run folder: the contract between the trainer, the extension, the webview and other tools.
 // This module is the only place that names a run folder's files or the default runs folder, builds
 // a RunInfo, and reads or writes run.json. run.json is replaced atomically; metrics.jsonl (see
