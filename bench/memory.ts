@@ -4,11 +4,12 @@
 // from /proc/self/status) after each stage, as JSON lines.
 //
 //   node --expose-gc --import tsx bench/memory.ts [--layers 12 --hidden 768 --heads 12 --batch 32 --seq 128 --k 1 --runs 2 --threads 2]
-//        [--no-arena] [--no-pattern] [--opt basic|extended|all] [--checkpointing]
+//        [--no-arena] [--no-pattern] [--opt basic|extended|all] [--checkpointing] [--trace FILE]
 //
 // FINETUNE_ORT_EXTRA (JSON ORT config entries) passes further session config entries through.
 
 import * as fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { TrainProgram, buildGradientGraph, randomBytes, type ProgramSpec } from '../src/trainer/engine/program';
 import { Session, type HostTensor, type SessionOptions } from '../src/trainer/engine/session';
 import { serializeModel } from '../src/trainer/engine/onnx';
@@ -27,6 +28,26 @@ function status(): { rss: number; hwm: number } {
   return { rss: Math.round(kb('VmRSS') / 1024), hwm: Math.round(kb('VmHWM') / 1024) };
 }
 
+/**
+ * --trace FILE: a worker thread samples VmRSS every 50 ms into FILE ("seconds rss_mb" lines) while
+ * the main thread is blocked inside session.run, so the shape of a call (forward, backward, the
+ * state copies at its end) shows, not only its high-water mark.
+ */
+function startTrace(file: string): Worker {
+  const code = `
+    const fs = require('node:fs');
+    const { workerData } = require('node:worker_threads');
+    const fd = fs.openSync(workerData.file, 'w');
+    const t0 = Date.now();
+    setInterval(() => {
+      const m = fs.readFileSync('/proc/self/status', 'utf8').match(/VmRSS:\\s*(\\d+)/);
+      fs.writeSync(fd, ((Date.now() - t0) / 1000).toFixed(2) + ' ' + Math.round(Number(m[1]) / 1024) + '\\n');
+    }, 50);`;
+  const w = new Worker(code, { eval: true, workerData: { file } });
+  w.unref();
+  return w;
+}
+
 const t0 = performance.now();
 function stage(name: string, extra: Record<string, unknown> = {}) {
   (globalThis as { gc?: () => void }).gc?.();
@@ -40,6 +61,8 @@ async function main() {
   const T = num('seq', 128);
   const K = num('k', 1);
   const runs = num('runs', 2);
+  const trace = str('trace');
+  const tracer = trace ? startTrace(trace) : undefined;
   stage('start');
   const r = rng(1);
   const params = initParams(bertParamShapes(c), r);
@@ -81,6 +104,7 @@ async function main() {
   const profile = prog.endProfiling();
   if (profile) console.error(`ORT profile: ${profile}`);
   await prog.release();
+  await tracer?.terminate();
 }
 
 /** The loss and gradients of one micro-batch only (buildGradientGraph: no Loop, no optimizer, state not fed back). */
