@@ -318,6 +318,7 @@ export interface RunResult {
 
 /** Host arrays holding training state that a program may overwrite in place (it allocated them). */
 const ownedState = new WeakSet<Float32Array>();
+const EMPTY = new Float32Array(0);
 function own(a: Float32Array): Float32Array {
   ownedState.add(a);
   return a;
@@ -332,8 +333,11 @@ export class TrainProgram {
   readonly state = new Map<string, Float32Array[]>();
   private readonly slots: string[];
 
+  /** The program's spec, without the initial values of the trained parameters (`params` holds the current ones). */
+  readonly spec: ProgramSpec;
+
   private constructor(
-    readonly spec: ProgramSpec,
+    spec: ProgramSpec,
     private readonly session: Session,
     private readonly sessionOpts: SessionOptions,
     /** Per random site: the shape of one step's bytes. */
@@ -347,6 +351,9 @@ export class TrainProgram {
         this.slots.map(() => own(new Float32Array(p.data.length))),
       );
     }
+    // Keeping the initial arrays would hold a second copy of the weights once the first call has
+    // moved the state into arrays of the program's own (415 MB at BERT-base).
+    this.spec = { ...spec, params: spec.params.map((p) => ({ ...p, data: EMPTY })) };
   }
 
   static async create(spec: ProgramSpec, opts: SessionOptions = {}): Promise<TrainProgram> {
