@@ -3,8 +3,11 @@
 // the given sizes, runs it, and prints the process's resident memory (VmRSS) and peak (VmHWM,
 // from /proc/self/status) after each stage, as JSON lines.
 //
-//   node --expose-gc --import tsx bench/memory.ts [--layers 12 --hidden 768 --heads 12 --batch 32 --seq 128 --k 1 --runs 2 --threads 2]
-//        [--no-arena] [--no-pattern] [--opt basic|extended|all] [--checkpointing] [--trace FILE]
+//   node --expose-gc --import tsx bench/memory.ts [--model mini|base|large] [--layers 12 --hidden 768 --heads 12]
+//        [--batch 32 --seq 128 --k 1 --runs 2 --threads 2] [--arena | --no-arena] [--no-pattern] [--opt basic|extended|all]
+//        [--checkpointing] [--trace FILE]
+//
+// The arena follows the training programs' default (off from 50M trained parameters) unless --arena / --no-arena.
 //
 // FINETUNE_ORT_EXTRA (JSON ORT config entries) passes further session config entries through.
 
@@ -54,9 +57,13 @@ function stage(name: string, extra: Record<string, unknown> = {}) {
   console.log(JSON.stringify({ stage: name, ...status(), s: Math.round((performance.now() - t0) / 100) / 10, ...extra }));
 }
 
+/** --model: BERT sizes as (layers, hidden, heads); --layers/--hidden/--heads override one. */
+const MODELS: Record<string, [number, number, number]> = { mini: [4, 256, 4], base: [12, 768, 12], large: [24, 1024, 16] };
+
 async function main() {
-  const H = num('hidden', 768);
-  const c: BertConfig = bertSized(num('layers', 12), H, num('heads', 12));
+  const preset = MODELS[str('model') ?? 'base'];
+  if (!preset) throw new Error(`--model: one of ${Object.keys(MODELS).join(', ')}`);
+  const c: BertConfig = bertSized(num('layers', preset[0]), num('hidden', preset[1]), num('heads', preset[2]));
   const B = num('batch', 32);
   const T = num('seq', 128);
   const K = num('k', 1);

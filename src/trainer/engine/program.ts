@@ -319,6 +319,8 @@ export interface RunResult {
 /** Host arrays holding training state that a program may overwrite in place (it allocated them). */
 const ownedState = new WeakSet<Float32Array>();
 const EMPTY = new Float32Array(0);
+/** Trained parameters from which a training program runs without ORT's CPU memory arena by default. */
+export const ARENA_OFF_FROM = 50e6;
 function own(a: Float32Array): Float32Array {
   ownedState.add(a);
   return a;
@@ -367,7 +369,13 @@ export class TrainProgram {
     }
     const g = buildProgramGraph(spec);
     const randomShapes = g.inputs.filter((t) => t.name.startsWith('random.')).map((t) => t.shape.slice(1) as number[]);
-    const session = await Session.create(serializeModel(g), g.inputs, opts, 'training program');
+    const trained = spec.params.reduce((a, p) => a + p.data.length, 0);
+    // ORT's CPU arena keeps every chunk it grew, so its high-water mark grows from call to call (at
+    // BERT-base, batch 32: 6.3 GB in call 1, 11.3 GB in call 2, against 5.0 and 6.7 GB without it,
+    // docs/benchmarks.md). Off by default for large models; small ones keep it until its cost in
+    // step time has been measured on a quiet machine.
+    const memArena = opts.memArena ?? trained < ARENA_OFF_FROM;
+    const session = await Session.create(serializeModel(g), g.inputs, { ...opts, memArena }, 'training program');
     return new TrainProgram(spec, session, opts, randomShapes);
   }
 
