@@ -169,6 +169,35 @@ describe('training programs', () => {
     assert.deepEqual(prog.params.get('w'), before);
   });
 
+  it('a NaN at step 2 of 3 stops there and keeps the state of step 1 (state updated in place)', async () => {
+    const feeds = feedsFor(3);
+    feeds.x[8 + 5] = NaN; // micro-batch 2
+    const prog = await TrainProgram.create(linearSpec(), { threads: 1 });
+    await assert.rejects(prog.run(feeds, [0.1, 0.1, 0.1]), (e: NonFiniteError) => e instanceof NonFiniteError && e.step === 2);
+    assert.equal(prog.step, 1);
+    const one = await TrainProgram.create(linearSpec(), { threads: 1 });
+    await one.run({ x: feeds.x.subarray(0, 8), y: feeds.y.subarray(0, 2) }, [0.1]);
+    for (const n of ['w', 'b']) {
+      assert.deepEqual(prog.params.get(n), one.params.get(n), n);
+      assert.deepEqual(prog.state.get(n), one.state.get(n), `${n} m, v`);
+    }
+  });
+
+  it('writes the new state into its own host arrays, never into the caller’s', async () => {
+    const spec = linearSpec();
+    const initial = spec.params.map((p) => p.data.slice());
+    const prog = await TrainProgram.create(spec, { threads: 1 });
+    await prog.run(feedsFor(2), [0.1, 0.1]);
+    spec.params.forEach((p, i) => assert.deepEqual(p.data, initial[i], `${p.name}: the caller's array is untouched`));
+    const w = prog.params.get('w')!;
+    const m = prog.state.get('w')![0];
+    const w1 = w.slice();
+    await prog.run(feedsFor(1), [0.1]);
+    assert.equal(prog.params.get('w'), w, 'the same array, written in place');
+    assert.equal(prog.state.get('w')![0], m);
+    assert.notDeepEqual(w, w1, 'with the new values');
+  });
+
   it('runs any number of steps per call with one program', async () => {
     const prog = await TrainProgram.create(linearSpec(), { threads: 1 });
     assert.equal((await prog.run(feedsFor(3), [0.1, 0.1, 0.1])).losses.length, 3);

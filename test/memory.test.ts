@@ -67,6 +67,32 @@ describe('memory estimate', () => {
     }
   });
 
+  it('holds weights and state once plus one copy during a call (state updated in place)', () => {
+    const p = plan(12, 768, 12, 32, 128);
+    assert.equal(part(p, 'weights'), p.trained * 4);
+    assert.equal(part(p, 'optimizer state'), p.trained * 2 * 4);
+    assert.equal(part(p, 'state copy during a call'), p.trained * 3 * 4);
+  });
+
+  it('without the arena, bucket programs count the largest activations once, not their sum', () => {
+    const p = plan(4, 256, 4, 16, 128, { lengths: [32, 64, 128] });
+    assert.equal(part({ ...p, arena: false }, 'activations'), activationBytes({ ...p, arena: false }, 128));
+    assert.equal(part(p, 'activations'), activationBytes(p, 32) + activationBytes(p, 64) + activationBytes(p, 128));
+  });
+
+  it('matches the steps measured by bench/memory.ts without the arena within 15% (docs/benchmarks.md)', () => {
+    // bench/memory.ts peaks (no evaluation session): BERT-large sizes batch 4 checkpointed, BERT-base batch 32 plain and checkpointed.
+    const measured = [
+      { p: plan(24, 1024, 16, 4, 128, { gradientCheckpointing: true, arena: false }), mb: 10022 },
+      { p: plan(12, 768, 12, 32, 128, { arena: false }), mb: 5618 },
+      { p: plan(12, 768, 12, 32, 128, { gradientCheckpointing: true, arena: false }), mb: 3554 },
+    ];
+    for (const { p, mb } of measured) {
+      const est = (estimateMemory(p).total - part(p, 'evaluation')) / 2 ** 20;
+      assert.ok(Math.abs(est / mb - 1) <= 0.15, `estimate ${est.toFixed(0)} MB vs measured ${mb} MB`);
+    }
+  });
+
   it('refuses what does not fit, warns near the limit, passes the rest', () => {
     const e = estimateMemory(plan(4, 256, 4, 16, 128));
     assert.equal(judgeMemory(e, { bytes: 10 * e.total, source: 'available memory' }).kind, 'fits');

@@ -34,6 +34,12 @@ export interface StepScalars {
   step: Tensor; // scalar, 1-based step number (float)
   /** Scalar every gradient is multiplied by first (the clipping coefficient), if any. */
   gradScale?: Tensor;
+  /**
+   * Bool scalar: false on a step whose loss or gradients are not finite. The update then leaves
+   * the parameter and its state exactly as they were, so that state updated in place (the
+   * training program writes it into the buffers it was fed from) is never lost to a NaN.
+   */
+  ok?: Tensor;
 }
 
 export interface ParamUpdate {
@@ -51,11 +57,14 @@ export function optimizerUpdate(b: Builder, cfg: OptimizerConfig, p: Tensor, gra
 
 /** Scalars shared by every parameter in one step (built once per step, not once per parameter). */
 interface AdamScalars {
-  c1: Tensor; // (1 - beta1) * gradScale
-  c2: Tensor; // (1 - beta2) * gradScale^2
+  c1: Tensor; // (1 - beta1) * gradScale (0 on a skipped step)
+  c2: Tensor; // (1 - beta2) * gradScale^2 (0 on a skipped step)
+  beta1: Tensor | number; // 1 on a skipped step
+  beta2: Tensor | number; // 1 on a skipped step
   epsHat: Tensor; // eps * sqrt(bias_correction2)
-  stepHat: Tensor; // lr / bias_correction1 * sqrt(bias_correction2)
-  decay: Map<number, Tensor>; // 1 - lr * weight_decay
+  stepHat: Tensor; // lr / bias_correction1 * sqrt(bias_correction2) (0 on a skipped step)
+  decay: Map<number, Tensor>; // 1 - lr * weight_decay (1 on a skipped step)
+  lr?: Tensor; // the learning rate, 0 on a skipped step
 }
 const adamCache = new WeakMap<Tensor, AdamScalars>();
 
@@ -67,6 +76,9 @@ const adamCache = new WeakMap<Tensor, AdamScalars>();
  *   p <- p - lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps)
  *      = p - [lr / bc1 * sqrt(bc2)] * m / (sqrt(v) + eps sqrt(bc2))
  * with g = gradScale * grad when clipping (the clip coefficient is folded into the scalars).
+ * A skipped step (s.ok false) zeroes the gradient (one Where per parameter: a NaN times zero is
+ * still NaN), the learning rate and the clip coefficient, and sets the betas to 1, so that p, m and
+ * v come out bit for bit as they went in; on other steps the arithmetic is unchanged.
  */
 function adamw(b: Builder, cfg: AdamWConfig, p: Tensor, g: Tensor, [m, v]: Tensor[], s: StepScalars, decay: boolean): ParamUpdate {
   const beta1 = cfg.beta1 ?? 0.9;
@@ -79,23 +91,31 @@ function adamw(b: Builder, cfg: AdamWConfig, p: Tensor, g: Tensor, [m, v]: Tenso
     const bc1 = b.sub(one, b.pow(b.scalar(beta1, s.lr), s.step));
     const bc2Sqrt = b.sqrt(b.sub(one, b.pow(b.scalar(beta2, s.lr), s.step)));
     const scale = s.gradScale;
+    const ok = s.ok;
+    const gate = (t: Tensor, skipped: number) => (ok ? b.where(ok, t, b.scalar(skipped, t)) : t);
+    const lr = gate(s.lr, 0);
     k = {
-      c1: scale ? b.mulScalar(scale, 1 - beta1) : b.scalar(1 - beta1, s.lr),
-      c2: scale ? b.mulScalar(b.mul(scale, scale), 1 - beta2) : b.scalar(1 - beta2, s.lr),
+      c1: gate(scale ? b.mulScalar(scale, 1 - beta1) : b.scalar(1 - beta1, s.lr), 0),
+      c2: gate(scale ? b.mulScalar(b.mul(scale, scale), 1 - beta2) : b.scalar(1 - beta2, s.lr), 0),
+      beta1: ok ? gate(b.scalar(beta1, s.lr), 1) : beta1,
+      beta2: ok ? gate(b.scalar(beta2, s.lr), 1) : beta2,
       epsHat: b.mulScalar(bc2Sqrt, eps),
-      stepHat: b.mul(b.div(s.lr, bc1), bc2Sqrt),
+      stepHat: b.mul(b.div(lr, bc1), bc2Sqrt),
       decay: new Map(),
     };
+    k.lr = lr;
     adamCache.set(s.step, k);
   }
   let p1 = p;
   if (wd !== 0) {
     let f = k.decay.get(wd);
-    if (!f) k.decay.set(wd, (f = b.sub(b.scalar(1, s.lr), b.mulScalar(s.lr, wd))));
+    if (!f) k.decay.set(wd, (f = b.sub(b.scalar(1, s.lr), b.mulScalar(k.lr!, wd))));
     p1 = b.mul(p, f);
   }
-  const m1 = b.add(b.mulScalar(m, beta1), b.mul(g, k.c1));
-  const v1 = b.add(b.mulScalar(v, beta2), b.mul(b.mul(g, g), k.c2));
+  if (s.ok) g = b.where(s.ok, g, b.scalar(0, g));
+  const scaled = (t: Tensor, beta: Tensor | number) => (typeof beta === 'number' ? b.mulScalar(t, beta) : b.mul(t, beta));
+  const m1 = b.add(scaled(m, k.beta1), b.mul(g, k.c1));
+  const v1 = b.add(scaled(v, k.beta2), b.mul(b.mul(g, g), k.c2));
   const ratio = b.div(m1, b.add(b.sqrt(v1), k.epsHat));
   return { param: b.sub(p1, b.mul(ratio, k.stepHat)), state: [m1, v1] };
 }
@@ -115,7 +135,11 @@ function sgd(b: Builder, cfg: SGDConfig, p: Tensor, grad: Tensor, state: Tensor[
     newState.push(buf);
     g = cfg.nesterov ? b.add(g, b.mulScalar(buf, momentum)) : buf;
   }
-  return { param: b.sub(p, b.mul(g, s.lr)), state: newState };
+  const param = b.sub(p, b.mul(g, s.lr));
+  // A skipped step keeps the old values (SGD is not where memory is tight: a Where per output is fine).
+  if (!s.ok) return { param, state: newState };
+  const ok = s.ok;
+  return { param: b.where(ok, param, p), state: newState.map((t, i) => b.where(ok, t, state[i])) };
 }
 
 /**

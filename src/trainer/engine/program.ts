@@ -67,6 +67,8 @@ export interface StepOut {
   states: Map<string, Tensor[]>;
   loss: Tensor;
   gradNorm: Tensor;
+  /** Bool scalar: the loss and gradient norm are finite; when false the update was skipped (state unchanged). */
+  ok: Tensor;
 }
 
 function checkLoss(loss: Tensor) {
@@ -130,14 +132,17 @@ export function emitStep(b: Builder, spec: ProgramSpec, io: StepIO): StepOut {
   let gradScale: Tensor | undefined;
   if (spec.clipNorm !== undefined) ({ coef: gradScale, norm: gradNorm } = clipCoefficient(b, grads, spec.clipNorm));
   else gradNorm = globalNorm(b, grads);
+  // x - x is NaN exactly when x is NaN or infinite: one test for both scalars.
+  const bad = (x: Tensor) => b.g.op('IsNaN', [b.sub(x, x)]);
+  const ok = b.not(b.g.op('Or', [bad(loss), bad(gradNorm)]));
   const params = new Map<string, Tensor>();
   const states = new Map<string, Tensor[]>();
   spec.params.forEach((p, i) => {
-    const u = optimizerUpdate(b, spec.optimizer, trained[i], grads[i], io.states.get(p.name)!, { lr: io.lr, step: io.step, gradScale }, p.decay ?? true);
+    const u = optimizerUpdate(b, spec.optimizer, trained[i], grads[i], io.states.get(p.name)!, { lr: io.lr, step: io.step, gradScale, ok }, p.decay ?? true);
     params.set(p.name, u.param);
     states.set(p.name, u.state);
   });
-  return { params, states, loss, gradNorm };
+  return { params, states, loss, gradNorm, ok };
 }
 
 const PARAM = (n: string) => `param.${n}`;
@@ -169,7 +174,7 @@ export function buildProgramGraph(spec: ProgramSpec): Graph {
   const body = g.subgraph('train_step');
   const bb = b.into(body);
   const iter = body.input('iter', 'int64', []);
-  const cond = body.input('cond_in', 'bool', []);
+  body.input('cond_in', 'bool', []);
   const params = new Map<string, Tensor>();
   const states = new Map<string, Tensor[]>(spec.params.map((p) => [p.name, []]));
   for (const p of spec.params) params.set(p.name, body.input(`cur.${p.name}`, 'float32', p.shape));
@@ -179,7 +184,9 @@ export function buildProgramGraph(spec: ProgramSpec): Graph {
   const random: RandomSource = (shape) => bb.gather(g.input(RANDOM(sites++), 'uint8', ['K', ...micro, ...shape]), iter, 0);
   const out = emitStep(bb, spec, { params, states, lr: bb.gather(lrs, iter, 0), step: bb.gather(stepNums, iter, 0), batch, random });
 
-  body.output(cond);
+  // The Loop stops after a non-finite step, whose update was skipped: the state it returns is that
+  // of the last finite step, and the losses it returns end with the bad one.
+  body.output(out.ok, 'cond_out');
   for (const p of spec.params) body.output(out.params.get(p.name)!, `upd.${p.name}`);
   slots.forEach((slot, k) => {
     for (const p of spec.params) body.output(out.states.get(p.name)![k], `upd.${slot}.${p.name}`);
@@ -309,6 +316,16 @@ export interface RunResult {
   gradNorms: Float32Array;
 }
 
+/** Host arrays holding training state that a program may overwrite in place (it allocated them). */
+const ownedState = new WeakSet<Float32Array>();
+const EMPTY = new Float32Array(0);
+/** Trained parameters from which a training program runs without ORT's CPU memory arena by default. */
+export const ARENA_OFF_FROM = 50e6;
+function own(a: Float32Array): Float32Array {
+  ownedState.add(a);
+  return a;
+}
+
 /** Runs a program: holds parameters and optimizer state on the host between runs. */
 export class TrainProgram {
   /** Completed optimizer steps. */
@@ -318,8 +335,11 @@ export class TrainProgram {
   readonly state = new Map<string, Float32Array[]>();
   private readonly slots: string[];
 
+  /** The program's spec, without the initial values of the trained parameters (`params` holds the current ones). */
+  readonly spec: ProgramSpec;
+
   private constructor(
-    readonly spec: ProgramSpec,
+    spec: ProgramSpec,
     private readonly session: Session,
     private readonly sessionOpts: SessionOptions,
     /** Per random site: the shape of one step's bytes. */
@@ -330,9 +350,12 @@ export class TrainProgram {
       this.params.set(p.name, p.data);
       this.state.set(
         p.name,
-        this.slots.map(() => new Float32Array(p.data.length)),
+        this.slots.map(() => own(new Float32Array(p.data.length))),
       );
     }
+    // Keeping the initial arrays would hold a second copy of the weights once the first call has
+    // moved the state into arrays of the program's own (415 MB at BERT-base).
+    this.spec = { ...spec, params: spec.params.map((p) => ({ ...p, data: EMPTY })) };
   }
 
   static async create(spec: ProgramSpec, opts: SessionOptions = {}): Promise<TrainProgram> {
@@ -346,7 +369,13 @@ export class TrainProgram {
     }
     const g = buildProgramGraph(spec);
     const randomShapes = g.inputs.filter((t) => t.name.startsWith('random.')).map((t) => t.shape.slice(1) as number[]);
-    const session = await Session.create(serializeModel(g), g.inputs, opts, 'training program');
+    const trained = spec.params.reduce((a, p) => a + p.data.length, 0);
+    // ORT's CPU arena keeps every chunk it grew, so its high-water mark grows from call to call (at
+    // BERT-base, batch 32: 6.3 GB in call 1, 11.3 GB in call 2, against 5.0 and 6.7 GB without it,
+    // docs/benchmarks.md). Off by default for large models; small ones keep it until its cost in
+    // step time has been measured on a quiet machine.
+    const memArena = opts.memArena ?? trained < ARENA_OFF_FROM;
+    const session = await Session.create(serializeModel(g), g.inputs, { ...opts, memArena }, 'training program');
     return new TrainProgram(spec, session, opts, randomShapes);
   }
 
@@ -367,8 +396,13 @@ export class TrainProgram {
 
   /**
    * Runs k = lrs.length steps. `batches` holds, per batch feed, k micro-batches stacked ([k, ...]).
-   * On a NaN or infinity the state is left as it was before the call and a NonFiniteError names
-   * the first node that produced it.
+   * The state is updated in place: ONNX Runtime writes the new parameters and optimizer state into
+   * the host arrays they were fed from (arrays this module allocated; the caller's initial arrays
+   * are never written, the first call moves the state into arrays of its own), so that a call holds
+   * one copy of the state instead of three (docs/benchmarks.md, "Memory at BERT-base"). On a NaN
+   * or infinity the Loop stops after the bad step, whose update is skipped: the state is that of
+   * the last finite step (`step` counts the steps applied) and a NonFiniteError names the first
+   * node that produced the bad value.
    */
   async run(batches: Record<string, TypedData>, lrs: ArrayLike<number>): Promise<RunResult> {
     const k = lrs.length;
@@ -384,16 +418,28 @@ export class TrainProgram {
       feeds[BATCH(f.name)] = { dtype: f.dtype, shape: [k, ...micro, ...f.shape], data };
     }
     Object.assign(feeds, this.randomFeeds(k, this.step, true));
-    const out = await this.session.run(feeds);
+    // Where each new state tensor goes: into the array it was fed from when that array is ours.
+    const fetches: Record<string, HostTensor | null> = { losses: null, grad_norms: null };
+    const target = (fed: Float32Array) => (ownedState.has(fed) ? fed : own(new Float32Array(fed.length)));
+    const next = new Map<string, { param: Float32Array; state: Float32Array[] }>();
+    for (const p of this.spec.params) {
+      const param = target(this.params.get(p.name)!);
+      const state = this.state.get(p.name)!.map(target);
+      next.set(p.name, { param, state });
+      fetches[OUT(PARAM(p.name))] = { dtype: 'float32', shape: p.shape, data: param };
+      this.slots.forEach((slot, s) => (fetches[OUT(STATE(slot, p.name))] = { dtype: 'float32', shape: p.shape, data: state[s] }));
+    }
+    const out = await this.session.run(feeds, fetches);
     const losses = out.losses.data as Float32Array;
     const gradNorms = out.grad_norms.data as Float32Array;
-    if (!allFinite(losses) || !allFinite(gradNorms)) await this.diagnose(batches, lrs, losses, gradNorms);
     for (const p of this.spec.params) {
-      this.params.set(p.name, out[OUT(PARAM(p.name))].data as Float32Array);
-      this.state.set(
-        p.name,
-        this.slots.map((slot) => out[OUT(STATE(slot, p.name))].data as Float32Array),
-      );
+      this.params.set(p.name, next.get(p.name)!.param);
+      this.state.set(p.name, next.get(p.name)!.state);
+    }
+    const bad = Array.from(losses).findIndex((l, i) => !Number.isFinite(l) || !Number.isFinite(gradNorms[i]));
+    if (bad >= 0) {
+      this.step += bad;
+      await this.diagnose(batches, lrs, bad);
     }
     this.step += k;
     return { losses, gradNorms };
@@ -411,23 +457,26 @@ export class TrainProgram {
     return feeds;
   }
 
-  /** Replays the block step by step on a graph exposing every value; throws naming the first bad node. */
-  private async diagnose(batches: Record<string, TypedData>, lrs: ArrayLike<number>, losses: Float32Array, norms: Float32Array): Promise<never> {
-    const bad = Array.from(losses).findIndex((l, i) => !Number.isFinite(l) || !Number.isFinite(norms[i]));
+  /**
+   * Replays the block's step `bad` (the first non-finite one; the program's state is that before
+   * it) on a graph exposing every value; throws naming the first bad node.
+   */
+  private async diagnose(batches: Record<string, TypedData>, lrs: ArrayLike<number>, bad: number): Promise<never> {
+    const base = this.step - bad; // the step count before the block
     const { g, out } = buildDebugStepGraph(this.spec);
     const session = await Session.create(serializeModel(g), g.inputs, this.sessionOpts, 'debug step');
     try {
       let params: Map<string, Float32Array> = new Map(this.params);
       let state: Map<string, Float32Array[]> = new Map(this.state);
-      for (let i = 0; i <= bad; i++) {
+      for (let i = bad; i <= bad; i++) {
         const feeds: Record<string, HostTensor> = {};
         for (const p of this.spec.params) {
           feeds[PARAM(p.name)] = { dtype: 'float32', shape: p.shape, data: params.get(p.name)! };
           this.slots.forEach((slot, s) => (feeds[STATE(slot, p.name)] = { dtype: 'float32', shape: p.shape, data: state.get(p.name)![s] }));
         }
-        Object.assign(feeds, this.randomFeeds(1, this.step + i, false));
+        Object.assign(feeds, this.randomFeeds(1, base + i, false));
         feeds.lr = { dtype: 'float32', shape: [], data: Float32Array.of(lrs[i]) };
-        feeds.step = { dtype: 'float32', shape: [], data: Float32Array.of(this.step + i + 1) };
+        feeds.step = { dtype: 'float32', shape: [], data: Float32Array.of(base + i + 1) };
         const micro = (this.spec.accumulation ?? 1) > 1 ? [this.spec.accumulation!] : [];
         for (const f of this.spec.batch) {
           const shape = [...micro, ...f.shape];
@@ -446,17 +495,17 @@ export class TrainProgram {
             return `${n}${shape} ${finite}`;
           });
           throw new NonFiniteError(
-            `non-finite value in output '${badOut}'${fmtShape(vals[badOut].shape)} at step ${this.step + i + 1}`,
+            `non-finite value in output '${badOut}'${fmtShape(vals[badOut].shape)} at step ${base + i + 1}`,
             node.name,
             node.op,
             `inputs ${inputs.join(', ')}`,
-            this.step + i + 1,
+            base + i + 1,
           );
         }
         params = new Map(this.spec.params.map((p) => [p.name, vals[out.params.get(p.name)!.name].data as Float32Array]));
         state = new Map(this.spec.params.map((p) => [p.name, out.states.get(p.name)!.map((t) => vals[t.name].data as Float32Array)]));
       }
-      throw new NonFiniteError(`non-finite loss or gradient norm at step ${this.step + bad + 1}`, undefined, undefined, undefined, this.step + bad + 1);
+      throw new NonFiniteError(`non-finite loss or gradient norm at step ${base + bad + 1}`, undefined, undefined, undefined, base + bad + 1);
     } finally {
       await session.release();
     }

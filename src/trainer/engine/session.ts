@@ -126,8 +126,13 @@ export class Session {
     return this.session.outputNames;
   }
 
-  /** Runs the graph; feeds are checked against the declared input shapes first. */
-  async run(feeds: Record<string, HostTensor>, fetches?: string[]): Promise<Record<string, HostTensor>> {
+  /**
+   * Runs the graph; feeds are checked against the declared input shapes first. `fetches`: the
+   * outputs wanted, as names, or as a map whose tensors are written into (ORT's pre-allocated
+   * outputs; null lets ORT allocate). A written-into output is left out of the result: the Node
+   * binding returns a fresh copy of every fetched output, which is dropped here at once.
+   */
+  async run(feeds: Record<string, HostTensor>, fetches?: string[] | Record<string, HostTensor | null>): Promise<Record<string, HostTensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(feeds)) {
       const d = this.declared.get(name);
@@ -138,9 +143,15 @@ export class Session {
     for (const name of this.declared.keys()) {
       if (!(name in feeds)) throw new GraphError(`${this.label}: input '${name}' was not fed`);
     }
+    let ortFetches: string[] | Record<string, ort.Tensor | null> | undefined;
+    if (Array.isArray(fetches) || !fetches) ortFetches = fetches;
+    else {
+      ortFetches = {};
+      for (const [name, t] of Object.entries(fetches)) ortFetches[name] = t ? new ort.Tensor(ORT_TYPE[t.dtype], t.data as never, t.shape) : null;
+    }
     let out: ort.InferenceSession.ReturnType;
     try {
-      out = fetches ? await this.session.run(ortFeeds, fetches) : await this.session.run(ortFeeds);
+      out = ortFetches ? await this.session.run(ortFeeds, ortFetches) : await this.session.run(ortFeeds);
     } catch (e) {
       const shapes = Object.entries(feeds)
         .map(([n, t]) => `${n}${fmtShape(t.shape)}`)
@@ -149,6 +160,7 @@ export class Session {
     }
     const res: Record<string, HostTensor> = {};
     for (const [name, t] of Object.entries(out)) {
+      if (fetches && !Array.isArray(fetches) && fetches[name]) continue;
       res[name] = { dtype: t.type as DType, shape: t.dims.map(Number), data: t.data as TypedData };
     }
     return res;

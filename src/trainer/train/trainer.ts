@@ -519,7 +519,18 @@ async function runBlock(c: Training, plan: PlannedStep[]): Promise<void> {
   try {
     res = await prog.run({ input_ids: feeds.ids, attention_mask: feeds.mask, labels: feeds.labels }, lrs);
   } catch (e) {
-    if (e instanceof NonFiniteError) saveLast(c); // the state before the block is the last good one
+    if (e instanceof NonFiniteError) {
+      // The program updates its state in place and applies the steps before the bad one: count
+      // them, so that the last checkpoint's step matches its weights (the last good state).
+      const applied = prog.step - state.step;
+      for (const n of m.trained) {
+        m.params.set(n, prog.params.get(n)!);
+        c.optimizer.set(n, prog.state.get(n)!);
+      }
+      state.step += applied;
+      state.stepInEpoch += applied;
+      saveLast(c);
+    }
     throw e;
   }
   const secs = (performance.now() - tb0) / 1000;
