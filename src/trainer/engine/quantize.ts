@@ -55,7 +55,8 @@ export function quantizeWeightInt8(w: Float32Array, K: number, N: number, perCha
   // ORT: scale = (rmax - rmin) / (qmax - qmin) with the range made symmetric and qmin, qmax = -127, 127.
   const scale = absmax.map((a) => (a > 0 ? Math.fround((2 * a) / 254) : 1));
   const q = new Int8Array(K * N);
-  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) q[k * N + n] = Math.max(-127, Math.min(127, rint(w[k * N + n] / scale[perChannel ? n : 0])));
+  for (let k = 0; k < K; k++)
+    for (let n = 0; n < N; n++) q[k * N + n] = Math.max(-127, Math.min(127, rint(Math.fround(w[k * N + n] / scale[perChannel ? n : 0]))));
   return { q, scale };
 }
 
@@ -67,10 +68,13 @@ export function quantizeTableUint8(w: Float32Array): { q: Uint8Array; scale: num
     lo = Math.min(lo, v);
     hi = Math.max(hi, v);
   }
-  const scale = hi > lo ? Math.fround((hi - lo) / 255) : 1;
-  const zeroPoint = Math.max(0, Math.min(255, rint(-lo / scale)));
+  // ORT's arithmetic, to the bit: the range in float32, the scale divided in float64 (the zero point
+  // is taken from that) and stored as float32; each value divided by the float32 scale in float32.
+  const scale64 = hi > lo ? Math.fround(hi - lo) / 255 : 1;
+  const scale = Math.fround(scale64);
+  const zeroPoint = Math.max(0, Math.min(255, rint(-lo / scale64)));
   const q = new Uint8Array(w.length);
-  for (let i = 0; i < w.length; i++) q[i] = Math.max(0, Math.min(255, rint(w[i] / scale) + zeroPoint));
+  for (let i = 0; i < w.length; i++) q[i] = Math.max(0, Math.min(255, rint(Math.fround(w[i] / scale)) + zeroPoint));
   return { q, scale, zeroPoint };
 }
 
@@ -125,11 +129,20 @@ export function quantizeDynamic(src: Graph, o: QuantizeOptions = {}): { graph: G
     weights.set(n, w);
     if (w.transpose) folded.add(w.transpose);
   }
+  // Node names must be unique too (ONNX's checker; ORT refuses a model with two nodes of one name),
+  // and the Graph only makes value names unique: the new nodes are named after the ones they replace.
+  const nodeNames = new Set(src.nodes.map((n) => n.name));
+  const nodeName = (base: string) => {
+    let name = base;
+    for (let i = 1; nodeNames.has(name); i++) name = `${base}_${i}`;
+    nodeNames.add(name);
+    return name;
+  };
   const dql = new Map<string, Tensor[]>(); // x -> [x_q, x_scale, x_zp], shared by MatMuls reading x
   const quantizedInput = (x: string) => {
     let q = dql.get(x);
     if (!q) {
-      q = g.add('DynamicQuantizeLinear', [x], {}, { names: [`${x}_quantized`, `${x}_scale`, `${x}_zero_point`] });
+      q = g.add('DynamicQuantizeLinear', [x], {}, { name: nodeName(`${x}_QuantizeLinear`), names: [`${x}_quantized`, `${x}_scale`, `${x}_zero_point`] });
       dql.set(x, q);
     }
     return q;
@@ -138,7 +151,7 @@ export function quantizeDynamic(src: Graph, o: QuantizeOptions = {}): { graph: G
     if (folded.has(n)) continue;
     const w = weights.get(n);
     if (w) {
-      emitMatMul(g, n, w, o, quantizedInput, need);
+      emitMatMul(g, n, w, o, quantizedInput, need, nodeName);
       report.matmuls.push(w.name);
       report.floatBytes += 4 * w.K * w.N;
       report.quantizedBytes += w.K * w.N;
@@ -146,7 +159,7 @@ export function quantizeDynamic(src: Graph, o: QuantizeOptions = {}): { graph: G
     }
     const table = n.op === 'Gather' && (o.embeddings ?? true) ? src.initializers.get(n.inputs[0]) : undefined;
     if (table && table.dtype === 'float32' && uses.get(table.name) === 1 && (n.attrs.axis?.v ?? 0) === 0) {
-      emitGather(g, n, table.name, table.data as Float32Array, table.shape as number[], need);
+      emitGather(g, n, table.name, table.data as Float32Array, table.shape as number[], need, nodeName);
       report.embeddings.push(table.name);
       report.floatBytes += 4 * numel(table.shape);
       report.quantizedBytes += numel(table.shape);
@@ -158,6 +171,9 @@ export function quantizeDynamic(src: Graph, o: QuantizeOptions = {}): { graph: G
   return { graph: g, report };
 }
 
+/** `<weight>_quantized`, `_scale`, `_zero_point`, as ORT names them, unless the name is taken. */
+const unique = (g: Graph, name: string) => (g.lookup(name) ? g.fresh(name) : name);
+
 function emitMatMul(
   g: Graph,
   n: Node,
@@ -165,13 +181,14 @@ function emitMatMul(
   o: QuantizeOptions,
   quantizedInput: (x: string) => Tensor[],
   need: (name: string) => void,
+  nodeName: (base: string) => string,
 ) {
   const x = n.inputs[0];
   need(x);
   const { q, scale } = quantizeWeightInt8(w.data, w.K, w.N, !!o.perChannel);
-  const wq = g.initializer(g.fresh(`${w.name}_quantized`), 'int8', [w.K, w.N], q);
-  const ws = g.initializer(g.fresh(`${w.name}_scale`), 'float32', o.perChannel ? [w.N] : [], scale);
-  const wzp = g.initializer(g.fresh(`${w.name}_zero_point`), 'int8', [], new Int8Array(1));
+  const wq = g.initializer(unique(g, `${w.name}_quantized`), 'int8', [w.K, w.N], q);
+  const ws = g.initializer(unique(g, `${w.name}_scale`), 'float32', o.perChannel ? [w.N] : [], scale);
+  const wzp = g.initializer(unique(g, `${w.name}_zero_point`), 'int8', [], new Int8Array(1));
   const out = n.outputs[0];
   if (o.fused) {
     g.add('DynamicQuantizeMatMul', [x, wq, ws, wzp], {}, { name: n.name, names: [out], domain: 'com.microsoft' });
@@ -179,18 +196,18 @@ function emitMatMul(
   }
   const [xq, xs, xzp] = quantizedInput(x);
   const acc = g.add('MatMulInteger', [xq, wq, xzp, wzp], {}, { name: n.name, names: [`${out}_int32`] })[0]; // (..., N) int32
-  const f = g.add('Cast', [acc], { to: 1 }, { names: [`${out}_cast`] })[0];
-  const s = g.add('Mul', [xs, ws], {}, { names: [`${out}_scales`] })[0]; // x_scale · W_scale, scalar or (N)
-  g.add('Mul', [f, s], {}, { names: [out] });
+  const f = g.add('Cast', [acc], { to: 1 }, { name: nodeName(`${n.name}_Cast`), names: [`${out}_cast`] })[0];
+  const s = g.add('Mul', [xs, ws], {}, { name: nodeName(`${n.name}_scales_Mul`), names: [`${out}_scales`] })[0]; // x_scale · W_scale, scalar or (N)
+  g.add('Mul', [f, s], {}, { name: nodeName(`${n.name}_Mul`), names: [out] });
 }
 
-function emitGather(g: Graph, n: Node, name: string, data: Float32Array, shape: number[], need: (name: string) => void) {
+function emitGather(g: Graph, n: Node, name: string, data: Float32Array, shape: number[], need: (name: string) => void, nodeName: (base: string) => string) {
   n.inputs.slice(1).forEach(need);
   const { q, scale, zeroPoint } = quantizeTableUint8(data);
-  const tq = g.initializer(g.fresh(`${name}_quantized`), 'uint8', shape, q);
-  const ts = g.initializer(g.fresh(`${name}_scale`), 'float32', [], Float32Array.of(scale));
-  const tzp = g.initializer(g.fresh(`${name}_zero_point`), 'uint8', [], Uint8Array.of(zeroPoint));
+  const tq = g.initializer(unique(g, `${name}_quantized`), 'uint8', shape, q);
+  const ts = g.initializer(unique(g, `${name}_scale`), 'float32', [], Float32Array.of(scale));
+  const tzp = g.initializer(unique(g, `${name}_zero_point`), 'uint8', [], Uint8Array.of(zeroPoint));
   const out = n.outputs[0];
   const gq = g.add('Gather', [tq, n.inputs[1]], n.attrs, { name: n.name, names: [`${out}_quantized`] })[0];
-  g.add('DequantizeLinear', [gq, ts, tzp], {}, { names: [out] });
+  g.add('DequantizeLinear', [gq, ts, tzp], {}, { name: nodeName(`${n.name}_DequantizeLinear`), names: [out] });
 }
