@@ -399,29 +399,24 @@ const isQuantized = (t: Tensor) => t.dtype === 'uint8' || t.dtype === 'int8';
 
 /** A zero point or scale: a scalar, or (per column) a vector of the last dimension of `of`. */
 function perTensorOrColumn(node: Node, ins: (Tensor | undefined)[], t: Tensor | undefined, of: Tensor, what: string) {
-  if (!t) return;
   const n = of.shape[of.shape.length - 1];
-  const ok = t.shape.length === 0 || (t.shape.length === 1 && (t.shape[0] === 1 || typeof n !== 'number' || t.shape[0] === n));
+  const ok = !t || t.shape.length === 0 || (t.shape.length === 1 && (t.shape[0] === 1 || typeof n !== 'number' || t.shape[0] === n));
   if (!ok) fail(node, ins, `${what} ${fmtShape(t.shape)} must be a scalar or one value per column (${n})`);
 }
 
 reg(['DynamicQuantizeLinear'], (node, ins) => {
   const [x] = need(node, ins, 1);
   if (x.dtype !== 'float32') fail(node, ins, 'DynamicQuantizeLinear quantizes float32');
-  return [
-    { dtype: 'uint8', shape: x.shape },
-    { dtype: 'float32', shape: [] },
-    { dtype: 'uint8', shape: [] },
-  ];
+  const scalar = (dtype: DType): Info => ({ dtype, shape: [] });
+  return [{ dtype: 'uint8', shape: x.shape }, scalar('float32'), scalar('uint8')]; // y, y_scale, y_zero_point
 });
 
 reg(['MatMulInteger'], (node, ins) => {
   const [a, b] = need(node, ins, 2);
   if (!isQuantized(a) || !isQuantized(b)) fail(node, ins, 'MatMulInteger operands must be uint8 or int8');
-  const [aZp, bZp] = [ins[2], ins[3]];
-  if (aZp && (aZp.dtype !== a.dtype || aZp.shape.length > 0)) fail(node, ins, `a_zero_point must be a ${a.dtype} scalar`);
-  if (bZp && bZp.dtype !== b.dtype) fail(node, ins, `b_zero_point must be ${b.dtype}`);
-  perTensorOrColumn(node, ins, bZp, b, 'b_zero_point');
+  if (ins[2] && (ins[2].dtype !== a.dtype || ins[2].shape.length > 0)) fail(node, ins, `a_zero_point must be a ${a.dtype} scalar`);
+  if (ins[3] && ins[3].dtype !== b.dtype) fail(node, ins, `b_zero_point must be ${b.dtype}`);
+  perTensorOrColumn(node, ins, ins[3], b, 'b_zero_point');
   return [{ dtype: 'int32', shape: matmulShape(node, ins, a.shape, b.shape) }];
 });
 
