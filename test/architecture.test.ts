@@ -71,6 +71,7 @@ describe('architecture', () => {
       /\blaunch\.json\b/,
       /\btrain\.log\b/,
       /^model\.onnx$/,
+      /^model\.int8\.onnx$/,
       /^labels\.json$/,
       /misclassified-/,
       /^\.finetune$/,

@@ -96,6 +96,52 @@ describe('finetune eval and predict (dist/trainer.js)', () => {
     assert.equal(out.tags.length, words.length);
   });
 
+  it("export --int8 writes model.int8.onnx; eval --int8 and predict --int8 run it, close to model.onnx's numbers", () => {
+    const int8 = path.join(runDir, 'model.int8.onnx');
+    // Before the export: --int8 says how to make the file.
+    for (const args of [
+      ['eval', runDir, '--int8'],
+      ['predict', runDir, 'Paris', '--int8'],
+    ]) {
+      const early = cli(args);
+      assert.equal(early.status, 1, `${args[0]} --int8 before the export`);
+      assert.match(early.stderr, /has no model\.int8\.onnx: make it from model\.onnx with: finetune export --int8 /);
+    }
+    const ex = cli(['export', '--int8', runDir, '--json']);
+    assert.equal(ex.status, 0, ex.stderr);
+    const made = JSON.parse(ex.stdout.trim()) as { model: string; bytes: { fp32: number; int8: number }; matmuls: number };
+    assert.equal(made.model, int8);
+    assert.equal(fs.statSync(int8).size, made.bytes.int8);
+    assert.ok(made.bytes.int8 < made.bytes.fp32 / 2, `${made.bytes.int8} vs ${made.bytes.fp32} bytes`);
+    const fp = JSON.parse(cli(['eval', runDir, '--json', '--threads', '1']).stdout.trim()) as EvalRecord;
+    const r = cli(['eval', runDir, '--int8', '--json', '--threads', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    const q = JSON.parse(r.stdout.trim()) as EvalRecord;
+    assert.notEqual(q.metrics.loss, fp.metrics.loss, 'eval --int8 ran another model than model.onnx');
+    assert.ok(Math.abs(q.metrics.loss! - fp.metrics.loss!) < 0.02 * fp.metrics.loss!, `loss ${q.metrics.loss} vs ${fp.metrics.loss}`);
+    assert.ok(Math.abs(q.metrics.accuracy! - fp.metrics.accuracy!) <= 0.01, `accuracy ${q.metrics.accuracy} vs ${fp.metrics.accuracy}`);
+    const sentence = 'EU rejects German call to boycott British lamb .';
+    const tags = (extra: string[]) =>
+      (JSON.parse(cli(['predict', runDir, sentence, '--json', '--threads', '1', ...extra]).stdout.trim()) as { tags: string[] }).tags;
+    const [t32, t8] = [tags([]), tags(['--int8'])];
+    assert.equal(t8.length, t32.length);
+    assert.ok(t8.filter((t, i) => t === t32[i]).length >= t32.length - 1, `int8 tags ${t8.join(' ')} vs ${t32.join(' ')}`);
+  });
+
+  it('export is refused without --int8, and on a run whose model.onnx is gone, writing nothing', () => {
+    const noFlag = cli(['export', runDir]);
+    assert.equal(noFlag.status, 1);
+    assert.match(noFlag.stderr, /export makes the int8 model \(--int8\)/);
+    const copy = path.join(path.dirname(runDir), 'no-model');
+    fs.cpSync(runDir, copy, { recursive: true });
+    fs.rmSync(path.join(copy, 'model.onnx'));
+    fs.rmSync(path.join(copy, 'model.int8.onnx'), { force: true });
+    const r = cli(['export', '--int8', copy]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /has no exported model\.onnx, though the run completed/);
+    assert.ok(!fs.existsSync(path.join(copy, 'model.int8.onnx')));
+  });
+
   it('eval and predict on a folder with no run fail with a message and a non-zero exit', () => {
     const missing = path.join(path.dirname(runDir), 'no-such-run');
     for (const args of [

@@ -25,9 +25,15 @@ commands:
       --executor local|slurm  run the trials here (default) or as Slurm batch jobs (docs/cluster.md);
                          overrides the config's sweep.executor
   eval <run-dir>         evaluate a run's exported model on its test (or --split validation|train) data
+      --int8             evaluate model.int8.onnx instead (made by export --int8)
   predict <run-dir> TEXT run a run's exported model.onnx on text and print entities or the label
                          (TEXT '-' reads it from stdin; any length: long text is windowed
                          with the run's max_length and stride)
+      --int8             run model.int8.onnx instead
+  export --int8 <run-dir>  write model.int8.onnx beside the run's model.onnx: its MatMul weights in
+                         int8 and embedding tables in uint8, activations quantized as it runs (ONNX
+                         Runtime's dynamic quantization; about 4x smaller, faster on CPU)
+      --per-channel      one weight scale per output column instead of one per matrix
   check                  train a small model on generated data with the ONNX engine and evaluate it
                          (shows the install works and which device is used)
 
@@ -53,7 +59,17 @@ function parseArgs(argv: string[]) {
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--json' || a === '--help' || a === '-h' || a === '--no-progress' || a === '--force' || a === '--sweep-trial' || a === '--allow-changes')
+    if (
+      a === '--json' ||
+      a === '--help' ||
+      a === '-h' ||
+      a === '--no-progress' ||
+      a === '--force' ||
+      a === '--sweep-trial' ||
+      a === '--allow-changes' ||
+      a === '--int8' ||
+      a === '--per-channel'
+    )
       flags[a.replace(/^-+/, '')] = true;
     else if (a.startsWith('--')) {
       const v = argv[i + 1];
@@ -184,7 +200,7 @@ export async function main(argv: string[]): Promise<number> {
         // Not refused (a fit check is a fair use), but never silent: these numbers say nothing about new data.
         if (split === 'train')
           console.error('warning: evaluating the training split: the model has seen these examples, so the numbers measure fit, not how it does on new data');
-        return await runEval({ runDir: positional[1], split, json: !!flags.json, emit });
+        return await runEval({ runDir: positional[1], split, json: !!flags.json, emit, int8: !!flags.int8 });
       }
       case 'predict': {
         const { runPredict } = await import('./commands');
@@ -196,6 +212,7 @@ export async function main(argv: string[]): Promise<number> {
             text: fs.readFileSync(0, 'utf8'),
             json: !!flags.json,
             threads: flags.threads ? threads : undefined,
+            int8: !!flags.int8,
           });
         }
         const text = args.join(' ');
@@ -206,12 +223,18 @@ export async function main(argv: string[]): Promise<number> {
           const { spawnSync } = await import('node:child_process');
           const again = [...process.execArgv, process.argv[1], 'predict', positional[1], '-'];
           if (flags.json) again.push('--json');
+          if (flags.int8) again.push('--int8');
           if (flags.threads) again.push('--threads', String(threads));
           const r = spawnSync(process.execPath, again, { input: text, stdio: ['pipe', 'inherit', 'inherit'], maxBuffer: Infinity });
           if (r.error) throw r.error;
           return r.status ?? 1;
         }
-        return await runPredict({ runDir: positional[1], text, json: !!flags.json, threads: flags.threads ? threads : undefined });
+        return await runPredict({ runDir: positional[1], text, json: !!flags.json, threads: flags.threads ? threads : undefined, int8: !!flags.int8 });
+      }
+      case 'export': {
+        const { runExport } = await import('./commands');
+        if (positional.length > 2) throw new Error(`export takes one run folder, got ${positional.length - 1}: ${positional.slice(1).join(' ')}`);
+        return await runExport({ runDir: positional[1], int8: !!flags.int8, perChannel: !!flags['per-channel'], json: !!flags.json });
       }
       case 'check': {
         const res = await runCheck({ device, threads, stepsPerRun, steps: intFlag(flags, 'steps', 400, 1), emit });

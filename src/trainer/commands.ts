@@ -1,4 +1,4 @@
-// The `finetune train | eval | predict` commands: wiring between the CLI, the trainer, run
+// The `finetune train | eval | predict | export` commands: wiring between the CLI, the trainer, run
 // folders and the exported model.
 
 import * as fs from 'node:fs';
@@ -9,6 +9,7 @@ import { Session, type Device } from './engine/session';
 import { lengthSettings, predictText, readExported } from './predict';
 import { loadRunData } from './train/dataset';
 import { Evaluator } from './train/evaluate';
+import { exportInt8 } from './train/export';
 import { endActiveRuns, markDeadRun, train } from './train/trainer';
 import { readRunInfo } from '../shared/run';
 
@@ -249,9 +250,9 @@ function installCrashHandlers(): { dispose(): void } {
   };
 }
 
-export async function runEval(o: { runDir: string; split: 'test' | 'validation' | 'train'; json: boolean; emit: Emit }): Promise<number> {
+export async function runEval(o: { runDir: string; split: 'test' | 'validation' | 'train'; json: boolean; emit: Emit; int8?: boolean }): Promise<number> {
   if (!o.runDir) throw new Error('eval needs a run folder: finetune eval <run-dir>');
-  const x = readExported(o.runDir);
+  const x = readExported(o.runDir, { int8: o.int8 });
   const runCfg = readRunInfo(x.dir).config as ResolvedConfig;
   // The run's max_length, overflow and stride, never beyond the model's positions.
   const s = lengthSettings(runCfg, x.labels.maxLength);
@@ -285,9 +286,9 @@ export async function runEval(o: { runDir: string; split: 'test' | 'validation' 
   return 0;
 }
 
-export async function runPredict(o: { runDir: string; text: string; json: boolean; threads?: number }): Promise<number> {
+export async function runPredict(o: { runDir: string; text: string; json: boolean; threads?: number; int8?: boolean }): Promise<number> {
   if (!o.runDir || !o.text) throw new Error('predict needs a run folder and text: finetune predict <run-dir> "some text"');
-  const p = await predictText(o.runDir, o.text, { threads: o.threads });
+  const p = await predictText(o.runDir, o.text, { threads: o.threads, int8: o.int8 });
   // What was windowed, cut or capped goes to stderr (never silent); stdout keeps the answer.
   if (p.note) console.error(`note: ${p.note}`);
   if (p.truncated) console.error(`note: ${p.truncated}`);
@@ -309,6 +310,22 @@ export async function runPredict(o: { runDir: string; text: string; json: boolea
           .map(([l, v]) => `${l} ${v.toFixed(3)}`)
           .join(', ')})`,
       );
+  }
+  return 0;
+}
+
+/** `finetune export --int8 RUN_DIR`: model.int8.onnx beside model.onnx (ONNX Runtime-style dynamic quantization). */
+export async function runExport(o: { runDir: string; int8: boolean; perChannel: boolean; json: boolean }): Promise<number> {
+  if (!o.runDir) throw new Error('export needs a run folder: finetune export --int8 <run-dir>');
+  if (!o.int8) throw new Error(`export makes the int8 model (--int8); model.onnx itself is written when a run completes`);
+  const x = readExported(o.runDir); // says why there is no model.onnx, when there is none
+  const r = exportInt8(x.dir, { perChannel: o.perChannel });
+  if (o.json) console.log(JSON.stringify({ model: r.path, bytes: r.bytes, matmuls: r.report.matmuls.length, embeddings: r.report.embeddings.length }));
+  else {
+    const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
+    console.log(
+      `wrote ${r.path}: ${mb(r.bytes.int8)} (model.onnx ${mb(r.bytes.fp32)}); int8 weights in ${r.report.matmuls.length} MatMuls, ${r.report.embeddings.length} uint8 embedding tables (${mb(r.report.floatBytes)} of float32 weights -> ${mb(r.report.quantizedBytes)})`,
+    );
   }
   return 0;
 }

@@ -28,7 +28,8 @@ export interface Exported {
   tokenizerDir: string;
 }
 
-export function readExported(runDir: string): Exported {
+/** A run's exported model: model.onnx, or with `int8` model.int8.onnx (made by `finetune export --int8`). */
+export function readExported(runDir: string, o: { int8?: boolean } = {}): Exported {
   const dir = path.resolve(runDir);
   const p = runPaths(dir);
   if (!fs.existsSync(p.model)) {
@@ -40,8 +41,10 @@ export function readExported(runDir: string): Exported {
       `${dir} has no exported ${name}: the run is ${info.status}, not completed${info.status === 'stopped' ? ' (finish it with train --resume)' : ''}`,
     );
   }
+  if (o.int8 && !fs.existsSync(p.modelInt8))
+    throw new Error(`${dir} has no ${path.basename(p.modelInt8)}: make it from ${path.basename(p.model)} with: finetune export --int8 ${runDir}`);
   const labels = JSON.parse(fs.readFileSync(p.labels, 'utf8')) as ExportedLabels;
-  return { dir, model: p.model, labels, tokenizer: loadTokenizer(p.tokenizer), tokenizerDir: p.tokenizer };
+  return { dir, model: o.int8 ? p.modelInt8 : p.model, labels, tokenizer: loadTokenizer(p.tokenizer), tokenizerDir: p.tokenizer };
 }
 
 export interface LengthSettings {
@@ -100,8 +103,8 @@ export function splitWords(text: string): string[] {
   return text.match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)?|[^\s\p{L}\p{N}]/gu) ?? [];
 }
 
-export async function predictText(runDir: string, text: string, o: { threads?: number } = {}): Promise<Prediction> {
-  const x = readExported(runDir);
+export async function predictText(runDir: string, text: string, o: { threads?: number; int8?: boolean } = {}): Promise<Prediction> {
+  const x = readExported(runDir, { int8: o.int8 });
   const s = lengthSettings(runConfig(x.dir), x.labels.maxLength);
   const L = x.labels.labels;
   const C = L.length;

@@ -13,6 +13,7 @@
 //   checkpoints/best, checkpoints/last   Hugging Face folders + optimizer and trainer state
 //   misclassified-<split>.json      examples the model got wrong, for the dashboard
 //   model.onnx, labels.json, tokenizer/  the exported inference model
+//   model.int8.onnx                 model.onnx dynamically quantized (`finetune export --int8`)
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -34,6 +35,7 @@ export const RUN_FILES = {
   tensorboard: 'tensorboard',
   checkpoints: 'checkpoints',
   model: 'model.onnx',
+  modelInt8: 'model.int8.onnx',
   labels: 'labels.json',
   tokenizer: 'tokenizer',
   lock: 'trainer.lock',
@@ -65,6 +67,7 @@ export function runPaths(dir: string) {
     log: p(RUN_FILES.log),
     tensorboard: p(RUN_FILES.tensorboard),
     model: p(RUN_FILES.model),
+    modelInt8: p(RUN_FILES.modelInt8),
     labels: p(RUN_FILES.labels),
     tokenizer: p(RUN_FILES.tokenizer),
     lock: p(RUN_FILES.lock),
@@ -394,9 +397,9 @@ export function deleteRunFolder(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-/** Copies a completed run's inference model (model.onnx, labels.json, tokenizer/) to a folder; returns the copied paths. */
+/** Copies a completed run's inference model (model.onnx, labels.json, tokenizer/, and model.int8.onnx when made) to a folder; returns the copied paths. */
 export function exportModel(runDir: string, dest: string, overwrite = false): string[] {
-  const items = [RUN_FILES.model, RUN_FILES.labels, RUN_FILES.tokenizer];
+  const items = [RUN_FILES.model, RUN_FILES.modelInt8, RUN_FILES.labels, RUN_FILES.tokenizer];
   if (!hasExportedModel(runDir)) throw new Error(`${runDir} has no ${RUN_FILES.model} (the run did not complete)`);
   fs.mkdirSync(dest, { recursive: true });
   if (!overwrite) {

@@ -58,6 +58,8 @@ export function typedArrayFor(dtype: DType, values: ArrayLike<number> | number[]
     case 'bool':
     case 'uint8':
       return Uint8Array.from(values);
+    case 'int8':
+      return Int8Array.from(values);
     case 'float16':
       throw new GraphError('float16 constants are not supported');
   }

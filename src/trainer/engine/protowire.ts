@@ -80,3 +80,73 @@ export class Writer {
     return this.buf.subarray(0, this.pos);
   }
 }
+
+/** One field of a message as read: a varint (as bigint), a fixed32/fixed64 as bytes, or length-delimited bytes. */
+export interface Field {
+  field: number;
+  wire: 0 | 1 | 2 | 5;
+  varint?: bigint;
+  bytes: Uint8Array;
+}
+
+/** The fields of one message in order (the reading counterpart of Writer, for the same wire types). */
+export function readFields(buf: Uint8Array): Field[] {
+  const out: Field[] = [];
+  let pos = 0;
+  const varint = (): bigint => {
+    let x = 0n;
+    let shift = 0n;
+    for (;;) {
+      if (pos >= buf.length) throw new Error('protobuf: truncated varint');
+      const b = buf[pos++];
+      x |= BigInt(b & 0x7f) << shift;
+      if (b < 0x80) return x;
+      shift += 7n;
+    }
+  };
+  while (pos < buf.length) {
+    const key = Number(varint());
+    const field = key >>> 3;
+    const wire = key & 7;
+    const take = (n: number) => {
+      if (pos + n > buf.length) throw new Error(`protobuf: field ${field} runs past the end`);
+      const b = buf.subarray(pos, pos + n);
+      pos += n;
+      return b;
+    };
+    if (wire === 0) {
+      const v = varint();
+      out.push({ field, wire, varint: v, bytes: new Uint8Array(0) });
+    } else if (wire === 1) out.push({ field, wire, bytes: take(8) });
+    else if (wire === 5) out.push({ field, wire, bytes: take(4) });
+    else if (wire === 2) out.push({ field, wire, bytes: take(Number(varint())) });
+    else throw new Error(`protobuf: unsupported wire type ${wire} (field ${field})`);
+  }
+  return out;
+}
+
+/** Packed or repeated varints of one field, as signed 64-bit numbers. */
+export function readInts(fields: Field[], field: number): number[] {
+  const out: number[] = [];
+  for (const f of fields) {
+    if (f.field !== field) continue;
+    if (f.wire === 0) out.push(Number(BigInt.asIntN(64, f.varint!)));
+    else for (const g of readPackedVarints(f.bytes)) out.push(g);
+  }
+  return out;
+}
+
+function readPackedVarints(buf: Uint8Array): number[] {
+  const out: number[] = [];
+  let x = 0n;
+  let shift = 0n;
+  for (const b of buf) {
+    x |= BigInt(b & 0x7f) << shift;
+    if (b < 0x80) {
+      out.push(Number(BigInt.asIntN(64, x)));
+      x = 0n;
+      shift = 0n;
+    } else shift += 7n;
+  }
+  return out;
+}

@@ -47,6 +47,7 @@ const ORT_TYPE: Record<DType, ort.Tensor.Type> = {
   int32: 'int32',
   bool: 'bool',
   uint8: 'uint8',
+  int8: 'int8',
 };
 
 export function ortVersion(): string {

@@ -136,8 +136,8 @@ reg(['Where'], (node, ins) => {
   return [{ dtype: a.dtype, shape: s }];
 });
 
-const DTYPE_CODES: Record<number, DType> = { 1: 'float32', 2: 'uint8', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64' };
-export const ONNX_DTYPE: Record<DType, number> = { float32: 1, uint8: 2, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 };
+export const DTYPE_CODES: Record<number, DType> = { 1: 'float32', 2: 'uint8', 3: 'int8', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64' };
+export const ONNX_DTYPE: Record<DType, number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 };
 
 reg(['Cast'], (node, ins) => {
   const [x] = need(node, ins, 1);
@@ -392,6 +392,53 @@ reg(['Loop'], (node, ins, g) => {
   for (let i = 0; i < carried; i++) res.push({ dtype: outs[1 + i].dtype, shape: outs[1 + i].shape });
   for (const o of outs.slice(1 + carried)) res.push({ dtype: o.dtype, shape: [trip ?? `${node.name}_trip`, ...o.shape] });
   return res;
+});
+
+// Dynamic quantization (quantize.ts): the ops ONNX Runtime's quantize_dynamic emits.
+const isQuantized = (t: Tensor) => t.dtype === 'uint8' || t.dtype === 'int8';
+
+/** A zero point or scale: a scalar, or (per column) a vector of the last dimension of `of`. */
+function perTensorOrColumn(node: Node, ins: (Tensor | undefined)[], t: Tensor | undefined, of: Tensor, what: string) {
+  const n = of.shape[of.shape.length - 1];
+  const ok = !t || t.shape.length === 0 || (t.shape.length === 1 && (t.shape[0] === 1 || typeof n !== 'number' || t.shape[0] === n));
+  if (!ok) fail(node, ins, `${what} ${fmtShape(t.shape)} must be a scalar or one value per column (${n})`);
+}
+
+reg(['DynamicQuantizeLinear'], (node, ins) => {
+  const [x] = need(node, ins, 1);
+  if (x.dtype !== 'float32') fail(node, ins, 'DynamicQuantizeLinear quantizes float32');
+  const scalar = (dtype: DType): Info => ({ dtype, shape: [] });
+  return [{ dtype: 'uint8', shape: x.shape }, scalar('float32'), scalar('uint8')]; // y, y_scale, y_zero_point
+});
+
+reg(['MatMulInteger'], (node, ins) => {
+  const [a, b] = need(node, ins, 2);
+  if (!isQuantized(a) || !isQuantized(b)) fail(node, ins, 'MatMulInteger operands must be uint8 or int8');
+  if (ins[2] && (ins[2].dtype !== a.dtype || ins[2].shape.length > 0)) fail(node, ins, `a_zero_point must be a ${a.dtype} scalar`);
+  if (ins[3] && ins[3].dtype !== b.dtype) fail(node, ins, `b_zero_point must be ${b.dtype}`);
+  perTensorOrColumn(node, ins, ins[3], b, 'b_zero_point');
+  return [{ dtype: 'int32', shape: matmulShape(node, ins, a.shape, b.shape) }];
+});
+
+reg(['DequantizeLinear'], (node, ins) => {
+  const [x, scale] = need(node, ins, 2);
+  if (!isQuantized(x) && x.dtype !== 'int32') fail(node, ins, 'DequantizeLinear reads uint8, int8 or int32');
+  if (scale.dtype !== 'float32') fail(node, ins, 'scale must be float32');
+  if (scale.shape.length > 0) fail(node, ins, 'only a per-tensor (scalar) scale is emitted');
+  if (ins[2] && (ins[2].dtype !== x.dtype || ins[2].shape.length > 0)) fail(node, ins, `zero point must be a ${x.dtype} scalar`);
+  return [{ dtype: 'float32', shape: x.shape }];
+});
+
+// com.microsoft: DynamicQuantizeLinear + MatMulInteger + Cast + Mul (+ bias) in one kernel.
+reg(['DynamicQuantizeMatMul'], (node, ins) => {
+  const [a, b, bScale] = need(node, ins, 3);
+  if (node.domain !== 'com.microsoft') fail(node, ins, 'DynamicQuantizeMatMul is in the com.microsoft domain');
+  if (a.dtype !== 'float32' || !isQuantized(b) || bScale.dtype !== 'float32') fail(node, ins, 'needs float32 A, int8/uint8 B and float32 b_scale');
+  perTensorOrColumn(node, ins, bScale, b, 'b_scale');
+  perTensorOrColumn(node, ins, ins[3], b, 'b_zero_point');
+  const shape = matmulShape(node, ins, a.shape, b.shape);
+  if (ins[4] && (ins[4].shape.length !== 1 || ins[4].shape[0] !== shape[shape.length - 1])) fail(node, ins, 'bias must be one value per column');
+  return [{ dtype: 'float32', shape }];
 });
 
 export function inferShapes(node: Node, ins: (Tensor | undefined)[], g: Graph): Info[] {

@@ -2,7 +2,7 @@
 // the Graph runs as each node is added). They live here so that neither of those two modules
 // imports the other's types: ir.ts imports shapes.ts, and shapes.ts only this module.
 
-export type DType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'bool' | 'uint8';
+export type DType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'bool' | 'uint8' | 'int8';
 /** A dimension: a fixed size, or a symbolic name such as 'batch'. */
 export type Dim = number | string;
 export type Shape = Dim[];
@@ -13,7 +13,7 @@ export interface Tensor {
   readonly shape: Shape;
 }
 
-export type TypedData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Uint16Array;
+export type TypedData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array | Uint16Array;
 
 export interface Initializer extends Tensor {
   data: TypedData;

@@ -124,105 +124,118 @@ export class Evaluator {
   ): Promise<{ record: EvalRecord; misclassified: Misclassified[] }> {
     const part = data[split];
     if (!part) throw new Error(`no ${split} data`);
-    const C = data.labels.length;
-    const logits = await this.logits(part.features, params);
-    let lossSum = 0;
-    let lossCount = 0;
-    const argmaxAndLoss = (l: Float32Array, off: number, gold: number) => {
-      let best = 0;
-      let max = -Infinity;
-      for (let c = 0; c < C; c++)
-        if (l[off + c] > max) {
-          max = l[off + c];
-          best = c;
-        }
-      let z = 0;
-      for (let c = 0; c < C; c++) z += Math.exp(l[off + c] - max);
-      lossSum += Math.log(z) - (l[off + gold] - max);
-      lossCount++;
-      return best;
-    };
-    const misclassified: Misclassified[] = [];
-    const time = Date.now();
-    if (data.task === 'token-classification') {
-      const sentences = data[split]!.examples;
-      const pred: string[][] = sentences.map((s) => s.words.map(() => 'O'));
-      forEachWordLogits(data[split]!.features, logits, C, (sentence, word, l, off, lab) => {
-        pred[sentence][word] = data.labels[argmaxAndLoss(l, off, lab)];
-      });
-      const gold = sentences.map((s) => s.tags);
-      const ents = entityReport(gold, pred, { mode: o.mode, scheme: 'IOB2' });
-      const goldFlat = gold.flat();
-      const predFlat = pred.flat();
-      const tokenReport = classificationReport(goldFlat, predFlat, { labels: data.labels });
-      const nonO = classificationReport(goldFlat, predFlat, { labels: data.labels.filter((l) => l !== 'O') });
-      sentences.forEach((s, si) =>
-        s.words.forEach((_, w) => {
-          if (misclassified.length < o.maxMisclassified && gold[si][w] !== pred[si][w]) {
-            misclassified.push({ file: s.file, line: s.tokenLines[w], words: s.words, position: w, gold: gold[si][w], pred: pred[si][w] });
-          }
-        }),
-      );
-      const metrics = {
-        loss: lossSum / Math.max(1, lossCount),
-        f1: prf(ents.micro).f1,
-        precision: prf(ents.micro).precision,
-        recall: prf(ents.micro).recall,
-        accuracy: accuracy(goldFlat, predFlat),
-        token_f1: prf(nonO.micro).f1,
-      };
-      return {
-        record: {
-          type: 'eval',
-          split,
-          step: o.step,
-          epoch: o.epoch,
-          metrics,
-          time,
-          perClass: Object.fromEntries(Object.entries(ents.perType).map(([k, v]) => [k, prf(v)])),
-          averages: { micro: prf(ents.micro), macro: prf(ents.macro), weighted: prf(ents.weighted) },
-          tokenReport: Object.fromEntries(Object.entries(tokenReport.perClass).map(([k, v]) => [k, prf(v)])),
-          confusion: { labels: data.labels, matrix: confusionMatrix(goldFlat, predFlat, data.labels) },
-        },
-        misclassified,
-      };
-    }
-    const examples = data[split]!.examples;
-    const features = data[split]!.features;
-    const gold = new Array<number>(examples.length);
-    for (const f of features) gold[f.index] = f.label;
-    const pooled = poolWindows(features, logits, examples.length, C);
-    const goldL = gold.map((g) => data.labels[g]);
-    const predL = pooled.map((l, i) => data.labels[argmaxAndLoss(l, 0, gold[i])]);
-    const report = classificationReport(goldL, predL, { labels: data.labels });
-    examples.forEach((e, i) => {
-      if (misclassified.length < o.maxMisclassified && goldL[i] !== predL[i]) {
-        misclassified.push({ file: e.file, line: e.line, text: e.text, gold: goldL[i], pred: predL[i] });
+    return scoreLogits(data, split, await this.logits(part.features, params), o);
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/**
+ * The evaluation record of a split from its features' logits (as Evaluator.logits returns them):
+ * loss, metrics, per-class report, confusion matrix, and the first misclassified examples. Also
+ * scores logits computed elsewhere (the int8 benchmark scores PyTorch's with it).
+ */
+export function scoreLogits(
+  data: RunData,
+  split: 'validation' | 'test',
+  logits: Float32Array[],
+  o: { step: number; epoch: number; mode: Mode; maxMisclassified: number },
+): { record: EvalRecord; misclassified: Misclassified[] } {
+  const C = data.labels.length;
+  let lossSum = 0;
+  let lossCount = 0;
+  const argmaxAndLoss = (l: Float32Array, off: number, gold: number) => {
+    let best = 0;
+    let max = -Infinity;
+    for (let c = 0; c < C; c++)
+      if (l[off + c] > max) {
+        max = l[off + c];
+        best = c;
       }
+    let z = 0;
+    for (let c = 0; c < C; c++) z += Math.exp(l[off + c] - max);
+    lossSum += Math.log(z) - (l[off + gold] - max);
+    lossCount++;
+    return best;
+  };
+  const misclassified: Misclassified[] = [];
+  const time = Date.now();
+  if (data.task === 'token-classification') {
+    const sentences = data[split]!.examples;
+    const pred: string[][] = sentences.map((s) => s.words.map(() => 'O'));
+    forEachWordLogits(data[split]!.features, logits, C, (sentence, word, l, off, lab) => {
+      pred[sentence][word] = data.labels[argmaxAndLoss(l, off, lab)];
     });
+    const gold = sentences.map((s) => s.tags);
+    const ents = entityReport(gold, pred, { mode: o.mode, scheme: 'IOB2' });
+    const goldFlat = gold.flat();
+    const predFlat = pred.flat();
+    const tokenReport = classificationReport(goldFlat, predFlat, { labels: data.labels });
+    const nonO = classificationReport(goldFlat, predFlat, { labels: data.labels.filter((l) => l !== 'O') });
+    sentences.forEach((s, si) =>
+      s.words.forEach((_, w) => {
+        if (misclassified.length < o.maxMisclassified && gold[si][w] !== pred[si][w]) {
+          misclassified.push({ file: s.file, line: s.tokenLines[w], words: s.words, position: w, gold: gold[si][w], pred: pred[si][w] });
+        }
+      }),
+    );
+    const metrics = {
+      loss: lossSum / Math.max(1, lossCount),
+      f1: prf(ents.micro).f1,
+      precision: prf(ents.micro).precision,
+      recall: prf(ents.micro).recall,
+      accuracy: accuracy(goldFlat, predFlat),
+      token_f1: prf(nonO.micro).f1,
+    };
     return {
       record: {
         type: 'eval',
         split,
         step: o.step,
         epoch: o.epoch,
+        metrics,
         time,
-        metrics: {
-          loss: lossSum / Math.max(1, lossCount),
-          accuracy: report.accuracy,
-          f1: prf(report.macro).f1,
-          precision: prf(report.macro).precision,
-          recall: prf(report.macro).recall,
-        },
-        perClass: Object.fromEntries(Object.entries(report.perClass).map(([k, v]) => [k, prf(v)])),
-        averages: { micro: prf(report.micro), macro: prf(report.macro), weighted: prf(report.weighted) },
-        confusion: { labels: data.labels, matrix: confusionMatrix(goldL, predL, data.labels) },
+        perClass: Object.fromEntries(Object.entries(ents.perType).map(([k, v]) => [k, prf(v)])),
+        averages: { micro: prf(ents.micro), macro: prf(ents.macro), weighted: prf(ents.weighted) },
+        tokenReport: Object.fromEntries(Object.entries(tokenReport.perClass).map(([k, v]) => [k, prf(v)])),
+        confusion: { labels: data.labels, matrix: confusionMatrix(goldFlat, predFlat, data.labels) },
       },
       misclassified,
     };
   }
-
-  async release(): Promise<void> {
-    await this.session.release();
-  }
+  const examples = data[split]!.examples;
+  const features = data[split]!.features;
+  const gold = new Array<number>(examples.length);
+  for (const f of features) gold[f.index] = f.label;
+  const pooled = poolWindows(features, logits, examples.length, C);
+  const goldL = gold.map((g) => data.labels[g]);
+  const predL = pooled.map((l, i) => data.labels[argmaxAndLoss(l, 0, gold[i])]);
+  const report = classificationReport(goldL, predL, { labels: data.labels });
+  examples.forEach((e, i) => {
+    if (misclassified.length < o.maxMisclassified && goldL[i] !== predL[i]) {
+      misclassified.push({ file: e.file, line: e.line, text: e.text, gold: goldL[i], pred: predL[i] });
+    }
+  });
+  return {
+    record: {
+      type: 'eval',
+      split,
+      step: o.step,
+      epoch: o.epoch,
+      time,
+      metrics: {
+        loss: lossSum / Math.max(1, lossCount),
+        accuracy: report.accuracy,
+        f1: prf(report.macro).f1,
+        precision: prf(report.macro).precision,
+        recall: prf(report.macro).recall,
+      },
+      perClass: Object.fromEntries(Object.entries(report.perClass).map(([k, v]) => [k, prf(v)])),
+      averages: { micro: prf(report.micro), macro: prf(report.macro), weighted: prf(report.weighted) },
+      confusion: { labels: data.labels, matrix: confusionMatrix(goldL, predL, data.labels) },
+    },
+    misclassified,
+  };
 }
