@@ -911,6 +911,16 @@ step('run identity: one run’s dashboard tab is titled by its label', { needs: 
   log(`  header: ${JSON.stringify(found)}`);
 });
 
+step('experiments table: the two runs are rows labelled lr=1e-3 and lr=5e-4', { needs: [LR_PAIR], timeout: 2 * 60_000 }, async () => {
+  E.doing = 'running "Fine-tune: Open Experiments Table"';
+  await E.wb.runCommand('Fine-tune: Open Experiments Table');
+  const { found } = await findRunLabelsInWebview(LR_LABELS, { selector: '.body .row .label-text' });
+  log(`  table rows: ${JSON.stringify(found)}`);
+  const title = (await tabTitles())[0];
+  if (!/Experiments/.test(title)) throw new Error(`the active tab is "${title}", not the experiments table`);
+  await E.page.screenshot({ path: path.join(OUT, `${E.stepFile}-table.png`) });
+});
+
 step('a typo in the config ("lerning_rate: 1") shows a diagnostic on its range', { needs: [OPEN], timeout: 90_000 }, async () => {
   await E.page.mouse.move(5, 5);
   E.doing = `adding "lerning_rate: 1" under training: in ${CONFIG_NAME}`;
