@@ -97,3 +97,60 @@ export function clipToWidth(ctx: CanvasRenderingContext2D, text: string, max: nu
 }
 
 export const escXml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** What both plots are: a root holding the visible canvas, an offscreen copy of the plot without
+ *  the hover, a tooltip and the theme; redrawn (`render`) when the root's width changes. */
+export abstract class CanvasPlot {
+  readonly root: HTMLElement;
+  readonly canvas: HTMLCanvasElement;
+  protected readonly base = document.createElement('canvas');
+  protected readonly tooltip: Tooltip;
+  protected theme: PlotTheme;
+  protected width = 0;
+  private readonly resizeObs: ResizeObserver;
+  /** Milliseconds the last full render took (for the benchmark). */
+  lastRenderMs = 0;
+
+  constructor(className: string, theme?: Theme) {
+    this.theme = plotTheme(theme);
+    this.root = document.createElement('div');
+    this.root.className = className;
+    this.root.style.position = 'relative';
+    this.canvas = document.createElement('canvas');
+    this.canvas.setAttribute('role', 'img');
+    this.canvas.style.display = 'block';
+    this.root.append(this.canvas);
+    this.tooltip = new Tooltip(this.root);
+    this.resizeObs = new ResizeObserver(() => {
+      const w = Math.floor(this.root.clientWidth);
+      if (w > 0 && w !== this.width) {
+        this.width = w;
+        this.render();
+      }
+    });
+    this.resizeObs.observe(this.root);
+  }
+
+  /** Lays out and redraws the whole plot. */
+  abstract render(): void;
+
+  setTheme(theme?: Theme): void {
+    this.theme = plotTheme(theme);
+    this.render();
+  }
+
+  /** The colours the plot draws with (for the contrast checks). */
+  getTheme(): PlotTheme {
+    return this.theme;
+  }
+
+  destroy(): void {
+    this.resizeObs.disconnect();
+    this.root.remove();
+  }
+
+  /** PNG (base64, no data: prefix) of the plot as drawn, without the hover. */
+  toPNG(): string {
+    return this.base.toDataURL('image/png').replace(/^data:image\/png;base64,/, '');
+  }
+}

@@ -7,7 +7,7 @@
 
 import { clipText } from '../../shared/display';
 import type { Theme } from '../theme';
-import { clipToWidth, escXml, fitCanvas, plotTheme, Tooltip, type PlotTheme } from './canvas';
+import { CanvasPlot, clipToWidth, escXml, fitCanvas, type PlotTheme } from './canvas';
 import {
   axisAt,
   brushed,
@@ -36,40 +36,23 @@ export interface ParallelOptions {
 
 type Drag = { kind: 'brush'; axis: number; y0: number; moved: boolean } | { kind: 'move'; axis: number; x: number };
 
-export class ParallelPlot {
-  readonly root: HTMLElement;
-  readonly canvas: HTMLCanvasElement;
-  private readonly base = document.createElement('canvas');
-  private readonly tooltip: Tooltip;
+export class ParallelPlot extends CanvasPlot {
   private data: PlotData = { axes: [], colorBy: '', points: [] };
   private layout: ParallelLayout | null = null;
   private brushes: Brushes = new Map();
-  private theme: PlotTheme;
   private hovered = -1;
   private drag: Drag | null = null;
-  private width = 0;
   private readonly height: number;
-  private readonly resizeObs: ResizeObserver;
   private readonly moveHandler = (e: MouseEvent) => this.onMove(e);
   private readonly upHandler = (e: MouseEvent) => this.onUp(e);
-  /** Milliseconds the last full render took (for the benchmark). */
-  lastRenderMs = 0;
 
   constructor(
     private readonly opts: ParallelOptions = {},
     theme?: Theme,
   ) {
-    this.theme = plotTheme(theme);
+    super('plot-parallel', theme);
     this.height = opts.height ?? 320;
-    this.root = document.createElement('div');
-    this.root.className = 'plot-parallel';
-    this.root.style.position = 'relative';
-    this.canvas = document.createElement('canvas');
-    this.canvas.setAttribute('role', 'img');
     this.canvas.setAttribute('aria-label', 'Parallel coordinates of the runs');
-    this.canvas.style.display = 'block';
-    this.root.append(this.canvas);
-    this.tooltip = new Tooltip(this.root);
     this.canvas.addEventListener('mousedown', (e) => this.onDown(e));
     // Drags continue outside the canvas: listen on the window (removed by destroy).
     window.addEventListener('mousemove', this.moveHandler);
@@ -77,14 +60,6 @@ export class ParallelPlot {
     this.canvas.addEventListener('mouseleave', () => {
       if (!this.drag) this.setHover(-1);
     });
-    this.resizeObs = new ResizeObserver(() => {
-      const w = Math.floor(this.root.clientWidth);
-      if (w > 0 && w !== this.width) {
-        this.width = w;
-        this.render();
-      }
-    });
-    this.resizeObs.observe(this.root);
   }
 
   setData(data: PlotData): void {
@@ -92,11 +67,6 @@ export class ParallelPlot {
     for (const k of [...this.brushes.keys()]) if (!keep.has(k)) this.brushes.delete(k);
     this.data = data;
     this.hovered = -1;
-    this.render();
-  }
-
-  setTheme(theme?: Theme): void {
-    this.theme = plotTheme(theme);
     this.render();
   }
 
@@ -114,24 +84,18 @@ export class ParallelPlot {
     this.reportBrush();
   }
 
-  /** The colours the plot draws with (for the contrast checks). */
-  getTheme(): PlotTheme {
-    return this.theme;
-  }
-
   getLayout(): ParallelLayout | null {
     return this.layout;
   }
 
-  destroy(): void {
-    this.resizeObs.disconnect();
+  override destroy(): void {
     window.removeEventListener('mousemove', this.moveHandler);
     window.removeEventListener('mouseup', this.upHandler);
-    this.root.remove();
+    super.destroy();
   }
 
   /** Re-lays out and redraws every line into the offscreen canvas, then the visible one. */
-  render(): void {
+  override render(): void {
     const w = this.width || Math.floor(this.root.clientWidth);
     if (w <= 0) return; // hidden: drawn when the ResizeObserver sees a size
     this.width = w;
@@ -241,11 +205,6 @@ export class ParallelPlot {
         y,
         this.width,
       );
-  }
-
-  /** PNG (base64, no data: prefix) of the plot as drawn, without the hover. */
-  toPNG(): string {
-    return this.base.toDataURL('image/png').replace(/^data:image\/png;base64,/, '');
   }
 
   toSVG(): string {

@@ -5,7 +5,7 @@
 
 import { clipText } from '../../shared/display';
 import type { Theme } from '../theme';
-import { clipToWidth, escXml, fitCanvas, plotTheme, Tooltip, type PlotTheme } from './canvas';
+import { CanvasPlot, clipToWidth, escXml, fitCanvas, type PlotTheme } from './canvas';
 import { formatValue } from './scale';
 import { layoutScatter, nearestPoint, xTick, yTick, type ScatterLayout } from './scatterLayout';
 import type { PlotAxis, PlotData } from './types';
@@ -15,49 +15,25 @@ export interface ScatterOptions {
   height?: number;
 }
 
-export class ScatterPlot {
-  readonly root: HTMLElement;
-  readonly canvas: HTMLCanvasElement;
-  private readonly base = document.createElement('canvas');
-  private readonly tooltip: Tooltip;
+export class ScatterPlot extends CanvasPlot {
   private data: PlotData = { axes: [], colorBy: '', points: [] };
   private x: PlotAxis | null = null;
   private y: PlotAxis | null = null;
   private layout: ScatterLayout | null = null;
-  private theme: PlotTheme;
   private hovered = -1;
-  private width = 0;
   private readonly height: number;
-  private readonly resizeObs: ResizeObserver;
-  lastRenderMs = 0;
 
   constructor(
     private readonly opts: ScatterOptions = {},
     theme?: Theme,
   ) {
-    this.theme = plotTheme(theme);
+    super('plot-scatter', theme);
     this.height = opts.height ?? 300;
-    this.root = document.createElement('div');
-    this.root.className = 'plot-scatter';
-    this.root.style.position = 'relative';
-    this.canvas = document.createElement('canvas');
-    this.canvas.setAttribute('role', 'img');
-    this.canvas.style.display = 'block';
-    this.root.append(this.canvas);
-    this.tooltip = new Tooltip(this.root);
     this.canvas.addEventListener('mousemove', (e) => this.onMove(e));
     this.canvas.addEventListener('mouseleave', () => this.setHover(-1));
     this.canvas.addEventListener('click', () => {
       if (this.hovered >= 0) this.opts.onClick?.(this.data.points[this.hovered].id);
     });
-    this.resizeObs = new ResizeObserver(() => {
-      const w = Math.floor(this.root.clientWidth);
-      if (w > 0 && w !== this.width) {
-        this.width = w;
-        this.render();
-      }
-    });
-    this.resizeObs.observe(this.root);
   }
 
   /** The runs, and which axis is x (a parameter) and which y (a metric); keys from data.axes. */
@@ -71,26 +47,11 @@ export class ScatterPlot {
     this.render();
   }
 
-  setTheme(theme?: Theme): void {
-    this.theme = plotTheme(theme);
-    this.render();
-  }
-
-  /** The colours the plot draws with (for the contrast checks). */
-  getTheme(): PlotTheme {
-    return this.theme;
-  }
-
   getLayout(): ScatterLayout | null {
     return this.layout;
   }
 
-  destroy(): void {
-    this.resizeObs.disconnect();
-    this.root.remove();
-  }
-
-  render(): void {
+  override render(): void {
     const w = this.width || Math.floor(this.root.clientWidth);
     if (w <= 0 || !this.x || !this.y) return;
     this.width = w;
@@ -137,10 +98,6 @@ export class ScatterPlot {
       y,
       this.width,
     );
-  }
-
-  toPNG(): string {
-    return this.base.toDataURL('image/png').replace(/^data:image\/png;base64,/, '');
   }
 
   toSVG(): string {
