@@ -364,6 +364,7 @@ const INSTALL = step('install: the VSIX installs into code-server', { needs: [SE
   // The run-identity steps' config, written before the workbench opens: quick open does not
   // find a file written after its first search.
   fs.writeFileSync(path.join(E.ws, 'ner', LR_CONFIG), lrConfig(LR_VALUES[0]));
+  writeSweepWorkspace();
 });
 
 // The Hub side: the test Hub server (test/helpers/hubserver.ts) on 127.0.0.1 and a Hugging Face
@@ -1090,24 +1091,24 @@ step(
 // runs as one `finetune sweep` process; the Runs view shows it as a sweep node with n/budget.
 const SWEEP_DIR = 'sweep';
 const SWEEP_CONFIG = 'tune.finetune.yaml';
-step(
-  'sweep: Start on a tpe sweep config runs the sweep; the Runs view shows its node with n/budget and the best trial',
-  { needs: [WORKBENCH], timeout: 5 * 60_000 },
-  async () => {
-    const dir = path.join(E.ws, SWEEP_DIR);
-    fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
-    const sentences = (file, k) =>
-      fs
-        .readFileSync(path.join(E.ws, 'ner', 'data', file), 'utf8')
-        .split(/\n\s*\n/)
-        .filter((b) => b.trim() && !b.startsWith('-DOCSTART-'))
-        .slice(0, k)
-        .join('\n\n') + '\n';
-    fs.writeFileSync(path.join(dir, 'data', 'train.txt'), sentences('train.txt', 96));
-    fs.writeFileSync(path.join(dir, 'data', 'dev.txt'), sentences('dev.txt', 24));
-    fs.writeFileSync(
-      path.join(dir, SWEEP_CONFIG),
-      `name: tune
+
+/** The sweep step's workspace folder: a small NER set and a tpe sweep config. Written before the
+ *  workbench opens, as the lr-pair config is: quick open may not list a file created mid-session. */
+function writeSweepWorkspace() {
+  const dir = path.join(E.ws, SWEEP_DIR);
+  fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
+  const sentences = (file, k) =>
+    fs
+      .readFileSync(path.join(E.ws, 'ner', 'data', file), 'utf8')
+      .split(/\n\s*\n/)
+      .filter((b) => b.trim() && !b.startsWith('-DOCSTART-'))
+      .slice(0, k)
+      .join('\n\n') + '\n';
+  fs.writeFileSync(path.join(dir, 'data', 'train.txt'), sentences('train.txt', 96));
+  fs.writeFileSync(path.join(dir, 'data', 'dev.txt'), sentences('dev.txt', 24));
+  fs.writeFileSync(
+    path.join(dir, SWEEP_CONFIG),
+    `name: tune
 task: token-classification
 model:
   from_scratch: { layers: 1, hidden: 32, heads: 2, intermediate: 64, max_positions: 64, min_frequency: 3 }
@@ -1121,7 +1122,13 @@ sweep:
   seed: 1
   training.lr: { loguniform: [1.0e-4, 3.0e-2] }
 `,
-    );
+  );
+}
+step(
+  'sweep: Start on a tpe sweep config runs the sweep; the Runs view shows its node with n/budget and the best trial',
+  { needs: [WORKBENCH], timeout: 5 * 60_000 },
+  async () => {
+    const dir = path.join(E.ws, SWEEP_DIR);
     await E.page.mouse.move(5, 5);
     await E.wb.openFile(SWEEP_CONFIG, { timeout: 30_000 });
     E.doing = 'running "Fine-tune: Start" on the sweep config';
