@@ -24,7 +24,18 @@ import {
   validateConfigText,
   type ResolvedConfig,
 } from '../shared/config/config';
-import { createRunFolder, defaultRunsFolder, hasResumeCheckpoint, isPidAlive, MetricsTail, readMetrics, readRun, updateRunInfo } from '../shared/run';
+import {
+  createRunFolder,
+  defaultRunsFolder,
+  hasResumeCheckpoint,
+  isPidAlive,
+  MetricsTail,
+  readMetrics,
+  readRun,
+  runPaths,
+  updateRunInfo,
+  writeLaunch,
+} from '../shared/run';
 import { bestTrial, defaultSweepsFolder, readSweep, writeSweep, type SweepInfo, type SweepTrial } from '../shared/sweep/folder';
 import { curveOf, decide, type Point, type TrialCurve } from '../shared/sweep/prune';
 import { TrialPool } from '../shared/sweep/pool';
@@ -228,6 +239,10 @@ export async function runSweep(o: SweepOptions): Promise<number> {
       prefixLines(c.stdout, process.stdout, `[${trial.number}] `);
       prefixLines(c.stderr, process.stderr, `[${trial.number}] `);
       c.on('message', (e: TrainerEvent) => {
+        // launch.json once the trainer made its run.json: the trial's config is the file plus these
+        // overrides (the extension's drift check and Rerun read it, as for a run it launched itself)
+        if (e?.type === 'started' && !fs.existsSync(runPaths(trial.runDir).launch))
+          writeLaunch(trial.runDir, { configPath: info.configPath, overrides: { ...info.overrides, ...trial.params, name: trialName(config, trial.params) } });
         if (e?.type !== 'eval' || e.split !== 'validation') return;
         watch.poll(); // the record is in metrics.jsonl before its event is sent
         if (c.connected) c.send({ type: trial.pruned || stopping ? 'stop' : 'continue' } satisfies TrainerCommand, () => {});

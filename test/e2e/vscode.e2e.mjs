@@ -1177,9 +1177,10 @@ step(
       throw new Error(`${e.message.split(';')[0]}; it shows: ${showRows(await E.wb.sidebarTreeRows())}`);
     });
     const rows = await E.wb.sidebarTreeRows();
-    const trials = rows.filter((r) => r.level === done.level + 1 && /^tune\[lr=/.test(r.label));
+    const trials = rows.filter((r) => r.level === done.level + 1 && /^lr=/.test(r.label)); // labelled by what sets them apart (run identity)
     if (trials.length !== 3) throw new Error(`the sweep node holds ${trials.length} trial rows, not 3: ${showRows(rows)}`);
     if (!trials.some((r) => /★ best/.test(r.description))) throw new Error(`no trial is marked best: ${showRows(trials)}`);
+    if (trials.some((r) => /config changed/.test(r.description))) throw new Error(`a trial is said to differ from its config: ${showRows(trials)}`);
     log(`  sweep node: ${done.label} — ${done.description}; trials: ${trials.map((r) => r.description).join(' | ')}`);
   },
 );
