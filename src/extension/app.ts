@@ -9,7 +9,7 @@ import { runsFolderFor } from './core/runs';
 import { RunStore } from './core/store';
 import { SweepStore } from './core/sweeps';
 import { UNTRUSTED_NOTE } from './core/trust';
-import { RunsWatcher } from './core/watcher';
+import { needsPolling, RunsWatcher, type PollingMode } from './core/watcher';
 import { Dashboards } from './dashboard';
 import { ConfigEditorFeatures } from './editor';
 import { Launcher } from './launcher';
@@ -23,7 +23,9 @@ export class FineTune implements vscode.Disposable {
   private readonly store = new RunStore();
   private readonly sweeps = new SweepStore();
   private readonly live = new LiveRuns();
-  private readonly watcher = new RunsWatcher();
+  private readonly watcher = new RunsWatcher([], 150, (f) =>
+    needsPolling(f, vscode.workspace.getConfiguration('finetune').get<PollingMode>('watch.polling', 'auto')),
+  );
   private readonly output = vscode.window.createOutputChannel('Fine-tune');
   private readonly launcher: Launcher;
   private readonly dashboards: Dashboards;
