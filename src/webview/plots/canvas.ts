@@ -149,6 +149,13 @@ export abstract class CanvasPlot {
     this.root.remove();
   }
 
+  /** The visible canvas sized to the plot, with the offscreen image drawn on it (hover goes on top). */
+  protected blit(width: number, height: number): CanvasRenderingContext2D {
+    const ctx = fitCanvas(this.canvas, width, height);
+    ctx.drawImage(this.base, 0, 0, width, height);
+    return ctx;
+  }
+
   /** PNG (base64, no data: prefix) of the plot as drawn, without the hover. */
   toPNG(): string {
     return this.base.toDataURL('image/png').replace(/^data:image\/png;base64,/, '');

@@ -110,8 +110,7 @@ export class ParallelPlot extends CanvasPlot {
   private paint(): void {
     const l = this.layout;
     if (!l) return;
-    const ctx = fitCanvas(this.canvas, l.width, l.height);
-    ctx.drawImage(this.base, 0, 0, l.width, l.height);
+    const ctx = this.blit(l.width, l.height);
     if (this.hovered >= 0) strokeRun(ctx, l, this.hovered, this.theme.colorOf(l.color[this.hovered]), 3, this.theme.background);
   }
 

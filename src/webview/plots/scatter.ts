@@ -65,8 +65,7 @@ export class ScatterPlot extends CanvasPlot {
   private paint(): void {
     const l = this.layout;
     if (!l) return;
-    const ctx = fitCanvas(this.canvas, l.width, l.height);
-    ctx.drawImage(this.base, 0, 0, l.width, l.height);
+    const ctx = this.blit(l.width, l.height);
     const k = l.index.indexOf(this.hovered);
     if (k >= 0) dot(ctx, l.px[k], l.py[k], 6, this.theme.colorOf(l.color[k]), this.theme.foreground, 2);
   }
