@@ -34,7 +34,7 @@ export function numel(shape: Shape): number {
 }
 
 export function isFloat(dtype: DType): boolean {
-  return dtype === 'float32' || dtype === 'float64' || dtype === 'float16';
+  return dtype === 'float32' || dtype === 'float64' || dtype === 'float16' || dtype === 'bfloat16';
 }
 
 function toAttr(v: AttrInput): Attr {
@@ -61,8 +61,47 @@ export function typedArrayFor(dtype: DType, values: ArrayLike<number> | number[]
     case 'int8':
       return Int8Array.from(values);
     case 'float16':
-      throw new GraphError('float16 constants are not supported');
+      return Uint16Array.from(values, toFloat16);
+    case 'bfloat16':
+      return Uint16Array.from(values, toBfloat16);
   }
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** IEEE half-precision bits of x, rounded to nearest even (overflow to ±infinity, subnormals kept). */
+export function toFloat16(x: number): number {
+  f32[0] = x;
+  const bits = u32[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exp = (bits >>> 23) & 0xff;
+  const mant = bits & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // infinity, NaN
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign; // below half of the smallest subnormal
+    const m = mant | 0x800000; // implicit bit
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    const rest = m & ((1 << shift) - 1);
+    let out = m >>> shift;
+    if (rest > half || (rest === half && out & 1)) out++;
+    return sign | out;
+  }
+  let out = (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && out & 1)) out++; // may carry into the exponent: still right
+  return sign | out;
+}
+
+/** bfloat16 bits of x: the top half of its float32 bits, rounded to nearest even. */
+export function toBfloat16(x: number): number {
+  f32[0] = x;
+  const bits = u32[0];
+  if (Number.isNaN(x)) return (bits >>> 16) | 0x40;
+  return (bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16;
 }
 
 export class Graph {

@@ -179,6 +179,7 @@ function typedFromRaw(dtype: DType, raw: Uint8Array): TypedData {
     case 'int8':
       return new Int8Array(buf);
     case 'float16':
+    case 'bfloat16':
       return new Uint16Array(buf);
     case 'bool':
     case 'uint8':

@@ -39,7 +39,8 @@ export interface DeviceChoice {
   reason?: string;
 }
 
-const ORT_TYPE: Record<DType, ort.Tensor.Type> = {
+// bfloat16 lives inside graphs only (mixed precision): onnxruntime-node has no bfloat16 tensor.
+const ORT_TYPE: Record<Exclude<DType, 'bfloat16'>, ort.Tensor.Type> = {
   float32: 'float32',
   float64: 'float64',
   float16: 'float16',
@@ -49,6 +50,11 @@ const ORT_TYPE: Record<DType, ort.Tensor.Type> = {
   uint8: 'uint8',
   int8: 'int8',
 };
+
+function ortType(dtype: DType): ort.Tensor.Type {
+  if (dtype === 'bfloat16') throw new GraphError('bfloat16 tensors cannot be fed to or fetched from ONNX Runtime in Node (keep them inside the graph)');
+  return ORT_TYPE[dtype];
+}
 
 export function ortVersion(): string {
   return ort.env.versions?.common ?? 'unknown';
@@ -139,7 +145,7 @@ export class Session {
       const d = this.declared.get(name);
       if (!d) throw new GraphError(`${this.label}: unknown input '${name}'`);
       checkFeed(this.label, d, t);
-      ortFeeds[name] = new ort.Tensor(ORT_TYPE[t.dtype], t.data as never, t.shape);
+      ortFeeds[name] = new ort.Tensor(ortType(t.dtype), t.data as never, t.shape);
     }
     for (const name of this.declared.keys()) {
       if (!(name in feeds)) throw new GraphError(`${this.label}: input '${name}' was not fed`);
@@ -148,7 +154,7 @@ export class Session {
     if (Array.isArray(fetches) || !fetches) ortFetches = fetches;
     else {
       ortFetches = {};
-      for (const [name, t] of Object.entries(fetches)) ortFetches[name] = t ? new ort.Tensor(ORT_TYPE[t.dtype], t.data as never, t.shape) : null;
+      for (const [name, t] of Object.entries(fetches)) ortFetches[name] = t ? new ort.Tensor(ortType(t.dtype), t.data as never, t.shape) : null;
     }
     let out: ort.InferenceSession.ReturnType;
     try {

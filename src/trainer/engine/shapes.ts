@@ -136,8 +136,8 @@ reg(['Where'], (node, ins) => {
   return [{ dtype: a.dtype, shape: s }];
 });
 
-export const DTYPE_CODES: Record<number, DType> = { 1: 'float32', 2: 'uint8', 3: 'int8', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64' };
-export const ONNX_DTYPE: Record<DType, number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 };
+export const ONNX_DTYPE: Record<DType, number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11, bfloat16: 16 };
+export const DTYPE_CODES = Object.fromEntries(Object.entries(ONNX_DTYPE).map(([name, code]) => [code, name])) as Record<number, DType>;
 
 reg(['Cast'], (node, ins) => {
   const [x] = need(node, ins, 1);

@@ -2,7 +2,7 @@
 // the Graph runs as each node is added). They live here so that neither of those two modules
 // imports the other's types: ir.ts imports shapes.ts, and shapes.ts only this module.
 
-export type DType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'bool' | 'uint8' | 'int8';
+export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'bool' | 'uint8' | 'int8';
 /** A dimension: a fixed size, or a symbolic name such as 'batch'. */
 export type Dim = number | string;
 export type Shape = Dim[];
