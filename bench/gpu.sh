@@ -79,3 +79,9 @@ export FINETUNE_BENCH_SELF=$PREFIX/run/suite.cjs FINETUNE_BENCH_PYTHON=$PYTHON F
 export LD_LIBRARY_PATH="$BIN:${LD_LIBRARY_PATH:-}"
 echo "command: FINETUNE_BENCH_MODEL=encoder-base FINETUNE_BENCH_DEVICE=cuda node suite.cjs --only train-full,train-head,train-lora,eval,eval-exported $*"
 node "$PREFIX/run/suite.cjs" --only train-full,train-head,train-lora,eval,eval-exported --quiet-wait 5 "$@"
+# Mixed precision (training.mixed_precision): full fine-tuning in fp16 (loss scaling) and bf16,
+# beside PyTorch's torch.autocast (+ GradScaler for fp16).
+for p in fp16 bf16; do
+  echo "command: FINETUNE_BENCH_PRECISION=$p ... node suite.cjs --only train-full $*"
+  FINETUNE_BENCH_PRECISION=$p node "$PREFIX/run/suite.cjs" --only train-full --quiet-wait 5 "$@"
+done

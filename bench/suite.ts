@@ -80,6 +80,11 @@ const MODEL = (process.env.FINETUNE_BENCH_MODEL || 'encoder') as keyof typeof MO
 if (!MODELS[MODEL]) throw new Error(`FINETUNE_BENCH_MODEL: unknown model ${MODEL}`);
 const ENC = MODELS[MODEL];
 const DEVICE = (process.env.FINETUNE_BENCH_DEVICE || 'cpu') as 'cpu' | 'cuda';
+// FINETUNE_BENCH_PRECISION=fp16|bf16: the training rows in mixed precision (training.mixed_precision;
+// the PyTorch side under torch.autocast, with a GradScaler for fp16). For CUDA (bench/gpu.sh).
+const PRECISION = process.env.FINETUNE_BENCH_PRECISION || 'no';
+if (!['no', 'fp16', 'bf16'].includes(PRECISION)) throw new Error(`FINETUNE_BENCH_PRECISION must be no, fp16 or bf16, got '${PRECISION}'`);
+const COMPUTE = PRECISION === 'fp16' ? ('float16' as const) : PRECISION === 'bf16' ? ('bfloat16' as const) : undefined;
 const LORA = { rank: 8, alpha: 16, targets: ['attention.self.query', 'attention.self.value'] };
 const DATA_TOKENS = 200_000;
 const MAX_LENGTH = 128;
@@ -149,9 +154,11 @@ function trainSpec(mode: TrainMode, r: () => number): ProgramSpec {
         training: true,
         random,
         loraScale,
+        compute: COMPUTE,
       }).loss,
     optimizer: { kind: 'adamw', weightDecay: 0.01 },
     clipNorm: 1,
+    lossScaling: COMPUTE === 'float16' ? {} : undefined,
   };
 }
 
@@ -518,7 +525,7 @@ function printTable(o: {
   }
   console.log(
     `model: ${MODEL === 'encoder' ? 'BERT-mini' : 'BERT-base sizes (from scratch)'} token classification (${c.layers} layers, hidden ${c.hidden}, ${c.heads} heads, seq ${T}, ` +
-      `train batch ${B}, vocab ${c.vocabSize}, dropout ${c.hiddenDropout}); training = AdamW + clipping, K=${K} steps per run; ` +
+      `train batch ${B}, vocab ${c.vocabSize}, dropout ${c.hiddenDropout}); training = AdamW + clipping${PRECISION === 'no' ? '' : `, mixed precision ${PRECISION} (torch.autocast${PRECISION === 'fp16' ? ' + GradScaler' : ''} on the PyTorch side)`}, K=${K} steps per run; ` +
       `GFLOP/s: matrix products only (3x forward for full training, 2x for LoRA), against the matmul row's peak`,
   );
   if (names.includes('data')) console.log(`data: ${DATA_TOKENS} tokens, plain-Python peer of the same algorithm (not HF tokenizers)`);

@@ -25,6 +25,8 @@ from bench_configs import CONFIGS  # noqa: E402
 # FINETUNE_BENCH_MODEL: encoder (BERT-mini, default) or encoder-base; FINETUNE_BENCH_DEVICE: cpu or cuda.
 MODEL = os.environ.get("FINETUNE_BENCH_MODEL") or "encoder"
 DEVICE = os.environ.get("FINETUNE_BENCH_DEVICE") or "cpu"
+# FINETUNE_BENCH_PRECISION: no (default), fp16 (autocast + GradScaler) or bf16 (autocast), as bench/suite.ts.
+PRECISION = os.environ.get("FINETUNE_BENCH_PRECISION") or "no"
 LORA = {"rank": 8, "alpha": 16, "targets": ("attention.self.query", "attention.self.value")}
 
 
@@ -88,14 +90,20 @@ def train(mode, threads, steps):
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": rest, "weight_decay": 0.0}], lr=1e-4)
     times = []
     warm = 1 if MODEL == "encoder-base" else 2  # a BERT-base step takes seconds; its first is the slow one
+    amp = PRECISION != "no"
+    dtype = torch.float16 if PRECISION == "fp16" else torch.bfloat16
+    scaler = torch.amp.GradScaler(DEVICE, enabled=PRECISION == "fp16")
     for s in range(steps + warm):
         t0 = time.perf_counter()
         opt.zero_grad()
-        logits = bert_token_logits(P, c, ids, mask, training=True, lora=lora)
-        loss = F.cross_entropy(logits, labels.reshape(-1), ignore_index=-100)
-        loss.backward()
+        with torch.autocast(DEVICE, dtype=dtype, enabled=amp):
+            logits = bert_token_logits(P, c, ids, mask, training=True, lora=lora)
+            loss = F.cross_entropy(logits.float(), labels.reshape(-1), ignore_index=-100)
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
         torch.nn.utils.clip_grad_norm_(list(trained.values()), 1.0)
-        opt.step()
+        scaler.step(opt)
+        scaler.update()
         sync(torch)
         if s >= warm:
             times.append((time.perf_counter() - t0) * 1000)

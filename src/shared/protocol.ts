@@ -44,6 +44,9 @@ export interface TrainRecord {
   samplesPerSec: number;
   tokensPerSec?: number;
   time?: number; // ms since the epoch
+  /** fp16 mixed precision: the loss scale after this step, and the steps since the last record skipped because their gradients overflowed. */
+  lossScale?: number;
+  skipped?: number;
 }
 
 export interface PrfJson {
@@ -102,6 +105,8 @@ export interface DeviceInfo {
   reason?: string;
   threads: number;
   onnxruntime: string;
+  /** training.mixed_precision in effect (absent: float32). */
+  precision?: 'fp16' | 'bf16';
 }
 
 /** Why and when early stopping ended a run (run.json `earlyStop`). */

@@ -337,6 +337,12 @@ export const CONFIG_SCHEMA: JsonSchema = {
           type: 'boolean',
           default: false,
         },
+        mixed_precision: {
+          description:
+            "Mixed precision on CUDA: 'fp16' runs the matrix products (and GELU and dropout after them) in float16 from float32 master weights, with dynamic loss scaling as torch.amp.GradScaler (a step whose gradients overflow is skipped and the scale halved); 'bf16' runs them in bfloat16, without loss scaling. LayerNorm, softmax, the loss, the optimizer and evaluation stay float32. On the CPU the run warns and trains in float32 (ONNX Runtime's CPU kernels are float32). Default: no.",
+          type: 'string',
+          enum: ['no', 'fp16', 'bf16'],
+        },
         optimizer: {
           description: "Optimizer: 'adamw' (decoupled weight decay) or 'sgd' (with momentum).",
           type: 'string',

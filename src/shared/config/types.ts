@@ -80,6 +80,8 @@ export interface ResolvedConfig {
     stepsPerRun: 'auto' | number;
     /** Recompute each encoder layer in the backward pass (runs recorded before this key: false). */
     gradientCheckpointing: boolean;
+    /** Mixed precision on CUDA (absent: 'no'; optional so that older configs keep their hash). */
+    mixedPrecision?: 'no' | 'fp16' | 'bf16';
     /** Memory check before training (absent: 'error'; optional so that older configs keep their hash). */
     memoryCheck?: 'error' | 'warn' | 'off';
     /** false: file order, no length grouping (runs recorded before this key existed lack it: true). */

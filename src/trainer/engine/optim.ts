@@ -143,14 +143,12 @@ function sgd(b: Builder, cfg: SGDConfig, p: Tensor, grad: Tensor, state: Tensor[
 }
 
 /**
- * torch.nn.utils.clip_grad_norm_: total = ||(||g_1||, ..., ||g_n||)||_2;
- * coef = min(maxNorm / (total + 1e-6), 1); every gradient is to be multiplied by coef.
- * Returns the coefficient (the optimizer folds it into its scalars) and the norm before clipping.
+ * torch.nn.utils.clip_grad_norm_: total = ||(||g_1||, ..., ||g_n||)||_2 (globalNorm);
+ * coef = min(maxNorm / (total + 1e-6), 1); every gradient is to be multiplied by coef (the
+ * optimizer folds it into its scalars).
  */
-export function clipCoefficient(b: Builder, grads: Tensor[], maxNorm: number): { coef: Tensor; norm: Tensor } {
-  const norm = globalNorm(b, grads);
-  const coef = b.min(b.div(b.scalar(maxNorm, norm), b.addScalar(norm, 1e-6)), b.scalar(1, norm));
-  return { coef, norm };
+export function clipFromNorm(b: Builder, norm: Tensor, maxNorm: number): Tensor {
+  return b.min(b.div(b.scalar(maxNorm, norm), b.addScalar(norm, 1e-6)), b.scalar(1, norm));
 }
 
 export function globalNorm(b: Builder, grads: Tensor[]): Tensor {

@@ -9,7 +9,7 @@ import { Builder } from './builder';
 import type { DType, Graph, Tensor, TypedData } from './ir';
 import { Graph as G, GraphError, fmtShape, isFloat, numel } from './ir';
 import { serializeModel } from './onnx';
-import { clipCoefficient, globalNorm, optimizerUpdate, stateSlots, type OptimizerConfig } from './optim';
+import { clipFromNorm, globalNorm, optimizerUpdate, stateSlots, type OptimizerConfig } from './optim';
 import { Session, type DeviceChoice, type HostTensor, type SessionOptions } from './session';
 
 export interface ParamDef {
@@ -49,6 +49,21 @@ export interface ProgramSpec {
   accumulation?: number;
   /** Seed of the random bytes behind dropout masks. */
   seed?: number;
+  /**
+   * Dynamic loss scaling for float16 mixed precision, as torch.amp.GradScaler: the loss is
+   * multiplied by a scale before the backward pass and the gradients divided by it; a step whose
+   * gradients are not finite is skipped (parameters, optimizer state and AdamW's step count
+   * unchanged) and the scale multiplied by `backoffFactor`; after `growthInterval` finite steps in a
+   * row it is multiplied by `growthFactor`. The Loop then stops only on a non-finite loss.
+   */
+  lossScaling?: LossScaling;
+}
+
+export interface LossScaling {
+  init?: number; // 65536, as GradScaler
+  growthFactor?: number; // 2
+  backoffFactor?: number; // 0.5
+  growthInterval?: number; // 2000
 }
 
 export interface StepIO {
@@ -60,6 +75,8 @@ export interface StepIO {
   batch: Map<string, Tensor>;
   /** Random bytes for this step: declares a feed and returns this step's slice ([A, ...shape] with accumulation). */
   random: RandomSource;
+  /** The loss scale (spec.lossScaling): gradients are taken of loss × scale, then divided by it. */
+  lossScale?: Tensor;
 }
 
 export interface StepOut {
@@ -69,6 +86,8 @@ export interface StepOut {
   gradNorm: Tensor;
   /** Bool scalar: the loss and gradient norm are finite; when false the update was skipped (state unchanged). */
   ok: Tensor;
+  /** Bool scalar: training may go on (ok; with loss scaling: the loss is finite, a skipped overflow is not an end). */
+  go: Tensor;
 }
 
 function checkLoss(loss: Tensor) {
@@ -95,7 +114,7 @@ function accumulate(b: Builder, spec: ProgramSpec, all: Map<string, Tensor>, tra
   const random: RandomSource = (shape) => ib.gather(io.random(shape), j, 0);
   const loss = spec.loss(ib, all, micro, random);
   checkLoss(loss);
-  const gmap = gradients(inner, loss, trained);
+  const gmap = gradients(inner, io.lossScale ? ib.mul(loss, io.lossScale) : loss, trained);
   const empty = inner.op('IsNaN', [loss]);
   inner.output(cond);
   inner.output(ib.add(accLoss, ib.where(empty, ib.scalar(0, loss), loss)), 'acc_loss_next');
@@ -125,16 +144,22 @@ export function emitStep(b: Builder, spec: ProgramSpec, io: StepIO): StepOut {
   else {
     loss = spec.loss(b, all, io.batch, io.random);
     checkLoss(loss);
-    const gmap = gradients(b.g, loss, trained);
+    const gmap = gradients(b.g, io.lossScale ? b.mul(loss, io.lossScale) : loss, trained);
     grads = trained.map((t) => gmap.get(t.name)!);
   }
-  let gradNorm: Tensor;
-  let gradScale: Tensor | undefined;
-  if (spec.clipNorm !== undefined) ({ coef: gradScale, norm: gradNorm } = clipCoefficient(b, grads, spec.clipNorm));
-  else gradNorm = globalNorm(b, grads);
+  // With loss scaling the gradients are the scale's multiple: their norm is divided by it, and the
+  // division is folded into the coefficient every gradient is multiplied by (GradScaler.unscale_).
+  const unscale = io.lossScale ? b.div(b.scalar(1, io.lossScale), io.lossScale) : undefined;
+  const gradNorm = unscale ? b.mul(globalNorm(b, grads), unscale) : globalNorm(b, grads);
+  let gradScale: Tensor | undefined = unscale;
+  if (spec.clipNorm !== undefined) {
+    const coef = clipFromNorm(b, gradNorm, spec.clipNorm);
+    gradScale = unscale ? b.mul(coef, unscale) : coef;
+  }
   // x - x is NaN exactly when x is NaN or infinite: one test for both scalars.
   const bad = (x: Tensor) => b.g.op('IsNaN', [b.sub(x, x)]);
-  const ok = b.not(b.g.op('Or', [bad(loss), bad(gradNorm)]));
+  const lossOk = b.not(bad(loss));
+  const ok = b.g.op('And', [lossOk, b.not(bad(gradNorm))]);
   const params = new Map<string, Tensor>();
   const states = new Map<string, Tensor[]>();
   spec.params.forEach((p, i) => {
@@ -142,7 +167,7 @@ export function emitStep(b: Builder, spec: ProgramSpec, io: StepIO): StepOut {
     params.set(p.name, u.param);
     states.set(p.name, u.state);
   });
-  return { params, states, loss, gradNorm, ok };
+  return { params, states, loss, gradNorm, ok, go: io.lossScale ? lossOk : ok };
 }
 
 const PARAM = (n: string) => `param.${n}`;
@@ -163,10 +188,13 @@ export function buildProgramGraph(spec: ProgramSpec): Graph {
   addFrozen(g, spec);
   const trip = g.input('steps', 'int64', []);
   const lrs = g.input('lr', 'float32', ['K']);
-  const stepNums = g.input('step', 'float32', ['K']);
+  const scaling = spec.lossScaling;
+  // With loss scaling a step may be skipped, so AdamW's step count is carried, not fed.
+  const stepNums = scaling ? undefined : g.input('step', 'float32', ['K']);
   const carriedOuter: Tensor[] = [];
   for (const p of spec.params) carriedOuter.push(g.input(PARAM(p.name), 'float32', p.shape));
   for (const slot of slots) for (const p of spec.params) carriedOuter.push(g.input(STATE(slot, p.name), 'float32', p.shape));
+  if (scaling) for (const n of SCALER) carriedOuter.push(g.input(n, 'float32', []));
   const A = spec.accumulation ?? 1;
   const micro = A > 1 ? [A] : [];
   const batchOuter = spec.batch.map((f) => g.input(BATCH(f.name), f.dtype, ['K', ...micro, ...f.shape]));
@@ -179,30 +207,50 @@ export function buildProgramGraph(spec: ProgramSpec): Graph {
   const states = new Map<string, Tensor[]>(spec.params.map((p) => [p.name, []]));
   for (const p of spec.params) params.set(p.name, body.input(`cur.${p.name}`, 'float32', p.shape));
   for (const slot of slots) for (const p of spec.params) states.get(p.name)!.push(body.input(`cur.${slot}.${p.name}`, 'float32', p.shape));
+  const scaler = scaling ? SCALER.map((n) => body.input(`cur.${n}`, 'float32', [])) : [];
   const batch = new Map(spec.batch.map((f, i) => [f.name, bb.gather(batchOuter[i], iter, 0)] as const));
   let sites = 0;
   const random: RandomSource = (shape) => bb.gather(g.input(RANDOM(sites++), 'uint8', ['K', ...micro, ...shape]), iter, 0);
-  const out = emitStep(bb, spec, { params, states, lr: bb.gather(lrs, iter, 0), step: bb.gather(stepNums, iter, 0), batch, random });
+  const [optStep, lossScale, growth] = scaler;
+  const step = stepNums ? bb.gather(stepNums, iter, 0) : bb.addScalar(optStep, 1);
+  const out = emitStep(bb, spec, { params, states, lr: bb.gather(lrs, iter, 0), step, batch, random, lossScale });
 
   // The Loop stops after a non-finite step, whose update was skipped: the state it returns is that
-  // of the last finite step, and the losses it returns end with the bad one.
-  body.output(out.ok, 'cond_out');
+  // of the last finite step, and the losses it returns end with the bad one. With loss scaling it
+  // stops on a non-finite loss only: gradients that overflowed skip the step and shrink the scale.
+  body.output(out.go, 'cond_out');
   for (const p of spec.params) body.output(out.params.get(p.name)!, `upd.${p.name}`);
   slots.forEach((slot, k) => {
     for (const p of spec.params) body.output(out.states.get(p.name)![k], `upd.${slot}.${p.name}`);
   });
+  if (scaling) updateScaler(bb, scaling, out.ok, optStep, lossScale, growth).forEach((t, i) => body.output(t, `upd.${SCALER[i]}`));
   body.output(out.loss, 'step_loss');
   body.output(out.gradNorm, 'step_grad_norm');
 
   const names = [
     ...spec.params.map((p) => OUT(PARAM(p.name))),
     ...slots.flatMap((slot) => spec.params.map((p) => OUT(STATE(slot, p.name)))),
+    ...(scaling ? SCALER.map(OUT) : []),
     'losses',
     'grad_norms',
   ];
   const outs = g.add('Loop', [trip, g.constant('bool', [], [1]), ...carriedOuter], { body }, { names, name: 'k_steps' });
   for (const o of outs) g.output(o);
   return g;
+}
+
+/** The loss scaler's carried scalars: AdamW's step count, the scale, finite steps in a row since it last changed. */
+const SCALER = ['opt_step', 'loss_scale', 'scale_growth'] as const;
+
+/** GradScaler.update: back off on a skipped step, grow after growthInterval finite steps in a row. */
+function updateScaler(b: Builder, s: LossScaling, ok: Tensor, optStep: Tensor, scale: Tensor, growth: Tensor): Tensor[] {
+  const next = b.addScalar(growth, 1);
+  const grow = b.g.op('GreaterOrEqual', [next, b.scalar(s.growthInterval ?? 2000, next)]);
+  return [
+    b.where(ok, b.addScalar(optStep, 1), optStep),
+    b.where(ok, b.where(grow, b.mulScalar(scale, s.growthFactor ?? 2), scale), b.mulScalar(scale, s.backoffFactor ?? 0.5)),
+    b.where(ok, b.where(grow, b.scalar(0, growth), next), b.scalar(0, growth)),
+  ];
 }
 
 /** Loss and gradients of one micro-batch, without an optimizer: outputs `loss` and `grad.<param>`. */
@@ -237,7 +285,8 @@ export function buildDebugStepGraph(spec: ProgramSpec): { g: Graph; out: StepOut
   const batch = new Map(spec.batch.map((f) => [f.name, g.input(BATCH(f.name), f.dtype, [...micro, ...f.shape])] as const));
   let sites = 0;
   const random: RandomSource = (shape) => g.input(RANDOM(sites++), 'uint8', [...micro, ...shape]);
-  const out = emitStep(b, spec, { params, states, lr, step, batch, random });
+  const lossScale = spec.lossScaling ? g.input('loss_scale', 'float32', []) : undefined;
+  const out = emitStep(b, spec, { params, states, lr, step, batch, random, lossScale });
   const seen = new Set<string>();
   for (const n of g.nodes) {
     for (const o of n.outputs) {
@@ -313,6 +362,7 @@ function allFinite(d: TypedData): boolean {
 
 export interface RunResult {
   losses: Float32Array;
+  /** Per step; with loss scaling a non-finite one marks a step skipped for overflow. */
   gradNorms: Float32Array;
 }
 
@@ -328,8 +378,10 @@ function own(a: Float32Array): Float32Array {
 
 /** Runs a program: holds parameters and optimizer state on the host between runs. */
 export class TrainProgram {
-  /** Completed optimizer steps. */
+  /** Completed steps (with loss scaling, skipped ones included: the schedule and dropout masks follow it). */
   step = 0;
+  /** With loss scaling (spec.lossScaling): the scaler's state, as GradScaler's, and AdamW's step count (steps applied). */
+  scaler?: { scale: number; growth: number; optimizerSteps: number };
   readonly params = new Map<string, Float32Array>();
   /** Per parameter, one array per optimizer state slot. */
   readonly state = new Map<string, Float32Array[]>();
@@ -356,6 +408,7 @@ export class TrainProgram {
     // Keeping the initial arrays would hold a second copy of the weights once the first call has
     // moved the state into arrays of the program's own (415 MB at BERT-base).
     this.spec = { ...spec, params: spec.params.map((p) => ({ ...p, data: EMPTY })) };
+    if (spec.lossScaling) this.scaler = { scale: spec.lossScaling.init ?? 65536, growth: 0, optimizerSteps: 0 };
   }
 
   static async create(spec: ProgramSpec, opts: SessionOptions = {}): Promise<TrainProgram> {
@@ -410,7 +463,10 @@ export class TrainProgram {
     const feeds = this.stateFeeds(STATE);
     feeds.steps = { dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(k)) };
     feeds.lr = { dtype: 'float32', shape: [k], data: Float32Array.from(lrs) };
-    feeds.step = { dtype: 'float32', shape: [k], data: Float32Array.from({ length: k }, (_, i) => this.step + i + 1) };
+    const sc = this.scaler;
+    const scalar = (v: number): HostTensor => ({ dtype: 'float32', shape: [], data: Float32Array.of(v) });
+    if (sc) [feeds.opt_step, feeds.loss_scale, feeds.scale_growth] = [scalar(sc.optimizerSteps), scalar(sc.scale), scalar(sc.growth)];
+    else feeds.step = { dtype: 'float32', shape: [k], data: Float32Array.from({ length: k }, (_, i) => this.step + i + 1) };
     const micro = (this.spec.accumulation ?? 1) > 1 ? [this.spec.accumulation!] : [];
     for (const f of this.spec.batch) {
       const data = batches[f.name];
@@ -420,6 +476,7 @@ export class TrainProgram {
     Object.assign(feeds, this.randomFeeds(k, this.step, true));
     // Where each new state tensor goes: into the array it was fed from when that array is ours.
     const fetches: Record<string, HostTensor | null> = { losses: null, grad_norms: null };
+    if (sc) for (const n of SCALER) fetches[OUT(n)] = null;
     const target = (fed: Float32Array) => (ownedState.has(fed) ? fed : own(new Float32Array(fed.length)));
     const next = new Map<string, { param: Float32Array; state: Float32Array[] }>();
     for (const p of this.spec.params) {
@@ -436,7 +493,12 @@ export class TrainProgram {
       this.params.set(p.name, next.get(p.name)!.param);
       this.state.set(p.name, next.get(p.name)!.state);
     }
-    const bad = Array.from(losses).findIndex((l, i) => !Number.isFinite(l) || !Number.isFinite(gradNorms[i]));
+    if (sc) {
+      const v = (n: string) => (out[OUT(n)].data as Float32Array)[0];
+      this.scaler = { optimizerSteps: v('opt_step'), scale: v('loss_scale'), growth: v('scale_growth') };
+    }
+    // With loss scaling a non-finite gradient norm is a skipped step, not an end.
+    const bad = Array.from(losses).findIndex((l, i) => !Number.isFinite(l) || (!sc && !Number.isFinite(gradNorms[i])));
     if (bad >= 0) {
       this.step += bad;
       await this.diagnose(batches, lrs, bad);
@@ -476,7 +538,10 @@ export class TrainProgram {
         }
         Object.assign(feeds, this.randomFeeds(1, base + i, false));
         feeds.lr = { dtype: 'float32', shape: [], data: Float32Array.of(lrs[i]) };
-        feeds.step = { dtype: 'float32', shape: [], data: Float32Array.of(base + i + 1) };
+        feeds.step = { dtype: 'float32', shape: [], data: Float32Array.of(this.scaler ? this.scaler.optimizerSteps + 1 : base + i + 1) };
+        // The scale the bad step ran with: the scaler backed off after it.
+        if (this.scaler)
+          feeds.loss_scale = { dtype: 'float32', shape: [], data: Float32Array.of(this.scaler.scale / (this.spec.lossScaling?.backoffFactor ?? 0.5)) };
         const micro = (this.spec.accumulation ?? 1) > 1 ? [this.spec.accumulation!] : [];
         for (const f of this.spec.batch) {
           const shape = [...micro, ...f.shape];

@@ -118,6 +118,23 @@ export interface EmitOptions {
    * input in the backward pass instead of keeping its activations (training only).
    */
   checkpointing?: boolean;
+  /**
+   * Mixed precision (training.mixed_precision): matrix products, GELU and dropout of the products'
+   * outputs run in this dtype from float32 weights cast each step; embeddings, the residual stream,
+   * LayerNorm, the attention softmax and the loss stay float32 (the ops PyTorch's autocast keeps in
+   * float32). Absent: everything float32.
+   */
+  compute?: 'float16' | 'bfloat16';
+}
+
+/** x in the compute dtype of mixed precision (unchanged without it). */
+function toCompute(b: Builder, x: Tensor, o?: EmitOptions): Tensor {
+  return o?.compute && x.dtype !== o.compute ? b.cast(x, o.compute) : x;
+}
+
+/** x as float32 (a mixed-precision product's output back to the float32 stream). */
+function toF32(b: Builder, x: Tensor): Tensor {
+  return x.dtype === 'float32' ? x : b.cast(x, 'float32');
 }
 
 /** Inverted dropout with a mask from the random source: keep where byte >= round(256 p). */
@@ -135,14 +152,17 @@ export function dropout(b: Builder, x: Tensor, ratio: number, o: EmitOptions): T
  * Gemm. With LoRA parameters A (r, in) and B (out, r): y += scale * (x A^T) B^T.
  */
 export function linear(b: Builder, P: Map<string, Tensor>, prefix: string, x: Tensor, o?: EmitOptions): Tensor {
-  const w = P.get(`${prefix}.weight`)!;
-  const bias = P.get(`${prefix}.bias`)!;
+  const w = toCompute(b, P.get(`${prefix}.weight`)!, o);
+  const bias = toCompute(b, P.get(`${prefix}.bias`)!, o);
+  x = toCompute(b, x, o);
   const mm = (t: Tensor, m: Tensor, c: Tensor | null) =>
     t.shape.length === 2 ? b.gemm(t, m, c, { transB: true }) : c ? b.add(b.matmul(t, b.transpose(m, [1, 0])), c) : b.matmul(t, b.transpose(m, [1, 0]));
   const y = mm(x, w, bias);
-  const loraA = P.get(`${prefix}.lora_A.weight`);
-  const loraB = P.get(`${prefix}.lora_B.weight`);
-  if (!loraA || !loraB) return y;
+  const loraA0 = P.get(`${prefix}.lora_A.weight`);
+  const loraB0 = P.get(`${prefix}.lora_B.weight`);
+  if (!loraA0 || !loraB0) return y;
+  const loraA = toCompute(b, loraA0, o);
+  const loraB = toCompute(b, loraB0, o);
   return b.add(y, b.mulScalar(mm(mm(x, loraA, null), loraB, null), o?.loraScale ?? 1));
 }
 
@@ -155,7 +175,7 @@ export function emitBertEncoder(b: Builder, P: Map<string, Tensor>, c: BertConfi
   const nh = c.heads;
   const d = H / nh;
   const p = (n: string) => P.get(n)!;
-  const ln = (x: Tensor, prefix: string) => b.layerNorm(x, p(`${prefix}.weight`), p(`${prefix}.bias`), c.layerNormEps)[0];
+  const ln = (x: Tensor, prefix: string) => b.layerNorm(toF32(b, x), p(`${prefix}.weight`), p(`${prefix}.bias`), c.layerNormEps)[0];
 
   // Embeddings: word + position + token type, LayerNorm, dropout.
   const T = inp.inputIds.shape[1];
@@ -186,15 +206,15 @@ export function emitBertEncoder(b: Builder, P: Map<string, Tensor>, c: BertConfi
     const q = b.transpose(heads(b.mulScalar(linear(b, P, `${L}.attention.self.query`, x, o), 1 / Math.sqrt(d))), [0, 2, 1, 3]); // (B, nh, T, d)
     const k = b.transpose(heads(linear(b, P, `${L}.attention.self.key`, x, o)), [0, 2, 3, 1]); // (B, nh, d, T)
     const v = b.transpose(heads(linear(b, P, `${L}.attention.self.value`, x, o)), [0, 2, 1, 3]); // (B, nh, T, d)
-    const scores = b.add(b.matmul(q, k), maskBias); // (B, nh, T, T)
-    const probs = dropout(b, b.softmax(scores, -1), c.attentionDropout, o);
+    const scores = b.add(toF32(b, b.matmul(q, k)), maskBias); // (B, nh, T, T), float32 for the softmax
+    const probs = toCompute(b, dropout(b, b.softmax(scores, -1), c.attentionDropout, o), o);
     const ctx = b.reshape(b.transpose(b.matmul(probs, v), [0, 2, 1, 3]), [0, 0, H]); // (B, nh, T, d) -> (B, T, H)
     const attnOut = dropout(b, linear(b, P, `${L}.attention.output.dense`, ctx, o), c.hiddenDropout, o);
-    x = ln(b.add(attnOut, x), `${L}.attention.output.LayerNorm`); // (B, T, H)
+    x = ln(b.add(toF32(b, attnOut), x), `${L}.attention.output.LayerNorm`); // (B, T, H)
     // Feed-forward.
     const h = b.gelu(linear(b, P, `${L}.intermediate.dense`, x, o)); // (B, T, I)
     const ffOut = dropout(b, linear(b, P, `${L}.output.dense`, h, o), c.hiddenDropout, o);
-    return ln(b.add(ffOut, x), `${L}.output.LayerNorm`); // (B, T, H)
+    return ln(b.add(toF32(b, ffOut), x), `${L}.output.LayerNorm`); // (B, T, H)
   };
   for (let i = 0; i < c.layers; i++) {
     const input = x;
@@ -220,7 +240,7 @@ export function tokenClassificationLoss(
 
 export function tokenClassificationLogits(b: Builder, P: Map<string, Tensor>, c: BertConfig, inp: BertInputs, o: EmitOptions): Tensor {
   const hidden = dropout(b, emitBertEncoder(b, P, c, inp, o), c.hiddenDropout, o);
-  return linear(b, P, 'classifier', hidden, o); // (B, T, C)
+  return toF32(b, linear(b, P, 'classifier', hidden, o)); // (B, T, C)
 }
 
 /** Sequence-classification logits (B, C): pooler tanh(W h_[CLS] + b), dropout, classifier. */
@@ -228,5 +248,5 @@ export function sequenceClassificationLogits(b: Builder, P: Map<string, Tensor>,
   const hidden = emitBertEncoder(b, P, c, inp, o); // (B, T, H)
   const cls = b.squeeze(b.slice(hidden, [0], [1], [1]), [1]); // (B, H)
   const pooled = b.tanh(linear(b, P, 'bert.pooler.dense', cls, o));
-  return linear(b, P, 'classifier', dropout(b, pooled, c.hiddenDropout, o), o); // (B, C)
+  return toF32(b, linear(b, P, 'classifier', dropout(b, pooled, c.hiddenDropout, o), o)); // (B, C)
 }

@@ -28,7 +28,9 @@ export interface TrainerState {
   esBest?: { value: number; step: number };
   labels: string[];
   /** Losses of the steps since the last train record (training.logging_steps > 1), so a resumed run averages as an uninterrupted one. */
-  pendingLoss?: { sum: number; steps: number };
+  pendingLoss?: { sum: number; steps: number; skipped?: number };
+  /** fp16 mixed precision: the loss scaler (scale, finite steps in a row) and AdamW's step count, which skips overflowed steps. */
+  scaler?: { scale: number; growth: number; optimizerSteps: number };
 }
 
 function swapIn(tmp: string, dir: string) {

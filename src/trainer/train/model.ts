@@ -184,10 +184,26 @@ export function batchFeeds(m: ModelSetup, B: number, T: number): FeedDef[] {
   ];
 }
 
+/**
+ * What training.mixed_precision comes to on this run: the dtype of the matrix products, or float32
+ * with the reason. Mixed precision is for CUDA: on the CPU, ONNX Runtime runs float16 products by
+ * casting them to float32 and back (slower than float32) and has no bfloat16 MatMul at all.
+ */
+export function resolvePrecision(
+  mode: 'no' | 'fp16' | 'bf16' | undefined,
+  device: 'auto' | 'cpu' | 'cuda',
+  cuda: { available: boolean; reason?: string },
+): { compute?: 'float16' | 'bfloat16'; reason?: string } {
+  if (!mode || mode === 'no') return {};
+  const why = device === 'cpu' ? 'device is cpu' : !cuda.available ? `CUDA is not available: ${cuda.reason}` : undefined;
+  if (why) return { reason: `training.mixed_precision: ${mode} applies on CUDA; ${why}, so this run trains in float32` };
+  return { compute: mode === 'fp16' ? 'float16' : 'bfloat16' };
+}
+
 /** The training loss; `checkpointing` recomputes each encoder layer in the backward pass (training.gradient_checkpointing). */
-export function lossFn(m: ModelSetup, checkpointing = false): LossFn {
+export function lossFn(m: ModelSetup, checkpointing = false, compute?: EmitOptions['compute']): LossFn {
   return (b, P, batch, random) => {
-    const o: EmitOptions = { training: true, random, loraScale: m.loraScale, checkpointing };
+    const o: EmitOptions = { training: true, random, loraScale: m.loraScale, checkpointing, compute };
     const inp = { inputIds: batch.get('input_ids')!, attentionMask: batch.get('attention_mask')! };
     if (m.head === 'token') return tokenClassificationLoss(b, P, m.config, inp, batch.get('labels')!, o).loss;
     return b.softmaxCrossEntropy(sequenceClassificationLogits(b, P, m.config, inp, o), batch.get('labels')!, -100)[0];

@@ -36,13 +36,13 @@ import { HubStopped, resolveHubModel } from '../hub/resolve';
 import { GraphError } from '../engine/ir';
 import { stateSlots, type OptimizerConfig } from '../engine/optim';
 import { NonFiniteError, TrainProgram } from '../engine/program';
-import { ortVersion, type SessionOptions } from '../engine/session';
+import { cudaAvailability, ortVersion, type SessionOptions } from '../engine/session';
 import { TensorBoardWriter } from '../run/tensorboard';
 import { checkpointLabels, loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint';
 import { loadRunData, type RunData } from './dataset';
 import { EVAL_BATCH, Evaluator } from './evaluate';
 import { availableMemory, estimateMemory, formatEstimate, judgeMemory, memoryPlanOf, modelSizes } from './memory';
-import { batchFeeds, lossFn, paramDefs, setupModel, type ModelSetup } from './model';
+import { batchFeeds, lossFn, paramDefs, resolvePrecision, setupModel, type ModelSetup } from './model';
 import { exportModel } from './export';
 import { fillStep, planEpoch, stepsPerEpoch, type Features, type PlannedStep } from './plan';
 import { lrAt, warmupSteps, type Schedule } from './schedule';
@@ -114,6 +114,8 @@ interface Prepared extends RunContext {
   m: ModelSetup;
   slots: string[];
   optimizer: Map<string, Float32Array[]>;
+  /** training.mixed_precision as it applies to this run (absent: float32). */
+  compute?: 'float16' | 'bfloat16';
 }
 
 /** A run ready to train (step 4): sizes, schedule, sessions, evaluation settings. */
@@ -402,8 +404,16 @@ async function buildPrograms(p: Prepared): Promise<Training> {
   const trainedCount = m.trained.reduce((a, n) => a + m.params.get(n)!.length, 0);
   const allCount = [...m.params.values()].reduce((a, x) => a + x.length, 0);
 
+  const precision = resolvePrecision(t.mixedPrecision, cfg.device, cfg.device === 'cpu' ? { available: false } : cudaAvailability());
+  p.compute = precision.compute;
+  if (precision.reason) p.emitLogged({ type: 'log', level: 'warn', message: precision.reason });
   const first = await programFor(p, B, A, sessionOpts, lengths.length ? Math.min(cfg.data.maxLength, 16) : 16);
-  const device: DeviceInfo = { ...first.device, threads, onnxruntime: ortVersion() };
+  const device: DeviceInfo = {
+    ...first.device,
+    threads,
+    onnxruntime: ortVersion(),
+    ...(p.compute ? { precision: p.compute === 'float16' ? 'fp16' : 'bf16' } : {}),
+  };
   run.update({ device, totalSteps: total });
   if (device.reason && cfg.device !== 'cpu')
     p.emitLogged({ type: 'log', level: cfg.device === 'cuda' ? 'warn' : 'info', message: `device: ${device.used} (${device.reason})` });
@@ -450,7 +460,8 @@ async function programFor(p: Prepared, B: number, A: number, sessionOpts: Sessio
         params: paramDefs(m, m.trained),
         frozen: paramDefs(m, m.frozen),
         batch: batchFeeds(m, B, T),
-        loss: lossFn(m, cfg.training.gradientCheckpointing ?? false),
+        loss: lossFn(m, cfg.training.gradientCheckpointing ?? false, p.compute),
+        lossScaling: p.compute === 'float16' ? {} : undefined,
         optimizer: optimizerOf(cfg),
         clipNorm: cfg.training.gradClip ?? undefined,
         accumulation: A,
@@ -462,6 +473,7 @@ async function programFor(p: Prepared, B: number, A: number, sessionOpts: Sessio
   }
   // All programs share one set of host arrays: hand over the current state.
   prog.step = p.state.step;
+  if (prog.scaler) prog.scaler = { ...(p.state.scaler ??= prog.scaler) };
   for (const n of m.trained) {
     prog.params.set(n, m.params.get(n)!);
     prog.state.set(n, p.optimizer.get(n)!);
@@ -523,6 +535,7 @@ async function runBlock(c: Training, plan: PlannedStep[]): Promise<void> {
       // The program updates its state in place and applies the steps before the bad one: count
       // them, so that the last checkpoint's step matches its weights (the last good state).
       const applied = prog.step - state.step;
+      if (prog.scaler) state.scaler = { ...prog.scaler };
       for (const n of m.trained) {
         m.params.set(n, prog.params.get(n)!);
         c.optimizer.set(n, prog.state.get(n)!);
@@ -535,6 +548,7 @@ async function runBlock(c: Training, plan: PlannedStep[]): Promise<void> {
   }
   const secs = (performance.now() - tb0) / 1000;
   c.stepsTaken = true;
+  if (prog.scaler) state.scaler = { ...prog.scaler };
   for (const n of m.trained) {
     m.params.set(n, prog.params.get(n)!);
     c.optimizer.set(n, prog.state.get(n)!);
@@ -552,6 +566,8 @@ async function runBlock(c: Training, plan: PlannedStep[]): Promise<void> {
     const pending = (state.pendingLoss ??= { sum: 0, steps: 0 });
     pending.sum += res.losses[s];
     pending.steps++;
+    // fp16: a non-finite gradient norm is a step skipped for overflow (the loss scale backed off).
+    if (prog.scaler && !Number.isFinite(res.gradNorms[s])) pending.skipped = (pending.skipped ?? 0) + 1;
     c.lastTrain = {
       epoch: state.epoch + (stepInEpoch0 + s + 1) / plan.length,
       lr: lrs[s],
@@ -559,6 +575,7 @@ async function runBlock(c: Training, plan: PlannedStep[]): Promise<void> {
       stepsPerSec: k / secs,
       samplesPerSec: (k * A * B) / secs,
       tokensPerSec: realTokens / secs,
+      ...(prog.scaler ? { lossScale: prog.scaler.scale } : {}),
     };
     if (state.step % every === 0 || state.step === c.total) logTrain(c, c.lastTrain);
   }
@@ -566,17 +583,24 @@ async function runBlock(c: Training, plan: PlannedStep[]): Promise<void> {
 }
 
 /** What a train record says besides its step and loss. */
-type TrainFields = Pick<TrainRecord, 'epoch' | 'lr' | 'gradNorm' | 'stepsPerSec' | 'samplesPerSec' | 'tokensPerSec'>;
+type TrainFields = Pick<TrainRecord, 'epoch' | 'lr' | 'gradNorm' | 'stepsPerSec' | 'samplesPerSec' | 'tokensPerSec' | 'lossScale'>;
 
 /** 5a'. A train record at the current step, its loss the mean over the steps since the previous one. */
 function logTrain(c: Training, f: TrainFields): void {
   const pending = c.state.pendingLoss;
   if (!pending?.steps) return;
   const rec: TrainRecord = { type: 'train', step: c.state.step, ...f, loss: pending.sum / pending.steps, time: Date.now() };
+  if (f.lossScale !== undefined) rec.skipped = pending.skipped ?? 0;
   c.state.pendingLoss = undefined;
   c.run.append(rec);
   c.o.emit(rec);
-  c.tb.scalars(rec.step, { 'train/loss': rec.loss, 'train/lr': rec.lr, 'train/grad_norm': rec.gradNorm, 'train/tokens_per_sec': rec.tokensPerSec ?? NaN });
+  c.tb.scalars(rec.step, {
+    'train/loss': rec.loss,
+    'train/lr': rec.lr,
+    'train/grad_norm': rec.gradNorm,
+    'train/tokens_per_sec': rec.tokensPerSec ?? NaN,
+    ...(rec.lossScale !== undefined ? { 'train/loss_scale': rec.lossScale } : {}),
+  });
 }
 
 /** Evaluates the current weights on a split: the record goes to metrics.jsonl and the events, the misclassified examples to their file. */
