@@ -18,6 +18,7 @@
 // microbench that the rows' effective GFLOP/s are read against (bench/flops.ts).
 
 import { execFileSync } from 'node:child_process';
+import { trainerEnv } from '../src/shared/trainerEnv';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -324,8 +325,13 @@ function waitQuiet(maxWaitS: number) {
   }
 }
 
+// Every worker, ours and the peer's, starts with the environment the extension gives trainers
+// (transparent huge pages for malloc, src/shared/trainerEnv.ts), so that both sides page-fault alike;
+// --no-hugepages runs both with glibc's default instead.
+const HUGEPAGES = !process.argv.includes('--no-hugepages');
+
 function run(cmd: string, args: string[], env: Record<string, string> = {}): Record<string, number> {
-  const merged: NodeJS.ProcessEnv = { ...process.env, ...env };
+  const merged: NodeJS.ProcessEnv = HUGEPAGES ? trainerEnv({ ...process.env, ...env }) : { ...process.env, ...env };
   for (const [k, v] of Object.entries(env)) if (v === '') delete merged[k]; // '' means unset
   const out = execFileSync(cmd, args, { cwd: ROOT, env: merged, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
   return JSON.parse(out.trim().split('\n').pop()!);
@@ -515,6 +521,9 @@ function printTable(o: {
   }
   console.log(`Fine-tune benchmark (npm run bench): ${o.rounds} interleaved rounds, medians; one process per measurement`);
   console.log(`machine: ${machine(o.threads, peers)}${process.env.FINETUNE_BENCH_GPU ? `; GPU: ${process.env.FINETUNE_BENCH_GPU}` : ''}`);
+  console.log(
+    `malloc: ${HUGEPAGES ? `GLIBC_TUNABLES=${trainerEnv({}).GLIBC_TUNABLES} for both sides (as the extension starts trainers)` : "glibc's default for both sides (--no-hugepages)"}`,
+  );
   if (!peers[1]) console.log(`no second PyTorch column: /usr/bin/python3 has no torch (Debian's python3-torch), or the same version`);
   console.log(`${busyStarts} of ${o.measurements} measurements started on a busy machine (other processes using > 15% CPU after ${o.quietS} s of waiting)`);
   if (DEVICE !== 'cpu') {

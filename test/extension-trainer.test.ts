@@ -18,7 +18,7 @@ import { planRerun, planRuns, type PlannedRun } from '../src/extension/core/plan
 import { RunQueue } from '../src/extension/core/queue';
 import { classifyRunning, contextValue } from '../src/extension/core/runs';
 import { RunStore } from '../src/extension/core/store';
-import { markRunFailed, trainerArgs, TrainerProcess, type TrainerOutcome } from '../src/extension/core/trainerProcess';
+import { markRunFailed, trainerArgs, trainerForkOptions, TrainerProcess, type TrainerOutcome } from '../src/extension/core/trainerProcess';
 import { RunsWatcher } from '../src/extension/core/watcher';
 import { tinyWorkspace } from './helpers/tinyrun';
 import { deleteRunFolder, inspectRun, isPidAlive, MetricsTail, readRun, type RunRecord, scanRunsFolder, scanRunsFolderDetailed } from '../src/shared/run';
@@ -54,7 +54,7 @@ interface Forked {
 }
 
 function forkTrainer(args: string[], runDir: string, stopTimeoutMs = 30_000): Forked {
-  const child = fork(TRAINER, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], cwd: runDir, execArgv: [] });
+  const child = fork(TRAINER, args, { ...trainerForkOptions(runDir), detached: false }); // in the test's group, so it ends with the test
   children.add(child);
   const kills: Forked['kills'] = [];
   const kill = child.kill.bind(child);
@@ -184,6 +184,9 @@ describe('extension core + real trainer: stop and resume', () => {
     await nextEvent(f.tp, 'train');
     assert.equal(info(p.dir).status, 'running');
     assert.equal(info(p.dir).pid, f.child.pid);
+    // The trainer started with malloc's transparent huge pages (shared/trainerEnv.ts).
+    if (process.platform === 'linux')
+      assert.ok(fs.readFileSync(`/proc/${f.child.pid}/environ`, 'utf8').split('\0').includes('GLIBC_TUNABLES=glibc.malloc.hugetlb=1'));
     f.tp.stop();
     assert.equal(f.tp.stopping, true);
     // Node reports a failed IPC write as an 'error' on the child; the trainer is still running and must not be written off.

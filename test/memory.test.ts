@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { bertParamShapes, bertSized } from '../src/trainer/models/bert';
 import { activationBytes, estimateMemory, judgeMemory, type MemoryPlan } from '../src/trainer/train/memory';
+import { hasHugepageTunable, trainerEnv } from '../src/shared/trainerEnv';
 
 const ROOT = path.resolve(path.dirname(__filename), '..');
 const TRAINER = path.join(ROOT, 'dist', 'trainer.js');
@@ -101,6 +102,17 @@ describe('memory estimate', () => {
     assert.equal(v.kind, 'refuse');
     if (v.kind === 'refuse')
       assert.match(v.message, /will not fit in memory: estimated peak memory [\d.]+ GB \(.*activations [\d.]+ GB.*\); available memory [\d.]+ GB of 8\.00 GB/);
+  });
+});
+
+describe('trainer processes start with transparent huge pages for malloc', () => {
+  it('adds glibc.malloc.hugetlb=1 to GLIBC_TUNABLES, keeping what is there and a hugetlb already chosen', () => {
+    assert.equal(trainerEnv({ PATH: '/bin' }).GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1');
+    assert.equal(trainerEnv({ PATH: '/bin' }).PATH, '/bin');
+    assert.equal(trainerEnv({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }).GLIBC_TUNABLES, 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1');
+    assert.equal(trainerEnv({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' }).GLIBC_TUNABLES, 'glibc.malloc.hugetlb=0');
+    assert.equal(hasHugepageTunable(trainerEnv({})), true);
+    assert.equal(hasHugepageTunable({}), false);
   });
 });
 

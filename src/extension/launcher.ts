@@ -22,7 +22,7 @@ import { formatMetric } from '../shared/metrics';
 import { describeEvent } from '../shared/events';
 import { trainingGate, UNTRUSTED_NOTE, type TrainAction } from './core/trust';
 import type { RunStore } from './core/store';
-import { markRunFailed, stopThenKill, trainerArgs, TrainerProcess } from './core/trainerProcess';
+import { markRunFailed, stopThenKill, trainerArgs, trainerForkOptions, TrainerProcess } from './core/trainerProcess';
 import type { SweepStore } from './core/sweeps';
 import { SweepLauncher } from './sweepLauncher';
 
@@ -205,7 +205,7 @@ export class Launcher implements vscode.Disposable {
     out.appendLine(`${tag} node ${path.basename(this.trainerPath)} ${args.join(' ')}`);
     const cwd = fs.existsSync(dir) ? dir : undefined;
     // Its own process group (not on Windows, where that opens a console): a window reload must not take the run with it.
-    const child = fork(this.trainerPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], cwd, execArgv: [], detached: process.platform !== 'win32' });
+    const child = fork(this.trainerPath, args, trainerForkOptions(cwd));
     const stopTimeoutMs = Math.max(5, settings().get<number>('stopTimeoutSeconds', 60)) * 1000;
     const tp = new TrainerProcess(child, { runDir: dir, stopTimeoutMs });
     this.procs.set(dir, tp);

@@ -13,6 +13,7 @@ import { defaultRunsFolder, isPidAlive } from '../shared/run';
 import { bestTrial, defaultSweepsFolder } from '../shared/sweep/folder';
 import { formatMetric } from '../shared/metrics';
 import { noticeText } from './core/runs';
+import { trainerForkOptions } from './core/trainerProcess';
 import { sweepArgs, sweepDirFromLine, sweepState, type SweepStore } from './core/sweeps';
 import type { TrainAction } from './core/trust';
 
@@ -105,7 +106,7 @@ export class SweepLauncher {
     let tag = `[sweep ${noticeText(name)}]`;
     out.appendLine(`${tag} node ${path.basename(this.deps.trainerPath)} ${args.join(' ')}`);
     // Its own process group (not on Windows): a window reload must not take the sweep with it.
-    const child = fork(this.deps.trainerPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [], detached: process.platform !== 'win32' });
+    const child = fork(this.deps.trainerPath, args, trainerForkOptions());
     this.drivers.set(path.resolve(key), child);
     let sweepDir: string | undefined = this.deps.store.get(key) ? path.resolve(key) : undefined;
     const onLine = (line: string) => {

@@ -44,6 +44,7 @@ import type { TrainerCommand, TrainerEvent } from '../shared/protocol';
 import { slurmSettings } from '../shared/config/sweep';
 import type { ExecutorKind, SweepDriver, TrialExecutor, TrialJudge } from './executor';
 import { slurmExecutor } from './slurm/executor';
+import { trainerEnv } from '../shared/trainerEnv';
 
 export interface SweepOptions {
   configPath?: string;
@@ -234,6 +235,7 @@ export async function runSweep(o: SweepOptions): Promise<number> {
       // Several trials at once: their lines prefixed with the trial's number, so they can be told apart.
       const c = spawn(process.execPath, [...process.execArgv, process.argv[1], ...args, ...o.trainerArgs], {
         stdio: ['ignore', concurrency > 1 ? 'pipe' : 'inherit', concurrency > 1 ? 'pipe' : 'inherit', 'ipc'],
+        env: trainerEnv(),
       });
       children.add(c);
       prefixLines(c.stdout, process.stdout, `[${trial.number}] `);

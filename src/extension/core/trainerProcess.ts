@@ -2,9 +2,20 @@
 // kill, and what its exit means. A crash (no completed/stopped/failed event: a signal, an
 // out-of-memory abort) marks the run failed in run.json when the trainer could not.
 
+import type { ForkOptions } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { isTrainerEvent, TRAINER_EXIT, type TrainerCommand, type TrainerEvent } from '../../shared/protocol';
 import { readRun, TERMINAL, updateRunInfo } from '../../shared/run';
+import { trainerEnv } from '../../shared/trainerEnv';
+
+/**
+ * How the extension forks a trainer or a sweep driver: an IPC channel, output piped to its log,
+ * plain node (no debugger flags), the trainer environment (transparent huge pages for malloc,
+ * shared/trainerEnv.ts), and its own process group so that it outlives a window reload.
+ */
+export function trainerForkOptions(cwd?: string): ForkOptions {
+  return { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], ...(cwd ? { cwd } : {}), execArgv: [], env: trainerEnv(), detached: process.platform !== 'win32' };
+}
 
 /** What TrainerProcess needs of a ChildProcess (a fake in tests). */
 export interface ChildLike {

@@ -9,6 +9,7 @@
 import * as path from 'node:path';
 import type { SlurmSettings } from '../../shared/config/types';
 import { RUN_FILES } from '../../shared/run';
+import { trainerEnv } from '../../shared/trainerEnv';
 
 export interface JobSpec {
   runDir: string;
@@ -67,6 +68,7 @@ export function jobScript(spec: JobSpec): string {
     `# Submitted as: sbatch ${sbatchArgs(spec).map(shq).join(' ')} ${shq(jobFiles(spec.runDir).script)}`,
     ...extra,
     'set -eo pipefail',
+    `export GLIBC_TUNABLES=${shq(trainerEnv().GLIBC_TUNABLES!)} # transparent huge pages for large tensors (docs/benchmarks.md, "Page faults")`,
     'echo "finetune: job ${SLURM_JOB_ID:-?} attempt $(( ${SLURM_RESTART_COUNT:-0} + 1 )) on $(hostname) at $(date -u +%Y-%m-%dT%H:%M:%SZ)"',
     ...spec.settings.setup,
     spec.resume

@@ -1,0 +1,23 @@
+// The environment trainer processes start with. On Linux with glibc, large blocks (every tensor
+// from 128 KB up to 32 MB after glibc's threshold adjusts, and all larger ones) are fresh mmap
+// regions, and ONNX Runtime allocates per tensor when its arena is off (large models), while the
+// Node binding copies every output of a call into a fresh buffer. Each first touch of a 4 KB page
+// then costs a page fault: on the VMs measured in docs/benchmarks.md ("Page faults") touching fresh
+// memory ran ~100× slower than rewriting warm memory, and BERT-base training spent most of its step
+// there. glibc.malloc.hugetlb=1 (glibc 2.35+) makes malloc ask for transparent huge pages
+// (madvise) on those regions: one fault per 2 MB instead of per 4 KB. Elsewhere (macOS, Windows,
+// musl, older glibc, THP off) the variable is ignored.
+
+export const HUGEPAGE_TUNABLE = 'glibc.malloc.hugetlb=1';
+
+/** `env` with the hugepage malloc tunable added to GLIBC_TUNABLES, unless it already sets hugetlb. */
+export function trainerEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const cur = env.GLIBC_TUNABLES;
+  if (cur?.includes('glibc.malloc.hugetlb')) return env;
+  return { ...env, GLIBC_TUNABLES: cur ? `${cur}:${HUGEPAGE_TUNABLE}` : HUGEPAGE_TUNABLE };
+}
+
+/** Whether this process started with transparent huge pages for malloc (the tunable is read at start-up only). */
+export function hasHugepageTunable(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.GLIBC_TUNABLES?.includes('glibc.malloc.hugetlb') ?? false;
+}
