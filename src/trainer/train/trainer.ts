@@ -409,7 +409,7 @@ async function buildPrograms(p: Prepared): Promise<Training> {
     p.emitLogged({
       type: 'log',
       level: 'info',
-      message: `memory: for a model this size, start the trainer with GLIBC_TUNABLES=${HUGEPAGE_TUNABLE} (as the extension does): large tensors then fault in 2 MB pages, not 4 KB ones (BERT-base steps 2.4× faster here; docs/benchmarks.md, "Page faults")`,
+      message: `memory: for a model this size, start the trainer with GLIBC_TUNABLES=${HUGEPAGE_TUNABLE} (as the extension does): large tensors then fault in 2 MB pages, not 4 KB ones (BERT-base steps ran 2–3× faster with it here; docs/benchmarks.md, "Page faults")`,
     });
 
   const precision = resolvePrecision(t.mixedPrecision, cfg.device, cfg.device === 'cpu' ? { available: false } : cudaAvailability());
