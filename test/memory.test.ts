@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import { bertParamShapes, bertSized } from '../src/trainer/models/bert';
 import { activationBytes, estimateMemory, judgeMemory, type MemoryPlan } from '../src/trainer/train/memory';
 import { hasHugepageTunable, trainerEnv } from '../src/shared/trainerEnv';
+import { firstStepsPerRun } from '../src/trainer/train/trainer';
 
 const ROOT = path.resolve(path.dirname(__filename), '..');
 const TRAINER = path.join(ROOT, 'dist', 'trainer.js');
@@ -102,6 +103,14 @@ describe('memory estimate', () => {
     assert.equal(v.kind, 'refuse');
     if (v.kind === 'refuse')
       assert.match(v.message, /will not fit in memory: estimated peak memory [\d.]+ GB \(.*activations [\d.]+ GB.*\); available memory [\d.]+ GB of 8\.00 GB/);
+  });
+});
+
+describe('steps per call at the start of a run', () => {
+  it("'auto' starts at 4, and at 1 from 50M trained parameters (a K-step Loop holds one more state copy); a number is kept", () => {
+    assert.equal(firstStepsPerRun('auto', 11e6), 4);
+    assert.equal(firstStepsPerRun('auto', 108.9e6), 1);
+    assert.equal(firstStepsPerRun(8, 108.9e6), 8);
   });
 });
 

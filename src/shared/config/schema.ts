@@ -435,7 +435,7 @@ export const CONFIG_SCHEMA: JsonSchema = {
         },
         steps_per_run: {
           description:
-            "Optimizer steps per ONNX Runtime call (a K-step Loop graph), or 'auto': start at 4 and after every call set K to the steps done per second (1 to 64), so that each call takes about a second. A call never runs past an evaluation, the end of an epoch or the last step, and holds steps of one sequence length only, so it can be shorter than K. K does not change what is logged: see logging_steps.",
+            "Optimizer steps per ONNX Runtime call (a K-step Loop graph), or 'auto': start at 4 (at 1 for models of 50M trained parameters and more, whose steps take seconds) and after every call set K to the steps done per second (1 to 64), so that each call takes about a second. A call never runs past an evaluation, the end of an epoch or the last step, and holds steps of one sequence length only, so it can be shorter than K. K does not change what is logged: see logging_steps.",
           default: 'auto',
           anyOf: [
             { description: 'Adapt K to the measured speed: about one call per second.', type: 'string', const: 'auto' },

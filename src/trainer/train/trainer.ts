@@ -454,8 +454,18 @@ async function buildPrograms(p: Prepared): Promise<Training> {
     hasValidation: !!p.data.validation,
     metric,
     mode: directionOf(metric),
-    K: typeof t.stepsPerRun === 'number' ? t.stepsPerRun : 4,
+    K: firstStepsPerRun(t.stepsPerRun, trainedCount),
   } as const);
+}
+
+/**
+ * Steps in the first call: training.steps_per_run, or for 'auto' 4, and 1 for large models (50M
+ * trained parameters and more): their steps take seconds, and a K-step Loop holds one more copy of
+ * the parameters and optimizer state between its iterations (1.3 GB at BERT-base), which would set
+ * the run's peak memory (docs/benchmarks.md, "BERT-base rows").
+ */
+export function firstStepsPerRun(stepsPerRun: 'auto' | number, trainedParams: number): number {
+  return typeof stepsPerRun === 'number' ? stepsPerRun : trainedParams >= ARENA_OFF_FROM ? 1 : 4;
 }
 
 /** The training program for length T (built on first use), handed the current parameters and optimizer state. */
