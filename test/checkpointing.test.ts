@@ -9,20 +9,9 @@ import { TrainProgram, buildGradientGraph, randomBytes, type ProgramSpec } from 
 import { Session, type HostTensor } from '../src/trainer/engine/session';
 import { bertParamShapes, initParams, tokenClassificationLoss, type BertConfig } from '../src/trainer/models/bert';
 import { rng } from '../src/shared/rng';
+import { tinyBatches, tinyBert } from './helpers/tinybert';
 
-const C: BertConfig = {
-  vocabSize: 40,
-  hidden: 16,
-  layers: 3,
-  heads: 2,
-  intermediate: 32,
-  maxPositions: 16,
-  typeVocabSize: 2,
-  layerNormEps: 1e-12,
-  hiddenDropout: 0.1,
-  attentionDropout: 0.1,
-  numLabels: 5,
-};
+const C: BertConfig = tinyBert(3);
 const B = 3;
 const T = 8;
 
@@ -42,17 +31,7 @@ function spec(checkpointing: boolean): ProgramSpec {
   };
 }
 
-/** K micro-batches: random ids, the last two positions of every other row padding. */
-function batches(K: number): Record<string, BigInt64Array> {
-  const r = rng(9);
-  const n = K * B * T;
-  const mask = BigInt64Array.from({ length: n }, (_, i) => (Math.floor(i / T) % 2 === 0 && i % T >= T - 2 ? 0n : 1n));
-  return {
-    input_ids: BigInt64Array.from({ length: n }, () => BigInt(1 + Math.floor(r() * (C.vocabSize - 1)))),
-    attention_mask: mask,
-    labels: BigInt64Array.from({ length: n }, (_, i) => (mask[i] ? BigInt(Math.floor(r() * C.numLabels)) : -100n)),
-  };
-}
+const batches = (K: number) => tinyBatches(C, B, T, K);
 
 async function gradientsOf(checkpointing: boolean): Promise<Record<string, HostTensor>> {
   const s = spec(checkpointing);

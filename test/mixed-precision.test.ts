@@ -18,21 +18,10 @@ import type { TrainerEvent } from '../src/shared/protocol';
 import { tinyWorkspace } from './helpers/tinyrun';
 import * as path from 'node:path';
 import { rng } from '../src/shared/rng';
+import { tinyBatches, tinyBert } from './helpers/tinybert';
 import type { Graph } from '../src/trainer/engine/ir';
 
-const C: BertConfig = {
-  vocabSize: 40,
-  hidden: 16,
-  layers: 2,
-  heads: 2,
-  intermediate: 32,
-  maxPositions: 16,
-  typeVocabSize: 2,
-  layerNormEps: 1e-12,
-  hiddenDropout: 0.1,
-  attentionDropout: 0.1,
-  numLabels: 5,
-};
+const C: BertConfig = tinyBert(2);
 const B = 3;
 const T = 8;
 
@@ -54,16 +43,7 @@ function spec(o: { compute?: EmitOptions['compute']; scaling?: LossScaling; drop
   };
 }
 
-/** K micro-batches from `from` on: random ids, the last two positions of every other row padding. */
-function batches(K: number, from = 0): Record<string, BigInt64Array> {
-  const r = rng(9);
-  const n = (from + K) * B * T;
-  const mask = BigInt64Array.from({ length: n }, (_, i) => (Math.floor(i / T) % 2 === 0 && i % T >= T - 2 ? 0n : 1n));
-  const ids = BigInt64Array.from({ length: n }, () => BigInt(1 + Math.floor(r() * (C.vocabSize - 1))));
-  const labels = BigInt64Array.from({ length: n }, (_, i) => (mask[i] ? BigInt(Math.floor(r() * C.numLabels)) : -100n));
-  const part = (a: BigInt64Array) => a.slice(from * B * T);
-  return { input_ids: part(ids), attention_mask: part(mask), labels: part(labels) };
-}
+const batches = (K: number, from = 0) => tinyBatches(C, B, T, K, from);
 
 async function train(s: ProgramSpec, steps: number, from = 0, lr = 1e-3) {
   const prog = await TrainProgram.create(s, { device: 'cpu', threads: 1 });
