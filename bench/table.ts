@@ -6,7 +6,7 @@
 // these cells costs the machine at all).
 // Run: npm run build && npm run bench:table [-- --runs 10000 --seconds 5]
 
-import { DashboardPage, launchBrowser, startServer } from '../test/helpers/webview-host';
+import { DashboardPage, launchBrowser, printMeasures, startServer } from '../test/helpers/webview-host';
 import { synthRows } from '../test/helpers/table-rows';
 
 const arg = (name: string, def: number) => {
@@ -147,12 +147,7 @@ async function main(): Promise<void> {
       ['scroll frames > 25 ms', `${over} of ${r.scroll.length} (${((100 * over) / r.scroll.length).toFixed(1)}%)`],
       ['long tasks (> 50 ms) while scrolling', r.scrollLong.length ? `${r.scrollLong.length}, max ${Math.max(...r.scrollLong).toFixed(0)} ms` : '0'],
     ];
-    const w = Math.max(...rows.map(([k]) => k.length));
-    console.log(`| ${'measure'.padEnd(w)} | value |`);
-    console.log(`|${'-'.repeat(w + 2)}|-------|`);
-    for (const [k, v] of rows) console.log(`| ${k.padEnd(w)} | ${v} |`);
-    const errs = d.errors.filter((e) => !/404/.test(e));
-    if (errs.length) console.log('page errors:', errs);
+    printMeasures(rows, d.errors);
   } finally {
     await browser.close();
     await server.close();

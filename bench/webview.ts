@@ -3,7 +3,7 @@
 // load time and frame times (from requestAnimationFrame timestamps in the page).
 // Run: npm run build && node --import tsx bench/webview.ts [--points 1000000] [--seconds 10]
 
-import { DashboardPage, launchBrowser, startServer } from '../test/helpers/webview-host';
+import { DashboardPage, launchBrowser, printMeasures, startServer } from '../test/helpers/webview-host';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -83,12 +83,7 @@ async function main(): Promise<void> {
       ['long tasks (> 50 ms) during appends', r.longTasks.length ? `${r.longTasks.length}, max ${Math.max(...r.longTasks).toFixed(0)} ms` : '0'],
       ['points on the chart at the end', r.finalPoints.toLocaleString('en-US')],
     ];
-    const w = Math.max(...rows.map(([k]) => k.length));
-    console.log(`| ${'measure'.padEnd(w)} | value |`);
-    console.log(`|${'-'.repeat(w + 2)}|-------|`);
-    for (const [k, v] of rows) console.log(`| ${k.padEnd(w)} | ${v} |`);
-    const errs = d.errors.filter((e) => !/404/.test(e));
-    if (errs.length) console.log('page errors:', errs);
+    printMeasures(rows, d.errors);
   } finally {
     await browser.close();
     await server.close();

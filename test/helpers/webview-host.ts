@@ -358,3 +358,13 @@ export function loadFixtureRun(): RecordedRun {
   };
   return { summary, records, misclassified: { validation: mis('validation'), test: mis('test') } };
 }
+
+/** A browser benchmark's results as a two-column markdown table, then the page's errors other than 404s. */
+export function printMeasures(rows: [string, string][], pageErrors: string[]): void {
+  const w = Math.max(...rows.map(([k]) => k.length));
+  console.log(`| ${'measure'.padEnd(w)} | value |`);
+  console.log(`|${'-'.repeat(w + 2)}|-------|`);
+  for (const [k, v] of rows) console.log(`| ${k.padEnd(w)} | ${v} |`);
+  const errs = pageErrors.filter((e) => !/404/.test(e));
+  if (errs.length) console.log('page errors:', errs);
+}
