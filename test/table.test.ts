@@ -4,10 +4,9 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { DashboardPage, launchBrowser, ROOT, startServer, type PageServer } from './helpers/webview-host';
+import { closeClean, DashboardPage, ROOT, startBrowserHarness, type PageServer } from './helpers/webview-host';
 import { synthRows } from './helpers/table-rows';
 import type { TableRow, TableToHost } from '../src/shared/protocol';
 
@@ -16,9 +15,7 @@ let browser: Browser;
 let server: PageServer;
 
 before(async () => {
-  assert.ok(existsSync(join(ROOT, 'dist/table.js')), 'dist/table.js missing: run `npm run build` first');
-  mkdirSync(OUT, { recursive: true });
-  [browser, server] = await Promise.all([launchBrowser(), startServer()]);
+  [browser, server] = await startBrowserHarness('dist/table.js', OUT);
 });
 after(async () => {
   await browser?.close();
@@ -76,21 +73,7 @@ async function open(rows: TableRow[] = ROWS, opts: { theme?: 'light' | 'dark'; f
   return d;
 }
 
-/** Every page must finish without script errors, CSP violations or errors posted to the host. */
-async function close(d: DashboardPage): Promise<void> {
-  assert.deepEqual(await d.cspViolations(), [], 'CSP violations');
-  assert.deepEqual(
-    d.errors.filter((e) => !/favicon|404 \(Not Found\)/.test(e)),
-    [],
-    'page errors',
-  );
-  assert.deepEqual(
-    (await d.posted()).filter((m) => m.type === 'error'),
-    [],
-    'errors posted to the host',
-  );
-  await d.page.close();
-}
+const close = closeClean;
 
 /** What the body draws, top to bottom: a run's id, or `[group label]`. */
 function drawn(d: DashboardPage): Promise<string[]> {

@@ -7,11 +7,10 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { RunSummary } from '../src/shared/protocol';
-import { DashboardPage, launchBrowser, loadFixtureRun, ROOT, startServer, type PageServer, type RecordedRun } from './helpers/webview-host';
+import { DashboardPage, loadFixtureRun, ROOT, startBrowserHarness, type PageServer, type RecordedRun } from './helpers/webview-host';
 import FIXTURE from './fixtures/vscode-themes.json';
 
 const OUT = join(ROOT, 'test-output/webview');
@@ -22,9 +21,7 @@ let server: PageServer;
 const run = loadFixtureRun();
 
 before(async () => {
-  assert.ok(existsSync(join(ROOT, 'dist/webview.js')), 'dist/webview.js missing: run `npm run build` first');
-  mkdirSync(OUT, { recursive: true });
-  [browser, server] = await Promise.all([launchBrowser(), startServer()]);
+  [browser, server] = await startBrowserHarness('dist/webview.js', OUT);
 });
 after(async () => {
   await browser?.close();

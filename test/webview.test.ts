@@ -4,10 +4,9 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { DashboardPage, loadFixtureRun, launchBrowser, ROOT, startServer, type PageServer, type RecordedRun } from './helpers/webview-host';
+import { closeClean, DashboardPage, loadFixtureRun, ROOT, startBrowserHarness, type PageServer, type RecordedRun } from './helpers/webview-host';
 import type { EvalRecord, TrainRecord, WebviewToHost } from '../src/shared/protocol';
 import { orderLabels } from '../src/webview/labels';
 import { ema } from '../src/webview/smoothing';
@@ -25,9 +24,7 @@ const lastVal = evals.filter((e) => e.split === 'validation').at(-1)!;
 const opened: DashboardPage[] = [];
 
 before(async () => {
-  assert.ok(existsSync(join(ROOT, 'dist/webview.js')), 'dist/webview.js missing: run `npm run build` first');
-  mkdirSync(OUT, { recursive: true });
-  [browser, server] = await Promise.all([launchBrowser(), startServer()]);
+  [browser, server] = await startBrowserHarness('dist/webview.js', OUT);
 });
 after(async () => {
   await browser?.close();
@@ -40,21 +37,7 @@ async function open(opts: Parameters<typeof DashboardPage.open>[2] = {}): Promis
   return d;
 }
 
-/** Every page must finish without script errors or CSP violations. */
-async function close(d: DashboardPage): Promise<void> {
-  assert.deepEqual(await d.cspViolations(), [], 'CSP violations');
-  assert.deepEqual(
-    d.errors.filter((e) => !/favicon|404 \(Not Found\)/.test(e)),
-    [],
-    'page errors',
-  );
-  assert.deepEqual(
-    (await d.posted()).filter((m) => m.type === 'error'),
-    [],
-    'errors posted to the host',
-  );
-  await d.page.close();
-}
+const close = closeClean;
 
 /** Pixels in a chart's plot area that differ from the empty canvas, and those near `color`. */
 async function inkOf(d: DashboardPage, chart: string, color?: string): Promise<{ ink: number; match: number }> {

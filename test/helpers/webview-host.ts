@@ -4,7 +4,8 @@
 // applies VS Code's theme variables and body class, and plays recorded run events into the page.
 
 import { configAsWritten } from '../../src/shared/config/config';
-import { readFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -367,4 +368,27 @@ export function printMeasures(rows: [string, string][], pageErrors: string[]): v
   for (const [k, v] of rows) console.log(`| ${k.padEnd(w)} | ${v} |`);
   const errs = pageErrors.filter((e) => !/404/.test(e));
   if (errs.length) console.log('page errors:', errs);
+}
+
+/** A browser test's setup: the built bundle must exist (`npm run build`), screenshots go to `out`. */
+export async function startBrowserHarness(bundle: string, out: string): Promise<[Browser, PageServer]> {
+  assert.ok(existsSync(join(ROOT, bundle)), `${bundle} missing: run \`npm run build\` first`);
+  mkdirSync(out, { recursive: true });
+  return Promise.all([launchBrowser(), startServer()]);
+}
+
+/** Closes a page that must have finished without script errors, CSP violations or errors posted to the host. */
+export async function closeClean(d: DashboardPage): Promise<void> {
+  assert.deepEqual(await d.cspViolations(), [], 'CSP violations');
+  assert.deepEqual(
+    d.errors.filter((e) => !/favicon|404 \(Not Found\)/.test(e)),
+    [],
+    'page errors',
+  );
+  assert.deepEqual(
+    (await d.posted()).filter((m) => m.type === 'error'),
+    [],
+    'errors posted to the host',
+  );
+  await d.page.close();
 }
