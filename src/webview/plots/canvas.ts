@@ -131,8 +131,27 @@ export abstract class CanvasPlot {
     this.resizeObs.observe(this.root);
   }
 
-  /** Lays out and redraws the whole plot. */
-  abstract render(): void;
+  /** Lays out and redraws the whole plot (timed in lastRenderMs), then paints the hover over it. */
+  render(): void {
+    const w = this.width || Math.floor(this.root.clientWidth);
+    if (w <= 0 || !this.ready()) return; // hidden: drawn when the ResizeObserver sees a size
+    this.width = w;
+    const t0 = performance.now();
+    this.draw(w);
+    this.lastRenderMs = performance.now() - t0;
+    this.paint();
+  }
+
+  /** Whether the plot has what it needs to draw (default: always). */
+  protected ready(): boolean {
+    return true;
+  }
+
+  /** Lays the plot out at width w and draws it onto the offscreen canvas. */
+  protected abstract draw(w: number): void;
+
+  /** The offscreen image on the visible canvas, with what hovers or is being dragged on top. */
+  protected abstract paint(): void;
 
   setTheme(theme?: Theme): void {
     this.theme = plotTheme(theme);

@@ -95,19 +95,13 @@ export class ParallelPlot extends CanvasPlot {
   }
 
   /** Re-lays out and redraws every line into the offscreen canvas, then the visible one. */
-  override render(): void {
-    const w = this.width || Math.floor(this.root.clientWidth);
-    if (w <= 0) return; // hidden: drawn when the ResizeObserver sees a size
-    this.width = w;
-    const t0 = performance.now();
+  protected override draw(w: number): void {
     this.layout = layoutParallel(this.data, w, this.height);
     drawParallel(fitCanvas(this.base, w, this.height), this.layout, this.data, this.brushes, this.theme);
-    this.lastRenderMs = performance.now() - t0;
-    this.paint();
   }
 
   /** The offscreen image plus the hovered line and a brush being dragged. */
-  private paint(): void {
+  protected override paint(): void {
     const l = this.layout;
     if (!l) return;
     const ctx = this.blit(l.width, l.height);

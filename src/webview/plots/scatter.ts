@@ -51,18 +51,16 @@ export class ScatterPlot extends CanvasPlot {
     return this.layout;
   }
 
-  override render(): void {
-    const w = this.width || Math.floor(this.root.clientWidth);
-    if (w <= 0 || !this.x || !this.y) return;
-    this.width = w;
-    const t0 = performance.now();
-    this.layout = layoutScatter(this.data, this.x, this.y, w, this.height);
-    drawScatter(fitCanvas(this.base, w, this.height), this.layout, this.data, this.theme);
-    this.lastRenderMs = performance.now() - t0;
-    this.paint();
+  protected override ready(): boolean {
+    return !!this.x && !!this.y;
   }
 
-  private paint(): void {
+  protected override draw(w: number): void {
+    this.layout = layoutScatter(this.data, this.x!, this.y!, w, this.height);
+    drawScatter(fitCanvas(this.base, w, this.height), this.layout, this.data, this.theme);
+  }
+
+  protected override paint(): void {
     const l = this.layout;
     if (!l) return;
     const ctx = this.blit(l.width, l.height);
