@@ -53,10 +53,20 @@ const SWEEP = (extra = '') => `sweep:
   slurm: {cpus: 1, parallel: 1, poll_seconds: 1${extra}}
 `;
 
-/** The tiny NER setup with 3 epochs of 22 steps, validation (and the last checkpoint) after each. */
+/**
+ * The tiny NER setup with a 2-layer model and 20 epochs of 22 steps, validation (and the last
+ * checkpoint) after each. A trial has to outlast the sweep's and the test's reactions (a poll,
+ * `scancel` or `scontrol requeue`, the trainer's block) by a wide margin after its first
+ * evaluation: the 1-layer model's 3 epochs took 0.3 s after it on a fast CPU and finished first.
+ */
 function workspace(sweep: string): { dir: string; config: string } {
   const w = tinyWorkspace(sweep);
-  fs.writeFileSync(w.config, fs.readFileSync(w.config, 'utf8').replace('epochs: 2', 'epochs: 3'));
+  const config = fs
+    .readFileSync(w.config, 'utf8')
+    .replace('epochs: 2', 'epochs: 20')
+    .replace('layers: 1, hidden: 32, heads: 2, intermediate: 64', 'layers: 2, hidden: 64, heads: 2, intermediate: 256');
+  assert.match(config, /epochs: 20[^]*layers: 2|layers: 2[^]*epochs: 20/, 'the tiny config changed shape; update this test');
+  fs.writeFileSync(w.config, config);
   return w;
 }
 
