@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { EvalRecord } from '../src/shared/protocol';
@@ -32,8 +33,10 @@ describe('finetune eval and predict (dist/trainer.js)', () => {
   });
 
   it('eval --json prints the test evaluation of the exported model: the numbers the run recorded for its test split', () => {
-    const r = cli(['eval', runDir, '--json', '--threads', '1']);
+    const cores = os.availableParallelism();
+    const r = cli(['eval', runDir, '--json', '--threads', String(cores)]);
     assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`^eval: model\\.onnx on cpu, ${cores} threads?$`, 'm'), '--threads reaches the session');
     const rec = JSON.parse(r.stdout.trim()) as EvalRecord;
     assert.equal(rec.type, 'eval');
     assert.equal(rec.split, 'test');
@@ -66,8 +69,9 @@ describe('finetune eval and predict (dist/trainer.js)', () => {
     const r = cli(['eval', runDir, '--split', 'validation', '--json', '--threads', '1']);
     assert.equal(r.status, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout.trim()) as EvalRecord).split, 'validation');
-    const text = cli(['eval', runDir, '--threads', '1']);
+    const text = cli(['eval', runDir]);
     assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stderr, /^eval: model\.onnx on cpu, 1 thread$/m, "without --threads, the run's own threads: 1");
     assert.match(text.stdout, /f1/);
   });
 

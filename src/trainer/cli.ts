@@ -39,7 +39,7 @@ commands:
 
 options:
   --device auto|cpu|cuda   execution provider (default auto: CUDA when available)
-  --threads N              intra-op threads (default: number of CPU cores)
+  --threads N              intra-op threads (default: the config's threads, else number of CPU cores)
   --steps N                optimizer steps (check: default 400)
   --steps-per-run K        optimizer steps per ONNX Runtime call (default 8)
   --json                   print events as JSON lines
@@ -200,7 +200,7 @@ export async function main(argv: string[]): Promise<number> {
         // Not refused (a fit check is a fair use), but never silent: these numbers say nothing about new data.
         if (split === 'train')
           console.error('warning: evaluating the training split: the model has seen these examples, so the numbers measure fit, not how it does on new data');
-        return await runEval({ runDir: positional[1], split, json: !!flags.json, emit, int8: !!flags.int8 });
+        return await runEval({ runDir: positional[1], split, json: !!flags.json, emit, int8: !!flags.int8, threads: flags.threads ? threads : undefined });
       }
       case 'predict': {
         const { runPredict } = await import('./commands');

@@ -2,6 +2,7 @@
 // folders and the exported model.
 
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { TRAINER_EXIT, type EvalRecord, type TrainerCommand, type TrainerEvent } from '../shared/protocol';
 import { ConfigValidationError, loadConfigWithWarnings, formatConfigError, type ResolvedConfig } from '../shared/config/config';
@@ -250,7 +251,15 @@ function installCrashHandlers(): { dispose(): void } {
   };
 }
 
-export async function runEval(o: { runDir: string; split: 'test' | 'validation' | 'train'; json: boolean; emit: Emit; int8?: boolean }): Promise<number> {
+export async function runEval(o: {
+  runDir: string;
+  split: 'test' | 'validation' | 'train';
+  json: boolean;
+  emit: Emit;
+  int8?: boolean;
+  /** Intra-op threads (`--threads`); else the run's `threads`, else one per core, as training does. */
+  threads?: number;
+}): Promise<number> {
   if (!o.runDir) throw new Error('eval needs a run folder: finetune eval <run-dir>');
   const x = readExported(o.runDir, { int8: o.int8 });
   const runCfg = readRunInfo(x.dir).config as ResolvedConfig;
@@ -262,15 +271,17 @@ export async function runEval(o: { runDir: string; split: 'test' | 'validation' 
   const data = await loadRunData(config, x.tokenizerDir, x.labels.labels);
   for (const line of data.log) if (line.startsWith(`${o.split}: `)) console.error(`note: ${line}`);
   const bytes = fs.readFileSync(x.model);
+  const threads = o.threads ?? (config.threads || os.availableParallelism());
   const session = await Session.create(
     bytes,
     [
       { name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] },
       { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] },
     ],
-    { device: config.device },
+    { device: config.device, threads },
     x.model,
   );
+  console.error(`eval: ${path.basename(x.model)} on ${session.device.used}, ${threads} thread${threads === 1 ? '' : 's'}`);
   const ev = new Evaluator(session, { head: config.task === 'token-classification' ? 'token' : 'sequence', numLabels: x.labels.labels.length });
   // The training split is evaluated in the test slot (EvalRecord names only validation and test); its record says 'train'.
   const target = (o.split === 'train' ? { ...data, test: data.train } : data) as typeof data;
