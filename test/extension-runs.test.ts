@@ -144,6 +144,14 @@ describe('extension: run folders', () => {
     assert.equal(describeRun(running, Date.parse('2026-11-29T12:00:00Z')).description, `42% · val f1 0.9500 · 2 min 00 s · ${shortRunId('r2')}`);
     assert.equal(toRunSummary(running).step, 420);
     assert.equal(toRunSummary(running).task, 'token-classification');
+
+    // A pruned sweep trial says so once, with the step its sweep gives (the tree's trial prefix does not repeat it).
+    const pruned = { dir: '/w/r3', info: runInfo({ id: 'r3', configPath: cfg, status: 'pruned', best: 0.5 }) };
+    assert.equal(
+      describeRun(pruned, Date.parse('2026-11-29T12:00:00Z'), { prunedAt: 22 }).description,
+      `val f1 0.5000 · 4 min 37 s · pruned @ 22 · ${shortRunId('r3')}`,
+    );
+    assert.match(describeRun(pruned).description, / · pruned · /);
   });
 
   it('formats durations and ages', () => {

@@ -128,7 +128,7 @@ describe('extension: sweeps in the run history', () => {
     const low = describeSweep({ dir: 'x', info: sweep({ mode: 'min', metric: 'loss', trials: FIVE }) }, 'completed');
     assert.match(low.description, /^best loss 0\.2000 \(#1\)/);
     assert.equal(trialNote(info, FIVE[2]).prefix, '#2 ★ best');
-    assert.deepEqual(trialNote(info, FIVE[1]), { prefix: '#1 · pruned @ 22', pruned: true, best: false });
+    assert.deepEqual(trialNote(info, FIVE[1]), { prefix: '#1', pruned: true, best: false, prunedAt: 22 });
     assert.equal(trialNote(info, FIVE[0]).prefix, '#0');
     // Nothing finished yet: no best.
     assert.equal(describeSweep({ dir: 'x', info: sweep({ trials: [trial(0, 'running')] }) }, 'running').description, '1 running');

@@ -146,10 +146,10 @@ export class RunTreeProvider implements vscode.TreeDataProvider<RunNode>, vscode
     const r = node.run;
     const configNote = driftText(this.drift.drift(r.info, readLaunch(r.dir)?.overrides));
     const trustNote = vscode.workspace.isTrusted ? undefined : UNTRUSTED_NOTE;
-    const d = describeRun(r, Date.now(), { configNote, trustNote, identity: this.store.identity(r) });
+    const note = node.trial && trialNote(node.trial.sweep.sweep.info, node.trial.trial);
+    const d = describeRun(r, Date.now(), { configNote, trustNote, identity: this.store.identity(r), prunedAt: note?.prunedAt });
     const item = new vscode.TreeItem(d.label, vscode.TreeItemCollapsibleState.None);
     item.id = `run:${r.dir}`;
-    const note = node.trial && trialNote(node.trial.sweep.sweep.info, node.trial.trial);
     item.description = note ? clipText(`${note.prefix} · ${d.description}`, DISPLAY_MAX_TIP) : d.description;
     // supportThemeIcons stays off: `$(alert)` in a run's name, notes or values is text, not an icon
     item.tooltip = new vscode.MarkdownString(d.tooltip, false);

@@ -257,7 +257,7 @@ export function mdEscapeLines(s: string): string {
 export function describeRun(
   r: RunRecord,
   now = Date.now(),
-  o: { configNote?: string; trustNote?: string; identity?: RunIdentity } = {},
+  o: { configNote?: string; trustNote?: string; identity?: RunIdentity; /** A sweep trial's: the step its sweep pruned it at. */ prunedAt?: number } = {},
 ): { label: string; description: string; tooltip: string } {
   const i = r.info;
   const id = o.identity ?? identityAlone(r);
@@ -272,7 +272,7 @@ export function describeRun(
   if (secs !== undefined) parts.push(formatDuration(secs));
   if (i.status === 'failed') parts.push('failed');
   if (i.status === 'stopped') parts.push('stopped');
-  if (i.status === 'pruned') parts.push('pruned');
+  if (i.status === 'pruned') parts.push(o.prunedAt !== undefined ? `pruned @ ${o.prunedAt}` : 'pruned');
   if (i.earlyStop) parts.push(`early stop @ ${i.earlyStop.step}`);
   const lines = [
     `**${mdText(id.label, DISPLAY_MAX_TIP)}** — ${i.status}${pct !== undefined && i.status === 'running' ? ` (${i.step}/${i.totalSteps})` : ''}`,

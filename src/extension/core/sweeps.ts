@@ -137,11 +137,14 @@ export function describeSweep(s: SweepRecord, state: SweepState): { label: strin
   };
 }
 
-/** The words a trial's run adds in the tree: its number, best, where it was pruned. */
-export function trialNote(s: SweepInfo, trial: SweepTrial): { prefix: string; pruned: boolean; best: boolean } {
+/**
+ * The words a trial's run adds in the tree: its number and best before the run's description, and
+ * the step it was pruned at, which the run's description says in place of its bare status word.
+ */
+export function trialNote(s: SweepInfo, trial: SweepTrial): { prefix: string; pruned: boolean; best: boolean; prunedAt?: number } {
   const best = bestTrial(s)?.number === trial.number;
   const pruned = trial.status === 'pruned';
-  return { prefix: `#${trial.number}${best ? ' ★ best' : ''}${pruned && trial.pruned ? ` · pruned @ ${trial.pruned.step}` : ''}`, pruned, best };
+  return { prefix: `#${trial.number}${best ? ' ★ best' : ''}`, pruned, best, ...(pruned && trial.pruned ? { prunedAt: trial.pruned.step } : {}) };
 }
 
 /** Arguments for dist/trainer.js that start (a config) or continue (a sweep folder) a sweep. */
