@@ -17,6 +17,7 @@ import {
   sweepProgress,
   sweepState,
   SweepStore,
+  queuedTrialRefusal,
   trialNote,
   type SweepRecord,
 } from '../src/extension/core/sweeps';
@@ -148,6 +149,19 @@ describe('extension: sweeps in the run history', () => {
     assert.equal(d.contextValue, 'sweep-interrupted');
     assert.match(d.description, / · interrupted$/);
     assert.match(d.tooltip, /interrupted \\\(its process 999 is gone\\\): Resume sweep continues it/);
+  });
+
+  it("Rerun leaves a sweep's queued trial to its sweep: a Slurm job waiting, a free place in the pool, or Resume sweep", () => {
+    const isAlive = (pid: number) => pid === 4242;
+    const waiting = { ...trial(5, 'running'), job: { id: '1234', state: 'PENDING', reason: 'Priority' } };
+    const slurm = { dir: '/ws/.finetune/sweeps/s', info: sweep({ trials: [...FIVE, waiting], host: os.hostname() }) };
+    assert.equal(queuedTrialRefusal(waiting.runDir, [slurm], isAlive), 'it is trial #5 of sweep tune, which starts it as Slurm job 1234 (pending)');
+    const local = { dir: '/ws/.finetune/sweeps/l', info: sweep({ trials: [trial(5, 'running')], host: os.hostname() }) };
+    assert.equal(queuedTrialRefusal(waiting.runDir, [local], isAlive), 'it is trial #5 of sweep tune, which starts it when a place in its pool is free');
+    const gone = { dir: '/ws/.finetune/sweeps/l', info: sweep({ trials: [trial(5, 'running')], host: os.hostname(), pid: 999 }) };
+    assert.equal(queuedTrialRefusal(waiting.runDir, [gone], isAlive), 'it is trial #5 of sweep tune, which is interrupted: continue it with Resume sweep');
+    // A queued run of no sweep (left by a closed window) is Rerun's to start in place.
+    assert.equal(queuedTrialRefusal(path.join(RUNS, 'plain'), [slurm, local], isAlive), undefined);
   });
 
   it('the sweep store reads sweep folders, follows sweep.json changes and forgets a folder that went', () => {

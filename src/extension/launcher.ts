@@ -23,7 +23,7 @@ import { describeEvent } from '../shared/events';
 import { trainingGate, UNTRUSTED_NOTE, type TrainAction } from './core/trust';
 import type { RunStore } from './core/store';
 import { markRunFailed, stopThenKill, trainerArgs, trainerForkOptions, TrainerProcess } from './core/trainerProcess';
-import type { SweepStore } from './core/sweeps';
+import { queuedTrialRefusal, type SweepStore } from './core/sweeps';
 import { SweepLauncher } from './sweepLauncher';
 
 export interface LauncherDeps {
@@ -114,6 +114,12 @@ export class Launcher implements vscode.Disposable {
       return;
     }
     if (r.info.status === 'queued' && !this.queue.has(r.dir)) {
+      // A sweep's queued trial is its sweep's to start (a Slurm job may be waiting for it).
+      const refusal = queuedTrialRefusal(r.dir, this.deps.sweeps.all());
+      if (refusal) {
+        void vscode.window.showInformationMessage(`Fine-tune: ${noticeText(this.called(r))} is queued: ${refusal}.`);
+        return;
+      }
       // a queued run left by a closed window: start it in place
       this.enqueue([{ id: r.info.id, dir: r.dir, name: r.info.name, ...launch }]);
       return;

@@ -147,6 +147,22 @@ export function trialNote(s: SweepInfo, trial: SweepTrial): { prefix: string; pr
   return { prefix: `#${trial.number}${best ? ' ★ best' : ''}`, pruned, best, ...(pruned && trial.pruned ? { prunedAt: trial.pruned.step } : {}) };
 }
 
+/**
+ * Why a queued run must not be started in place by Rerun, when it is a sweep's trial: its sweep
+ * starts it (a local driver in its pool, or Slurm when its job's turn comes), and an interrupted or
+ * stopped sweep is continued by Resume sweep. Undefined for a run no sweep holds.
+ */
+export function queuedTrialRefusal(runDir: string, sweeps: SweepRecord[], alive?: (pid: number) => boolean): string | undefined {
+  const s = sweepOfRun(runDir, sweeps);
+  const t = s?.info.trials.find((x) => path.resolve(x.runDir) === path.resolve(runDir));
+  if (!s || !t) return undefined;
+  const what = `trial #${t.number} of sweep ${s.info.name}`;
+  const job = t.job ? `Slurm job ${t.job.id}${t.job.state ? ` (${t.job.state.toLowerCase()})` : ''}` : undefined;
+  const state = sweepState(s.info, alive);
+  if (state === 'running') return `it is ${what}, which starts it${job ? ` as ${job}` : ' when a place in its pool is free'}`;
+  return `it is ${what}, which is ${state}: continue it with Resume sweep`;
+}
+
 /** Arguments for dist/trainer.js that start (a config) or continue (a sweep folder) a sweep. */
 export function sweepArgs(o: { configPath?: string; resume?: string; concurrency?: number; device?: string; threads?: number }): string[] {
   const args = ['sweep'];
