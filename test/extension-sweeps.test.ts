@@ -25,6 +25,7 @@ import type { RunInfo, RunRecord } from '../src/shared/run';
 import { writeSweep, type SweepInfo, type SweepTrial } from '../src/shared/sweep/folder';
 import { TrialPool } from '../src/shared/sweep/pool';
 import { RunsWatcher } from '../src/extension/core/watcher';
+import { configLens } from '../src/extension/core/history';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ft-ext-sweeps-'));
 const CFG = path.resolve('/ws/tune.finetune.yaml');
@@ -162,6 +163,30 @@ describe('extension: sweeps in the run history', () => {
     assert.equal(queuedTrialRefusal(waiting.runDir, [gone], isAlive), 'it is trial #5 of sweep tune, which is interrupted: continue it with Resume sweep');
     // A queued run of no sweep (left by a closed window) is Rerun's to start in place.
     assert.equal(queuedTrialRefusal(path.join(RUNS, 'plain'), [slurm, local], isAlive), undefined);
+  });
+
+  it("a config's CodeLens shows its running sweep (progress, best, Stop sweep), or Resume of its interrupted one", () => {
+    const rec = (o: Partial<SweepInfo>) => ({ dir: `/ws/.finetune/sweeps/${o.id ?? 'a'}`, info: sweep({ trials: FIVE, ...o }) });
+    const titles = (l: ReturnType<typeof configLens>) => l.map((x) => `${x.title} → ${x.command} ${JSON.stringify(x.arguments)}`);
+    const running = configLens({ configPath: CFG, runs: [], sweepSize: 8, sweeps: [{ record: rec({ id: 'a' }), state: 'running' }] });
+    assert.deepEqual(titles(running), [
+      '$(sync~spin) tpe sweep 4/8 · best f1 0.7400 (#2) · 2 pruned · 1 running → finetune.runs.focus []',
+      '$(debug-stop) Stop sweep → finetune.stopSweep ["/ws/.finetune/sweeps/a"]',
+      `▶ Start sweep (8 runs) → finetune.start ${JSON.stringify([CFG])}`,
+    ]);
+    // The newest of this config's sweeps is interrupted: Resume it; an older completed one and another config's sweep add nothing.
+    const sweeps = [
+      { record: rec({ id: '20261130-090000-tune', status: 'completed' }), state: 'completed' as const },
+      { record: rec({ id: '20261130-110000-tune' }), state: 'interrupted' as const },
+      { record: rec({ id: '20261130-120000-other', configPath: path.resolve('/ws/other.finetune.yaml') }), state: 'running' as const },
+    ];
+    const resume = configLens({ configPath: CFG, runs: [], sweepSize: 8, sweeps });
+    assert.deepEqual(
+      resume.filter((l) => l.command.endsWith('Sweep') || l.title.startsWith('$(sync~spin)')).map((l) => [l.title, l.arguments]),
+      [['$(debug-continue) Resume sweep (4/8)', ['/ws/.finetune/sweeps/20261130-110000-tune']]],
+    );
+    // Untrusted: nothing to start or resume.
+    assert.ok(!configLens({ configPath: CFG, runs: [], sweeps, trusted: false }).some((l) => l.command === 'finetune.resumeSweep'));
   });
 
   it('the sweep store reads sweep folders, follows sweep.json changes and forgets a folder that went', () => {

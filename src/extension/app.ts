@@ -59,7 +59,7 @@ export class FineTune implements vscode.Disposable {
       log: (m) => this.output.appendLine(m),
       scanned: this.scanned,
     });
-    this.editor = new ConfigEditorFeatures(this.store);
+    this.editor = new ConfigEditorFeatures(this.store, this.sweeps);
     const tree = new RunTreeProvider(this.store, this.sweeps);
     const view = vscode.window.createTreeView('finetune.runs', { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
     d.push(this.output, this.launcher, this.dashboards, this.table, this.editor, tree, view);

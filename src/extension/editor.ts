@@ -13,6 +13,7 @@ import { pretrainedHover } from './core/hubModels';
 import { hubCacheDir } from '../shared/hfCache';
 import { sortedJsonText } from './core/runs';
 import type { RunStore } from './core/store';
+import { sweepState, type SweepStore } from './core/sweeps';
 import { RUN_FILES } from '../shared/run';
 
 export const CONFIG_SELECTOR: vscode.DocumentSelector = [
@@ -58,7 +59,10 @@ export class ConfigEditorFeatures implements vscode.Disposable {
   private readonly lensChanged = new vscode.EventEmitter<void>();
   private lensTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly store: RunStore) {
+  constructor(
+    private readonly store: RunStore,
+    private readonly sweeps?: SweepStore,
+  ) {
     const d = this.disposables;
     d.push(this.diagnostics, this.lensChanged);
     d.push(vscode.workspace.onDidOpenTextDocument((doc) => this.validateSoon(doc, 0)));
@@ -88,7 +92,8 @@ export class ConfigEditorFeatures implements vscode.Disposable {
     d.push(vscode.workspace.registerTextDocumentContentProvider(RUN_CONFIG_SCHEME, new RunConfigProvider(store)));
     const onStore = () => this.refreshLensesSoon();
     store.on('change', onStore);
-    d.push({ dispose: () => store.off('change', onStore) });
+    sweeps?.on('change', onStore);
+    d.push({ dispose: () => (store.off('change', onStore), sweeps?.off('change', onStore)) });
     for (const doc of vscode.workspace.textDocuments) this.validateSoon(doc, 0);
   }
 
@@ -201,7 +206,8 @@ export class ConfigEditorFeatures implements vscode.Disposable {
       lines.findIndex((l) => l.trim() && !l.trim().startsWith('#') && !l.trim().startsWith('//')),
     );
     const range = new vscode.Range(first, 0, first, 0);
-    return configLens({ configPath: doc.fileName, runs: this.store.all(), sweepSize: size, trusted: vscode.workspace.isTrusted }).map(
+    const sweeps = (this.sweeps?.all() ?? []).map((record) => ({ record, state: sweepState(record.info) }));
+    return configLens({ configPath: doc.fileName, runs: this.store.all(), sweepSize: size, trusted: vscode.workspace.isTrusted, sweeps }).map(
       (l) => new vscode.CodeLens(range, { title: l.title, command: l.command, arguments: l.arguments, tooltip: l.tooltip }),
     );
   }
@@ -223,7 +229,10 @@ export function runConfigUri(dir: string, name: string): vscode.Uri {
 }
 
 class RunConfigProvider implements vscode.TextDocumentContentProvider {
-  constructor(private readonly store: RunStore) {}
+  constructor(
+    private readonly store: RunStore,
+    private readonly sweeps?: SweepStore,
+  ) {}
 
   provideTextDocumentContent(uri: vscode.Uri): string {
     const dir = decodeURIComponent(uri.query);

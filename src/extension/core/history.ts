@@ -8,6 +8,7 @@ import { runLabels, type RunRecord } from '../../shared/run';
 import { byNewest, formatAgo, keyMetric, labelText, mdEscape, mdText, metricLabel, metricName, progressPercent } from './runs';
 import { clipText, DISPLAY_MAX_TIP } from '../../shared/display';
 import { displayValue, resolvedValue } from './configKeys';
+import { describeSweep, sweepProgress, type SweepRecord, type SweepState } from './sweeps';
 import { UNTRUSTED_NOTE } from './trust';
 
 interface Group {
@@ -113,6 +114,41 @@ export function hoverTable(o: { key: string; configPath: string; runs: RunRecord
   return lines.join('\n');
 }
 
+/** The lenses of a config's sweeps: each running one (progress and best, Stop sweep), else Resume of the newest interrupted or stopped one. */
+function configSweepLens(cfg: string, sweeps: { record: SweepRecord; state: SweepState }[], trusted: boolean): LensItem[] {
+  const mine = sweeps
+    .filter((s) => s.record.info.configPath && path.resolve(s.record.info.configPath) === cfg)
+    .sort((a, b) => b.record.info.id.localeCompare(a.record.info.id));
+  const out: LensItem[] = [];
+  const running = mine.filter((s) => s.state === 'running');
+  for (const s of running.slice(0, 2)) {
+    const d = describeSweep(s.record, s.state);
+    out.push({
+      title: `$(sync~spin) ${d.label}${d.description ? ` · ${d.description}` : ''}`,
+      command: 'finetune.runs.focus',
+      arguments: [],
+      tooltip: 'Show the sweep in the Runs view',
+    });
+    out.push({
+      title: '$(debug-stop) Stop sweep',
+      command: 'finetune.stopSweep',
+      arguments: [s.record.dir],
+      tooltip: 'Stop the sweep: its running trials checkpoint',
+    });
+  }
+  const open = mine[0];
+  if (!running.length && trusted && open && (open.state === 'interrupted' || open.state === 'stopped')) {
+    const p = sweepProgress(open.record.info);
+    out.push({
+      title: `$(debug-continue) Resume sweep (${p.done}/${p.total})`,
+      command: 'finetune.resumeSweep',
+      arguments: [open.record.dir],
+      tooltip: `The last sweep of this config is ${open.state}: continue it where it left off`,
+    });
+  }
+  return out;
+}
+
 export interface LensItem {
   title: string;
   command: string;
@@ -121,9 +157,18 @@ export interface LensItem {
 }
 
 /** The CodeLens over a config: running runs (stop), start, the last result, compare. */
-export function configLens(o: { configPath: string; runs: RunRecord[]; sweepSize?: number; now?: number; trusted?: boolean }): LensItem[] {
+export function configLens(o: {
+  configPath: string;
+  runs: RunRecord[];
+  sweepSize?: number;
+  now?: number;
+  trusted?: boolean;
+  /** Known sweeps with their state: this config's running sweeps (progress, best, Stop sweep), or the newest unfinished one (Resume sweep). */
+  sweeps?: { record: SweepRecord; state: SweepState }[];
+}): LensItem[] {
   const now = o.now ?? Date.now();
   const cfg = path.resolve(o.configPath);
+  const sweepLenses = configSweepLens(cfg, o.sweeps ?? [], o.trusted !== false);
   const mine = o.runs.filter((r) => r.info.configPath && path.resolve(r.info.configPath) === cfg).sort(byNewest);
   const labels = runLabels(mine.map((r) => r.info));
   const labelOf = (r: RunRecord) => labels.get(r.info.id) ?? r.info.name;
@@ -141,6 +186,7 @@ export function configLens(o: { configPath: string; runs: RunRecord[]; sweepSize
     out.push({ title: '$(debug-stop) Stop', command: 'finetune.stop', arguments: [r.dir], tooltip: 'Stop after the current block (a checkpoint is kept)' });
   }
   if (queued.length) out.push({ title: `$(clock) ${queued.length} queued`, command: 'finetune.runs.focus', arguments: [] });
+  out.push(...sweepLenses);
   const n = o.sweepSize ?? 1;
   if (o.trusted === false)
     out.push({
