@@ -12,6 +12,7 @@ import { bertParamShapes, bertSized } from '../src/trainer/models/bert';
 import { activationBytes, estimateMemory, judgeMemory, type MemoryPlan } from '../src/trainer/train/memory';
 import { hasHugepageTunable, trainerEnv } from '../src/shared/trainerEnv';
 import { firstStepsPerRun } from '../src/trainer/train/trainer';
+import { arenaByDefault } from '../src/trainer/engine/program';
 
 const ROOT = path.resolve(path.dirname(__filename), '..');
 const TRAINER = path.join(ROOT, 'dist', 'trainer.js');
@@ -76,10 +77,20 @@ describe('memory estimate', () => {
     assert.equal(part(p, 'state copy during a call'), p.trained * 3 * 4);
   });
 
-  it('without the arena, bucket programs count the largest activations once, not their sum', () => {
+  it("without the arena, bucket programs' activations add up too, at the lower factor", () => {
     const p = plan(4, 256, 4, 16, 128, { lengths: [32, 64, 128] });
-    assert.equal(part({ ...p, arena: false }, 'activations'), activationBytes({ ...p, arena: false }, 128));
+    const off = { ...p, arena: false };
+    assert.equal(part(off, 'activations'), activationBytes(off, 32) + activationBytes(off, 64) + activationBytes(off, 128));
     assert.equal(part(p, 'activations'), activationBytes(p, 32) + activationBytes(p, 64) + activationBytes(p, 128));
+    assert.ok(part(off, 'activations') < part(p, 'activations') / 2);
+  });
+
+  it('covers the real-length BERT-mini run without the arena (huge pages): 0.81-1.23 GB measured over 4 runs', () => {
+    // The trainer on bench/reallength.ts's data (2,200-word vocabulary, batch 32, buckets 16-128), peak RSS sampled.
+    const p = plan(4, 256, 4, 32, 128, { lengths: [16, 32, 64, 128], arena: false });
+    const n = bertParamShapes({ ...p.model, vocabSize: 2200, maxPositions: 128 } as never).reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0);
+    const est = estimateMemory({ ...p, params: n, trained: n }).total / GB;
+    assert.ok(est >= 0.81 && est <= 1.23, `estimate ${est.toFixed(2)} GB, measured 0.81-1.23 GB`);
   });
 
   it('matches the steps measured by bench/memory.ts without the arena within 15% (docs/benchmarks.md)', () => {
@@ -123,6 +134,25 @@ describe('trainer processes start with transparent huge pages for malloc', () =>
     assert.equal(trainerEnv({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' }).GLIBC_TUNABLES, 'glibc.malloc.hugetlb=0');
     assert.equal(hasHugepageTunable(trainerEnv({})), true);
     assert.equal(hasHugepageTunable({}), false);
+  });
+
+  it("training programs drop ORT's arena with huge pages (and from 50M trained parameters), keep it with 4 KB pages", () => {
+    assert.equal(arenaByDefault(11e6, false), true);
+    assert.equal(arenaByDefault(11e6, true), false);
+    assert.equal(arenaByDefault(110e6, false), false);
+    // In a process started as trainers are: huge pages where glibc (2.35+) and the kernel (THP not `never`) give them.
+    const thp = fs.existsSync('/sys/kernel/mm/transparent_hugepage/enabled') ? fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8') : '';
+    const glibc = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime ?? '';
+    const capable = process.platform === 'linux' && !!thp && !thp.includes('[never]') && Number(glibc.split('.')[1]) >= 35;
+    const probe = (env: NodeJS.ProcessEnv) =>
+      spawnSync(process.execPath, ['--import', 'tsx', '-e', "console.log(require('./src/shared/trainerEnv.ts').hugePagesActive())"], {
+        cwd: path.resolve(__dirname, '..'),
+        encoding: 'utf8',
+        env,
+      }).stdout.trim();
+    const { GLIBC_TUNABLES: _g, ...plain } = process.env;
+    assert.equal(probe(trainerEnv(plain)), String(capable));
+    assert.equal(probe(plain), 'false');
   });
 });
 

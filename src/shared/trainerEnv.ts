@@ -8,6 +8,8 @@
 // (madvise) on those regions: one fault per 2 MB instead of per 4 KB. Elsewhere (macOS, Windows,
 // musl, older glibc, THP off) the variable is ignored.
 
+import * as fs from 'node:fs';
+
 export const HUGEPAGE_TUNABLE = 'glibc.malloc.hugetlb=1';
 
 /** `env` with the hugepage malloc tunable added to GLIBC_TUNABLES, unless it already sets hugetlb. */
@@ -20,4 +22,25 @@ export function trainerEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Process
 /** Whether this process started with transparent huge pages for malloc (the tunable is read at start-up only). */
 export function hasHugepageTunable(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.GLIBC_TUNABLES?.includes('glibc.malloc.hugetlb') ?? false;
+}
+
+let active: boolean | undefined;
+
+/**
+ * Whether malloc in this process gets transparent huge pages: Linux, glibc 2.35 or later, the
+ * tunable set when the process started, and THP not `never`. Read once.
+ */
+export function hugePagesActive(): boolean {
+  if (active !== undefined) return active;
+  active = false;
+  if (process.platform !== 'linux' || !hasHugepageTunable()) return active;
+  const glibc = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime;
+  const [major, minor] = (glibc ?? '0.0').split('.').map(Number);
+  if (major < 2 || (major === 2 && minor < 35)) return active;
+  try {
+    active = !fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').includes('[never]');
+  } catch {
+    active = false;
+  }
+  return active;
 }

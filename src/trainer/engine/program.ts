@@ -11,6 +11,7 @@ import { Graph as G, GraphError, fmtShape, isFloat, numel } from './ir';
 import { serializeModel } from './onnx';
 import { clipFromNorm, globalNorm, optimizerUpdate, stateSlots, type OptimizerConfig } from './optim';
 import { Session, type DeviceChoice, type HostTensor, type SessionOptions } from './session';
+import { hugePagesActive } from '../../shared/trainerEnv';
 
 export interface ParamDef {
   name: string;
@@ -371,6 +372,19 @@ const ownedState = new WeakSet<Float32Array>();
 const EMPTY = new Float32Array(0);
 /** Trained parameters from which a training program runs without ORT's CPU memory arena by default. */
 export const ARENA_OFF_FROM = 50e6;
+
+/**
+ * Whether a training program keeps ORT's CPU memory arena by default. The arena keeps every chunk
+ * it grew, per program: at BERT-base its high-water mark grows from call to call, and with
+ * length buckets every bucket's program keeps its own (real-length BERT-mini: 1.9 GB with arenas,
+ * 0.8–1.3 GB without). Without it every tensor is a fresh allocation, which costs page faults:
+ * with 4 KB pages BERT-mini's fixed-shape step took 3.5× as long, with huge pages (hugePagesActive)
+ * the same time (docs/benchmarks.md, "Memory arena"). So it is off with huge pages, and else only
+ * for large models.
+ */
+export function arenaByDefault(trained: number, hugePages = hugePagesActive()): boolean {
+  return trained < ARENA_OFF_FROM && !hugePages;
+}
 function own(a: Float32Array): Float32Array {
   ownedState.add(a);
   return a;
@@ -425,9 +439,8 @@ export class TrainProgram {
     const trained = spec.params.reduce((a, p) => a + p.data.length, 0);
     // ORT's CPU arena keeps every chunk it grew, so its high-water mark grows from call to call (at
     // BERT-base, batch 32: 6.3 GB in call 1, 11.3 GB in call 2, against 5.0 and 6.7 GB without it,
-    // docs/benchmarks.md). Off by default for large models; small ones keep it until its cost in
-    // step time has been measured on a quiet machine.
-    const memArena = opts.memArena ?? trained < ARENA_OFF_FROM;
+    // docs/benchmarks.md). See arenaByDefault.
+    const memArena = opts.memArena ?? arenaByDefault(trained);
     const session = await Session.create(serializeModel(g), g.inputs, { ...opts, memArena }, 'training program');
     return new TrainProgram(spec, session, opts, randomShapes);
   }
