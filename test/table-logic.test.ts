@@ -211,6 +211,19 @@ describe('columns', () => {
     const set = buildColumns([row('a', { params: { x: 1 } }), row('b', { params: { x: 1, y: 2 } }), row('c', { params: { x: 1 } })]);
     assert.deepEqual([...set.differing], ['y']);
   });
+
+  test("with several configs, a parameter differs within a config or across every run, not by one config's own keys", () => {
+    const ner = (id: string, lr: number) => row(id, { config: 'ner.finetune.yaml', params: { task: 'ner', 'training.lr': lr, 'data.max_length': 128 } });
+    const lora = (id: string, rank: number, opt?: string) =>
+      row(id, {
+        config: 'cls.finetune.yaml',
+        params: { task: 'cls', 'training.lr': 1e-4, 'peft.rank': 8, 'peft.alpha': rank, ...(opt ? { 'training.optimizer': opt } : {}) },
+      });
+    const set = buildColumns([ner('a', 1e-4), ner('b', 3e-5), lora('c', 16), lora('d', 16, 'sgd'), lora('e', 32)]);
+    // lr varies in ner; alpha varies in cls; the optimizer is set in one cls run only; task differs and every run has it.
+    // max_length (only ner's, the same in both) and rank (only cls's, always 8) are not differences.
+    assert.deepEqual([...set.differing].sort(), ['peft.alpha', 'task', 'training.lr', 'training.optimizer']);
+  });
 });
 
 describe('display', () => {

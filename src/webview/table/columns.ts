@@ -128,33 +128,54 @@ export interface ColumnSet {
   differing: Set<string>;
 }
 
-/** Every column the rows have, and which parameters differ between them. */
+/**
+ * Every column the rows have, and which parameters differ between them: a parameter whose value
+ * differs, or that some runs lack, among the runs of one config (the table's groups), or one that
+ * every run has with different values. A key only another config has (a LoRA rank where the other
+ * config trains fully) is not a difference: the group headers say which config a run is of.
+ */
 export function buildColumns(rows: Iterable<TableRow>): ColumnSet {
-  // per parameter: its first value, how many rows have it, whether another value was seen, whether a value is not a number
-  const first = new Map<string, CellValue>();
-  const seenIn = new Map<string, number>();
-  const differing = new Set<string>();
-  const text = new Set<string>();
-  const metrics = new Set<string>();
-  let n = 0;
-  for (const r of rows) {
-    n++;
-    for (const k in r.params) {
-      const v = r.params[k];
-      if (typeof v !== 'number' && v !== null) text.add(k);
-      const c = seenIn.get(k);
+  // per config and over all rows: each parameter's first value, how many rows have it, whether another value was seen
+  interface Seen {
+    n: number;
+    first: Map<string, CellValue>;
+    count: Map<string, number>;
+    varied: Set<string>;
+  }
+  const fresh = (): Seen => ({ n: 0, first: new Map(), count: new Map(), varied: new Set() });
+  const see = (s: Seen, params: TableRow['params']) => {
+    s.n++;
+    for (const k in params) {
+      const v = params[k];
+      const c = s.count.get(k);
       if (c === undefined) {
-        first.set(k, v);
-        seenIn.set(k, 1);
+        s.first.set(k, v);
+        s.count.set(k, 1);
       } else {
-        seenIn.set(k, c + 1);
-        if (first.get(k) !== v && !(Number.isNaN(v) && Number.isNaN(first.get(k)))) differing.add(k);
+        s.count.set(k, c + 1);
+        if (s.first.get(k) !== v && !(Number.isNaN(v) && Number.isNaN(s.first.get(k)))) s.varied.add(k);
       }
     }
+  };
+  const all = fresh();
+  const groups = new Map<string, Seen>();
+  const text = new Set<string>();
+  const metrics = new Set<string>();
+  for (const r of rows) {
+    see(all, r.params);
+    let g = groups.get(r.config);
+    if (!g) groups.set(r.config, (g = fresh()));
+    see(g, r.params);
+    for (const k in r.params) if (typeof r.params[k] !== 'number' && r.params[k] !== null) text.add(k);
     for (const k in r.metrics) metrics.add(k);
   }
-  for (const [k, c] of seenIn) if (c < n) differing.add(k); // some runs do not have it
-  const params = [...first.keys()].sort();
+  const differing = new Set<string>();
+  for (const g of groups.values()) {
+    for (const k of g.varied) differing.add(k);
+    for (const [k, c] of g.count) if (c < g.n) differing.add(k); // some runs of the config do not have it
+  }
+  for (const k of all.varied) if (all.count.get(k) === all.n) differing.add(k);
+  const params = [...all.first.keys()].sort();
   return {
     all: [...FIXED_COLUMNS, ...params.map((k) => paramColumn(k, !text.has(k))), ...[...metrics].sort(metricOrder).map(metricColumn)],
     differing,
