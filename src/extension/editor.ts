@@ -229,10 +229,7 @@ export function runConfigUri(dir: string, name: string): vscode.Uri {
 }
 
 class RunConfigProvider implements vscode.TextDocumentContentProvider {
-  constructor(
-    private readonly store: RunStore,
-    private readonly sweeps?: SweepStore,
-  ) {}
+  constructor(private readonly store: RunStore) {}
 
   provideTextDocumentContent(uri: vscode.Uri): string {
     const dir = decodeURIComponent(uri.query);

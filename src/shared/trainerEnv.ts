@@ -14,8 +14,8 @@ export const HUGEPAGE_TUNABLE = 'glibc.malloc.hugetlb=1';
 
 /** `env` with the hugepage malloc tunable added to GLIBC_TUNABLES, unless it already sets hugetlb. */
 export function trainerEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  if (hasHugepageTunable(env)) return env;
   const cur = env.GLIBC_TUNABLES;
-  if (cur?.includes('glibc.malloc.hugetlb')) return env;
   return { ...env, GLIBC_TUNABLES: cur ? `${cur}:${HUGEPAGE_TUNABLE}` : HUGEPAGE_TUNABLE };
 }
 

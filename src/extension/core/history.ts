@@ -168,7 +168,6 @@ export function configLens(o: {
 }): LensItem[] {
   const now = o.now ?? Date.now();
   const cfg = path.resolve(o.configPath);
-  const sweepLenses = configSweepLens(cfg, o.sweeps ?? [], o.trusted !== false);
   const mine = o.runs.filter((r) => r.info.configPath && path.resolve(r.info.configPath) === cfg).sort(byNewest);
   const labels = runLabels(mine.map((r) => r.info));
   const labelOf = (r: RunRecord) => labels.get(r.info.id) ?? r.info.name;
@@ -186,7 +185,7 @@ export function configLens(o: {
     out.push({ title: '$(debug-stop) Stop', command: 'finetune.stop', arguments: [r.dir], tooltip: 'Stop after the current block (a checkpoint is kept)' });
   }
   if (queued.length) out.push({ title: `$(clock) ${queued.length} queued`, command: 'finetune.runs.focus', arguments: [] });
-  out.push(...sweepLenses);
+  out.push(...configSweepLens(cfg, o.sweeps ?? [], o.trusted !== false));
   const n = o.sweepSize ?? 1;
   if (o.trusted === false)
     out.push({

@@ -153,8 +153,9 @@ export function trialNote(s: SweepInfo, trial: SweepTrial): { prefix: string; pr
  * stopped sweep is continued by Resume sweep. Undefined for a run no sweep holds.
  */
 export function queuedTrialRefusal(runDir: string, sweeps: SweepRecord[], alive?: (pid: number) => boolean): string | undefined {
-  const s = sweepOfRun(runDir, sweeps);
-  const t = s?.info.trials.find((x) => path.resolve(x.runDir) === path.resolve(runDir));
+  const d = path.resolve(runDir);
+  const s = sweepOfRun(d, sweeps);
+  const t = s?.info.trials.find((x) => path.resolve(x.runDir) === d);
   if (!s || !t) return undefined;
   const what = `trial #${t.number} of sweep ${s.info.name}`;
   const job = t.job ? `Slurm job ${t.job.id}${t.job.state ? ` (${t.job.state.toLowerCase()})` : ''}` : undefined;

@@ -544,6 +544,14 @@ async function runBlock(c: Training, plan: PlannedStep[]): Promise<void> {
   const feeds = { ids: new BigInt64Array(k * perStepTokens), mask: new BigInt64Array(k * perStepTokens), labels: new BigInt64Array(k * labelsPer) };
   for (let s = 0; s < k; s++) fillStep(data, plan[state.stepInEpoch + s], B, T, feeds, s);
   const lrs = Array.from({ length: k }, (_, s) => lrAt(c.schedule, state.step + s));
+  // The program's state (updated in place) becomes the run's.
+  const takeState = () => {
+    if (prog.scaler) state.scaler = { ...prog.scaler };
+    for (const n of m.trained) {
+      m.params.set(n, prog.params.get(n)!);
+      c.optimizer.set(n, prog.state.get(n)!);
+    }
+  };
   const tb0 = performance.now();
   let res;
   try {
@@ -553,11 +561,7 @@ async function runBlock(c: Training, plan: PlannedStep[]): Promise<void> {
       // The program updates its state in place and applies the steps before the bad one: count
       // them, so that the last checkpoint's step matches its weights (the last good state).
       const applied = prog.step - state.step;
-      if (prog.scaler) state.scaler = { ...prog.scaler };
-      for (const n of m.trained) {
-        m.params.set(n, prog.params.get(n)!);
-        c.optimizer.set(n, prog.state.get(n)!);
-      }
+      takeState();
       state.step += applied;
       state.stepInEpoch += applied;
       saveLast(c);
@@ -566,11 +570,7 @@ async function runBlock(c: Training, plan: PlannedStep[]): Promise<void> {
   }
   const secs = (performance.now() - tb0) / 1000;
   c.stepsTaken = true;
-  if (prog.scaler) state.scaler = { ...prog.scaler };
-  for (const n of m.trained) {
-    m.params.set(n, prog.params.get(n)!);
-    c.optimizer.set(n, prog.state.get(n)!);
-  }
+  takeState();
   // Aim for about one block per second: progress reports stay live and runs stay long enough to amortize.
   if (t.stepsPerRun === 'auto') c.K = Math.max(1, Math.min(64, Math.round((k / secs) * 1)));
   const realTokens = feeds.mask.reduce((a, v) => a + Number(v), 0);
