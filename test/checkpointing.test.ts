@@ -7,29 +7,14 @@ import { describe, it } from 'node:test';
 import { serializeModel } from '../src/trainer/engine/onnx';
 import { TrainProgram, buildGradientGraph, randomBytes, type ProgramSpec } from '../src/trainer/engine/program';
 import { Session, type HostTensor } from '../src/trainer/engine/session';
-import { bertParamShapes, initParams, tokenClassificationLoss, type BertConfig } from '../src/trainer/models/bert';
-import { rng } from '../src/shared/rng';
-import { tinyBatches, tinyBert } from './helpers/tinybert';
+import type { BertConfig } from '../src/trainer/models/bert';
+import { tinyBatches, tinyBert, tinyTrainSpec } from './helpers/tinybert';
 
 const C: BertConfig = tinyBert(3);
 const B = 3;
 const T = 8;
 
-function spec(checkpointing: boolean): ProgramSpec {
-  return {
-    params: initParams(bertParamShapes(C), rng(3)),
-    batch: ['input_ids', 'attention_mask', 'labels'].map((n) => ({ name: n, dtype: 'int64' as const, shape: [B, T] })),
-    loss: (b, P, batch, random) =>
-      tokenClassificationLoss(b, P, C, { inputIds: batch.get('input_ids')!, attentionMask: batch.get('attention_mask')! }, batch.get('labels')!, {
-        training: true,
-        random,
-        checkpointing,
-      }).loss,
-    optimizer: { kind: 'adamw', weightDecay: 0.01 },
-    clipNorm: 1,
-    seed: 5,
-  };
-}
+const spec = (checkpointing: boolean): ProgramSpec => tinyTrainSpec(C, B, T, { checkpointing });
 
 const batches = (K: number) => tinyBatches(C, B, T, K);
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { toBfloat16, toFloat16 } from '../src/trainer/engine/ir';
 import { TrainProgram, buildProgramGraph, type LossScaling, type ProgramSpec } from '../src/trainer/engine/program';
-import { bertParamShapes, initParams, tokenClassificationLoss, type BertConfig, type EmitOptions } from '../src/trainer/models/bert';
+import type { BertConfig, EmitOptions } from '../src/trainer/models/bert';
 import { resolvePrecision } from '../src/trainer/train/model';
 import { train as trainRun } from '../src/trainer/train/trainer';
 import { loadConfig } from '../src/shared/config/config';
@@ -17,8 +17,7 @@ import { readMetrics, readRunInfo } from '../src/shared/run';
 import type { TrainerEvent } from '../src/shared/protocol';
 import { tinyWorkspace } from './helpers/tinyrun';
 import * as path from 'node:path';
-import { rng } from '../src/shared/rng';
-import { tinyBatches, tinyBert } from './helpers/tinybert';
+import { tinyBatches, tinyBert, tinyTrainSpec } from './helpers/tinybert';
 import type { Graph } from '../src/trainer/engine/ir';
 
 const C: BertConfig = tinyBert(2);
@@ -27,20 +26,7 @@ const T = 8;
 
 function spec(o: { compute?: EmitOptions['compute']; scaling?: LossScaling; dropout?: boolean } = {}): ProgramSpec {
   const c = o.dropout === false ? { ...C, hiddenDropout: 0, attentionDropout: 0 } : C;
-  return {
-    params: initParams(bertParamShapes(c), rng(3)),
-    batch: ['input_ids', 'attention_mask', 'labels'].map((n) => ({ name: n, dtype: 'int64' as const, shape: [B, T] })),
-    loss: (b, P, batch, random) =>
-      tokenClassificationLoss(b, P, c, { inputIds: batch.get('input_ids')!, attentionMask: batch.get('attention_mask')! }, batch.get('labels')!, {
-        training: true,
-        random,
-        compute: o.compute,
-      }).loss,
-    optimizer: { kind: 'adamw', weightDecay: 0.01 },
-    clipNorm: 1,
-    seed: 5,
-    lossScaling: o.scaling,
-  };
+  return tinyTrainSpec(c, B, T, { compute: o.compute }, { lossScaling: o.scaling });
 }
 
 const batches = (K: number, from = 0) => tinyBatches(C, B, T, K, from);
